@@ -1,0 +1,97 @@
+# purista — developer entry points. `make help` lists them.
+#
+# Two commands set you up: `make dev` runs the example project, `make test` runs every test.
+# CI runs .ci/run, which makes sure the brokers are up and then runs `make test`.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+GO        ?= go
+MODULE    := github.com/purista-go/purista
+BIN_DIR   := bin
+TOOLS_DIR := $(BIN_DIR)/tools
+
+# Version stamping (internal/buildinfo). Works in a repository without commits or tags.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --verify --quiet HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w \
+	-X $(MODULE)/internal/buildinfo.Version=$(VERSION) \
+	-X $(MODULE)/internal/buildinfo.Commit=$(COMMIT) \
+	-X $(MODULE)/internal/buildinfo.Date=$(DATE)
+
+# `make dev`: what runs, and where. Today the signup example runs headless on the
+# in-memory bridge. When `purista dev` exists, switch with:
+#   DEV_RUN := $(CURDIR)/$(BIN_DIR)/purista dev   and   DEV_DEPS := build
+DEV_DIR  ?= examples/signup
+DEV_RUN  ?= $(GO) run ./cmd/signup
+DEV_DEPS ?=
+# The event bridge for `make dev`, e.g. make dev BRIDGE=nats://127.0.0.1:4222
+BRIDGE   ?= $(or $(PURISTA_BRIDGE),memory)
+
+# Tests. TESTFLAGS adds flags, e.g. make test TESTFLAGS='-run TestExecute -v'
+TESTFLAGS ?=
+# Every Go module in the tree (the root one plus nested ones such as an example with its
+# own go.mod); test data and templates are not modules of ours.
+MODULE_DIRS := $(sort $(patsubst %/go.mod,%,$(shell find . -name go.mod \
+	-not -path '*/testdata/*' -not -path './templates/*' -not -path './$(BIN_DIR)/*' -not -path './dist/*' 2>/dev/null)))
+
+BENCH_OUT ?= $(BIN_DIR)/bench.txt
+
+STATICCHECK_VERSION ?= v0.8.2
+GORELEASER_VERSION  ?= v2.15.1
+
+.PHONY: help dev test fmt-check vet lint staticcheck bench build goreleaser-check clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+dev: $(DEV_DEPS) ## run the signup example (all services, one process, in-memory bridge)
+	@test -d "$(DEV_DIR)" || { echo "make dev: $(DEV_DIR) does not exist yet" >&2; exit 1; }
+	cd $(DEV_DIR) && PURISTA_BRIDGE=$(BRIDGE) $(DEV_RUN)
+
+test: fmt-check vet ## gofmt + go vet, then every test with the race detector
+	@for dir in $(MODULE_DIRS); do \
+		echo "==> go test -race $$dir/..."; \
+		(cd $$dir && $(GO) test -race -count=1 $(TESTFLAGS) ./...); \
+	done
+
+fmt-check: ## fail if any Go file is not gofmt-formatted
+	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './$(BIN_DIR)/*' -not -path './dist/*' -not -path '*/testdata/*')); \
+	if [ -n "$$files" ]; then echo "gofmt needed on:" >&2; echo "$$files" >&2; exit 1; fi
+
+vet: ## go vet every module
+	@for dir in $(MODULE_DIRS); do (cd $$dir && $(GO) vet ./...); done
+
+lint: fmt-check vet staticcheck ## gofmt, go vet and staticcheck
+
+# staticcheck is installed pinned into bin/tools (kept out of go.mod). If it cannot be
+# fetched or built (offline, proxy refuses), lint says so and goes on without it.
+staticcheck: ## staticcheck every module (installed pinned into bin/tools)
+	@mkdir -p $(TOOLS_DIR)
+	@if GOBIN=$(CURDIR)/$(TOOLS_DIR) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) 2>$(TOOLS_DIR)/staticcheck-install.log; then \
+		for dir in $(MODULE_DIRS); do (cd $$dir && $(CURDIR)/$(TOOLS_DIR)/staticcheck ./...); done; \
+	else \
+		echo "lint: SKIPPED staticcheck: could not install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)" >&2; \
+		sed 's/^/lint:   /' $(TOOLS_DIR)/staticcheck-install.log >&2 || true; \
+	fi
+
+bench: ## run every benchmark once and print the `ratio <case> <x>` lines (ours ÷ baseline)
+	@mkdir -p $(BIN_DIR)
+	$(GO) test -run '^$$' -bench . -benchmem ./... | tee $(BENCH_OUT)
+	@echo
+	@echo "== ratios (time per op, ours ÷ baseline; full output in $(BENCH_OUT)) =="
+	@grep '^ratio ' $(BENCH_OUT) || echo "(no ratio lines: no benchmark printed one)"
+
+build: ## build bin/purista with version, commit and date stamped in
+	@mkdir -p $(BIN_DIR)
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/purista ./cmd/purista
+	@$(BIN_DIR)/purista version
+
+goreleaser-check: ## validate .goreleaser.yaml with goreleaser itself (slow: ~2 min to build it)
+	$(GO) run github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION) check
+
+clean: ## remove build output
+	rm -rf $(BIN_DIR) dist coverage.out coverage.html

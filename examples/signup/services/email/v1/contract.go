@@ -1,0 +1,28 @@
+// Package emailv1 is the contract of the Email service, version 1: the commands other
+// services may invoke and the types they exchange. Callers import this package only,
+// never the implementation in ./service.
+package emailv1
+
+import "github.com/purista-go/purista/pkg/framework"
+
+// ServiceName and Version identify the service on the bridge.
+const (
+	ServiceName = "Email"
+	Version     = "1"
+)
+
+// SendWelcomeIn is the input of SendWelcome.
+type SendWelcomeIn struct {
+	Email string `json:"email" jsonschema:"format=email"`
+	Name  string `json:"name" jsonschema:"minLength=1"`
+}
+
+// SendWelcomeOut is the output of SendWelcome.
+type SendWelcomeOut struct {
+	Sent bool `json:"sent"`
+}
+
+// SendWelcome sends the welcome e-mail to a new user.
+var SendWelcome = framework.Command[SendWelcomeIn, SendWelcomeOut](ServiceName, Version, "sendWelcome",
+	framework.WithDescription("send the welcome e-mail to a new user"),
+	framework.WithExample(SendWelcomeIn{Email: "alice@example.com", Name: "Alice"}))

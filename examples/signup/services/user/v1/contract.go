@@ -1,0 +1,37 @@
+// Package userv1 is the contract of the User service, version 1.
+package userv1
+
+import "github.com/purista-go/purista/pkg/framework"
+
+// ServiceName and Version identify the service on the bridge.
+const (
+	ServiceName = "User"
+	Version     = "1"
+)
+
+// SignUpIn is the input of SignUp.
+type SignUpIn struct {
+	Email string `json:"email" jsonschema:"format=email"`
+	Name  string `json:"name" jsonschema:"minLength=1"`
+}
+
+// SignUpOut is the output of SignUp and the body of its success event userSignedUp.
+type SignUpOut struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+}
+
+// AuditEntry is the body of the userAudit event.
+type AuditEntry struct {
+	Action string `json:"action"`
+}
+
+// SignUp registers a user and sends the welcome e-mail. On success it emits the event
+// userSignedUp with the new user.
+var SignUp = framework.Command[SignUpIn, SignUpOut](ServiceName, Version, "signUp",
+	framework.WithDescription("register a user and send the welcome e-mail"),
+	framework.WithSuccessEvent("userSignedUp"),
+	framework.WithExample(SignUpIn{Email: "alice@example.com", Name: "Alice"}))
+
+// UserAudit is emitted for every user action.
+var UserAudit = framework.Event[AuditEntry]("userAudit")

@@ -1,0 +1,64 @@
+package service
+
+import (
+	"errors"
+	"testing"
+
+	emailv1 "github.com/purista-go/purista/examples/signup/services/email/v1"
+	userv1 "github.com/purista-go/purista/examples/signup/services/user/v1"
+	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/frameworktest"
+)
+
+func TestSignUp(t *testing.T) {
+	tests := []struct {
+		name       string
+		in         userv1.SignUpIn
+		mailErr    error
+		wantStatus int
+		wantMails  int
+	}{
+		{name: "ok", in: userv1.SignUpIn{Email: "alice@example.com", Name: "Alice"}, wantStatus: 200, wantMails: 1},
+		{name: "invalid e-mail is a 400", in: userv1.SignUpIn{Email: "nope", Name: "Alice"}, wantStatus: 400},
+		{name: "empty name is a 400", in: userv1.SignUpIn{Email: "alice@example.com"}, wantStatus: 400},
+		{name: "a handled mail failure wrapped with %w stays handled", in: userv1.SignUpIn{Email: "bob@example.com", Name: "Bob"},
+			mailErr: framework.NewHandledError(422, "mailbox does not exist", nil), wantStatus: 422, wantMails: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, rec := frameworktest.NewContext(t, frameworktest.WithPrincipal("u-1"))
+			frameworktest.Stub(rec, emailv1.SendWelcome, func(in emailv1.SendWelcomeIn) (emailv1.SendWelcomeOut, error) {
+				if in.Email != tt.in.Email {
+					t.Errorf("welcome mail to %q, want %q", in.Email, tt.in.Email)
+				}
+				return emailv1.SendWelcomeOut{Sent: tt.mailErr == nil}, tt.mailErr
+			})
+			out, err := frameworktest.Call(c, New(nil), userv1.SignUp, tt.in)
+			if got := framework.StatusOf(err); got != tt.wantStatus {
+				t.Fatalf("status %d (%v), want %d", got, err, tt.wantStatus)
+			}
+			if got := len(rec.Invocations()); got != tt.wantMails {
+				t.Fatalf("%d invocations, want %d", got, tt.wantMails)
+			}
+			if tt.wantStatus == 400 {
+				var he *framework.HandledError
+				if !errors.As(err, &he) || he.Data == nil {
+					t.Fatalf("want a handled 400 with field data, got %#v", err)
+				}
+				return
+			}
+			if tt.wantStatus != 200 {
+				return
+			}
+			if out.ID != userID(tt.in.Email) || out.Email != tt.in.Email {
+				t.Fatalf("out = %+v", out)
+			}
+			if ev := rec.Events(); len(ev) != 1 || ev[0].Name != userv1.UserAudit.Name() {
+				t.Fatalf("events = %+v, want one userAudit", ev)
+			}
+			if p := rec.Invocations()[0].Principal; p != "" {
+				t.Fatalf("principal override %q, want inherited (empty override)", p)
+			}
+		})
+	}
+}

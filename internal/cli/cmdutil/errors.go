@@ -1,0 +1,74 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes of the purista binary (documented in docs/cli.md).
+const (
+	// ExitOK means the command succeeded.
+	ExitOK = 0
+	// ExitError means the command ran and failed.
+	ExitError = 1
+	// ExitUsage means the command line was wrong: unknown verb, flag or argument.
+	ExitUsage = 2
+	// ExitInterrupted means the command was cancelled by SIGINT/SIGTERM (128 + SIGINT).
+	ExitInterrupted = 130
+)
+
+// UsageError is an error in how the command was invoked (unknown flag, wrong number or
+// value of arguments). It exits with ExitUsage and is followed by a hint to run --help.
+type UsageError struct {
+	// Err is what was wrong.
+	Err error
+}
+
+// Error returns the message of the wrapped error.
+func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// UsageErrorf formats a UsageError.
+func UsageErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// HintError is an error with a suggestion for the user, printed on its own line after
+// the error message.
+type HintError struct {
+	// Err is what went wrong.
+	Err error
+	// Hint tells the user what to do about it.
+	Hint string
+}
+
+// Error returns the message of the wrapped error (without the hint).
+func (e *HintError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *HintError) Unwrap() error { return e.Err }
+
+// WithHint attaches a hint to err. It returns nil when err is nil.
+func WithHint(err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return &HintError{Err: err, Hint: hint}
+}
+
+// HintOf returns the hint attached anywhere in err's chain, or "".
+func HintOf(err error) string {
+	var h *HintError
+	if errors.As(err, &h) {
+		return h.Hint
+	}
+	return ""
+}
+
+// IsUsageError reports whether err (or any error it wraps) is a UsageError.
+func IsUsageError(err error) bool {
+	var u *UsageError
+	return errors.As(err, &u)
+}

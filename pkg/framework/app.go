@@ -1,0 +1,239 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Exit codes of Main.
+const (
+	ExitOK      = 0 // clean shutdown
+	ExitFailure = 1 // the application failed while starting or running
+	ExitConfig  = 2 // the configuration or a service definition is invalid
+)
+
+// Main runs services as an application: it reads the configuration from the command
+// line and PURISTA_* environment variables (see Config), starts the chosen services on
+// the chosen bridge, serves health, and shuts down gracefully on SIGINT or SIGTERM. It
+// exits the process with ExitOK after a clean shutdown. It is all a project's main
+// function needs:
+//
+//	func main() { framework.Main(userv1.Service(), emailv1.Service()) }
+func Main(services ...*Service) {
+	os.Exit(RunMain(context.Background(), os.Args[1:], os.Getenv, os.Stderr, services...))
+}
+
+// RunMain is Main without os.Exit, for tests and custom entry points: it returns the
+// exit code. Logs go to stderr.
+func RunMain(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, services ...*Service) int {
+	cfg, err := ParseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return ExitConfig
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, cfg, services, WithLogOutput(stderr)); err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		if errors.Is(err, ErrConfig) || errors.Is(err, ErrInvalidDefinition) || errors.Is(err, ErrUnknownService) {
+			return ExitConfig
+		}
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+// RunOption tunes Run.
+type RunOption func(*runSettings)
+
+type runSettings struct {
+	logOut io.Writer
+	ready  func(*Runtime)
+	rtOpts []Option
+}
+
+// WithLogOutput sets where Run's logs go (default os.Stderr).
+func WithLogOutput(w io.Writer) RunOption { return func(s *runSettings) { s.logOut = w } }
+
+// WithReady calls f once the runtime is started and health is served.
+func WithReady(f func(*Runtime)) RunOption { return func(s *runSettings) { s.ready = f } }
+
+// WithRuntimeOptions passes options to Start.
+func WithRuntimeOptions(opts ...Option) RunOption {
+	return func(s *runSettings) { s.rtOpts = append(s.rtOpts, opts...) }
+}
+
+// Run starts the services selected by cfg on the bridge it names, serves health, blocks
+// until ctx is done, and then shuts down gracefully within cfg.ShutdownTimeout. It
+// returns nil after a clean shutdown.
+func Run(ctx context.Context, cfg Config, services []*Service, opts ...RunOption) error {
+	rs := runSettings{logOut: os.Stderr}
+	for _, o := range opts {
+		o(&rs)
+	}
+	var handler slog.Handler
+	hopts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		handler = slog.NewJSONHandler(rs.logOut, hopts)
+	} else {
+		handler = slog.NewTextHandler(rs.logOut, hopts)
+	}
+	var stream *EventStream
+	if cfg.Events != "" {
+		w, closeFn, err := openEvents(cfg.Events)
+		if err != nil {
+			return fmt.Errorf("%w: events %q: %w", ErrConfig, cfg.Events, err)
+		}
+		defer closeFn()
+		stream = NewEventStream(w)
+		handler = teeHandler{handler, stream.LogHandler(cfg.LogLevel)}
+	}
+	log := slog.New(handler)
+
+	selected, err := SelectServices(services, cfg.Services)
+	if err != nil {
+		return err
+	}
+	b, err := NewBridge(cfg, log)
+	if err != nil {
+		return err
+	}
+	rtOpts := append([]Option{WithLogger(log)}, rs.rtOpts...)
+	if stream != nil {
+		rtOpts = append(rtOpts, WithObserver(stream))
+		for _, s := range selected {
+			stream.State(s.name, "starting", nil)
+		}
+	}
+	rt, err := Start(ctx, b, selected, rtOpts...)
+	if err != nil {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = b.Close(closeCtx)
+		return err
+	}
+	serve := func(addr string, h http.Handler, what string) (*http.Server, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s address %s: %w (choose another with --%s-addr)", what, addr, err, what)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }() // ends when Shutdown below closes the server
+		log.Info(what+" endpoint listening", slog.String("addr", ln.Addr().String()))
+		return srv, nil
+	}
+	var healthSrv, httpSrv *http.Server
+	var startErr error
+	if cfg.HealthAddr != "" {
+		healthSrv, startErr = serve(cfg.HealthAddr, rt.HealthHandler(), "health")
+	}
+	if startErr == nil && cfg.HTTPAddr != "" {
+		httpSrv, startErr = serve(cfg.HTTPAddr, rt.HTTPHandler(), "http")
+	}
+	names := make([]string, len(selected))
+	for i, s := range selected {
+		names[i] = s.name
+		if stream != nil {
+			stream.State(s.name, "ready", s.Commands())
+		}
+	}
+	if startErr == nil {
+		log.Info("services ready", slog.String("bridge", b.Name()), slog.String("url", RedactURL(cfg.Bridge)),
+			slog.String("services", strings.Join(names, ",")), slog.String("instanceId", b.InstanceID()))
+		if rs.ready != nil {
+			rs.ready(rt)
+		}
+		<-ctx.Done()
+		log.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
+	}
+	if stream != nil {
+		for _, n := range names {
+			stream.State(n, "draining", nil)
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if startErr != nil {
+		errs = append(errs, startErr)
+	}
+	if httpSrv != nil {
+		_ = httpSrv.Shutdown(sctx) // stop taking HTTP calls and finish them before the bridge drains
+	}
+	if err := rt.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("graceful shutdown did not finish within %v: %w", cfg.ShutdownTimeout, err))
+	}
+	if healthSrv != nil {
+		_ = healthSrv.Shutdown(sctx) // health answers until the drain is over
+	}
+	if stream != nil {
+		for _, n := range names {
+			stream.State(n, "stopped", nil)
+		}
+	}
+	if len(errs) == 0 {
+		log.Info("stopped cleanly")
+	}
+	return errors.Join(errs...)
+}
+
+// SelectServices returns the services named in names (all when names is empty), or an
+// error wrapping ErrUnknownService that lists the available names.
+func SelectServices(all []*Service, names []string) ([]*Service, error) {
+	if len(names) == 0 {
+		return all, nil
+	}
+	byName := map[string]*Service{}
+	avail := make([]string, 0, len(all))
+	for _, s := range all {
+		if s == nil {
+			continue
+		}
+		byName[strings.ToLower(s.name)] = s
+		avail = append(avail, s.name)
+	}
+	var out []*Service
+	for _, n := range names {
+		s, ok := byName[strings.ToLower(n)]
+		if !ok {
+			return nil, fmt.Errorf("%w %q: this application has %s", ErrUnknownService, n, strings.Join(avail, ", "))
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// openEvents opens the event stream destination: "fd:N" or a file path.
+func openEvents(dest string) (io.Writer, func(), error) {
+	if n, ok := strings.CutPrefix(dest, "fd:"); ok {
+		fd, err := strconv.Atoi(n)
+		if err != nil || fd < 1 {
+			return nil, nil, fmt.Errorf("use fd:N with N a file descriptor number, e.g. fd:3")
+		}
+		f := os.NewFile(uintptr(fd), "purista-events")
+		if f == nil {
+			return nil, nil, fmt.Errorf("file descriptor %d is not open", fd)
+		}
+		return f, func() { _ = f.Close() }, nil
+	}
+	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { _ = f.Close() }, nil
+}

@@ -1,0 +1,312 @@
+package framework
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// HandlerFunc is the untyped form of a command handler that middleware wraps: raw JSON
+// input in, raw JSON output out.
+type HandlerFunc func(c *Context, input json.RawMessage) (json.RawMessage, error)
+
+// Middleware wraps a HandlerFunc. It may run code before and after next, refuse the call
+// (return a *HandledError without calling next), or transform input and output.
+// Middleware must be safe for concurrent use.
+type Middleware func(next HandlerFunc) HandlerFunc
+
+// CommandInfo is the metadata of a command, as published to the bridge and shown by the
+// CLI.
+type CommandInfo struct {
+	Service         string          `json:"service"`
+	Version         string          `json:"version"`
+	Name            string          `json:"name"`
+	Description     string          `json:"description,omitempty"`
+	SuccessEvent    string          `json:"successEvent,omitempty"`
+	Timeout         time.Duration   `json:"timeout"`
+	InputSchema     json.RawMessage `json:"inputSchema,omitempty"`
+	ParameterSchema json.RawMessage `json:"parameterSchema,omitempty"`
+	OutputSchema    json.RawMessage `json:"outputSchema,omitempty"`
+	// Example is a sample input (from WithExample), used by `purista check` and the dev
+	// UI's invoke dialog.
+	Example json.RawMessage `json:"example,omitempty"`
+}
+
+// commandDef is the shared, immutable-after-construction definition behind a CommandRef.
+type commandDef struct {
+	service, version, name string
+	description            string
+	successEvent           string
+	timeout                time.Duration
+	inType, outType        reflect.Type
+	paramType              reflect.Type
+	example                json.RawMessage
+	errs                   []error
+
+	schemaOnce          sync.Once
+	inSchema, outSchema *Schema
+	paramSchema         *Schema
+	schemaErr           error
+}
+
+func (d *commandDef) address() wire.Address {
+	return wire.Address{ServiceName: d.service, ServiceVersion: d.version, ServiceTarget: d.name}
+}
+
+func (d *commandDef) schemas() error {
+	d.schemaOnce.Do(func() {
+		if d.inSchema, d.schemaErr = schemaForType(d.inType); d.schemaErr != nil {
+			return
+		}
+		if d.outSchema, d.schemaErr = schemaForType(d.outType); d.schemaErr != nil {
+			return
+		}
+		if d.paramType != nil {
+			d.paramSchema, d.schemaErr = schemaForType(d.paramType)
+		}
+	})
+	return d.schemaErr
+}
+
+func (d *commandDef) info() CommandInfo {
+	ci := CommandInfo{Service: d.service, Version: d.version, Name: d.name, Description: d.description,
+		SuccessEvent: d.successEvent, Timeout: d.timeout, Example: d.example}
+	if d.schemas() == nil {
+		ci.InputSchema = d.inSchema.JSON()
+		ci.OutputSchema = d.outSchema.JSON()
+		if d.paramSchema != nil {
+			ci.ParameterSchema = d.paramSchema.JSON()
+		}
+	}
+	return ci
+}
+
+// CommandOption configures a command definition.
+type CommandOption func(*commandDef)
+
+// WithSuccessEvent names the event emitted when the command succeeds. Subscriptions can
+// subscribe to it through CommandRef.SuccessEvent; on the wire the success response
+// carries the eventName, as in PURISTA.
+func WithSuccessEvent(name string) CommandOption {
+	return func(d *commandDef) {
+		if err := validateName("success event name", name); err != nil {
+			d.errs = append(d.errs, err)
+		}
+		d.successEvent = name
+	}
+}
+
+// WithTimeout sets how long a caller waits for the command (and how long the handler may
+// run). The default is 30 s; a timed-out call fails with an *UnhandledError of status 504.
+func WithTimeout(d time.Duration) CommandOption {
+	return func(c *commandDef) {
+		if d <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("timeout %v is not positive: use e.g. 5*time.Second", d))
+			return
+		}
+		c.timeout = d
+	}
+}
+
+// WithDescription documents the command.
+func WithDescription(s string) CommandOption { return func(d *commandDef) { d.description = s } }
+
+// WithParameter declares the type of the command's parameter (PURISTA's second, usually
+// small, argument beside the payload, such as path or query values). Parameters are
+// validated against the schema of P and read in the handler with Context.Parameter.
+func WithParameter[P any]() CommandOption {
+	return func(d *commandDef) { d.paramType = reflect.TypeFor[P]() }
+}
+
+// WithExample attaches a sample input. `purista check` invokes every command with its
+// example in each deployment model, and the dev UI prefills the invoke dialog with it.
+func WithExample(in any) CommandOption {
+	return func(d *commandDef) {
+		raw, err := json.Marshal(in)
+		if err != nil {
+			d.errs = append(d.errs, fmt.Errorf("example: %w", err))
+			return
+		}
+		d.example = raw
+	}
+}
+
+// CommandRef is a typed handle of a command: the contract that callers import to invoke
+// it and that the implementing service passes to Handle. It is a small value, safe to
+// copy and to use concurrently.
+type CommandRef[In, Out any] struct{ def *commandDef }
+
+// Command defines the command service/version/name with input type In and output type
+// Out. Define it in the service's contract package so that callers import only the
+// contract, never the implementation:
+//
+//	var SendWelcome = framework.Command[SendWelcomeIn, SendWelcomeOut]("Email", "1", "sendWelcome")
+func Command[In, Out any](service, version, name string, opts ...CommandOption) CommandRef[In, Out] {
+	d := &commandDef{service: service, version: version, name: name, timeout: DefaultTimeout,
+		inType: reflect.TypeFor[In](), outType: reflect.TypeFor[Out]()}
+	if err := validateName("command name", name); err != nil {
+		d.errs = append(d.errs, err)
+	}
+	for _, o := range opts {
+		o(d)
+	}
+	return CommandRef[In, Out]{def: d}
+}
+
+// DefaultTimeout is the invoke timeout of a command that sets none.
+const DefaultTimeout = bridge.DefaultTimeout
+
+// Address returns the command's wire address (service, version, target).
+func (r CommandRef[In, Out]) Address() wire.Address { return r.def.address() }
+
+// Info returns the command's metadata, schemas included.
+func (r CommandRef[In, Out]) Info() CommandInfo { return r.def.info() }
+
+// SuccessEvent returns the typed event emitted when the command succeeds, for use with
+// Subscribe. Its Name is "" when the command declares no success event.
+func (r CommandRef[In, Out]) SuccessEvent() EventRef[Out] {
+	return EventRef[Out]{name: r.def.successEvent}
+}
+
+// InvokeOptions tune one invocation.
+type InvokeOptions struct {
+	// Parameter is the command's parameter value (see WithParameter).
+	Parameter any
+	// Timeout overrides the command's timeout for this call.
+	Timeout time.Duration
+	// PrincipalID and TenantID override the values inherited from the calling context.
+	PrincipalID, TenantID string
+}
+
+// Invoke calls the command through the event bridge, wherever its service runs, and
+// returns its typed output. ctx must come from a handler (*Context) or from
+// Runtime.Context. Errors are a *HandledError (the callee's on-purpose error) or an
+// *UnhandledError (masked failure, 504 timeout, 503 unreachable), both matchable with
+// errors.As.
+func (r CommandRef[In, Out]) Invoke(ctx context.Context, in In) (Out, error) {
+	return r.InvokeWith(ctx, in, InvokeOptions{})
+}
+
+// InvokeWith is Invoke with per-call options.
+func (r CommandRef[In, Out]) InvokeWith(ctx context.Context, in In, opts InvokeOptions) (Out, error) {
+	var out Out
+	inv, ok := ctx.Value(invokerKey{}).(Invoker)
+	if !ok {
+		return out, ErrNoInvoker
+	}
+	payload, err := json.Marshal(in)
+	if err != nil {
+		return out, fmt.Errorf("invoke %s: encode input: %w", r.def.address(), err)
+	}
+	param := json.RawMessage("{}")
+	if opts.Parameter != nil {
+		if param, err = json.Marshal(opts.Parameter); err != nil {
+			return out, fmt.Errorf("invoke %s: encode parameter: %w", r.def.address(), err)
+		}
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = r.def.timeout
+	}
+	raw, err := inv.Invoke(ctx, InvokeRequest{Receiver: r.def.address(), Payload: payload, Parameter: param,
+		Timeout: timeout, PrincipalID: opts.PrincipalID, TenantID: opts.TenantID})
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return out, &UnhandledError{Status: 502, Message: fmt.Sprintf("decode output of %s", r.def.address()), Err: err}
+	}
+	return out, nil
+}
+
+// InvokeRequest is one untyped invocation, as an Invoker receives it.
+type InvokeRequest struct {
+	Receiver           wire.Address
+	Payload, Parameter json.RawMessage
+	Timeout            time.Duration
+	// PrincipalID and TenantID override the inherited values when not empty.
+	PrincipalID, TenantID string
+}
+
+// Invoker sends commands. The runtime's contexts carry one; test helpers provide stubs.
+// Invoke blocks until the result, an error response, or the timeout. It is safe for
+// concurrent use. Errors are *HandledError or *UnhandledError.
+type Invoker interface {
+	Invoke(ctx context.Context, req InvokeRequest) (json.RawMessage, error)
+}
+
+type invokerKey struct{}
+
+// WithInvoker returns a context whose CommandRef.Invoke calls go through inv.
+func WithInvoker(ctx context.Context, inv Invoker) context.Context {
+	return context.WithValue(ctx, invokerKey{}, inv)
+}
+
+// commandBinding is a command definition bound to a typed handler within a service.
+type commandBinding struct {
+	def     *commandDef
+	handler HandlerFunc // validates, decodes, calls the typed func, encodes
+}
+
+// Handle registers fn as the implementation of ref in svc. ref must belong to svc (same
+// name and version); mistakes are reported by svc.Err and make Start fail.
+//
+// The input is validated against ref's schema before fn runs (a failure is a handled 400
+// whose data lists the fields); the output is validated after (a failure is an unhandled
+// 500). fn may return a *HandledError for errors the caller should see; any other error
+// is logged and masked as a 500. A panic in fn is recovered and treated the same way.
+func Handle[In, Out any](svc *Service, ref CommandRef[In, Out], fn func(c *Context, in In) (Out, error)) {
+	d := ref.def
+	if d == nil {
+		svc.addError(fmt.Errorf("Handle with a zero CommandRef: define it with framework.Command"))
+		return
+	}
+	for _, err := range d.errs {
+		svc.addError(fmt.Errorf("command %s: %w", d.name, err))
+	}
+	if d.service != svc.name || d.version != svc.version {
+		svc.addError(fmt.Errorf("command %s belongs to %s v%s, not to this service: define it with framework.Command(%q, %q, …)",
+			d.name, d.service, d.version, svc.name, svc.version))
+		return
+	}
+	if err := d.schemas(); err != nil {
+		svc.addError(fmt.Errorf("command %s: %w", d.name, err))
+		return
+	}
+	core := func(c *Context, input json.RawMessage) (json.RawMessage, error) {
+		if issues := d.inSchema.Validate(input); issues != nil {
+			return nil, &HandledError{Status: 400, Message: "input validation for payload failed: " + issues[0].Field + " " + issues[0].Message, Data: issues}
+		}
+		if d.paramSchema != nil {
+			if issues := d.paramSchema.Validate(c.parameter); issues != nil {
+				return nil, &HandledError{Status: 400, Message: "input validation for parameter failed: " + issues[0].Field + " " + issues[0].Message, Data: issues}
+			}
+		}
+		var in In
+		if len(input) > 0 {
+			if err := json.Unmarshal(input, &in); err != nil {
+				return nil, &HandledError{Status: 400, Message: "input validation for payload failed: " + err.Error(),
+					Data: []ValidationIssue{{Message: err.Error()}}}
+			}
+		}
+		out, err := fn(c, in)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := json.Marshal(out)
+		if err != nil {
+			return nil, fmt.Errorf("encode output of %s: %w", d.address(), err)
+		}
+		if issues := d.outSchema.Validate(raw); issues != nil {
+			return nil, fmt.Errorf("output of %s fails its schema: %s %s", d.address(), issues[0].Field, issues[0].Message)
+		}
+		return raw, nil
+	}
+	svc.addCommand(&commandBinding{def: d, handler: core})
+}

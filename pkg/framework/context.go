@@ -1,0 +1,123 @@
+package framework
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// Emitter publishes events on behalf of a handler. The runtime provides one; test
+// helpers record. Emit returns when the bridge accepted the event. Safe for concurrent use.
+type Emitter interface {
+	Emit(ctx context.Context, ev OutgoingEvent) error
+}
+
+// OutgoingEvent is an event a handler emits.
+type OutgoingEvent struct {
+	// Name is the eventName.
+	Name string
+	// Payload is the JSON body.
+	Payload json.RawMessage
+}
+
+// Context is what a handler receives: a context.Context (cancelled at the command's
+// timeout or on forced shutdown) plus the incoming message's metadata, a logger that
+// carries the trace and correlation ids, and the means to emit events and invoke other
+// commands (CommandRef.Invoke accepts a *Context).
+//
+// A Context is valid only during the handler call. Its methods are safe for concurrent
+// use by goroutines the handler starts and waits for.
+type Context struct {
+	context.Context
+	logger    *slog.Logger
+	msg       *wire.Message
+	service   *Service
+	target    string
+	parameter json.RawMessage
+	emitter   Emitter
+}
+
+// ContextConfig holds what NewContext needs. Zero fields get harmless defaults.
+type ContextConfig struct {
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Message is the incoming message; defaults to an empty command message.
+	Message *wire.Message
+	// Service and Target name the handler (used as sender of emitted events).
+	Service *Service
+	Target  string
+	// Parameter is the raw parameter of a command.
+	Parameter json.RawMessage
+	// Invoker handles CommandRef.Invoke calls made with the Context.
+	Invoker Invoker
+	// Emitter handles Emit calls.
+	Emitter Emitter
+}
+
+// NewContext builds a handler Context. The runtime uses it for every delivery; tests
+// use it (usually through package frameworktest) to call a handler without a bridge.
+func NewContext(parent context.Context, cfg ContextConfig) *Context {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Message == nil {
+		cfg.Message = &wire.Message{MessageType: wire.TypeCommand}
+	}
+	if cfg.Invoker != nil {
+		parent = WithInvoker(parent, cfg.Invoker)
+	}
+	log := cfg.Logger
+	if m := cfg.Message; m.TraceID != "" || m.CorrelationID != "" {
+		log = log.With(slog.String("traceId", m.TraceID), slog.String("correlationId", m.CorrelationID))
+	}
+	return &Context{Context: parent, logger: log, msg: cfg.Message, service: cfg.Service, target: cfg.Target,
+		parameter: cfg.Parameter, emitter: cfg.Emitter}
+}
+
+// Logger returns the handler's logger, carrying service, target, trace and correlation ids.
+func (c *Context) Logger() *slog.Logger { return c.logger }
+
+// Message returns the incoming message's envelope. Treat it as read-only.
+func (c *Context) Message() *wire.Message { return c.msg }
+
+// TraceID returns the trace id shared by every message of the call chain.
+func (c *Context) TraceID() string { return c.msg.TraceID }
+
+// CorrelationID returns the incoming message's correlation id.
+func (c *Context) CorrelationID() string { return c.msg.CorrelationID }
+
+// PrincipalID returns the id of the principal (user) the message acts for, or "".
+func (c *Context) PrincipalID() string { return c.msg.PrincipalID }
+
+// TenantID returns the tenant the message belongs to, or "".
+func (c *Context) TenantID() string { return c.msg.TenantID }
+
+// Sender returns the address of the message's sender.
+func (c *Context) Sender() wire.Address { return c.msg.Sender }
+
+// Parameter decodes the command's parameter into v (see WithParameter).
+func (c *Context) Parameter(v any) error {
+	if len(c.parameter) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(c.parameter, v); err != nil {
+		return fmt.Errorf("decode parameter: %w", err)
+	}
+	return nil
+}
+
+// Emit publishes a custom event named name with body. It inherits the trace, principal
+// and tenant of the incoming message. Prefer the typed EventRef.Emit.
+func (c *Context) Emit(name string, body any) error {
+	if c.emitter == nil {
+		return fmt.Errorf("emit %s: this context has no emitter", name)
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("emit %s: encode body: %w", name, err)
+	}
+	return c.emitter.Emit(c, OutgoingEvent{Name: name, Payload: raw})
+}

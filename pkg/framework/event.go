@@ -1,0 +1,146 @@
+package framework
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// EventRef is a typed handle of an event: a name and the type of its body. Define it in
+// the emitting service's contract package; emitters call Emit, subscribers pass it to
+// Subscribe.
+type EventRef[T any] struct{ name string }
+
+// Event defines an event called name whose body is a T.
+func Event[T any](name string) EventRef[T] { return EventRef[T]{name: name} }
+
+// Name returns the event name as it appears on the wire (eventName).
+func (e EventRef[T]) Name() string { return e.name }
+
+// Emit publishes the event from within a handler. The message carries the handler's
+// service as sender and inherits its trace, principal and tenant.
+func (e EventRef[T]) Emit(c *Context, body T) error {
+	return c.Emit(e.name, body)
+}
+
+// SubscriptionInfo is the metadata of a subscription.
+type SubscriptionInfo struct {
+	Service       string             `json:"service"`
+	Version       string             `json:"version"`
+	Name          string             `json:"name"`
+	EventName     string             `json:"eventName,omitempty"`
+	EveryInstance bool               `json:"everyInstance,omitempty"`
+	Durable       bool               `json:"durable"`
+	Filter        bridge.Filter      `json:"filter"`
+	Retry         bridge.RetryPolicy `json:"retry"`
+}
+
+// SubscriptionOption configures a subscription.
+type SubscriptionOption func(*bridge.Subscription)
+
+// EveryInstance delivers each message to every running instance of the service instead
+// of to one of them (the default: instances share the subscription).
+func EveryInstance() SubscriptionOption {
+	return func(s *bridge.Subscription) { s.EveryInstance = true }
+}
+
+// Durable makes the bridge keep messages while no instance runs (JetStream, durable AMQP
+// queues). It is on by default for shared subscriptions.
+func Durable(on bool) SubscriptionOption { return func(s *bridge.Subscription) { s.Durable = on } }
+
+// WithRetry sets the redelivery policy for handler failures; after MaxAttempts deliveries
+// the message goes to the subscription's dead-letter destination with the last error as
+// reason. The default is 5 attempts with exponential backoff from 100 ms.
+func WithRetry(p bridge.RetryPolicy) SubscriptionOption {
+	return func(s *bridge.Subscription) { s.Retry = p }
+}
+
+// FromSender narrows the subscription to messages sent by the given service (and version
+// and target when not empty).
+func FromSender(service, version, target string) SubscriptionOption {
+	return func(s *bridge.Subscription) {
+		s.Filter.Sender = bridge.AddressFilter{ServiceName: service, ServiceVersion: version, ServiceTarget: target}
+	}
+}
+
+// ToReceiver narrows the subscription to messages addressed to the given service.
+func ToReceiver(service, version, target string) SubscriptionOption {
+	return func(s *bridge.Subscription) {
+		s.Filter.Receiver = bridge.AddressFilter{ServiceName: service, ServiceVersion: version, ServiceTarget: target}
+	}
+}
+
+// OfMessageType narrows the subscription to one message type.
+func OfMessageType(t wire.MessageType) SubscriptionOption {
+	return func(s *bridge.Subscription) { s.Filter.MessageType = t }
+}
+
+// ForPrincipal narrows the subscription to messages of one principal.
+func ForPrincipal(id string) SubscriptionOption {
+	return func(s *bridge.Subscription) { s.Filter.PrincipalID = id }
+}
+
+// ForTenant narrows the subscription to messages of one tenant.
+func ForTenant(id string) SubscriptionOption {
+	return func(s *bridge.Subscription) { s.Filter.TenantID = id }
+}
+
+type subscriptionBinding struct {
+	info    SubscriptionInfo
+	sub     bridge.Subscription
+	handler func(c *Context, msg *wire.Message) error
+}
+
+// Subscribe registers fn as subscription name of svc for event ev (a custom event, or a
+// command's success event from CommandRef.SuccessEvent). The body is decoded into T; a
+// body that does not decode is an error that goes through retries to the dead letter.
+// fn returning nil acknowledges the message; an error asks for redelivery. Delivery is at
+// least once: fn must be idempotent.
+func Subscribe[T any](svc *Service, name string, ev EventRef[T], fn func(c *Context, body T) error, opts ...SubscriptionOption) {
+	if ev.name == "" {
+		svc.addError(fmt.Errorf("subscription %s: the event has no name (does the command declare WithSuccessEvent?)", name))
+		return
+	}
+	sub := bridge.Subscription{Filter: bridge.Filter{EventName: ev.name}}
+	subscribe(svc, name, sub, func(c *Context, msg *wire.Message) error {
+		var body T
+		if len(msg.Payload) > 0 {
+			if err := json.Unmarshal(msg.Payload, &body); err != nil {
+				return fmt.Errorf("decode %s body into %v: %w", ev.name, reflect.TypeFor[T](), err)
+			}
+		}
+		return fn(c, body)
+	}, opts)
+}
+
+// SubscribeMessages registers fn for every message matching the options' filters
+// (FromSender, ToReceiver, OfMessageType, ForPrincipal, ForTenant), undecoded. Use it for
+// auditing, monitoring or bridging. At least one filter must be given.
+func SubscribeMessages(svc *Service, name string, fn func(c *Context, msg *wire.Message) error, opts ...SubscriptionOption) {
+	subscribe(svc, name, bridge.Subscription{}, fn, opts)
+}
+
+func subscribe(svc *Service, name string, sub bridge.Subscription, fn func(*Context, *wire.Message) error, opts []SubscriptionOption) {
+	if err := validateName("subscription name", name); err != nil {
+		svc.addError(err)
+		return
+	}
+	sub.Durable = true
+	for _, o := range opts {
+		o(&sub)
+	}
+	if sub.Filter == (bridge.Filter{}) {
+		svc.addError(fmt.Errorf("subscription %s has no filter: give an event or at least one filter option", name))
+		return
+	}
+	sub.Subscriber = wire.Address{ServiceName: svc.name, ServiceVersion: svc.version, ServiceTarget: name}
+	svc.addSubscription(&subscriptionBinding{
+		info: SubscriptionInfo{Service: svc.name, Version: svc.version, Name: name, EventName: sub.Filter.EventName,
+			EveryInstance: sub.EveryInstance, Durable: sub.Durable, Filter: sub.Filter, Retry: sub.Retry},
+		sub:     sub,
+		handler: fn,
+	})
+}

@@ -1,0 +1,95 @@
+package framework
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// maxHTTPBody bounds the request body of the HTTP command endpoint.
+const maxHTTPBody = 8 << 20
+
+// HTTPHandler serves every command of the runtime's services over HTTP, for the
+// serverless deployment model (an http.Handler in front of the in-memory bridge):
+//
+//	POST /api/<service>/v<version>/<command>   body: the input JSON
+//	                                           query: the parameter, as string values
+//	GET  /api                                  the list of commands with their schemas
+//
+// Success answers 200 with the output JSON; errors answer the error's status with
+// {"status":…,"message":…,"data":…,"traceId":…}. The X-Principal-Id and X-Tenant-Id
+// headers set principal and tenant.
+func (r *Runtime) HTTPHandler() http.Handler {
+	mux := http.NewServeMux()
+	var infos []CommandInfo
+	for _, s := range r.services {
+		infos = append(infos, s.Commands()...)
+	}
+	writeJSON := func(w http.ResponseWriter, code int, v any) {
+		w.Header().Set("Content-Type", wire.ContentTypeJSON)
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(v) // the client may have gone
+	}
+	mux.HandleFunc("GET /api", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, infos) })
+	mux.HandleFunc("POST /api/{service}/{version}/{command}", func(w http.ResponseWriter, req *http.Request) {
+		recv := wire.Address{ServiceName: req.PathValue("service"),
+			ServiceVersion: strings.TrimPrefix(req.PathValue("version"), "v"), ServiceTarget: req.PathValue("command")}
+		var info *CommandInfo
+		for i := range infos {
+			if infos[i].Service == recv.ServiceName && infos[i].Version == recv.ServiceVersion && infos[i].Name == recv.ServiceTarget {
+				info = &infos[i]
+			}
+		}
+		if info == nil {
+			writeJSON(w, http.StatusNotFound, wire.ErrorPayload{Status: http.StatusNotFound,
+				Message: "no command " + recv.String() + " here: GET /api lists the commands"})
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxHTTPBody))
+		if err != nil {
+			writeJSON(w, http.StatusRequestEntityTooLarge, wire.ErrorPayload{Status: http.StatusRequestEntityTooLarge,
+				Message: "request body unreadable or over 8 MiB: " + err.Error()})
+			return
+		}
+		if len(body) == 0 {
+			body = []byte("{}")
+		}
+		if !json.Valid(body) {
+			writeJSON(w, http.StatusBadRequest, wire.ErrorPayload{Status: http.StatusBadRequest, Message: "request body is not valid JSON"})
+			return
+		}
+		params := map[string]string{}
+		for k, v := range req.URL.Query() {
+			params[k] = v[0]
+		}
+		praw, _ := json.Marshal(params) // a string map always encodes
+		inv := &caller{rt: r, from: r.client}
+		out, err := inv.Invoke(req.Context(), InvokeRequest{Receiver: recv, Payload: body, Parameter: praw,
+			Timeout: info.Timeout, PrincipalID: req.Header.Get("X-Principal-Id"), TenantID: req.Header.Get("X-Tenant-Id")})
+		if err != nil {
+			ep := wire.ErrorPayload{Status: StatusOf(err)}
+			var he *HandledError
+			var ue *UnhandledError
+			switch {
+			case errors.As(err, &he):
+				ep.Message, ep.TraceID = he.Message, he.TraceID
+				if raw, ok := he.Data.(json.RawMessage); ok {
+					ep.Data = raw
+				}
+			case errors.As(err, &ue):
+				ep.Message, ep.TraceID = ue.Message, ue.TraceID
+			default:
+				ep.Message = http.StatusText(http.StatusInternalServerError)
+			}
+			writeJSON(w, ep.Status, ep)
+			return
+		}
+		w.Header().Set("Content-Type", wire.ContentTypeJSON)
+		_, _ = w.Write(out) // the client may have gone
+	})
+	return mux
+}

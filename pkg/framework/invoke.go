@@ -1,0 +1,173 @@
+package framework
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// caller is the Invoker of a handler context or of Runtime.Context: it stamps the sender
+// and inherits trace, principal and tenant from the parent message.
+type caller struct {
+	rt     *Runtime
+	from   wire.Address
+	parent *wire.Message
+}
+
+// Invoke implements Invoker.
+func (c *caller) Invoke(ctx context.Context, req InvokeRequest) (json.RawMessage, error) {
+	r := c.rt
+	cmd := r.newMessage(wire.TypeCommand, c.from)
+	recv := req.Receiver
+	recv.InstanceID = ""
+	cmd.Receiver = &recv
+	cmd.CorrelationID = wire.NewID()
+	if p := c.parent; p != nil {
+		cmd.TraceID, cmd.PrincipalID, cmd.TenantID = p.TraceID, p.PrincipalID, p.TenantID
+	}
+	if req.PrincipalID != "" {
+		cmd.PrincipalID = req.PrincipalID
+	}
+	if req.TenantID != "" {
+		cmd.TenantID = req.TenantID
+	}
+	ctx, span := r.tracer.Start(ctx, "invoke "+recv.String(), trace.WithSpanKind(trace.SpanKindClient))
+	defer span.End()
+	r.stampTrace(ctx, cmd)
+	payload := req.Payload
+	if payload == nil {
+		payload = json.RawMessage("null")
+	}
+	param := req.Parameter
+	if param == nil {
+		param = json.RawMessage("{}")
+	}
+	cmd.Payload, _ = json.Marshal(wire.CommandPayload{Payload: payload, Parameter: param}) // raw JSON always encodes
+	timeout := req.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	resp, err := r.bridge.Invoke(ctx, cmd, timeout)
+	if err != nil {
+		return nil, invokeError(recv, cmd.TraceID, timeout, err)
+	}
+	switch resp.MessageType {
+	case wire.TypeCommandSuccessResponse:
+		return resp.Payload, nil
+	case wire.TypeCommandErrorResponse:
+		var ep wire.ErrorPayload
+		if err := json.Unmarshal(resp.Payload, &ep); err != nil || ep.Status == 0 {
+			return nil, &UnhandledError{Status: http.StatusBadGateway, Message: "malformed error response from " + recv.String(), TraceID: cmd.TraceID, Err: err}
+		}
+		if ep.TraceID == "" {
+			ep.TraceID = cmd.TraceID
+		}
+		if resp.IsHandledError != nil && *resp.IsHandledError {
+			he := &HandledError{Status: ep.Status, Message: ep.Message, TraceID: ep.TraceID}
+			if len(ep.Data) > 0 {
+				he.Data = ep.Data
+			}
+			return nil, he
+		}
+		return nil, &UnhandledError{Status: ep.Status, Message: ep.Message, TraceID: ep.TraceID}
+	default:
+		return nil, &UnhandledError{Status: http.StatusBadGateway, Message: fmt.Sprintf("unexpected %s in answer to a command from %s", resp.MessageType, recv), TraceID: cmd.TraceID}
+	}
+}
+
+// invokeError maps a bridge error to an *UnhandledError with a status and a clear message.
+func invokeError(recv wire.Address, traceID string, timeout time.Duration, err error) error {
+	u := &UnhandledError{Status: http.StatusServiceUnavailable, TraceID: traceID, Err: err}
+	switch {
+	case errors.Is(err, bridge.ErrTimeout):
+		u.Status, u.Message = http.StatusGatewayTimeout, fmt.Sprintf("invocation timed out: %s gave no answer within %v", recv, timeout)
+	case errors.Is(err, context.DeadlineExceeded):
+		u.Status, u.Message = http.StatusGatewayTimeout, fmt.Sprintf("invocation timed out: the caller's deadline passed before %s answered", recv)
+	case errors.Is(err, context.Canceled):
+		u.Status, u.Message = 499, fmt.Sprintf("invocation of %s cancelled by the caller", recv)
+	case errors.Is(err, bridge.ErrNoHandler):
+		u.Message = fmt.Sprintf("no handler for %s: is service %s v%s running and does it register %q?", recv, recv.ServiceName, recv.ServiceVersion, recv.ServiceTarget)
+	case errors.Is(err, bridge.ErrClosed):
+		u.Message = "the event bridge is shutting down"
+	default:
+		u.Message = fmt.Sprintf("could not invoke %s", recv)
+	}
+	return u
+}
+
+// emitter is the Emitter of a handler context.
+type emitter struct {
+	rt     *Runtime
+	from   wire.Address
+	parent *wire.Message
+}
+
+// Emit implements Emitter.
+func (e *emitter) Emit(ctx context.Context, ev OutgoingEvent) error {
+	if err := validateName("event name", ev.Name); err != nil {
+		return fmt.Errorf("emit: %w", err)
+	}
+	r := e.rt
+	msg := r.newMessage(wire.TypeCustomMessage, e.from)
+	msg.EventName = ev.Name
+	msg.Payload = ev.Payload
+	if p := e.parent; p != nil {
+		msg.TraceID, msg.PrincipalID, msg.TenantID = p.TraceID, p.PrincipalID, p.TenantID
+	}
+	r.stampTrace(ctx, msg)
+	start := time.Now()
+	err := r.bridge.Emit(ctx, msg)
+	r.observe(Record{Time: start, Kind: "event", MessageType: msg.MessageType, From: msg.Sender, EventName: ev.Name,
+		Status: StatusOf(err), Latency: time.Since(start), TraceID: msg.TraceID, Error: errText(err)})
+	if err != nil {
+		return fmt.Errorf("emit %s: %w", ev.Name, err)
+	}
+	return nil
+}
+
+// stampTrace sets msg's traceId (kept from the chain, else the active span's, else new)
+// and writes the W3C traceparent into otp.
+func (r *Runtime) stampTrace(ctx context.Context, msg *wire.Message) {
+	sc := trace.SpanContextFromContext(ctx)
+	if msg.TraceID == "" {
+		if sc.IsValid() {
+			msg.TraceID = sc.TraceID().String()
+		} else {
+			msg.TraceID = wire.NewID()
+		}
+	}
+	carrier := propagation.MapCarrier{}
+	if sc.IsValid() {
+		r.prop.Inject(ctx, carrier)
+	} else {
+		carrier["traceparent"] = "00-" + msg.TraceID + "-" + wire.NewID()[:16] + "-01"
+	}
+	raw, _ := json.Marshal(map[string]string(carrier)) // a string map always encodes
+	msg.OTP = string(raw)
+}
+
+// otpCarrier reads the W3C carrier a message holds in its otp field (a JSON string).
+func otpCarrier(msg *wire.Message) propagation.MapCarrier {
+	c := propagation.MapCarrier{}
+	if msg.OTP != "" {
+		_ = json.Unmarshal([]byte(msg.OTP), (*map[string]string)(&c)) // a bad otp just carries no trace
+	}
+	return c
+}
+
+// traceIDOf picks the trace id for a message that has none: the active span's, else new.
+func traceIDOf(ctx context.Context, _ *wire.Message) string {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		return sc.TraceID().String()
+	}
+	return wire.NewID()
+}

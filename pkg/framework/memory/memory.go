@@ -1,0 +1,671 @@
+// Package memory is the in-memory EventBridge: the transport of the monolith and
+// serverless deployment models, and the reference implementation of the bridge contract.
+//
+// A Network is a process-local broker; each Bridge attached to it is one service instance.
+// New makes a network with one bridge, which is what an app running all its services in one
+// process needs. Tests attach several bridges to one Network to model several instances.
+//
+// The bridge behaves like a real transport: every message is encoded to JSON once per hop
+// and decoded by each receiver, so sender and receivers never share mutable memory, and
+// everything a broker bridge must do (timeouts, shared and every-instance subscriptions,
+// retries, dead letters, drain on Close) happens here too. Commands run on a goroutine per
+// call; events and dead letters run on a bounded pool of goroutines per bridge
+// (WithMaxConcurrency). Every goroutine belongs to a bridge and ends with its Close.
+//
+// Handler panics are recovered: a panicking command handler answers an unhandled 500, a
+// panicking subscription handler counts as a failed delivery.
+package memory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// Name is what (*Bridge).Name returns.
+const Name = "memory"
+
+// Retry delays used when a RetryPolicy leaves them zero (as documented by bridge.RetryPolicy).
+const (
+	DefaultInitialInterval = 100 * time.Millisecond
+	DefaultMaxInterval     = 10 * time.Second
+)
+
+// Bridge states.
+const (
+	stateNew int32 = iota
+	stateRunning
+	stateDraining
+	stateClosed
+)
+
+// job is a unit of work run by a bridge's worker pool with the bridge's context.
+type job func(ctx context.Context)
+
+// ownerKey marks the contexts of a bridge's handlers (its value is the *Bridge), so that a
+// handler finishing during drain may still Invoke and Emit.
+type ownerKey struct{}
+
+// Bridge is one in-memory bridge instance. It implements bridge.EventBridge; create it with
+// New or (*Network).NewBridge.
+type Bridge struct {
+	net *Network
+	cfg config
+	log *slog.Logger
+
+	state  atomic.Int32
+	fault  atomic.Pointer[error] // set by SetHealthy
+	ctx    context.Context       // cancelled when Close gives up waiting or finishes
+	cancel context.CancelFunc
+	work   gate // in-flight work of this instance: calls, handlers, queued jobs, retries
+
+	mu        sync.Mutex // guards the fields below
+	cmds      map[endpoint]*cmdReg
+	subs      map[endpoint]*subReg
+	dls       map[*dlReg]struct{}
+	retries   map[*retry]struct{}
+	closeDone chan struct{} // made by the first Close, closed when it returns
+
+	pmu     sync.Mutex // guards the worker pool
+	queue   []job
+	workers int
+}
+
+// retry is a scheduled redelivery.
+type retry struct{ t *time.Timer }
+
+var _ bridge.EventBridge = (*Bridge)(nil)
+
+// New returns an unstarted bridge on a network of its own.
+func New(opts ...Option) *Bridge { return NewNetwork().NewBridge(opts...) }
+
+func newBridge(n *Network, opts []Option) *Bridge {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.instanceID == "" {
+		cfg.instanceID = wire.NewID()
+	}
+	b := &Bridge{
+		net:     n,
+		cfg:     cfg,
+		log:     cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
+		cmds:    map[endpoint]*cmdReg{},
+		subs:    map[endpoint]*subReg{},
+		dls:     map[*dlReg]struct{}{},
+		retries: map[*retry]struct{}{},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	return b
+}
+
+// Name returns "memory".
+func (b *Bridge) Name() string { return Name }
+
+// InstanceID returns this instance's id, stamped on the sender of outgoing messages that
+// carry none.
+func (b *Bridge) InstanceID() string { return b.cfg.instanceID }
+
+// Network returns the network b is attached to, for attaching more instances.
+func (b *Bridge) Network() *Network { return b.net }
+
+// Start starts delivery to b's registrations. It is idempotent; after Close it returns
+// ErrClosed.
+func (b *Bridge) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if b.state.CompareAndSwap(stateNew, stateRunning) || b.state.Load() == stateRunning {
+		return nil
+	}
+	return fmt.Errorf("memory: start: %w", bridge.ErrClosed)
+}
+
+// SetHealthy simulates a broken (err != nil) or restored (nil) connection of this instance:
+// while broken, Healthy reports an error wrapping bridge.ErrUnavailable and err, Invoke and
+// Emit fail with it, and the instance receives nothing. It is a test hook.
+func (b *Bridge) SetHealthy(err error) {
+	if err == nil {
+		b.fault.Store(nil)
+		return
+	}
+	b.fault.Store(&err)
+}
+
+func (b *Bridge) faultErr() error {
+	if p := b.fault.Load(); p != nil {
+		return *p
+	}
+	return b.net.fault()
+}
+
+// accepting reports whether b takes new deliveries.
+func (b *Bridge) accepting() bool {
+	return b.state.Load() == stateRunning && b.faultErr() == nil
+}
+
+// Healthy implements bridge.EventBridge. It never blocks.
+func (b *Bridge) Healthy(ctx context.Context) error {
+	switch b.state.Load() {
+	case stateNew:
+		return fmt.Errorf("memory: %w", bridge.ErrNotStarted)
+	case stateDraining, stateClosed:
+		return fmt.Errorf("memory: %w", bridge.ErrClosed)
+	}
+	if err := b.faultErr(); err != nil {
+		return fmt.Errorf("memory: %w: %w", bridge.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// intake admits a new Invoke or Emit; on success the caller must b.work.leave. While b
+// drains, only calls made from its own handlers (ctx derived from theirs) are admitted.
+func (b *Bridge) intake(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch b.state.Load() {
+	case stateNew:
+		return fmt.Errorf("memory: %w", bridge.ErrNotStarted)
+	case stateClosed:
+		return fmt.Errorf("memory: %w", bridge.ErrClosed)
+	}
+	if err := b.faultErr(); err != nil {
+		return fmt.Errorf("memory: %w: %w", bridge.ErrUnavailable, err)
+	}
+	if b.work.enter(false) {
+		return nil
+	}
+	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.enter(true) {
+		return nil
+	}
+	return fmt.Errorf("memory: %w", bridge.ErrClosed)
+}
+
+// Invoke implements bridge.EventBridge. A zero timeout means the bridge's default
+// (WithInvokeTimeout). The handler's ctx is cancelled when the caller stops waiting.
+func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
+	if err := b.intake(ctx); err != nil {
+		return nil, err
+	}
+	defer b.work.leave()
+	if cmd == nil || cmd.MessageType != wire.TypeCommand {
+		return nil, fmt.Errorf("memory: invoke: %w: not a command", wire.ErrInvalidMessage)
+	}
+	if err := cmd.Validate(); err != nil {
+		return nil, fmt.Errorf("memory: invoke: %w", err)
+	}
+	if timeout <= 0 {
+		timeout = b.cfg.invokeTimeout
+	}
+	out := *cmd
+	if out.Sender.InstanceID == "" {
+		out.Sender.InstanceID = b.cfg.instanceID
+	}
+	data, err := wire.Encode(&out)
+	if err != nil {
+		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, err)
+	}
+	r := b.net.pickCommand(endpointOf(*cmd.Receiver))
+	if r == nil {
+		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrNoHandler)
+	}
+	hctx, cancel := context.WithTimeout(r.b.ctx, min(r.timeout, timeout))
+	defer cancel()
+	res := make(chan []byte, 1)
+	go r.b.runCommand(hctx, cancel, r, data, res)
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case data := <-res:
+		resp, err := wire.Decode(data)
+		if err != nil {
+			return nil, fmt.Errorf("memory: invoke %s: response: %w", cmd.Receiver, err)
+		}
+		return resp, nil
+	case <-timer.C:
+		return nil, fmt.Errorf("memory: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
+	case <-b.ctx.Done():
+		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
+	}
+}
+
+// runCommand answers one command on b, the handler's instance, and sends the encoded
+// response to res (buffered). A success response with an eventName is published too.
+func (b *Bridge) runCommand(ctx context.Context, cancel context.CancelFunc, r *cmdReg, data []byte, res chan<- []byte) {
+	defer b.work.leave()
+	defer r.g.leave()
+	defer cancel()
+	cmd, err := wire.Decode(data)
+	if err != nil { // cannot happen: data was encoded from a validated message
+		b.log.Error("memory: dropped undecodable command", "err", err)
+		return
+	}
+	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
+	out, err := wire.Encode(resp)
+	if err != nil {
+		b.log.Error("memory: command response not encodable", "command", cmd.Receiver.String(), "err", err)
+		resp = unhandledResponse(cmd, 500, b.cfg.instanceID)
+		out, _ = wire.Encode(resp)
+	}
+	res <- out
+	if resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != "" {
+		b.net.publish(out, resp)
+	}
+}
+
+func (b *Bridge) callCommand(ctx context.Context, h bridge.CommandHandler, cmd *wire.Message) (resp *wire.Message) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("memory: command handler panicked", "command", cmd.Receiver.String(), "panic", fmt.Sprint(p))
+			resp = nil
+		}
+	}()
+	return h(ctx, cmd)
+}
+
+// finishResponse fills what the handler left empty: a nil response becomes an unhandled
+// 500 (504 when the handler's time ran out); id, correlationId, sender (the command's
+// receiver, with this instance's id), receiver (the command's sender), timestamp and
+// content type default from the command.
+func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
+	if resp == nil {
+		status := 500
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			status = 504
+		}
+		return unhandledResponse(cmd, status, b.cfg.instanceID)
+	}
+	if resp.ID == "" {
+		resp.ID = cmd.ID
+	}
+	if resp.CorrelationID == "" {
+		resp.CorrelationID = cmd.CorrelationID
+	}
+	if resp.Timestamp == 0 {
+		resp.Timestamp = wire.NowMillis()
+	}
+	if resp.ContentType == "" {
+		resp.ContentType = wire.ContentTypeJSON
+	}
+	if resp.ContentEncoding == "" {
+		resp.ContentEncoding = wire.EncodingUTF8
+	}
+	if resp.Sender.ServiceName == "" {
+		resp.Sender = *cmd.Receiver
+	}
+	if resp.Sender.InstanceID == "" {
+		resp.Sender.InstanceID = b.cfg.instanceID
+	}
+	if resp.Receiver == nil {
+		s := cmd.Sender
+		resp.Receiver = &s
+	}
+	return resp
+}
+
+// unhandledResponse is the commandErrorResponse for an unhandled failure: status 500 (or
+// 504 for a timeout) with the generic text and no data.
+func unhandledResponse(cmd *wire.Message, status int, instanceID string) *wire.Message {
+	text := "Internal Server Error"
+	if status == 504 {
+		text = "invocation timed out"
+	}
+	payload, _ := json.Marshal(wire.ErrorPayload{Status: status, Message: text, TraceID: cmd.TraceID})
+	handled := false
+	sender := *cmd.Receiver
+	sender.InstanceID = instanceID
+	receiver := cmd.Sender
+	return &wire.Message{
+		ID:              cmd.ID,
+		Timestamp:       wire.NowMillis(),
+		ContentType:     wire.ContentTypeJSON,
+		ContentEncoding: wire.EncodingUTF8,
+		MessageType:     wire.TypeCommandErrorResponse,
+		Sender:          sender,
+		Receiver:        &receiver,
+		TraceID:         cmd.TraceID,
+		CorrelationID:   cmd.CorrelationID,
+		PrincipalID:     cmd.PrincipalID,
+		TenantID:        cmd.TenantID,
+		OTP:             cmd.OTP,
+		IsHandledError:  &handled,
+		Payload:         payload,
+	}
+}
+
+// Emit implements bridge.EventBridge. It returns once every matching subscription has the
+// message queued; handlers run later on their instances' goroutines. Commands cannot be
+// emitted (use Invoke).
+func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
+	if err := b.intake(ctx); err != nil {
+		return err
+	}
+	defer b.work.leave()
+	if msg == nil || msg.MessageType == wire.TypeCommand {
+		return fmt.Errorf("memory: emit: %w: commands are sent with Invoke", wire.ErrInvalidMessage)
+	}
+	out := *msg
+	if out.Sender.InstanceID == "" {
+		out.Sender.InstanceID = b.cfg.instanceID
+	}
+	if err := out.Validate(); err != nil {
+		return fmt.Errorf("memory: emit: %w", err)
+	}
+	data, err := wire.Encode(&out)
+	if err != nil {
+		return fmt.Errorf("memory: emit: %w", err)
+	}
+	b.net.publish(data, &out)
+	return nil
+}
+
+// InjectRaw hands raw bytes to the network as if they had arrived from a broker at b: a
+// message that does not decode or validate is logged and dropped (the error says why); a
+// command is answered by a handler and its response discarded; an event is delivered to the
+// matching subscriptions. raw is copied. It is a test hook for the conformance suite's
+// garbage cases.
+func (b *Bridge) InjectRaw(raw []byte) error {
+	if err := b.Healthy(context.Background()); err != nil {
+		return err
+	}
+	msg, err := wire.Decode(raw)
+	if err != nil {
+		b.log.Warn("memory: dropped invalid message", "bytes", len(raw), "err", err)
+		return fmt.Errorf("memory: dropped: %w", err)
+	}
+	data := append([]byte(nil), raw...)
+	switch {
+	case msg.MessageType == wire.TypeCommand:
+		r := b.net.pickCommand(endpointOf(*msg.Receiver))
+		if r == nil {
+			return fmt.Errorf("memory: dropped command for %s: %w", msg.Receiver, bridge.ErrNoHandler)
+		}
+		hctx, cancel := context.WithTimeout(r.b.ctx, r.timeout)
+		go r.b.runCommand(hctx, cancel, r, data, make(chan []byte, 1))
+	case msg.MessageType.IsResponse() && msg.EventName == "":
+		b.log.Debug("memory: dropped response nobody waits for", "correlationId", msg.CorrelationID)
+	default:
+		b.net.publish(data, msg)
+	}
+	return nil
+}
+
+// RegisterCommand implements bridge.EventBridge. addr needs a service name and target.
+func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridge.CommandHandler, opts bridge.CommandOptions) (bridge.Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if h == nil || addr.ServiceName == "" || addr.ServiceTarget == "" {
+		return nil, fmt.Errorf("memory: register command %s: needs a handler, service name and target", addr)
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = bridge.DefaultTimeout
+	}
+	r := &cmdReg{b: b, ep: endpointOf(addr), h: h, timeout: timeout}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state.Load() >= stateDraining {
+		return nil, fmt.Errorf("memory: register command %s: %w", addr, bridge.ErrClosed)
+	}
+	if _, dup := b.cmds[r.ep]; dup {
+		return nil, fmt.Errorf("memory: register command %s: %w", addr, bridge.ErrDuplicate)
+	}
+	b.cmds[r.ep] = r
+	b.net.addCommand(r)
+	return r, nil
+}
+
+// RegisterSubscription implements bridge.EventBridge. sub.Subscriber needs a service name;
+// one instance may register each subscriber address once. Durable is ignored.
+func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscription, h bridge.MessageHandler) (bridge.Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if h == nil || sub.Subscriber.ServiceName == "" {
+		return nil, fmt.Errorf("memory: register subscription %s: needs a handler and a subscriber service name", sub.Subscriber)
+	}
+	r := &subReg{b: b, key: subKey{endpointOf(sub.Subscriber), sub.EveryInstance}, sub: sub, h: h}
+	r.sub.Subscriber.InstanceID = b.cfg.instanceID
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state.Load() >= stateDraining {
+		return nil, fmt.Errorf("memory: register subscription %s: %w", sub.Subscriber, bridge.ErrClosed)
+	}
+	if _, dup := b.subs[r.key.endpoint]; dup {
+		return nil, fmt.Errorf("memory: register subscription %s: %w", sub.Subscriber, bridge.ErrDuplicate)
+	}
+	b.subs[r.key.endpoint] = r
+	b.net.addSubscription(r)
+	return r, nil
+}
+
+// OnDeadLetter implements bridge.EventBridge. With a non-zero subscriber, h observes the
+// dead letters of that subscription on every instance of the network (only of one instance
+// when subscriber.InstanceID is set); with the zero Address, those of b's subscriptions.
+func (b *Bridge) OnDeadLetter(ctx context.Context, subscriber wire.Address, h bridge.DeadLetterHandler) (bridge.Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, fmt.Errorf("memory: on dead letter %s: nil handler", subscriber)
+	}
+	r := &dlReg{b: b, addr: subscriber, h: h}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state.Load() >= stateDraining {
+		return nil, fmt.Errorf("memory: on dead letter %s: %w", subscriber, bridge.ErrClosed)
+	}
+	b.dls[r] = struct{}{}
+	b.net.addDeadLetter(r)
+	return r, nil
+}
+
+// forget runs f (which edits b's registration maps) under b.mu.
+func (b *Bridge) forget(f func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f()
+}
+
+// accept queues j on b's worker pool. Only a running, connected instance accepts work
+// from outside; internal work (a continuation of work already in flight) is accepted while
+// b drains.
+func (b *Bridge) accept(j job, internal bool) bool {
+	if !internal && !b.accepting() {
+		return false
+	}
+	if !b.work.enter(internal) {
+		return false
+	}
+	b.push(j)
+	return true
+}
+
+// push queues j, already admitted by b.work.enter, and starts a worker if fewer than the
+// maximum run. Workers exit when the queue is empty.
+func (b *Bridge) push(j job) {
+	b.pmu.Lock()
+	b.queue = append(b.queue, j)
+	spawn := b.workers < b.cfg.maxConcurrency
+	if spawn {
+		b.workers++
+	}
+	b.pmu.Unlock()
+	if spawn {
+		go b.worker()
+	}
+}
+
+func (b *Bridge) worker() {
+	for {
+		b.pmu.Lock()
+		if len(b.queue) == 0 {
+			b.queue = nil
+			b.workers--
+			b.pmu.Unlock()
+			return
+		}
+		j := b.queue[0]
+		b.queue[0] = nil
+		b.queue = b.queue[1:]
+		b.pmu.Unlock()
+		j(b.ctx)
+		b.work.leave()
+	}
+}
+
+// deliver runs one delivery attempt of data to r and schedules the retry or dead letter a
+// failure calls for. ctx is cancelled when b is force-stopped; the message is then dropped.
+func (b *Bridge) deliver(ctx context.Context, r *subReg, data []byte, attempt int) {
+	if ctx.Err() != nil || !r.g.enter(false) {
+		return
+	}
+	msg, err := wire.Decode(data)
+	if err == nil {
+		err = b.callSubscription(ctx, r, msg)
+	}
+	r.g.leave()
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	max := r.sub.Retry.MaxAttempts
+	if max <= 0 {
+		max = bridge.DefaultMaxAttempts
+	}
+	if attempt < max {
+		b.schedule(r.delivery(data, attempt+1), retryDelay(r.sub.Retry, attempt))
+		return
+	}
+	dl := bridge.DeadLetter{Subscriber: r.sub.Subscriber, Reason: err.Error(), Attempts: attempt, At: time.Now()}
+	n := b.net.deadLetter(b, dl, data)
+	b.log.Warn("memory: message dead-lettered", "subscriber", dl.Subscriber.String(),
+		"attempts", attempt, "reason", dl.Reason, "observers", n)
+}
+
+func (b *Bridge) callSubscription(ctx context.Context, r *subReg, msg *wire.Message) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("memory: subscription handler panicked", "subscriber", r.sub.Subscriber.String(), "panic", fmt.Sprint(p))
+			err = fmt.Errorf("memory: subscription handler panicked: %v", p)
+		}
+	}()
+	return r.h(ctx, msg)
+}
+
+// retryDelay is the wait before delivery attempt+1: zero for BackoffImmediate, otherwise
+// a uniformly random duration in [0, min(MaxInterval, InitialInterval·2^(attempt-1))]
+// (exponential backoff with full jitter).
+func retryDelay(p bridge.RetryPolicy, attempt int) time.Duration {
+	if p.Backoff == bridge.BackoffImmediate {
+		return 0
+	}
+	initial, ceiling := p.InitialInterval, p.MaxInterval
+	if initial <= 0 {
+		initial = DefaultInitialInterval
+	}
+	if ceiling <= 0 {
+		ceiling = DefaultMaxInterval
+	}
+	d := min(initial, ceiling)
+	for i := 1; i < attempt && d < ceiling; i++ {
+		d *= 2
+	}
+	d = min(d, ceiling)
+	return rand.N(d + 1)
+}
+
+// schedule queues j after delay. The caller is work in flight on b; the retry counts as
+// in-flight work until it runs or b is force-stopped.
+func (b *Bridge) schedule(j job, delay time.Duration) {
+	if !b.work.enter(true) {
+		return
+	}
+	if delay <= 0 {
+		b.push(j)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ctx.Err() != nil {
+		b.work.leave()
+		return
+	}
+	r := &retry{}
+	r.t = time.AfterFunc(delay, func() {
+		b.mu.Lock()
+		_, ok := b.retries[r]
+		delete(b.retries, r)
+		b.mu.Unlock()
+		if ok { // otherwise Close took it over
+			b.push(j)
+		}
+	})
+	b.retries[r] = struct{}{}
+}
+
+// Close implements bridge.EventBridge. It stops intake at once (Invoke, Emit and
+// registrations fail with ErrClosed, the instance receives nothing new), then waits for
+// in-flight calls, handlers, queued deliveries and pending retries until ctx ends; what is
+// still running then has its ctx cancelled and pending retries are dropped. Registrations
+// are removed from the network. A second Close waits for the first.
+func (b *Bridge) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if done := b.closeDone; done != nil {
+		b.mu.Unlock()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("memory: close: %w", ctx.Err())
+		}
+	}
+	b.closeDone = make(chan struct{})
+	b.state.Store(stateDraining)
+	b.mu.Unlock()
+	defer close(b.closeDone)
+
+	var err error
+	select {
+	case <-b.work.close():
+	case <-ctx.Done():
+		err = fmt.Errorf("memory: close: %w", ctx.Err())
+	}
+	b.cancel()
+
+	b.mu.Lock()
+	b.state.Store(stateClosed)
+	for r := range b.retries {
+		r.t.Stop()
+		b.work.leave()
+	}
+	clear(b.retries)
+	cmds, subs, dls := b.cmds, b.subs, b.dls
+	b.cmds, b.subs, b.dls = map[endpoint]*cmdReg{}, map[endpoint]*subReg{}, map[*dlReg]struct{}{}
+	b.mu.Unlock()
+	for _, r := range cmds {
+		b.net.removeCommand(r)
+	}
+	for _, r := range subs {
+		b.net.removeSubscription(r)
+	}
+	for r := range dls {
+		b.net.removeDeadLetter(r)
+	}
+	return err
+}

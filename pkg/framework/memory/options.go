@@ -1,0 +1,72 @@
+package memory
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+)
+
+// Option configures a Bridge. Options are applied in order; later ones win.
+type Option func(*config)
+
+type config struct {
+	logger         *slog.Logger
+	invokeTimeout  time.Duration
+	instanceID     string
+	maxConcurrency int
+}
+
+// DefaultMaxConcurrency is the number of goroutines a bridge uses at most to run event and
+// dead-letter handlers when WithMaxConcurrency is not given.
+const DefaultMaxConcurrency = 64
+
+func defaultConfig() config {
+	return config{
+		logger:         slog.New(slog.DiscardHandler),
+		invokeTimeout:  bridge.DefaultTimeout,
+		maxConcurrency: DefaultMaxConcurrency,
+	}
+}
+
+// WithLogger sets the logger for dropped messages, recovered panics and dead letters.
+// Default: a logger that discards everything. A nil logger keeps the default.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithInvokeTimeout sets the timeout Invoke uses when it is called with a zero timeout.
+// Default: bridge.DefaultTimeout (30s). Values <= 0 keep the default.
+func WithInvokeTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.invokeTimeout = d
+		}
+	}
+}
+
+// WithInstanceID sets the bridge's instance id (PURISTA_INSTANCE_ID). Default: a fresh
+// wire.NewID(). An empty id keeps the default.
+func WithInstanceID(id string) Option {
+	return func(c *config) {
+		if id != "" {
+			c.instanceID = id
+		}
+	}
+}
+
+// WithMaxConcurrency bounds the goroutines that run event and dead-letter handlers of one
+// bridge instance; further deliveries queue (in memory, without limit) until a worker is
+// free. Command handlers are not bounded by it: each runs on its own goroutine for as long
+// as its caller waits. Default: DefaultMaxConcurrency. Values <= 0 keep the default.
+func WithMaxConcurrency(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxConcurrency = n
+		}
+	}
+}

@@ -1,0 +1,346 @@
+package framework
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// Runtime runs a set of services on one event bridge: it registers their commands and
+// subscriptions, turns wire messages into typed handler calls and back, and drains on
+// Shutdown. Create it with Start. All methods are safe for concurrent use.
+type Runtime struct {
+	bridge   bridge.EventBridge
+	services []*Service
+	log      *slog.Logger
+	tracer   trace.Tracer
+	prop     propagation.TextMapPropagator
+	observer Observer
+	client   wire.Address
+
+	mu       sync.Mutex
+	regs     []bridge.Registration
+	shutdown bool
+}
+
+// Option configures a Runtime.
+type Option func(*Runtime)
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(r *Runtime) { r.log = l } }
+
+// WithTracerProvider makes the runtime create OpenTelemetry spans for every invoke and
+// handler call, linked across services through the W3C traceparent carried in the
+// envelope's otp field. Without it no spans are recorded, but trace ids still propagate.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(r *Runtime) { r.tracer = tp.Tracer("github.com/purista-go/purista") }
+}
+
+// WithObserver sends a Record of every handled command, subscription delivery and
+// emitted event to o (used by `purista dev` to draw the message stream).
+func WithObserver(o Observer) Option { return func(r *Runtime) { r.observer = o } }
+
+// WithClientAddress sets the sender address of invocations made through Runtime.Context
+// (default: service "client", version "1", target "invoke").
+func WithClientAddress(a wire.Address) Option { return func(r *Runtime) { r.client = a } }
+
+// Observer receives records of what the runtime does. Observe is called concurrently
+// from handler goroutines and must not block.
+type Observer interface {
+	Observe(rec Record)
+}
+
+// Record describes one handled message.
+type Record struct {
+	Time        time.Time        `json:"time"`
+	Kind        string           `json:"kind"` // "command", "subscription" or "event"
+	MessageType wire.MessageType `json:"messageType"`
+	From        wire.Address     `json:"from"`
+	To          wire.Address     `json:"to"`
+	EventName   string           `json:"eventName,omitempty"`
+	Status      int              `json:"status"`
+	Latency     time.Duration    `json:"latency"`
+	TraceID     string           `json:"traceId,omitempty"`
+	Error       string           `json:"error,omitempty"`
+}
+
+// Start starts b (if it is not started yet), registers every command and subscription of
+// services on it and announces them with PURISTA's info messages. It fails without
+// side effects left behind when a service definition is invalid (see Service.Err).
+func Start(ctx context.Context, b bridge.EventBridge, services []*Service, opts ...Option) (*Runtime, error) {
+	r := &Runtime{bridge: b, services: services, log: slog.Default(),
+		tracer: noop.NewTracerProvider().Tracer(""), prop: propagation.TraceContext{},
+		client: wire.Address{ServiceName: "client", ServiceVersion: "1", ServiceTarget: "invoke"}}
+	for _, o := range opts {
+		o(r)
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for _, s := range services {
+		if s == nil {
+			errs = append(errs, fmt.Errorf("%w: nil service", ErrInvalidDefinition))
+			continue
+		}
+		if err := s.Err(); err != nil {
+			errs = append(errs, err)
+		}
+		key := s.name + "/" + s.version
+		if seen[key] {
+			errs = append(errs, fmt.Errorf("%w: service %s v%s given twice", ErrInvalidDefinition, s.name, s.version))
+		}
+		seen[key] = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := b.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start %s bridge: %w", b.Name(), err)
+	}
+	for _, s := range services {
+		if err := r.register(ctx, s); err != nil {
+			_ = r.unregisterAll(ctx)
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *Runtime) register(ctx context.Context, s *Service) error {
+	cmds, subs, _ := s.snapshot()
+	r.announce(ctx, s, wire.TypeInfoServiceInit, "", nil)
+	for _, c := range cmds {
+		h, _ := s.Handler(c.def.name)
+		reg, err := r.bridge.RegisterCommand(ctx, c.def.address(), r.commandHandler(s, c, h),
+			bridge.CommandOptions{Timeout: c.def.timeout})
+		if err != nil {
+			return fmt.Errorf("register command %s: %w", c.def.address(), err)
+		}
+		r.addReg(reg)
+		r.announce(ctx, s, wire.TypeInfoServiceFunctionAdded, c.def.name, functionAddedPayload(c.def))
+	}
+	for _, sb := range subs {
+		reg, err := r.bridge.RegisterSubscription(ctx, sb.sub, r.subscriptionHandler(s, sb))
+		if err != nil {
+			return fmt.Errorf("register subscription %s: %w", sb.sub.Subscriber, err)
+		}
+		r.addReg(reg)
+	}
+	r.announce(ctx, s, wire.TypeInfoServiceReady, "", nil)
+	return nil
+}
+
+func (r *Runtime) addReg(reg bridge.Registration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.regs = append(r.regs, reg)
+}
+
+func (r *Runtime) unregisterAll(ctx context.Context) error {
+	r.mu.Lock()
+	regs := r.regs
+	r.regs = nil
+	r.mu.Unlock()
+	var errs []error
+	for _, reg := range regs {
+		if err := reg.Unregister(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// functionAddedPayload is the payload of infoServiceFunctionAdded, shaped like PURISTA's.
+func functionAddedPayload(d *commandDef) json.RawMessage {
+	ci := d.info()
+	expose := map[string]any{
+		"contentTypeRequest": wire.ContentTypeJSON, "contentEncodingRequest": wire.EncodingUTF8,
+		"contentTypeResponse": wire.ContentTypeJSON, "contentEncodingResponse": wire.EncodingUTF8,
+		"inputPayload": ci.InputSchema, "outputPayload": ci.OutputSchema, "deprecated": false,
+	}
+	if ci.ParameterSchema != nil {
+		expose["parameter"] = ci.ParameterSchema
+	} else {
+		expose["parameter"] = json.RawMessage(`{"type":"object","properties":{}}`)
+	}
+	raw, _ := json.Marshal(map[string]any{"expose": expose}) // maps of raw JSON always encode
+	return raw
+}
+
+// announce emits a service info message; failures are logged, never fatal.
+func (r *Runtime) announce(ctx context.Context, s *Service, t wire.MessageType, target string, payload json.RawMessage) {
+	msg := r.newMessage(t, wire.Address{ServiceName: s.name, ServiceVersion: s.version, ServiceTarget: target})
+	msg.Payload = payload
+	msg.TraceID = wire.NewID()
+	if err := r.bridge.Emit(ctx, msg); err != nil {
+		r.log.Debug("info message not sent", slog.String("messageType", string(t)), slog.Any("error", err))
+	}
+}
+
+func (r *Runtime) newMessage(t wire.MessageType, sender wire.Address) *wire.Message {
+	sender.InstanceID = r.bridge.InstanceID()
+	return &wire.Message{ID: wire.NewID(), Timestamp: wire.NowMillis(), ContentType: wire.ContentTypeJSON,
+		ContentEncoding: wire.EncodingUTF8, MessageType: t, Sender: sender}
+}
+
+// Bridge returns the runtime's event bridge.
+func (r *Runtime) Bridge() bridge.EventBridge { return r.bridge }
+
+// Services returns the services the runtime runs.
+func (r *Runtime) Services() []*Service { return append([]*Service(nil), r.services...) }
+
+// Healthy reports the bridge's health (nil when connected and delivering).
+func (r *Runtime) Healthy(ctx context.Context) error { return r.bridge.Healthy(ctx) }
+
+// Context returns a context from which CommandRef.Invoke calls go through this runtime,
+// with the client address as sender. Use it to call commands from outside a handler
+// (HTTP handlers, tests, jobs).
+func (r *Runtime) Context(ctx context.Context) context.Context {
+	return WithInvoker(ctx, &caller{rt: r, from: r.client})
+}
+
+// Shutdown stops intake and drains: in-flight handlers finish until ctx ends, then the
+// bridge closes. It returns ctx.Err() when handlers were still running at the deadline.
+func (r *Runtime) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	if r.shutdown {
+		r.mu.Unlock()
+		return nil
+	}
+	r.shutdown = true
+	r.mu.Unlock()
+	return r.bridge.Close(ctx)
+}
+
+// commandHandler adapts a binding to the bridge: decode, call, encode, never panic.
+func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) bridge.CommandHandler {
+	self := c.def.address()
+	return func(ctx context.Context, cmd *wire.Message) (resp *wire.Message) {
+		start := time.Now()
+		ctx = r.prop.Extract(ctx, otpCarrier(cmd))
+		ctx, span := r.tracer.Start(ctx, "handle "+self.String(), trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
+		if cmd.TraceID == "" {
+			cmd.TraceID = traceIDOf(ctx, cmd)
+		}
+		var cp wire.CommandPayload
+		var out json.RawMessage
+		var err error
+		if uerr := json.Unmarshal(cmd.Payload, &cp); uerr != nil {
+			err = &HandledError{Status: http.StatusBadRequest, Message: "malformed command payload: " + uerr.Error()}
+		} else {
+			hc := NewContext(ctx, ContextConfig{
+				Logger:  r.log.With(slog.String("service", s.name), slog.String("command", c.def.name)),
+				Message: cmd, Service: s, Target: c.def.name, Parameter: cp.Parameter,
+				Invoker: &caller{rt: r, from: self, parent: cmd}, Emitter: &emitter{rt: r, from: self, parent: cmd},
+			})
+			out, err = r.safeCall(hc, h, cp.Payload)
+		}
+		resp = r.response(cmd, self, c.def.successEvent, out, err)
+		r.observe(Record{Time: start, Kind: "command", MessageType: wire.TypeCommand, From: cmd.Sender, To: self,
+			Status: StatusOf(err), Latency: time.Since(start), TraceID: cmd.TraceID, Error: errText(err)})
+		return resp
+	}
+}
+
+func (r *Runtime) safeCall(c *Context, h HandlerFunc, in json.RawMessage) (out json.RawMessage, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return h(c, in)
+}
+
+// response builds the success or error response to cmd.
+func (r *Runtime) response(cmd *wire.Message, self wire.Address, event string, out json.RawMessage, err error) *wire.Message {
+	resp := &wire.Message{ID: cmd.ID, Timestamp: wire.NowMillis(), ContentType: wire.ContentTypeJSON,
+		ContentEncoding: wire.EncodingUTF8, CorrelationID: cmd.CorrelationID, TraceID: cmd.TraceID,
+		PrincipalID: cmd.PrincipalID, TenantID: cmd.TenantID, OTP: cmd.OTP}
+	resp.Sender = self
+	resp.Sender.InstanceID = r.bridge.InstanceID()
+	recv := cmd.Sender
+	resp.Receiver = &recv
+	if err == nil {
+		resp.MessageType = wire.TypeCommandSuccessResponse
+		resp.EventName = event
+		if out == nil {
+			out = json.RawMessage("null")
+		}
+		resp.Payload = out
+		return resp
+	}
+	resp.MessageType = wire.TypeCommandErrorResponse
+	ep := wire.ErrorPayload{TraceID: cmd.TraceID}
+	var he *HandledError
+	handled := errors.As(err, &he)
+	resp.IsHandledError = &handled
+	if handled {
+		ep.Status, ep.Message = he.Status, he.Message
+		if he.Data != nil {
+			if raw, merr := json.Marshal(he.Data); merr == nil {
+				ep.Data = raw
+			}
+		}
+	} else {
+		ep.Status, ep.Message = http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError)
+		r.log.Error("command failed", slog.String("command", self.String()), slog.String("traceId", cmd.TraceID),
+			slog.String("correlationId", cmd.CorrelationID), slog.Any("error", err))
+	}
+	resp.Payload, _ = json.Marshal(ep) // ErrorPayload always encodes
+	return resp
+}
+
+func (r *Runtime) subscriptionHandler(s *Service, sb *subscriptionBinding) bridge.MessageHandler {
+	self := sb.sub.Subscriber
+	return func(ctx context.Context, msg *wire.Message) (err error) {
+		start := time.Now()
+		ctx = r.prop.Extract(ctx, otpCarrier(msg))
+		ctx, span := r.tracer.Start(ctx, "subscription "+self.String(), trace.WithSpanKind(trace.SpanKindConsumer))
+		defer span.End()
+		if msg.TraceID == "" {
+			msg.TraceID = traceIDOf(ctx, msg)
+		}
+		hc := NewContext(ctx, ContextConfig{
+			Logger:  r.log.With(slog.String("service", s.name), slog.String("subscription", sb.info.Name)),
+			Message: msg, Service: s, Target: sb.info.Name,
+			Invoker: &caller{rt: r, from: self, parent: msg}, Emitter: &emitter{rt: r, from: self, parent: msg},
+		})
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("subscription handler panicked: %v", p)
+			}
+			if err != nil {
+				r.log.Warn("subscription failed", slog.String("subscription", self.String()),
+					slog.String("traceId", msg.TraceID), slog.Any("error", err))
+			}
+			r.observe(Record{Time: start, Kind: "subscription", MessageType: msg.MessageType, From: msg.Sender, To: self,
+				EventName: msg.EventName, Status: StatusOf(err), Latency: time.Since(start), TraceID: msg.TraceID, Error: errText(err)})
+		}()
+		return sb.handler(hc, msg)
+	}
+}
+
+func (r *Runtime) observe(rec Record) {
+	if r.observer != nil {
+		r.observer.Observe(rec)
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,97 @@
+package framework
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+
+	invopop "github.com/invopop/jsonschema"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// Schema is a JSON Schema derived from a Go type, with a compiled validator.
+// A Schema is immutable and safe for concurrent use.
+type Schema struct {
+	doc      json.RawMessage
+	compiled *jsonschema.Schema
+}
+
+// JSON returns the schema document.
+func (s *Schema) JSON() json.RawMessage { return s.doc }
+
+// SchemaFor derives the JSON Schema of T from its Go type and struct tags (json names,
+// `omitempty` makes a field optional, `jsonschema:"…"` tags add constraints such as
+// minLength=1 or format=email) and compiles a validator for it.
+func SchemaFor[T any]() (*Schema, error) {
+	return schemaForType(reflect.TypeFor[T]())
+}
+
+func schemaForType(t reflect.Type) (*Schema, error) {
+	r := &invopop.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true, AllowAdditionalProperties: true}
+	s := r.ReflectFromType(t)
+	s.Version = ""
+	s.ID = ""
+	doc, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: schema of %v: %w", ErrInvalidDefinition, t, err)
+	}
+	parsed, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return nil, fmt.Errorf("%w: schema of %v: %w", ErrInvalidDefinition, t, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	const url = "mem://schema.json"
+	if err := c.AddResource(url, parsed); err != nil {
+		return nil, fmt.Errorf("%w: schema of %v: %w", ErrInvalidDefinition, t, err)
+	}
+	compiled, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("%w: schema of %v: %w", ErrInvalidDefinition, t, err)
+	}
+	return &Schema{doc: doc, compiled: compiled}, nil
+}
+
+// Validate checks raw JSON against the schema. It returns nil or the list of issues.
+// Malformed JSON is one issue for the whole value.
+func (s *Schema) Validate(raw json.RawMessage) []ValidationIssue {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = json.RawMessage("null")
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return []ValidationIssue{{Field: "", Message: "malformed JSON: " + err.Error()}}
+	}
+	err = s.compiled.Validate(v)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return []ValidationIssue{{Message: err.Error()}}
+	}
+	var issues []ValidationIssue
+	seen := map[ValidationIssue]bool{}
+	var walk func(u *jsonschema.OutputUnit)
+	walk = func(u *jsonschema.OutputUnit) {
+		if u.Error != nil && len(u.Errors) == 0 {
+			is := ValidationIssue{Field: u.InstanceLocation, Message: u.Error.String()}
+			if !seen[is] {
+				seen[is] = true
+				issues = append(issues, is)
+			}
+		}
+		for i := range u.Errors {
+			walk(&u.Errors[i])
+		}
+	}
+	walk(ve.BasicOutput())
+	if len(issues) == 0 {
+		issues = append(issues, ValidationIssue{Message: ve.Error()})
+	}
+	sort.Slice(issues, func(i, j int) bool { return issues[i].Field < issues[j].Field })
+	return issues
+}
