@@ -38,7 +38,9 @@ TESTFLAGS ?=
 MODULE_DIRS := $(sort $(patsubst %/go.mod,%,$(shell find . -name go.mod \
 	-not -path '*/testdata/*' -not -path './templates/*' -not -path './$(BIN_DIR)/*' -not -path './dist/*' 2>/dev/null)))
 
-BENCH_OUT ?= $(BIN_DIR)/bench.txt
+# Benchmarks. BENCHFLAGS adds flags, e.g. make bench BENCHFLAGS='-benchtime=2s -count=3'
+BENCHFLAGS ?=
+BENCH_OUT  ?= $(BIN_DIR)/bench.txt
 
 STATICCHECK_VERSION ?= v0.8.2
 GORELEASER_VERSION  ?= v2.15.1
@@ -54,7 +56,7 @@ dev: $(DEV_DEPS) ## run the signup example (all services, one process, in-memory
 
 test: fmt-check vet ## gofmt + go vet, then every test with the race detector
 	@for dir in $(MODULE_DIRS); do \
-		echo "==> go test -race $$dir/..."; \
+		echo "==> go test -race ./... in $$dir"; \
 		(cd $$dir && $(GO) test -race -count=1 $(TESTFLAGS) ./...); \
 	done
 
@@ -72,6 +74,7 @@ lint: fmt-check vet staticcheck ## gofmt, go vet and staticcheck
 staticcheck: ## staticcheck every module (installed pinned into bin/tools)
 	@mkdir -p $(TOOLS_DIR)
 	@if GOBIN=$(CURDIR)/$(TOOLS_DIR) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) 2>$(TOOLS_DIR)/staticcheck-install.log; then \
+		rm -f $(TOOLS_DIR)/staticcheck-install.log; \
 		for dir in $(MODULE_DIRS); do (cd $$dir && $(CURDIR)/$(TOOLS_DIR)/staticcheck ./...); done; \
 	else \
 		echo "lint: SKIPPED staticcheck: could not install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)" >&2; \
@@ -80,10 +83,13 @@ staticcheck: ## staticcheck every module (installed pinned into bin/tools)
 
 bench: ## run every benchmark once and print the `ratio <case> <x>` lines (ours ÷ baseline)
 	@mkdir -p $(BIN_DIR)
-	$(GO) test -run '^$$' -bench . -benchmem ./... | tee $(BENCH_OUT)
-	@echo
-	@echo "== ratios (time per op, ours ÷ baseline; full output in $(BENCH_OUT)) =="
-	@grep '^ratio ' $(BENCH_OUT) || echo "(no ratio lines: no benchmark printed one)"
+	@status=0; \
+	echo "$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./..."; \
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./... | tee $(BENCH_OUT) || status=$$?; \
+	echo; \
+	echo "== ratios (time per op, ours ÷ baseline; full output in $(BENCH_OUT)) =="; \
+	grep '^ratio ' $(BENCH_OUT) || echo "(no ratio lines: no benchmark printed one)"; \
+	exit $$status
 
 build: ## build bin/purista with version, commit and date stamped in
 	@mkdir -p $(BIN_DIR)

@@ -16,16 +16,19 @@ import (
 	"github.com/purista-go/purista/internal/cli/root"
 )
 
-var fixedInfo = buildinfo.Info{
-	Version: "v1.2.3", Commit: "abc1234", Date: "2026-11-25T12:00:00Z",
-	GoVersion: "go1.26.8", Platform: "linux/amd64",
+// fixedInfo is the build info the tests' binary reports.
+func fixedInfo() buildinfo.Info {
+	return buildinfo.Info{
+		Version: "v1.2.3", Commit: "abc1234", Date: "2026-11-25T12:00:00Z",
+		GoVersion: "go1.26.8", Platform: "linux/amd64",
+	}
 }
 
 // run executes the purista command line with args against buffers.
 func run(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
-	f := &cmdutil.Factory{IOStreams: ios, BuildInfo: func() buildinfo.Info { return fixedInfo }}
+	f := &cmdutil.Factory{IOStreams: ios, BuildInfo: fixedInfo}
 	code = cli.Execute(ctx, root.NewCmdRoot(f), args, ios)
 	return code, out.String(), errOut.String()
 }
@@ -85,8 +88,8 @@ func TestExecute(t *testing.T) {
 				if err := json.Unmarshal([]byte(out), &got); err != nil {
 					t.Fatalf("stdout is not JSON: %v\n%s", err, out)
 				}
-				if got != fixedInfo {
-					t.Errorf("JSON = %+v, want %+v", got, fixedInfo)
+				if got != fixedInfo() {
+					t.Errorf("JSON = %+v, want %+v", got, fixedInfo())
 				}
 			}
 		})
@@ -122,7 +125,7 @@ func TestExecuteCommandErrors(t *testing.T) {
 				cancel()
 			}
 			ios, _, out, errOut := iostreams.Test()
-			f := &cmdutil.Factory{IOStreams: ios, BuildInfo: func() buildinfo.Info { return fixedInfo }}
+			f := &cmdutil.Factory{IOStreams: ios, BuildInfo: fixedInfo}
 			rootCmd := root.NewCmdRoot(f)
 			rootCmd.AddCommand(&cobra.Command{
 				Use:  "probe",

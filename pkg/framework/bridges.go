@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/purista-go/purista/pkg/framework/amqp"
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/memory"
+	"github.com/purista-go/purista/pkg/framework/mqtt"
+	"github.com/purista-go/purista/pkg/framework/nats"
 )
 
 // NewBridge builds the event bridge that cfg.Bridge names, unstarted. It is how the
@@ -16,6 +19,7 @@ func NewBridge(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	var b bridge.EventBridge
 	switch kind {
 	case "memory":
 		opts := []memory.Option{memory.WithLogger(log)}
@@ -23,6 +27,29 @@ func NewBridge(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
 			opts = append(opts, memory.WithInstanceID(cfg.InstanceID))
 		}
 		return memory.New(opts...), nil
+	case "nats":
+		opts := []nats.Option{nats.WithLogger(log), nats.WithLocalDelivery(cfg.LocalDelivery)}
+		if cfg.InstanceID != "" {
+			opts = append(opts, nats.WithInstanceID(cfg.InstanceID))
+		}
+		b, err = nats.New(cfg.Bridge, opts...)
+	case "amqp":
+		opts := []amqp.Option{amqp.WithLogger(log), amqp.WithLocalDelivery(cfg.LocalDelivery)}
+		if cfg.InstanceID != "" {
+			opts = append(opts, amqp.WithInstanceID(cfg.InstanceID))
+		}
+		b, err = amqp.New(cfg.Bridge, opts...)
+	case "mqtt":
+		opts := []mqtt.Option{mqtt.WithLogger(log), mqtt.WithLocalDelivery(cfg.LocalDelivery)}
+		if cfg.InstanceID != "" {
+			opts = append(opts, mqtt.WithInstanceID(cfg.InstanceID))
+		}
+		b, err = mqtt.New(cfg.Bridge, opts...)
+	default:
+		return nil, fmt.Errorf("%w: the %s bridge is not built into this binary", ErrConfig, kind)
 	}
-	return nil, fmt.Errorf("%w: the %s bridge is not built into this binary", ErrConfig, kind)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s bridge: %w", ErrConfig, kind, err)
+	}
+	return b, nil
 }

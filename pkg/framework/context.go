@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
@@ -32,6 +33,9 @@ type OutgoingEvent struct {
 // use by goroutines the handler starts and waits for.
 type Context struct {
 	context.Context
+	logOnce   sync.Once
+	baseLog   *slog.Logger
+	logAttrs  []any
 	logger    *slog.Logger
 	msg       *wire.Message
 	service   *Service
@@ -44,6 +48,8 @@ type Context struct {
 type ContextConfig struct {
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// LogAttrs are added to Logger (lazily, on the handler's first log call).
+	LogAttrs []any
 	// Message is the incoming message; defaults to an empty command message.
 	Message *wire.Message
 	// Service and Target name the handler (used as sender of emitted events).
@@ -69,16 +75,25 @@ func NewContext(parent context.Context, cfg ContextConfig) *Context {
 	if cfg.Invoker != nil {
 		parent = WithInvoker(parent, cfg.Invoker)
 	}
-	log := cfg.Logger
-	if m := cfg.Message; m.TraceID != "" || m.CorrelationID != "" {
-		log = log.With(slog.String("traceId", m.TraceID), slog.String("correlationId", m.CorrelationID))
-	}
-	return &Context{Context: parent, logger: log, msg: cfg.Message, service: cfg.Service, target: cfg.Target,
-		parameter: cfg.Parameter, emitter: cfg.Emitter}
+	return &Context{Context: parent, baseLog: cfg.Logger, logAttrs: cfg.LogAttrs, msg: cfg.Message,
+		service: cfg.Service, target: cfg.Target, parameter: cfg.Parameter, emitter: cfg.Emitter}
 }
 
 // Logger returns the handler's logger, carrying service, target, trace and correlation ids.
-func (c *Context) Logger() *slog.Logger { return c.logger }
+// It is built on first use, so handlers that do not log pay nothing for it.
+func (c *Context) Logger() *slog.Logger {
+	c.logOnce.Do(func() {
+		attrs := c.logAttrs
+		if m := c.msg; m.TraceID != "" || m.CorrelationID != "" {
+			attrs = append(attrs[:len(attrs):len(attrs)], slog.String("traceId", m.TraceID), slog.String("correlationId", m.CorrelationID))
+		}
+		c.logger = c.baseLog
+		if len(attrs) > 0 {
+			c.logger = c.baseLog.With(attrs...)
+		}
+	})
+	return c.logger
+}
 
 // Message returns the incoming message's envelope. Treat it as read-only.
 func (c *Context) Message() *wire.Message { return c.msg }

@@ -40,8 +40,11 @@ func (c *caller) Invoke(ctx context.Context, req InvokeRequest) (json.RawMessage
 	if req.TenantID != "" {
 		cmd.TenantID = req.TenantID
 	}
-	ctx, span := r.tracer.Start(ctx, "invoke "+recv.String(), trace.WithSpanKind(trace.SpanKindClient))
-	defer span.End()
+	if r.tracing {
+		var span trace.Span
+		ctx, span = r.tracer.Start(ctx, "invoke "+recv.String(), trace.WithSpanKind(trace.SpanKindClient))
+		defer span.End()
+	}
 	r.stampTrace(ctx, cmd)
 	payload := req.Payload
 	if payload == nil {
@@ -51,7 +54,11 @@ func (c *caller) Invoke(ctx context.Context, req InvokeRequest) (json.RawMessage
 	if param == nil {
 		param = json.RawMessage("{}")
 	}
-	cmd.Payload, _ = json.Marshal(wire.CommandPayload{Payload: payload, Parameter: param}) // raw JSON always encodes
+	// Both parts are valid JSON (marshalled by us or checked by the HTTP layer), so the
+	// envelope payload is assembled without another encoding pass.
+	buf := make([]byte, 0, len(payload)+len(param)+26)
+	buf = append(append(append(append(append(buf, `{"payload":`...), payload...), `,"parameter":`...), param...), '}')
+	cmd.Payload = buf
 	timeout := req.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -145,14 +152,33 @@ func (r *Runtime) stampTrace(ctx context.Context, msg *wire.Message) {
 			msg.TraceID = wire.NewID()
 		}
 	}
-	carrier := propagation.MapCarrier{}
-	if sc.IsValid() {
+	if sc.IsValid() && r.tracing {
+		carrier := propagation.MapCarrier{}
 		r.prop.Inject(ctx, carrier)
-	} else {
-		carrier["traceparent"] = "00-" + msg.TraceID + "-" + wire.NewID()[:16] + "-01"
+		raw, _ := json.Marshal(map[string]string(carrier)) // a string map always encodes
+		msg.OTP = string(raw)
+		return
 	}
-	raw, _ := json.Marshal(map[string]string(carrier)) // a string map always encodes
-	msg.OTP = string(raw)
+	traceID := msg.TraceID
+	if sc.IsValid() {
+		traceID = sc.TraceID().String()
+	}
+	if !isHex32(traceID) {
+		traceID = wire.NewID()
+	}
+	msg.OTP = `{"traceparent":"00-` + traceID + "-" + wire.NewID()[:16] + `-01"}`
+}
+
+func isHex32(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // otpCarrier reads the W3C carrier a message holds in its otp field (a JSON string).
@@ -164,10 +190,14 @@ func otpCarrier(msg *wire.Message) propagation.MapCarrier {
 	return c
 }
 
-// traceIDOf picks the trace id for a message that has none: the active span's, else new.
-func traceIDOf(ctx context.Context, _ *wire.Message) string {
+// traceIDOf picks the trace id for a message that has none: the active span's, else the
+// W3C trace id in its otp (TypeScript PURISTA links chains that way), else a new one.
+func traceIDOf(ctx context.Context, msg *wire.Message) string {
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		return sc.TraceID().String()
+	}
+	if id := wire.TraceIDOf(wire.TraceParent(msg)); id != "" {
+		return id
 	}
 	return wire.NewID()
 }

@@ -26,6 +26,7 @@ type Runtime struct {
 	services []*Service
 	log      *slog.Logger
 	tracer   trace.Tracer
+	tracing  bool
 	prop     propagation.TextMapPropagator
 	observer Observer
 	client   wire.Address
@@ -45,7 +46,10 @@ func WithLogger(l *slog.Logger) Option { return func(r *Runtime) { r.log = l } }
 // handler call, linked across services through the W3C traceparent carried in the
 // envelope's otp field. Without it no spans are recorded, but trace ids still propagate.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(r *Runtime) { r.tracer = tp.Tracer("github.com/purista-go/purista") }
+	return func(r *Runtime) {
+		r.tracer = tp.Tracer("github.com/purista-go/purista")
+		r.tracing = true
+	}
 }
 
 // WithObserver sends a Record of every handled command, subscription delivery and
@@ -228,9 +232,11 @@ func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) b
 	self := c.def.address()
 	return func(ctx context.Context, cmd *wire.Message) (resp *wire.Message) {
 		start := time.Now()
-		ctx = r.prop.Extract(ctx, otpCarrier(cmd))
-		ctx, span := r.tracer.Start(ctx, "handle "+self.String(), trace.WithSpanKind(trace.SpanKindServer))
-		defer span.End()
+		if r.tracing {
+			var span trace.Span
+			ctx, span = r.tracer.Start(r.prop.Extract(ctx, otpCarrier(cmd)), "handle "+self.String(), trace.WithSpanKind(trace.SpanKindServer))
+			defer span.End()
+		}
 		if cmd.TraceID == "" {
 			cmd.TraceID = traceIDOf(ctx, cmd)
 		}
@@ -241,7 +247,7 @@ func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) b
 			err = &HandledError{Status: http.StatusBadRequest, Message: "malformed command payload: " + uerr.Error()}
 		} else {
 			hc := NewContext(ctx, ContextConfig{
-				Logger:  r.log.With(slog.String("service", s.name), slog.String("command", c.def.name)),
+				Logger: r.log, LogAttrs: []any{slog.String("service", s.name), slog.String("command", c.def.name)},
 				Message: cmd, Service: s, Target: c.def.name, Parameter: cp.Parameter,
 				Invoker: &caller{rt: r, from: self, parent: cmd}, Emitter: &emitter{rt: r, from: self, parent: cmd},
 			})
@@ -306,14 +312,16 @@ func (r *Runtime) subscriptionHandler(s *Service, sb *subscriptionBinding) bridg
 	self := sb.sub.Subscriber
 	return func(ctx context.Context, msg *wire.Message) (err error) {
 		start := time.Now()
-		ctx = r.prop.Extract(ctx, otpCarrier(msg))
-		ctx, span := r.tracer.Start(ctx, "subscription "+self.String(), trace.WithSpanKind(trace.SpanKindConsumer))
-		defer span.End()
+		if r.tracing {
+			var span trace.Span
+			ctx, span = r.tracer.Start(r.prop.Extract(ctx, otpCarrier(msg)), "subscription "+self.String(), trace.WithSpanKind(trace.SpanKindConsumer))
+			defer span.End()
+		}
 		if msg.TraceID == "" {
 			msg.TraceID = traceIDOf(ctx, msg)
 		}
 		hc := NewContext(ctx, ContextConfig{
-			Logger:  r.log.With(slog.String("service", s.name), slog.String("subscription", sb.info.Name)),
+			Logger: r.log, LogAttrs: []any{slog.String("service", s.name), slog.String("subscription", sb.info.Name)},
 			Message: msg, Service: s, Target: sb.info.Name,
 			Invoker: &caller{rt: r, from: self, parent: msg}, Emitter: &emitter{rt: r, from: self, parent: msg},
 		})

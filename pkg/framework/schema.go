@@ -17,7 +17,21 @@ import (
 type Schema struct {
 	doc      json.RawMessage
 	compiled *jsonschema.Schema
+	// constrained is true when the schema says more than the Go type already guarantees
+	// (lengths, patterns, formats, ranges, enums…), so values produced by Go code need
+	// checking.
+	constrained bool
 }
+
+// Constrained reports whether the schema has constraints beyond the shape of its Go type.
+// Values encoded from that Go type satisfy an unconstrained schema by construction.
+func (s *Schema) Constrained() bool { return s.constrained }
+
+// constraintKeywords are the JSON Schema keywords a Go type cannot guarantee.
+var constraintKeywords = []string{`"minLength"`, `"maxLength"`, `"pattern"`, `"format"`, `"minimum"`,
+	`"maximum"`, `"exclusiveMinimum"`, `"exclusiveMaximum"`, `"multipleOf"`, `"enum"`, `"const"`,
+	`"minItems"`, `"maxItems"`, `"uniqueItems"`, `"minProperties"`, `"maxProperties"`, `"oneOf"`,
+	`"anyOf"`, `"allOf"`, `"not"`}
 
 // JSON returns the schema document.
 func (s *Schema) JSON() json.RawMessage { return s.doc }
@@ -52,7 +66,14 @@ func schemaForType(t reflect.Type) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: schema of %v: %w", ErrInvalidDefinition, t, err)
 	}
-	return &Schema{doc: doc, compiled: compiled}, nil
+	constrained := false
+	for _, k := range constraintKeywords {
+		if bytes.Contains(doc, []byte(k)) {
+			constrained = true
+			break
+		}
+	}
+	return &Schema{doc: doc, compiled: compiled, constrained: constrained}, nil
 }
 
 // Validate checks raw JSON against the schema. It returns nil or the list of issues.
@@ -61,11 +82,13 @@ func (s *Schema) Validate(raw json.RawMessage) []ValidationIssue {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = json.RawMessage("null")
 	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
+	// encoding/json's float64 numbers are exact for every integer up to 2^53, which is
+	// what validation needs; jsonschema.UnmarshalJSON's json.Decoder costs twice as much.
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
 		return []ValidationIssue{{Field: "", Message: "malformed JSON: " + err.Error()}}
 	}
-	err = s.compiled.Validate(v)
+	err := s.compiled.Validate(v)
 	if err == nil {
 		return nil
 	}

@@ -7,6 +7,7 @@ package iostreams
 
 import (
 	"bytes"
+	"github.com/charmbracelet/x/term"
 	"io"
 	"os"
 )
@@ -66,16 +67,12 @@ func (s *IOStreams) SetStdoutTTY(v bool) { s.stdoutTTY = v }
 // SetStderrTTY overrides the detected TTY state of standard error (for tests).
 func (s *IOStreams) SetStderrTTY(v bool) { s.stderrTTY = v }
 
-// isTerminal reports whether f is a character device (a terminal or console), which is
-// what distinguishes an interactive session from a pipe or a file on every platform Go's
-// os package supports.
+// isTerminal reports whether f is an interactive terminal. A character-device test is
+// not enough: /dev/null is a character device too, and `purista new </dev/null` must not
+// prompt. term.IsTerminal asks the terminal driver itself.
 func isTerminal(f *os.File) bool {
 	if f == nil {
 		return false
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	return fi.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(f.Fd())
 }

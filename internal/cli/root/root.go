@@ -9,8 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/purista-go/purista/internal/cli/add"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/completion"
+	"github.com/purista-go/purista/internal/cli/newcmd"
 	"github.com/purista-go/purista/internal/cli/version"
 )
 
@@ -59,6 +61,7 @@ process over NATS, RabbitMQ (AMQP) or MQTT, from the same code.`,
 	cmd.AddCommand(
 		version.NewCmdVersion(f, nil),
 		completion.NewCmdCompletion(f, nil),
+		newcmd.NewCmdNew(f, nil), add.NewCmdAdd(f, nil),
 	)
 	return cmd
 }

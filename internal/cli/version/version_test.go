@@ -11,7 +11,10 @@ import (
 	"github.com/purista-go/purista/internal/cli/version"
 )
 
-var info = buildinfo.Info{Version: "v0.9.0", Commit: "deadbee", Date: "2026-11-25T00:00:00Z", GoVersion: "go1.26.8", Platform: "darwin/arm64"}
+// info is the build info reported in these tests.
+func info() buildinfo.Info {
+	return buildinfo.Info{Version: "v0.9.0", Commit: "deadbee", Date: "2026-11-25T00:00:00Z", GoVersion: "go1.26.8", Platform: "darwin/arm64"}
+}
 
 func TestNewCmdVersionParsing(t *testing.T) {
 	t.Parallel()
@@ -31,7 +34,7 @@ func TestNewCmdVersionParsing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ios, _, _, _ := iostreams.Test()
-			f := &cmdutil.Factory{IOStreams: ios, BuildInfo: func() buildinfo.Info { return info }}
+			f := &cmdutil.Factory{IOStreams: ios, BuildInfo: info}
 			var got *version.Options
 			cmd := version.NewCmdVersion(f, func(o *version.Options) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
@@ -78,7 +81,7 @@ func TestRun(t *testing.T) {
 			t.Parallel()
 			ios, _, out, errOut := iostreams.Test()
 			ios.SetStdoutTTY(tt.tty)
-			err := version.Run(&version.Options{IO: ios, BuildInfo: func() buildinfo.Info { return info }, JSON: tt.json})
+			err := version.Run(&version.Options{IO: ios, BuildInfo: info, JSON: tt.json})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,8 +93,8 @@ func TestRun(t *testing.T) {
 			}
 			if tt.json {
 				var back buildinfo.Info
-				if err := json.NewDecoder(strings.NewReader(out.String())).Decode(&back); err != nil || back != info {
-					t.Errorf("JSON round trip = %+v, %v; want %+v", back, err, info)
+				if err := json.NewDecoder(strings.NewReader(out.String())).Decode(&back); err != nil || back != info() {
+					t.Errorf("JSON round trip = %+v, %v; want %+v", back, err, info())
 				}
 			}
 		})

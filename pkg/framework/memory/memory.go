@@ -75,6 +75,8 @@ type Bridge struct {
 	retries   map[*retry]struct{}
 	closeDone chan struct{} // made by the first Close, closed when it returns
 
+	cmdPool *cmdPool // runs command handlers
+
 	pmu     sync.Mutex // guards the worker pool
 	queue   []job
 	workers int
@@ -107,6 +109,7 @@ func newBridge(n *Network, opts []Option) *Bridge {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	b.cmdPool = newCmdPool(b.ctx)
 	return b
 }
 
@@ -209,33 +212,53 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if timeout <= 0 {
 		timeout = b.cfg.invokeTimeout
 	}
-	out := *cmd
+	// Commands travel as deep copies (Clone), not as bytes: sender and handler never share
+	// memory, and the in-process hop costs no encode/decode.
+	out := cmd.Clone()
 	if out.Sender.InstanceID == "" {
 		out.Sender.InstanceID = b.cfg.instanceID
 	}
-	data, err := wire.Encode(&out)
-	if err != nil {
-		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, err)
-	}
-	r := b.net.pickCommand(endpointOf(*cmd.Receiver))
+	r := b.net.pickCommand(endpointOf(*cmd.Receiver), b)
 	if r == nil {
 		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrNoHandler)
 	}
+	if b.net.cmdWatchers.Load() > 0 { // subscriptions that filter on TypeCommand see it too
+		data, err := wire.Encode(out)
+		if err != nil {
+			return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, err)
+		}
+		b.net.publish(data, out, b)
+	}
 	hctx, cancel := context.WithTimeout(r.b.ctx, min(r.timeout, timeout))
 	defer cancel()
-	res := make(chan []byte, 1)
-	go r.b.runCommand(hctx, cancel, r, data, res)
+	res := make(chan *wire.Message, 1)
+	r.b.cmdPool.run(func() { r.b.runCommand(hctx, cancel, r, out, res) })
 
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
 	select {
-	case data := <-res:
-		resp, err := wire.Decode(data)
-		if err != nil {
-			return nil, fmt.Errorf("memory: invoke %s: response: %w", cmd.Receiver, err)
-		}
+	case resp := <-res:
 		return resp, nil
-	case <-timer.C:
+	case <-hctx.Done():
+		select { // the handler may have answered at the deadline
+		case resp := <-res:
+			return resp, nil
+		default:
+		}
+		if !errors.Is(hctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
+		}
+		if r.timeout < timeout {
+			// The handler's own deadline came first: it answers (a 504) itself, within
+			// what is left of the caller's timeout.
+			rest := time.NewTimer(timeout - r.timeout)
+			defer rest.Stop()
+			select {
+			case resp := <-res:
+				return resp, nil
+			case <-rest.C:
+			case <-ctx.Done():
+				return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
+			}
+		}
 		return nil, fmt.Errorf("memory: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
@@ -244,27 +267,25 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	}
 }
 
-// runCommand answers one command on b, the handler's instance, and sends the encoded
+// runCommand answers one command on b, the handler's instance, and sends a copy of the
 // response to res (buffered). A success response with an eventName is published too.
-func (b *Bridge) runCommand(ctx context.Context, cancel context.CancelFunc, r *cmdReg, data []byte, res chan<- []byte) {
+func (b *Bridge) runCommand(ctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, res chan<- *wire.Message) {
 	defer b.work.leave()
 	defer r.g.leave()
 	defer cancel()
-	cmd, err := wire.Decode(data)
-	if err != nil { // cannot happen: data was encoded from a validated message
-		b.log.Error("memory: dropped undecodable command", "err", err)
-		return
-	}
 	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
-	out, err := wire.Encode(resp)
-	if err != nil {
-		b.log.Error("memory: command response not encodable", "command", cmd.Receiver.String(), "err", err)
+	if err := resp.Validate(); err != nil {
+		b.log.Error("memory: invalid command response", "command", cmd.Receiver.String(), "err", err)
 		resp = unhandledResponse(cmd, 500, b.cfg.instanceID)
-		out, _ = wire.Encode(resp)
 	}
-	res <- out
+	res <- resp.Clone()
 	if resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != "" {
-		b.net.publish(out, resp)
+		out, err := wire.Encode(resp)
+		if err != nil {
+			b.log.Error("memory: success event not encodable", "command", cmd.Receiver.String(), "err", err)
+			return
+		}
+		b.net.publish(out, resp, b)
 	}
 }
 
@@ -370,7 +391,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if err != nil {
 		return fmt.Errorf("memory: emit: %w", err)
 	}
-	b.net.publish(data, &out)
+	b.net.publish(data, &out, b)
 	return nil
 }
 
@@ -391,16 +412,19 @@ func (b *Bridge) InjectRaw(raw []byte) error {
 	data := append([]byte(nil), raw...)
 	switch {
 	case msg.MessageType == wire.TypeCommand:
-		r := b.net.pickCommand(endpointOf(*msg.Receiver))
+		if b.net.cmdWatchers.Load() > 0 {
+			b.net.publish(data, msg, nil)
+		}
+		r := b.net.pickCommand(endpointOf(*msg.Receiver), nil)
 		if r == nil {
 			return fmt.Errorf("memory: dropped command for %s: %w", msg.Receiver, bridge.ErrNoHandler)
 		}
 		hctx, cancel := context.WithTimeout(r.b.ctx, r.timeout)
-		go r.b.runCommand(hctx, cancel, r, data, make(chan []byte, 1))
+		r.b.cmdPool.run(func() { r.b.runCommand(hctx, cancel, r, msg, make(chan *wire.Message, 1)) })
 	case msg.MessageType.IsResponse() && msg.EventName == "":
 		b.log.Debug("memory: dropped response nobody waits for", "correlationId", msg.CorrelationID)
 	default:
-		b.net.publish(data, msg)
+		b.net.publish(data, msg, nil)
 	}
 	return nil
 }
@@ -483,14 +507,19 @@ func (b *Bridge) forget(f func()) {
 	f()
 }
 
-// accept queues j on b's worker pool. Only a running, connected instance accepts work
-// from outside; internal work (a continuation of work already in flight) is accepted while
-// b drains.
-func (b *Bridge) accept(j job, internal bool) bool {
+// admit admits one unit of work from outside (a running, connected instance only) or,
+// when internal, a continuation of work already in flight (also while b drains). On
+// success the caller must b.work.leave.
+func (b *Bridge) admit(internal bool) bool {
 	if !internal && !b.accepting() {
 		return false
 	}
-	if !b.work.enter(internal) {
+	return b.work.enter(internal)
+}
+
+// accept queues j on b's worker pool if admit allows it.
+func (b *Bridge) accept(j job, internal bool) bool {
+	if !b.admit(internal) {
 		return false
 	}
 	b.push(j)

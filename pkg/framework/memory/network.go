@@ -29,7 +29,8 @@ type Network struct {
 	subs map[subKey]*subGroup
 	dls  []*dlReg
 
-	partitions atomic.Int32 // > 0 while Partition is in effect
+	partitions  atomic.Int32 // > 0 while Partition is in effect
+	cmdWatchers atomic.Int32 // subscriptions whose filter asks for commands
 }
 
 // NewNetwork returns an empty network.
@@ -117,6 +118,9 @@ func (n *Network) addSubscription(r *subReg) {
 		n.subs[r.key] = g
 	}
 	g.regs = append(slices.Clip(g.regs), r)
+	if r.sub.Filter.MessageType == wire.TypeCommand {
+		n.cmdWatchers.Add(1)
+	}
 }
 
 func (n *Network) removeSubscription(r *subReg) {
@@ -126,7 +130,11 @@ func (n *Network) removeSubscription(r *subReg) {
 	if g == nil {
 		return
 	}
+	before := len(g.regs)
 	g.regs = slices.DeleteFunc(slices.Clone(g.regs), func(x *subReg) bool { return x == r })
+	if len(g.regs) < before && r.sub.Filter.MessageType == wire.TypeCommand {
+		n.cmdWatchers.Add(-1)
+	}
 	if len(g.regs) == 0 {
 		delete(n.subs, r.key)
 	}
@@ -144,10 +152,12 @@ func (n *Network) removeDeadLetter(r *dlReg) {
 	n.dls = slices.DeleteFunc(slices.Clone(n.dls), func(x *dlReg) bool { return x == r })
 }
 
-// pickCommand chooses, round-robin, a running instance that handles ep and admits the call
-// on it. The caller must end the call with r.b.work.leave and r.g.leave. It returns nil
-// when no instance can take the command.
-func (n *Network) pickCommand(ep endpoint) *cmdReg {
+// pickCommand chooses, round-robin, an instance that handles ep and admits the call on
+// it: a running, connected instance, or local (the caller's own instance, nil for none) as
+// long as it has work in flight, so that handlers finishing during drain can still call
+// their neighbours in the same process. The caller must end the call with r.b.work.leave
+// and r.g.leave. It returns nil when no instance can take the command.
+func (n *Network) pickCommand(ep endpoint, local *Bridge) *cmdReg {
 	n.mu.RLock()
 	g := n.cmds[ep]
 	var regs []*cmdReg
@@ -161,7 +171,7 @@ func (n *Network) pickCommand(ep endpoint) *cmdReg {
 	start := g.next.Add(1)
 	for i := range uint64(len(regs)) {
 		r := regs[(start+i)%uint64(len(regs))]
-		if !r.b.accepting() || !r.b.work.enter(false) {
+		if !r.b.admit(r.b == local) {
 			continue
 		}
 		if !r.g.enter(false) {
@@ -174,16 +184,18 @@ func (n *Network) pickCommand(ep endpoint) *cmdReg {
 }
 
 // publish hands data (the encoding of msg) to every matching subscription: to each
-// instance of an every-instance subscription, to one instance of a shared one. msg is only
-// read, and only before publish returns; every delivery decodes its own copy of data.
-func (n *Network) publish(data []byte, msg *wire.Message) {
+// instance of an every-instance subscription, to one instance of a shared one. Running,
+// connected instances take it, and so does local (the sender's instance, nil for none)
+// while it has work in flight. msg is only read, and only before publish returns; every
+// delivery decodes its own copy of data.
+func (n *Network) publish(data []byte, msg *wire.Message, local *Bridge) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	for key, g := range n.subs {
 		if key.every {
 			for _, r := range g.regs {
 				if r.sub.Filter.Match(msg) {
-					r.b.accept(r.delivery(data, 1), false)
+					r.b.accept(r.delivery(data, 1), r.b == local)
 				}
 			}
 			continue
@@ -191,7 +203,7 @@ func (n *Network) publish(data []byte, msg *wire.Message) {
 		start := g.next.Add(1)
 		for i := range uint64(len(g.regs)) {
 			r := g.regs[(start+i)%uint64(len(g.regs))]
-			if r.sub.Filter.Match(msg) && r.b.accept(r.delivery(data, 1), false) {
+			if r.sub.Filter.Match(msg) && r.b.accept(r.delivery(data, 1), r.b == local) {
 				break
 			}
 		}

@@ -8,11 +8,12 @@ package wire
 
 import (
 	"bytes"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 )
 
@@ -122,9 +123,13 @@ type ErrorPayload struct {
 
 // NewID returns a random id of 32 lowercase hex characters, the form PURISTA uses for
 // message, trace, correlation and instance ids.
+//
+// Ids must be unique, not secret: they come from math/rand/v2's per-thread ChaCha8
+// generator (seeded from the OS), which costs nanoseconds instead of a system call.
 func NewID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
 	return hex.EncodeToString(b[:])
 }
 

@@ -1,0 +1,165 @@
+// Package add implements `purista add service|command|subscription`: each writes new
+// files from the embedded templates and registers them (main.go, the service's New,
+// purista.yaml), never editing a user's code anywhere else. It works from any folder
+// inside a project; re-adding an existing name is an error that changes nothing.
+package add
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/purista-go/purista/internal/cli/cmdutil"
+	"github.com/purista-go/purista/internal/cli/iostreams"
+	"github.com/purista-go/purista/internal/cli/newcmd"
+	"github.com/purista-go/purista/internal/scaffold"
+)
+
+// Options are the parsed arguments and flags of the `add` verbs.
+type Options struct {
+	// IO are the streams to use.
+	IO *iostreams.IOStreams
+	// What is "service", "command" or "subscription".
+	What string
+	// Dir is a folder inside the project (default: the working directory).
+	Dir string
+	// Service is the service to add to (command, subscription) or to create (service).
+	Service string
+	// Name is the command or subscription name.
+	Name string
+	// Version is the new service's version.
+	Version string
+	// Event is the command's success event, or the event a subscription listens to.
+	Event string
+	// From is the service whose messages a subscription receives (instead of Event).
+	From string
+	// DryRun lists the files instead of writing them.
+	DryRun bool
+}
+
+// NewCmdAdd returns the `add` command group. When runF is non-nil the verbs call it with
+// the parsed options instead of Run (for tests of argument parsing).
+func NewCmdAdd(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "add <service|command|subscription>",
+		Short: "Add a service, command or subscription to the project",
+		Long: `Add a service, a command or a subscription to the project that contains the current
+folder (or --dir). New files come from the embedded templates; the registration is
+added for you (main.go, the service's New function, purista.yaml).`,
+		Example: `  purista add service Billing
+  purista add command Billing sendInvoice --event invoiceSent
+  purista add subscription Greeter onInvoiceSent --event invoiceSent`,
+		Args: cmdutil.ExactArgs(1, "a kind to add: service, command or subscription"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmdutil.UsageErrorf("cannot add %q: use service, command or subscription, e.g. purista add service Billing", args[0])
+		},
+	}
+	cmd.AddCommand(newCmdService(f, runF), newCmdCommand(f, runF), newCmdSubscription(f, runF))
+	return cmd
+}
+
+func common(cmd *cobra.Command, opts *Options) {
+	cmd.Flags().StringVar(&opts.Dir, "dir", ".", "a folder inside the project")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list the files that would be written, write nothing")
+}
+
+func run(opts *Options, runF func(*Options) error) error {
+	if runF != nil {
+		return runF(opts)
+	}
+	return Run(opts)
+}
+
+func newCmdService(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, What: "service"}
+	cmd := &cobra.Command{
+		Use:   "service NAME [--version N]",
+		Short: "Add a service: contract and implementation packages, registered in main.go",
+		Long: `Add service NAME, version N (default 1): services/<name>/v<N> (the contract other
+services import) and services/<name>/v<N>/service (the implementation), listed in
+purista.yaml and passed to framework.Main in the project's main.go.`,
+		Example: `  purista add service Billing
+  purista add service Billing --version 2
+  purista add service Billing --dry-run`,
+		Args: cmdutil.ExactArgs(1, "a service name, e.g. Billing"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Service = args[0]
+			return run(opts, runF)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Version, "version", "1", "service version, a whole number")
+	common(cmd, opts)
+	return cmd
+}
+
+func newCmdCommand(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, What: "command"}
+	cmd := &cobra.Command{
+		Use:   "command SERVICE NAME [--event NAME]",
+		Short: "Add a command to a service: typed handle, handler, test, registration",
+		Long: `Add command NAME to SERVICE: the input and output types and the typed command handle
+in the contract package (callers import it), the handler and its table-driven unit test
+in the implementation, and framework.Handle in the service's New function. With
+--event, the command emits that success event with its output.`,
+		Example: `  purista add command Billing sendInvoice
+  purista add command Billing sendInvoice --event invoiceSent`,
+		Args: cmdutil.ExactArgs(2, "a service and a command name, e.g. Billing sendInvoice"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Service, opts.Name = args[0], args[1]
+			return run(opts, runF)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Event, "event", "", "success event emitted with the output, e.g. invoiceSent")
+	common(cmd, opts)
+	return cmd
+}
+
+func newCmdSubscription(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, What: "subscription"}
+	cmd := &cobra.Command{
+		Use:   "subscription SERVICE NAME (--event NAME | --from SERVICE)",
+		Short: "Add a subscription to a service: handler, test, registration",
+		Long: `Add subscription NAME to SERVICE: a handler and its unit test in the implementation and
+framework.Subscribe in the service's New function.
+
+With --event, the handler receives that event with its typed body when a contract of the
+project declares it (a command's success event or a framework.Event); otherwise the event
+is declared in SERVICE's contract with a raw JSON body (for events of services outside
+the project). With --from, the handler receives every message that service sends.`,
+		Example: `  purista add subscription Greeter onInvoiceSent --event invoiceSent
+  purista add subscription Audit onBilling --from Billing`,
+		Args: cmdutil.ExactArgs(2, "a service and a subscription name, e.g. Greeter onInvoiceSent"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Service, opts.Name = args[0], args[1]
+			return run(opts, runF)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Event, "event", "", "event to subscribe to, e.g. invoiceSent")
+	cmd.Flags().StringVar(&opts.From, "from", "", "subscribe to every message from this service instead of one event")
+	common(cmd, opts)
+	return cmd
+}
+
+// Run plans and applies (or, with DryRun, lists) the addition.
+func Run(opts *Options) error {
+	var (
+		plan *scaffold.Plan
+		err  error
+		done string
+	)
+	switch opts.What {
+	case "service":
+		plan, err = scaffold.AddService(opts.Dir, opts.Service, opts.Version)
+		done = "Added service " + opts.Service
+	case "command":
+		plan, err = scaffold.AddCommand(opts.Dir, opts.Service, opts.Name, opts.Event)
+		done = "Added command " + opts.Name + " to " + opts.Service
+	case "subscription":
+		plan, err = scaffold.AddSubscription(opts.Dir, opts.Service, opts.Name, opts.Event, opts.From)
+		done = "Added subscription " + opts.Name + " to " + opts.Service
+	default:
+		return cmdutil.UsageErrorf("cannot add %q: use service, command or subscription", opts.What)
+	}
+	if err != nil {
+		return newcmd.Classify(err)
+	}
+	return newcmd.Apply(opts.IO, plan, opts.DryRun, done)
+}

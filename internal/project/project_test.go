@@ -1,0 +1,149 @@
+package project_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/purista-go/purista/internal/project"
+)
+
+func valid() *project.Manifest {
+	return &project.Manifest{
+		Name: "shop", Module: "example.com/shop", Main: "./cmd/shop",
+		Services: []project.Service{{Name: "Orders", Version: "1", Path: "services/orders/v1"}},
+		Profiles: map[string]project.Profile{"monolith": {Bridge: "memory"}, "microservices": {Bridge: "nats://127.0.0.1:4222", Split: true}},
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		edit    func(m *project.Manifest)
+		wantErr string
+	}{
+		{name: "valid", edit: func(*project.Manifest) {}},
+		{name: "bad name", edit: func(m *project.Manifest) { m.Name = "my-shop" }, wantErr: "e.g. name: shop"},
+		{name: "empty module", edit: func(m *project.Manifest) { m.Module = "" }, wantErr: "e.g. module:"},
+		{name: "absolute main", edit: func(m *project.Manifest) { m.Main = "/cmd/shop" }, wantErr: "e.g. main: ./cmd/shop"},
+		{name: "bad version", edit: func(m *project.Manifest) { m.Services[0].Version = "v1" }, wantErr: `version: "1"`},
+		{name: "path outside", edit: func(m *project.Manifest) { m.Services[0].Path = "../x" }, wantErr: "relative to the project root"},
+		{name: "duplicate service", edit: func(m *project.Manifest) {
+			m.Services = append(m.Services, project.Service{Name: "orders", Version: "1", Path: "services/orders/v1"})
+		}, wantErr: "listed twice"},
+		{name: "profile without bridge", edit: func(m *project.Manifest) { m.Profiles["x"] = project.Profile{} }, wantErr: "profiles.x.bridge"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := valid()
+			tt.edit(m)
+			err := m.Validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestSaveFindRoundTrip(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	if err := project.Save(root, valid()); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(root, "services", "orders", "v1")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m, gotRoot, err := project.Find(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotRoot != root {
+		t.Errorf("root = %q, want %q", gotRoot, root)
+	}
+	if s, ok := m.Service("orders"); !ok || s.Path != "services/orders/v1" {
+		t.Errorf("Service(orders) = %+v, %v", s, ok)
+	}
+	if got := strings.Join(m.ProfileNames(), ","); got != "microservices,monolith" {
+		t.Errorf("profiles = %s", got)
+	}
+	if !m.Profiles["microservices"].Split {
+		t.Error("split lost in round trip")
+	}
+}
+
+func TestFindErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		manifest string // "" writes none
+		wantErr  string
+		notFound bool
+	}{
+		{name: "no manifest", notFound: true, wantErr: "not inside a purista project"},
+		{name: "unknown field", manifest: "name: shop\nmodule: x\nmain: ./cmd/shop\nservics: []\n", wantErr: "servics"},
+		{name: "invalid", manifest: "name: 1shop\nmodule: x\nmain: ./cmd/shop\n", wantErr: "not a Go identifier"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			if tt.manifest != "" {
+				if err := os.WriteFile(filepath.Join(dir, project.FileName), []byte(tt.manifest), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, _, err := project.Find(dir)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Find() = %v, want error containing %q", err, tt.wantErr)
+			}
+			if got := errors.Is(err, project.ErrNotFound); got != tt.notFound {
+				t.Errorf("errors.Is(ErrNotFound) = %v, want %v", got, tt.notFound)
+			}
+		})
+	}
+}
+
+func TestAppendService(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		manifest string
+	}{
+		{name: "block list with comments", manifest: "# keep me\nname: shop\nmodule: example.com/shop\nmain: ./cmd/shop\nservices:\n  - name: Orders\n    version: \"1\"\n    path: services/orders/v1\nprofiles:\n  monolith:\n    bridge: memory # inline\n"},
+		{name: "empty flow list", manifest: "name: shop\nmodule: example.com/shop\nmain: ./cmd/shop\nservices: []\n"},
+		{name: "no services key", manifest: "name: shop\nmodule: example.com/shop\nmain: ./cmd/shop\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := project.AppendService([]byte(tt.manifest), project.Service{Name: "Billing", Version: "2", Path: "services/billing/v2"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := project.Parse(out)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if s, ok := m.Service("Billing"); !ok || s.Version != "2" {
+				t.Fatalf("Billing not appended:\n%s", out)
+			}
+			for _, keep := range []string{"# keep me", "# inline"} {
+				if strings.Contains(tt.manifest, keep) && !strings.Contains(string(out), keep) {
+					t.Errorf("comment %q lost:\n%s", keep, out)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,269 @@
+package scaffold
+
+import (
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// frameworkImport is the import path of the framework package in user code.
+const frameworkImport = FrameworkModule + "/pkg/framework"
+
+// addImport returns src with `alias "path"` imported (unchanged when path already is).
+func addImport(file string, src []byte, alias, path string) ([]byte, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, src, parser.ImportsOnly|parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		if p == path {
+			return src, nil
+		}
+		if imp.Name != nil && imp.Name.Name == alias {
+			return nil, fmt.Errorf("%s already imports another package as %s: rename that import and try again", file, alias)
+		}
+	}
+	spec := alias + " " + strconv.Quote(path)
+	if len(f.Imports) == 0 {
+		at := fset.Position(f.Name.End()).Offset
+		return splice(src, at, "\n\nimport "+spec+"\n"), nil
+	}
+	last := f.Imports[len(f.Imports)-1]
+	at := fset.Position(last.End()).Offset
+	if last.Comment != nil {
+		at = fset.Position(last.Comment.End()).Offset
+	}
+	for _, d := range f.Decls {
+		if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.IMPORT && !g.Lparen.IsValid() && g.End() == last.End() {
+			return splice(src, at, "\nimport "+spec), nil
+		}
+	}
+	return splice(src, at, "\n\t"+spec), nil
+}
+
+// insertRegistration inserts the statement stmt(svcVar) before the final `return <svc>`
+// of function New in src: the place where a service registers its handlers.
+func insertRegistration(file string, src []byte, stmt func(svcVar string) string) ([]byte, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, src, parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range f.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fn.Recv != nil || fn.Name.Name != "New" || fn.Body == nil || len(fn.Body.List) == 0 {
+			continue
+		}
+		ret, ok := fn.Body.List[len(fn.Body.List)-1].(*ast.ReturnStmt)
+		if !ok || len(ret.Results) != 1 {
+			break
+		}
+		id, ok := ret.Results[0].(*ast.Ident)
+		if !ok {
+			break
+		}
+		return splice(src, fset.Position(ret.Pos()).Offset, stmt(id.Name)+"\n"), nil
+	}
+	return nil, fmt.Errorf("%s has no func New that ends with `return svc`, where purista adds registrations: restore that shape, or register by hand", file)
+}
+
+// appendMainArg adds arg to the framework.Main(…) call of a main.go.
+func appendMainArg(file string, src []byte, arg string) ([]byte, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, src, parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	fwName := importName(f, frameworkImport, "framework")
+	var call *ast.CallExpr
+	ast.Inspect(f, func(n ast.Node) bool {
+		c, ok := n.(*ast.CallExpr)
+		if !ok || call != nil {
+			return call == nil
+		}
+		if sel, ok := c.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Main" {
+			if x, ok := sel.X.(*ast.Ident); ok && x.Name == fwName {
+				call = c
+			}
+		}
+		return true
+	})
+	if call == nil || call.Ellipsis.IsValid() {
+		return nil, fmt.Errorf("%s has no %s.Main(…) call listing the services: add %s to it by hand", file, fwName, arg)
+	}
+	rparen := fset.Position(call.Rparen).Offset
+	if len(call.Args) == 0 {
+		return splice(src, rparen, "\n"+arg+",\n"), nil
+	}
+	lastEnd := fset.Position(call.Args[len(call.Args)-1].End()).Offset
+	if strings.Contains(string(src[lastEnd:rparen]), ",") {
+		return splice(src, rparen, arg+",\n"), nil
+	}
+	return splice(src, lastEnd, ",\n"+arg+",\n"), nil
+}
+
+// importName returns the name under which f imports path (def when it does not).
+func importName(f *ast.File, path, def string) string {
+	for _, imp := range f.Imports {
+		if p, _ := strconv.Unquote(imp.Path.Value); p == path && imp.Name != nil {
+			return imp.Name.Name
+		}
+	}
+	return def
+}
+
+func splice(src []byte, at int, text string) []byte {
+	out := make([]byte, 0, len(src)+len(text))
+	out = append(out, src[:at]...)
+	out = append(out, text...)
+	return append(out, src[at:]...)
+}
+
+// pkgInfo is what purista needs to know about a Go package folder.
+type pkgInfo struct {
+	// name is the package name ("" for an empty folder).
+	name string
+	// decls are the package-level names (types, funcs, vars, consts) and the file each
+	// is declared in.
+	decls map[string]string
+	// events are the events the package declares.
+	events []eventDecl
+}
+
+// eventDecl is an event found in a contract package.
+type eventDecl struct {
+	name    string // event name on the bridge
+	expr    string // Go expression of the EventRef, relative to the package ("Greet.SuccessEvent()")
+	payload string // payload type, relative to the package ("GreetOut")
+	local   bool   // payload is declared in the package (needs the package qualifier)
+	imp     *importSpec
+}
+
+// importSpec is an import a generated file needs.
+type importSpec struct{ Alias, Path string }
+
+// scanPackage parses the non-test Go files of dir. A missing folder is an empty package.
+func scanPackage(dir string) (pkgInfo, error) {
+	info := pkgInfo{decls: map[string]string{}}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return info, nil
+	}
+	if err != nil {
+		return info, err
+	}
+	fset := token.NewFileSet()
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.SkipObjectResolution)
+		if err != nil {
+			return info, err
+		}
+		info.name = f.Name.Name
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil {
+					info.decls[d.Name.Name] = name
+				}
+			case *ast.GenDecl:
+				for _, s := range d.Specs {
+					switch s := s.(type) {
+					case *ast.TypeSpec:
+						info.decls[s.Name.Name] = name
+					case *ast.ValueSpec:
+						for i, id := range s.Names {
+							info.decls[id.Name] = name
+							if i < len(s.Values) {
+								info.events = append(info.events, eventsOf(f, id.Name, s.Values[i])...)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return info, nil
+}
+
+// eventsOf recognises `framework.Event[T]("name")` and
+// `framework.Command[In, Out](…, framework.WithSuccessEvent("name"), …)`.
+func eventsOf(f *ast.File, varName string, v ast.Expr) []eventDecl {
+	fw := importName(f, frameworkImport, "framework")
+	call, ok := v.(*ast.CallExpr)
+	if !ok {
+		return nil
+	}
+	isFw := func(e ast.Expr, name string) bool {
+		sel, ok := e.(*ast.SelectorExpr)
+		if !ok || sel.Sel.Name != name {
+			return false
+		}
+		x, ok := sel.X.(*ast.Ident)
+		return ok && x.Name == fw
+	}
+	switch fun := call.Fun.(type) {
+	case *ast.IndexExpr: // framework.Event[T]("name")
+		if !isFw(fun.X, "Event") || len(call.Args) != 1 {
+			return nil
+		}
+		if name, ok := stringLit(call.Args[0]); ok {
+			return []eventDecl{typedEvent(f, name, varName, fun.Index)}
+		}
+	case *ast.IndexListExpr: // framework.Command[In, Out](…)
+		if !isFw(fun.X, "Command") || len(fun.Indices) != 2 {
+			return nil
+		}
+		for _, a := range call.Args {
+			if opt, ok := a.(*ast.CallExpr); ok && isFw(opt.Fun, "WithSuccessEvent") && len(opt.Args) == 1 {
+				if name, ok := stringLit(opt.Args[0]); ok {
+					return []eventDecl{typedEvent(f, name, varName+".SuccessEvent()", fun.Indices[1])}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// typedEvent describes an event whose payload type is the expression t of file f.
+func typedEvent(f *ast.File, name, expr string, t ast.Expr) eventDecl {
+	ev := eventDecl{name: name, expr: expr}
+	switch t := t.(type) {
+	case *ast.Ident:
+		ev.payload = t.Name
+		ev.local = !slices.Contains([]string{"any", "bool", "string", "int", "int64", "float64"}, t.Name)
+	case *ast.SelectorExpr:
+		if x, ok := t.X.(*ast.Ident); ok {
+			for _, imp := range f.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if (imp.Name != nil && imp.Name.Name == x.Name) || (imp.Name == nil && filepath.Base(p) == x.Name) {
+					ev.payload = x.Name + "." + t.Sel.Name
+					ev.imp = &importSpec{Alias: x.Name, Path: p}
+				}
+			}
+		}
+	}
+	return ev
+}
+
+func stringLit(e ast.Expr) (string, bool) {
+	lit, ok := e.(*ast.BasicLit)
+	if !ok || lit.Kind != token.STRING {
+		return "", false
+	}
+	s, err := strconv.Unquote(lit.Value)
+	return s, err == nil
+}

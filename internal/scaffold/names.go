@@ -1,0 +1,160 @@
+package scaffold
+
+import (
+	"errors"
+	"fmt"
+	"go/token"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// ErrInvalidInput is wrapped by every error about a name, version, module path or option
+// the user gave; the CLI reports it as a usage error. Each message shows an accepted
+// example.
+var ErrInvalidInput = errors.New("invalid input")
+
+// BridgeKinds returns the accepted values of `purista new --bridge`.
+func BridgeKinds() []string { return []string{"memory", "nats", "amqp", "mqtt"} }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidInput, fmt.Sprintf(format, args...))
+}
+
+// isIdent reports whether s is a Go identifier made of ASCII letters and digits (and,
+// when underscore is true, '_'), starting with a letter.
+func isIdent(s string, underscore bool) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r < unicode.MaxASCII && unicode.IsLetter(r):
+		case i > 0 && r >= '0' && r <= '9':
+		case i > 0 && underscore && r == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateProjectName checks a project name: a Go identifier (it names the binary,
+// the folder and, by default, the module) that is not a Go keyword.
+func ValidateProjectName(name string) error {
+	if !isIdent(name, true) || token.IsKeyword(name) {
+		return invalid("project name %q is not a Go identifier: use letters, digits and _, starting with a letter, e.g. \"shop\"", name)
+	}
+	return nil
+}
+
+// ValidateServiceName checks a service name: ASCII letters and digits, starting with a
+// letter, e.g. "Billing". It names the service on the bridge and its packages.
+func ValidateServiceName(name string) error {
+	if !isIdent(name, false) {
+		return invalid("service name %q is not valid: use letters and digits, starting with a letter, e.g. \"Billing\"", name)
+	}
+	return nil
+}
+
+// ValidateCommandName checks a command or subscription name (what is "command" or
+// "subscription"): letters and digits, starting with a letter, not a Go keyword once its
+// first letter is lower-cased, e.g. "sendInvoice".
+func ValidateCommandName(what, name string) error {
+	if !isIdent(name, false) || token.IsKeyword(lowerFirst(name)) {
+		ex := "sendInvoice"
+		if what == "subscription" {
+			ex = "onInvoiceSent"
+		}
+		return invalid("%s name %q is not valid: use letters and digits, starting with a letter and not a Go keyword, e.g. %q", what, name, ex)
+	}
+	return nil
+}
+
+// ValidateEventName checks an event name: letters, digits and _, starting with a letter,
+// e.g. "invoiceSent". Event names are kept as given (they must match other services).
+func ValidateEventName(name string) error {
+	if !isIdent(name, true) {
+		return invalid("event name %q is not valid: use letters, digits and _, starting with a letter, e.g. \"invoiceSent\"", name)
+	}
+	return nil
+}
+
+// ValidateVersion checks a service version: a positive integer without leading zeros,
+// e.g. "1" (a leading "v" is accepted and dropped by NormalizeVersion).
+func ValidateVersion(v string) error {
+	v = NormalizeVersion(v)
+	if v == "" || v[0] == '0' || strings.Trim(v, "0123456789") != "" {
+		return invalid("version %q is not a positive whole number: use e.g. 1 or 2", v)
+	}
+	return nil
+}
+
+// NormalizeVersion drops a leading "v" ("v2" → "2").
+func NormalizeVersion(v string) string { return strings.TrimPrefix(strings.TrimSpace(v), "v") }
+
+// ValidateModulePath checks a Go module path: slash-separated elements of letters,
+// digits and "-._~", no spaces, no leading or trailing slash, e.g. "example.com/shop".
+func ValidateModulePath(p string) error {
+	bad := p == "" || strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.Contains(p, "//")
+	for _, elem := range strings.Split(p, "/") {
+		if bad {
+			break
+		}
+		if elem == "." || elem == ".." || strings.HasPrefix(elem, ".") {
+			bad = true
+		}
+		for _, r := range elem {
+			if !(r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-._~", r))) {
+				bad = true
+			}
+		}
+	}
+	if bad {
+		return invalid("module path %q is not valid: use e.g. \"example.com/shop\" or \"github.com/you/shop\"", p)
+	}
+	return nil
+}
+
+// ValidateBridge checks a --bridge value.
+func ValidateBridge(kind string) error {
+	if slices.Contains(BridgeKinds(), kind) {
+		return nil
+	}
+	return invalid("unknown bridge %q: use one of %s, e.g. --bridge nats", kind, strings.Join(BridgeKinds(), ", "))
+}
+
+// lowerFirst lower-cases the first letter ("SendInvoice" → "sendInvoice").
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// upperFirst upper-cases the first letter ("sendInvoice" → "SendInvoice").
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// snake turns a camel-case identifier into a file name stem ("sendInvoice" →
+// "send_invoice", "HTTPCall" → "http_call").
+func snake(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			prevLower := i > 0 && (unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1]))
+			nextLower := i > 0 && i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1])
+			if prevLower || nextLower {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,362 @@
+// Package amqp is the AMQP 0-9-1 (RabbitMQ) EventBridge, wire-compatible with TypeScript
+// PURISTA's AMQP bridge.
+//
+// # Topology
+//
+// Everything is published to the durable headers exchange "purista" with routing key "";
+// queues select messages by header bindings with x-match=all (see shared WIRE.md):
+//
+//   - command queue purista.cmd.<svc>.<ver>.<target> (non-durable, auto-delete), bound on
+//     messageType=command and receiverServiceName/Version/Target; instances share it;
+//   - one server-named, exclusive, auto-delete reply queue per bridge instance, bound on
+//     replyTo=<its name>; responses are published to the exchange with header replyTo and
+//     the correlationId property, and callers match them on the correlationId;
+//   - subscription queue purista.sub.<svc>.<ver>.<target> shared by the instances (durable
+//     when Subscription.Durable, else auto-delete); every-instance subscriptions use a
+//     server-named exclusive queue; bindings are x-match=all over the filter fields set;
+//   - dead-letter queue purista.dlq.<svc>.<ver>.<target> (durable) per subscription.
+//
+// Every publish carries messageId, timestamp (milliseconds since the epoch, as PURISTA
+// writes it, although AMQP defines seconds), contentType, contentEncoding, type =
+// messageType, delivery mode persistent and the PURISTA headers; commands add
+// correlationId and replyTo. Events, success responses with an eventName (they are
+// events too), retries and dead letters go through a channel in confirm mode: Emit returns
+// after the broker's confirm. Commands and plain responses use a second channel without
+// confirms, since the response is the command's end-to-end acknowledgement; commands are
+// published mandatory, so a command no queue is bound for comes back at once as
+// bridge.ErrNoHandler.
+//
+// # Delivery
+//
+// Commands are consumed without acknowledgement, as TypeScript PURISTA does: at most
+// once, never executed twice. Subscription messages are acknowledged after the handler succeeded. A
+// failed message is retried per the subscription's RetryPolicy: after the backoff delay
+// (held in this process) a copy carrying the header x-purista-attempt = n+1 is published
+// straight to the subscription's own queue through the default exchange (so no other
+// subscription sees it again), and the original is acknowledged once that copy is
+// confirmed. After MaxAttempts the message goes to the dead-letter queue with the headers
+// x-purista-dead-reason, x-purista-dead-attempts, x-purista-dead-at and the subscriber's
+// address; it is never requeued forever (the TypeScript bridge's defect). If the process
+// dies meanwhile, the broker redelivers the unacknowledged original: at least once.
+//
+// # Connection
+//
+// A lost connection is re-established with exponential backoff and the whole topology
+// (exchange, reply queue, every queue, binding and consumer) is declared again. While it
+// is down Healthy reports bridge.ErrUnavailable, Invoke and Emit fail at once with it, and
+// invocations waiting for a response fail with it (their reply queue is gone).
+package amqp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// Name is what (*Bridge).Name returns.
+const Name = "amqp"
+
+// ErrConfig is wrapped by New's errors about the URL. They never contain a password.
+var ErrConfig = errors.New("amqp: invalid configuration")
+
+// Bridge states.
+const (
+	stateNew int32 = iota
+	stateRunning
+	stateDraining
+	stateClosed
+)
+
+// ownerKey marks the contexts of a bridge's handlers (its value is the *Bridge), so that a
+// handler finishing during drain may still Invoke and Emit.
+type ownerKey struct{}
+
+// Bridge is one AMQP bridge instance (one service instance's connection). It implements
+// bridge.EventBridge and bridge.LocalDelivery; all methods are safe for concurrent use.
+// Create it with New; it owns one connection and the goroutines that consume from it,
+// which all end with Close.
+type Bridge struct {
+	url      string // with credentials: never logged or put into errors
+	redacted string
+	cfg      config
+	log      *slog.Logger
+	local    atomic.Bool
+
+	state  atomic.Int32
+	ctx    context.Context // base of handler contexts; cancelled when Close ends
+	cancel context.CancelFunc
+	work   gate // in-flight invokes, emits and handlers
+
+	sess atomic.Pointer[session] // nil while disconnected
+
+	topo sync.Mutex // serializes topology changes; guards the registration maps
+	cmds map[endpoint]*cmdReg
+	subs map[endpoint]*subReg
+	dls  map[*dlReg]struct{}
+
+	pmu     sync.Mutex
+	pending map[string]*call // by correlationId
+
+	dmu      sync.Mutex
+	declared map[string]struct{} // durable queues this bridge declared
+
+	startMu   sync.Mutex
+	stop      chan struct{} // closed by Close: the supervisor stops
+	supDone   chan struct{} // closed when the supervisor has stopped
+	closeMu   sync.Mutex
+	closeDone chan struct{}
+}
+
+var (
+	_ bridge.EventBridge   = (*Bridge)(nil)
+	_ bridge.LocalDelivery = (*Bridge)(nil)
+)
+
+// endpoint is an address without the instance.
+type endpoint struct{ service, version, target string }
+
+func endpointOf(a wire.Address) endpoint {
+	return endpoint{a.ServiceName, a.ServiceVersion, a.ServiceTarget}
+}
+
+// New returns an unstarted bridge for the broker at rawURL (amqp:// or amqps://, user and
+// password in the URL, vhost as the path, amqp091's query parameters such as heartbeat,
+// connection_timeout, cacertfile, certfile, keyfile, server_name_indication). It does not
+// connect. Errors wrap ErrConfig and never contain the password.
+func New(rawURL string, opts ...Option) (*Bridge, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the url.Error text would repeat the URL with its password
+		}
+		return nil, fmt.Errorf("%w: bridge URL: %w", ErrConfig, err)
+	}
+	if u.Scheme != "amqp" && u.Scheme != "amqps" {
+		return nil, fmt.Errorf("%w: bridge URL %s: scheme must be amqp or amqps", ErrConfig, u.Redacted())
+	}
+	if _, err := amqp091.ParseURI(rawURL); err != nil {
+		return nil, fmt.Errorf("%w: bridge URL %s: %s", ErrConfig, u.Redacted(), redact(err.Error(), u))
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.instanceID == "" {
+		cfg.instanceID = wire.NewID()
+	}
+	if cfg.connName == "" {
+		cfg.connName = "purista-" + cfg.instanceID
+	}
+	b := &Bridge{
+		url:      rawURL,
+		redacted: u.Redacted(),
+		cfg:      cfg,
+		log:      cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
+		cmds:     map[endpoint]*cmdReg{},
+		subs:     map[endpoint]*subReg{},
+		dls:      map[*dlReg]struct{}{},
+		pending:  map[string]*call{},
+		declared: map[string]struct{}{},
+		stop:     make(chan struct{}),
+		supDone:  make(chan struct{}),
+	}
+	b.local.Store(cfg.local)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	return b, nil
+}
+
+// Name returns "amqp".
+func (b *Bridge) Name() string { return Name }
+
+// InstanceID returns this instance's id, stamped on the sender of outgoing messages that
+// carry none.
+func (b *Bridge) InstanceID() string { return b.cfg.instanceID }
+
+// SetLocalDelivery implements bridge.LocalDelivery (see WithLocalDelivery). It affects
+// invocations that start after it returns.
+func (b *Bridge) SetLocalDelivery(enabled bool) { b.local.Store(enabled) }
+
+// Start connects to the broker and declares the topology, retrying with backoff until it
+// succeeds or ctx ends (then the error wraps bridge.ErrUnavailable). Registrations made
+// before Start are declared by it. It is idempotent; after Close it returns ErrClosed.
+func (b *Bridge) Start(ctx context.Context) error {
+	b.startMu.Lock()
+	defer b.startMu.Unlock()
+	switch b.state.Load() {
+	case stateRunning:
+		return nil
+	case stateDraining, stateClosed:
+		return fmt.Errorf("amqp: start: %w", bridge.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		s, err := b.establish(ctx)
+		if err == nil {
+			b.state.Store(stateRunning)
+			go b.supervise(s)
+			b.log.Info("amqp: connected", "url", b.redacted)
+			return nil
+		}
+		lastErr = err
+		b.log.Warn("amqp: connect failed", "url", b.redacted, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("amqp: start %s: %w: %w", b.redacted, bridge.ErrUnavailable, lastErr)
+		case <-time.After(b.backoff(attempt)):
+		}
+	}
+}
+
+// Healthy implements bridge.EventBridge. It never blocks.
+func (b *Bridge) Healthy(ctx context.Context) error {
+	switch b.state.Load() {
+	case stateNew:
+		return fmt.Errorf("amqp: %w", bridge.ErrNotStarted)
+	case stateDraining, stateClosed:
+		return fmt.Errorf("amqp: %w", bridge.ErrClosed)
+	}
+	if s := b.sess.Load(); s == nil || s.isDead() {
+		return fmt.Errorf("amqp: %s: %w: connection down, reconnecting", b.redacted, bridge.ErrUnavailable)
+	}
+	return nil
+}
+
+// intake admits a new Invoke or Emit; on success the caller must b.work.leave. While b
+// drains, only calls made from its own handlers (ctx derived from theirs) are admitted.
+func (b *Bridge) intake(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch b.state.Load() {
+	case stateNew:
+		return fmt.Errorf("amqp: %w", bridge.ErrNotStarted)
+	case stateClosed:
+		return fmt.Errorf("amqp: %w", bridge.ErrClosed)
+	}
+	if b.work.enter(false) {
+		return nil
+	}
+	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.enter(true) {
+		return nil
+	}
+	return fmt.Errorf("amqp: %w", bridge.ErrClosed)
+}
+
+// session returns the live session or an error wrapping bridge.ErrUnavailable.
+func (b *Bridge) session() (*session, error) {
+	s := b.sess.Load()
+	if s == nil || s.isDead() {
+		return nil, fmt.Errorf("amqp: %w: connection down", bridge.ErrUnavailable)
+	}
+	return s, nil
+}
+
+// Close implements bridge.EventBridge. It stops intake at once (Invoke, Emit and
+// registrations fail with ErrClosed) and cancels every consumer, then waits for in-flight
+// invocations and handlers until ctx ends; what still runs then has its ctx cancelled.
+// Pending retries are dropped: their unacknowledged originals go back to the broker when
+// the connection closes. Durable queues stay. A second Close waits for the first.
+func (b *Bridge) Close(ctx context.Context) error {
+	b.closeMu.Lock()
+	if done := b.closeDone; done != nil {
+		b.closeMu.Unlock()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("amqp: close: %w", ctx.Err())
+		}
+	}
+	b.closeDone = make(chan struct{})
+	b.closeMu.Unlock()
+	defer close(b.closeDone)
+
+	b.startMu.Lock()
+	started := b.state.Load() == stateRunning
+	b.state.Store(stateDraining)
+	b.startMu.Unlock()
+
+	b.topo.Lock()
+	for _, r := range b.cmds {
+		r.cons.cancel()
+	}
+	for _, r := range b.subs {
+		r.cons.cancel()
+	}
+	for r := range b.dls {
+		r.cons.cancel()
+	}
+	b.topo.Unlock()
+
+	var err error
+	select {
+	case <-b.work.close():
+	case <-ctx.Done():
+		err = fmt.Errorf("amqp: close: %w", ctx.Err())
+	}
+	b.cancel()
+
+	b.topo.Lock()
+	for _, r := range b.subs {
+		r.stopRetries()
+	}
+	b.topo.Unlock()
+
+	close(b.stop)
+	if started {
+		<-b.supDone
+	}
+	if s := b.sess.Swap(nil); s != nil {
+		s.close()
+	}
+	b.topo.Lock()
+	for _, r := range b.cmds {
+		r.cons.wait()
+	}
+	for _, r := range b.subs {
+		r.cons.wait()
+	}
+	for r := range b.dls {
+		r.cons.wait()
+	}
+	clear(b.cmds)
+	clear(b.subs)
+	clear(b.dls)
+	b.topo.Unlock()
+	b.state.Store(stateClosed)
+	b.failPending(nil, fmt.Errorf("amqp: %w", bridge.ErrClosed))
+	return err
+}
+
+// backoff returns the delay before reconnect attempt n (0-based): exponential from
+// reconnectMin, capped at reconnectMax, with jitter in [d/2, d].
+func (b *Bridge) backoff(n int) time.Duration {
+	d := b.cfg.reconnectMin
+	for i := 0; i < n && d < b.cfg.reconnectMax; i++ {
+		d *= 2
+	}
+	d = min(d, b.cfg.reconnectMax)
+	return d/2 + randN(d/2+1)
+}
+
+// markDeclared records a durable queue this bridge declared (for test clean-up).
+func (b *Bridge) markDeclared(q string) {
+	b.dmu.Lock()
+	b.declared[q] = struct{}{}
+	b.dmu.Unlock()
+}

@@ -1,0 +1,307 @@
+package amqp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// cmdReg is this instance's registration of a command handler.
+type cmdReg struct {
+	b       *Bridge
+	addr    wire.Address
+	h       bridge.CommandHandler
+	timeout time.Duration
+	g       gate // handler calls in flight; shut by Unregister
+	cons    consumer
+	once    sync.Once
+}
+
+// RegisterCommand implements bridge.EventBridge. It declares the command queue
+// purista.cmd.<svc>.<ver>.<target> (non-durable, auto-delete, shared by the instances)
+// with its header binding and consumes it without acknowledgements (at most once, as
+// TypeScript PURISTA does; prefetch therefore does not apply); each command is answered
+// on its own goroutine. While disconnected the registration is kept and declared
+// on reconnect.
+func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridge.CommandHandler, opts bridge.CommandOptions) (bridge.Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if h == nil || addr.ServiceName == "" || addr.ServiceTarget == "" {
+		return nil, fmt.Errorf("amqp: register command %s: needs a handler, service name and target", addr)
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = bridge.DefaultTimeout
+	}
+	addr.InstanceID = ""
+	r := &cmdReg{b: b, addr: addr, h: h, timeout: timeout}
+	ep := endpointOf(addr)
+	b.topo.Lock()
+	defer b.topo.Unlock()
+	if b.state.Load() >= stateDraining {
+		return nil, fmt.Errorf("amqp: register command %s: %w", addr, bridge.ErrClosed)
+	}
+	if _, dup := b.cmds[ep]; dup {
+		return nil, fmt.Errorf("amqp: register command %s: %w", addr, bridge.ErrDuplicate)
+	}
+	if s := b.sess.Load(); s != nil {
+		if err := r.attach(s); err != nil && !s.isDead() {
+			return nil, fmt.Errorf("amqp: register command %s: %w", addr, err)
+		}
+	}
+	b.cmds[ep] = r
+	return r, nil
+}
+
+func (r *cmdReg) attach(s *session) error {
+	q := wire.AMQPCommandQueue(r.addr)
+	return r.cons.start(s, r.b.cfg.prefetch, true, func(ch *amqp091.Channel) (string, error) {
+		if _, err := ch.QueueDeclare(q, false, true, false, false, nil); err != nil {
+			return "", fmt.Errorf("amqp: declare %s: %w", q, err)
+		}
+		if err := ch.QueueBind(q, "", wire.AMQPExchange, false, table(wire.AMQPCommandBindingArgs(r.addr))); err != nil {
+			return "", fmt.Errorf("amqp: bind %s: %w", q, err)
+		}
+		return q, nil
+	}, r.deliver)
+}
+
+// deliver answers one command on a new goroutine. Commands are consumed without
+// acknowledgement (as TypeScript PURISTA does): at most once. A command that arrives while
+// the bridge or registration is closing is dropped; its caller gets no response.
+func (r *cmdReg) deliver(d amqp091.Delivery) {
+	b := r.b
+	if !b.work.enter(true) {
+		b.log.Debug("amqp: command dropped while closing", "queue", wire.AMQPCommandQueue(r.addr))
+		return
+	}
+	if !r.g.enter(true) {
+		b.work.leave()
+		b.log.Debug("amqp: command dropped while unregistering", "queue", wire.AMQPCommandQueue(r.addr))
+		return
+	}
+	go func() {
+		defer b.work.leave()
+		defer r.g.leave()
+		cmd, err := wire.Decode(d.Body)
+		if err != nil || cmd.MessageType != wire.TypeCommand {
+			b.log.Warn("amqp: dropped invalid command", "queue", wire.AMQPCommandQueue(r.addr), "bytes", len(d.Body), "err", err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(b.ctx, r.timeout)
+		resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
+		cancel()
+		b.respond(resp, d.ReplyTo)
+	}()
+}
+
+// respond publishes resp to the caller's reply queue replyTo (header replyTo on the
+// exchange). A success response with an eventName reaches matching subscriptions by the
+// same publish; without replyTo it is published for them alone.
+func (b *Bridge) respond(resp *wire.Message, replyTo string) {
+	if replyTo == "" && (resp.MessageType != wire.TypeCommandSuccessResponse || resp.EventName == "") {
+		return
+	}
+	data, err := wire.Encode(resp)
+	if err != nil {
+		b.log.Error("amqp: command response not encodable", "err", err)
+		return
+	}
+	s, err := b.session()
+	if err != nil {
+		b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
+		return
+	}
+	p := publishing(resp, data, Headers(resp, replyTo))
+	if resp.EventName == "" { // only for the caller: no confirm needed
+		if err := s.fast.PublishWithContext(context.Background(), wire.AMQPExchange, "", false, false, p); err != nil {
+			b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bridge.DefaultTimeout)
+	defer cancel()
+	if err := b.publish(ctx, s, wire.AMQPExchange, "", p); err != nil { // an event too: confirmed
+		b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
+	}
+}
+
+// localCommand returns this instance's registration for ep, if any.
+func (b *Bridge) localCommand(ep endpoint) *cmdReg {
+	b.topo.Lock()
+	defer b.topo.Unlock()
+	return b.cmds[ep]
+}
+
+// invokeLocal answers cmd with r's handler in process. The message is encoded and decoded
+// as on the wire, so caller and handler share no memory.
+func (b *Bridge) invokeLocal(ctx context.Context, r *cmdReg, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
+	if !r.g.enter(false) {
+		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, bridge.ErrNoHandler)
+	}
+	data, err := wire.Encode(cmd)
+	if err != nil {
+		r.g.leave()
+		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, err)
+	}
+	hctx, cancel := context.WithTimeout(b.ctx, min(r.timeout, timeout))
+	res := make(chan []byte, 1)
+	b.work.enter(true) // cannot fail: the caller's Invoke is inside
+	go func() {
+		defer b.work.leave()
+		defer r.g.leave()
+		defer cancel()
+		in, err := wire.Decode(data)
+		if err != nil { // unreachable: data was encoded from a validated message
+			b.log.Error("amqp: undecodable local command", "err", err)
+			return
+		}
+		resp := b.finishResponse(hctx, in, b.callCommand(hctx, r.h, in))
+		out, err := wire.Encode(resp)
+		if err != nil {
+			b.log.Error("amqp: command response not encodable", "err", err)
+			resp = unhandledResponse(in, 500, b.cfg.instanceID)
+			out, _ = wire.Encode(resp)
+		}
+		res <- out
+		if resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != "" {
+			b.respond(resp, "")
+		}
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case out := <-res:
+		resp, err := wire.Decode(out)
+		if err != nil {
+			return nil, fmt.Errorf("amqp: invoke %s: response: %w", cmd.Receiver, err)
+		}
+		return resp, nil
+	case <-timer.C:
+		cancel()
+		return nil, fmt.Errorf("amqp: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
+	case <-ctx.Done():
+		cancel()
+		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, ctx.Err())
+	case <-b.ctx.Done():
+		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
+	}
+}
+
+func (b *Bridge) callCommand(ctx context.Context, h bridge.CommandHandler, cmd *wire.Message) (resp *wire.Message) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("amqp: command handler panicked", "command", cmd.Receiver.String(), "panic", fmt.Sprint(p))
+			resp = nil
+		}
+	}()
+	return h(ctx, cmd)
+}
+
+// finishResponse fills what the handler left empty: a nil response becomes an unhandled
+// 500 (504 when the handler's time ran out); id, correlationId, sender (the command's
+// receiver, with this instance's id), receiver (the command's sender), timestamp and
+// content type default from the command.
+func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
+	if resp == nil {
+		status := 500
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			status = 504
+		}
+		return unhandledResponse(cmd, status, b.cfg.instanceID)
+	}
+	if resp.ID == "" {
+		resp.ID = cmd.ID
+	}
+	if resp.CorrelationID == "" {
+		resp.CorrelationID = cmd.CorrelationID
+	}
+	if resp.Timestamp == 0 {
+		resp.Timestamp = wire.NowMillis()
+	}
+	if resp.ContentType == "" {
+		resp.ContentType = wire.ContentTypeJSON
+	}
+	if resp.ContentEncoding == "" {
+		resp.ContentEncoding = wire.EncodingUTF8
+	}
+	if resp.Sender.ServiceName == "" {
+		resp.Sender = *cmd.Receiver
+	}
+	if resp.Sender.InstanceID == "" {
+		resp.Sender.InstanceID = b.cfg.instanceID
+	}
+	if resp.Receiver == nil {
+		s := cmd.Sender
+		resp.Receiver = &s
+	}
+	return resp
+}
+
+// unhandledResponse is the commandErrorResponse for an unhandled failure: status 500 (or
+// 504 for a timeout) with the generic text and no data.
+func unhandledResponse(cmd *wire.Message, status int, instanceID string) *wire.Message {
+	text := "Internal Server Error"
+	if status == 504 {
+		text = "invocation timed out"
+	}
+	payload, _ := json.Marshal(wire.ErrorPayload{Status: status, Message: text, TraceID: cmd.TraceID})
+	handled := false
+	sender := *cmd.Receiver
+	sender.InstanceID = instanceID
+	receiver := cmd.Sender
+	return &wire.Message{
+		ID: cmd.ID, Timestamp: wire.NowMillis(),
+		ContentType: wire.ContentTypeJSON, ContentEncoding: wire.EncodingUTF8,
+		MessageType: wire.TypeCommandErrorResponse, Sender: sender, Receiver: &receiver,
+		TraceID: cmd.TraceID, CorrelationID: cmd.CorrelationID,
+		PrincipalID: cmd.PrincipalID, TenantID: cmd.TenantID, OTP: cmd.OTP,
+		IsHandledError: &handled, Payload: payload,
+	}
+}
+
+// Unregister implements bridge.Registration. It cancels the consumer, lets the commands
+// already received finish (until ctx ends) and removes the registration. When it was the
+// queue's last consumer the broker deletes the queue, and later invocations fail with
+// ErrNoHandler. A handler must not unregister itself.
+func (r *cmdReg) Unregister(ctx context.Context) error {
+	r.once.Do(func() {
+		b := r.b
+		b.topo.Lock()
+		if b.cmds[endpointOf(r.addr)] == r {
+			delete(b.cmds, endpointOf(r.addr))
+		}
+		b.topo.Unlock()
+		r.cons.cancel()
+	})
+	return waitIdle(ctx, &r.g, &r.cons)
+}
+
+// waitIdle waits until ctx ends for the consumer's dispatch loop and the handlers in g.
+func waitIdle(ctx context.Context, g *gate, c *consumer) error {
+	done := make(chan struct{})
+	go func() {
+		c.wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("amqp: unregister: %w", ctx.Err())
+	}
+	select {
+	case <-g.close():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("amqp: unregister: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,44 @@
+package amqp
+
+import (
+	"slices"
+
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// DeclaredDurableQueues returns the durable queues b declared (subscription and
+// dead-letter queues), for test clean-up.
+func (b *Bridge) DeclaredDurableQueues() []string {
+	b.dmu.Lock()
+	defer b.dmu.Unlock()
+	var qs []string
+	for q := range b.declared {
+		qs = append(qs, q)
+	}
+	slices.Sort(qs)
+	return qs
+}
+
+// SubscriptionQueues returns the queues b's subscriptions consume now.
+func (b *Bridge) SubscriptionQueues() []string {
+	b.topo.Lock()
+	defer b.topo.Unlock()
+	var qs []string
+	for _, r := range b.subs {
+		if q := r.queueName(); q != "" {
+			qs = append(qs, q)
+		}
+	}
+	return qs
+}
+
+// ReplyQueue returns b's current reply queue ("" while disconnected).
+func (b *Bridge) ReplyQueue() string {
+	if s := b.sess.Load(); s != nil {
+		return s.replyQueue
+	}
+	return ""
+}
+
+// CommandQueueOf is wire.AMQPCommandQueue, re-exported for brevity in tests.
+var CommandQueueOf = wire.AMQPCommandQueue

@@ -1,0 +1,142 @@
+package amqp
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+)
+
+// Option configures a Bridge. Options are applied in order; later ones win.
+type Option func(*config)
+
+// Defaults of the options.
+const (
+	// DefaultPrefetch is the per-consumer prefetch (basic.qos) used when WithPrefetch is
+	// not given: at most this many unacknowledged messages are outstanding on each command,
+	// subscription and dead-letter consumer.
+	DefaultPrefetch = 64
+	// DefaultReconnectMin and DefaultReconnectMax bound the reconnect backoff.
+	DefaultReconnectMin = 100 * time.Millisecond
+	DefaultReconnectMax = 5 * time.Second
+	// DefaultInitialInterval and DefaultMaxInterval are the retry delays used when a
+	// RetryPolicy leaves them zero (as documented by bridge.RetryPolicy).
+	DefaultInitialInterval = 100 * time.Millisecond
+	DefaultMaxInterval     = 10 * time.Second
+)
+
+type config struct {
+	logger        *slog.Logger
+	instanceID    string
+	local         bool
+	invokeTimeout time.Duration
+	prefetch      int
+	reconnectMin  time.Duration
+	reconnectMax  time.Duration
+	tls           *tls.Config
+	heartbeat     time.Duration
+	connName      string
+}
+
+func defaultConfig() config {
+	return config{
+		logger:        slog.New(slog.DiscardHandler),
+		local:         true,
+		invokeTimeout: bridge.DefaultTimeout,
+		prefetch:      DefaultPrefetch,
+		reconnectMin:  DefaultReconnectMin,
+		reconnectMax:  DefaultReconnectMax,
+	}
+}
+
+// WithLogger sets the logger for connection changes, dropped messages, recovered panics
+// and dead letters. Default: a logger that discards everything. A nil logger keeps the
+// default. The broker URL is only ever logged with its password redacted.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithInstanceID sets the bridge's instance id (PURISTA_INSTANCE_ID). Default: a fresh
+// wire.NewID(). An empty id keeps the default.
+func WithInstanceID(id string) Option {
+	return func(c *config) {
+		if id != "" {
+			c.instanceID = id
+		}
+	}
+}
+
+// WithLocalDelivery switches the local short-circuit for commands: when on (the default),
+// a command whose handler is registered on the same bridge instance is answered in
+// process without any broker traffic (only a success response with an eventName is
+// published, so that subscriptions see it). Events always travel through the broker, so
+// their at-least-once semantics do not depend on where the subscriber runs.
+func WithLocalDelivery(enabled bool) Option {
+	return func(c *config) { c.local = enabled }
+}
+
+// WithInvokeTimeout sets the timeout Invoke uses when it is called with a zero timeout.
+// Default: bridge.DefaultTimeout (30s). Values <= 0 keep the default.
+func WithInvokeTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.invokeTimeout = d
+		}
+	}
+}
+
+// WithPrefetch sets the prefetch count (basic.qos, per consumer) of every command,
+// subscription and dead-letter consumer. It bounds how many subscription messages are
+// handled concurrently per subscription (they are acknowledged after the handler), and a
+// message waiting for its retry delay occupies one slot. Default: DefaultPrefetch. Values
+// <= 0 keep the default.
+func WithPrefetch(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.prefetch = n
+		}
+	}
+}
+
+// WithReconnectBackoff sets the bounds of the exponential backoff (with jitter) between
+// reconnection attempts after the connection is lost, and between dial attempts in Start.
+// Defaults: DefaultReconnectMin, DefaultReconnectMax. Values <= 0 keep the default.
+func WithReconnectBackoff(minDelay, maxDelay time.Duration) Option {
+	return func(c *config) {
+		if minDelay > 0 {
+			c.reconnectMin = minDelay
+		}
+		if maxDelay > 0 {
+			c.reconnectMax = maxDelay
+		}
+	}
+}
+
+// WithTLSConfig sets the TLS configuration of amqps:// connections. Default: the one
+// amqp091 builds from the URL's query parameters (cacertfile, certfile, keyfile,
+// server_name_indication), with the system roots when cacertfile is absent. It has no
+// effect on amqp:// URLs.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return func(c *config) { c.tls = cfg }
+}
+
+// WithHeartbeat sets the AMQP heartbeat interval, which bounds how long a silently broken
+// connection goes unnoticed. Default: the URL's heartbeat parameter, else amqp091's 10s.
+func WithHeartbeat(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.heartbeat = d
+		}
+	}
+}
+
+// WithConnectionName sets the connection_name client property shown by RabbitMQ's
+// management tools. Default: "purista-<instanceId>".
+func WithConnectionName(name string) Option {
+	return func(c *config) { c.connName = name }
+}

@@ -1,0 +1,335 @@
+package amqp
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// dialTimeout bounds the TCP connect and the AMQP handshake of one connection attempt.
+const dialTimeout = 10 * time.Second
+
+// session is one connection to the broker with its two publishing channels and its
+// reply queue. Commands and plain responses skip publisher confirms: the response is the
+// end-to-end acknowledgement of a command, and an unroutable command still comes back
+// through the mandatory flag. When any of them breaks, the whole session is dead and the supervisor
+// builds a new one.
+type session struct {
+	conn       *amqp091.Connection
+	pub        *amqp091.Channel // confirm mode: events, responses with an eventName, retries, dead letters
+	fast       *amqp091.Channel // no confirms: commands (mandatory) and plain responses
+	replyQueue string
+	dead       chan struct{} // closed when the session broke or was closed
+}
+
+func (s *session) isDead() bool {
+	select {
+	case <-s.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+// close closes the connection; the watcher then marks the session dead.
+func (s *session) close() { _ = s.conn.Close() }
+
+// connect dials the broker, opens the publishing channel and the reply queue, and starts
+// the session's goroutines (returns, replies, watcher), which end with the connection.
+func (b *Bridge) connect(ctx context.Context) (*session, error) {
+	props := amqp091.NewConnectionProperties()
+	props.SetClientConnectionName(b.cfg.connName)
+	cfg := amqp091.Config{
+		Properties:      props,
+		Heartbeat:       b.cfg.heartbeat,
+		TLSClientConfig: b.cfg.tls,
+		Dial: func(network, addr string) (net.Conn, error) {
+			d := net.Dialer{Timeout: dialTimeout}
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			deadline := time.Now().Add(dialTimeout)
+			if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+				deadline = d
+			}
+			return c, c.SetDeadline(deadline) // cleared after the handshake
+		},
+	}
+	conn, err := amqp091.DialConfig(b.url, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("amqp: dial %s: %s", b.redacted, b.redactErr(err))
+	}
+	s := &session{conn: conn, dead: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = conn.Close()
+		}
+	}()
+	connClosed := conn.NotifyClose(make(chan *amqp091.Error, 1))
+
+	pub, err := conn.Channel()
+	if err != nil {
+		return nil, fmt.Errorf("amqp: open publishing channel: %w", err)
+	}
+	if err := pub.Confirm(false); err != nil {
+		return nil, fmt.Errorf("amqp: confirm mode: %w", err)
+	}
+	if err := pub.ExchangeDeclare(wire.AMQPExchange, amqp091.ExchangeHeaders, true, false, false, false, nil); err != nil {
+		return nil, fmt.Errorf("amqp: declare exchange %s: %w", wire.AMQPExchange, err)
+	}
+	s.pub = pub
+	pubClosed := pub.NotifyClose(make(chan *amqp091.Error, 1))
+	fast, err := conn.Channel()
+	if err != nil {
+		return nil, fmt.Errorf("amqp: open command channel: %w", err)
+	}
+	s.fast = fast
+	fastClosed := fast.NotifyClose(make(chan *amqp091.Error, 1))
+	returns := fast.NotifyReturn(make(chan amqp091.Return, 256))
+
+	rch, err := conn.Channel()
+	if err != nil {
+		return nil, fmt.Errorf("amqp: open reply channel: %w", err)
+	}
+	q, err := rch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("amqp: declare reply queue: %w", err)
+	}
+	if err := rch.QueueBind(q.Name, "", wire.AMQPExchange, false, table(wire.AMQPReplyBindingArgs(q.Name))); err != nil {
+		return nil, fmt.Errorf("amqp: bind reply queue: %w", err)
+	}
+	replies, err := rch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("amqp: consume reply queue: %w", err)
+	}
+	replyClosed := rch.NotifyClose(make(chan *amqp091.Error, 1))
+	s.replyQueue = q.Name
+	ok = true
+
+	go b.handleReturns(s, returns)
+	go b.handleReplies(replies)
+	go func() { // watcher: any broken part kills the session
+		var cause *amqp091.Error
+		select {
+		case cause = <-connClosed:
+		case cause = <-pubClosed:
+		case cause = <-fastClosed:
+		case cause = <-replyClosed:
+		}
+		_ = conn.Close()
+		close(s.dead)
+		if cause != nil {
+			b.log.Warn("amqp: connection lost", "url", b.redacted, "err", cause.Error())
+		}
+	}()
+	return s, nil
+}
+
+// establish connects and declares every registration's topology on the new session, then
+// publishes the session to Invoke and Emit.
+func (b *Bridge) establish(ctx context.Context) (*session, error) {
+	s, err := b.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.topo.Lock()
+	defer b.topo.Unlock()
+	var regs []attacher
+	for _, r := range b.cmds {
+		regs = append(regs, r)
+	}
+	for _, r := range b.subs {
+		regs = append(regs, r)
+	}
+	for r := range b.dls {
+		regs = append(regs, r)
+	}
+	for _, r := range regs {
+		if err := r.attach(s); err != nil {
+			if s.isDead() {
+				return nil, err
+			}
+			b.log.Error("amqp: re-declaring a registration failed", "err", err)
+		}
+	}
+	if s.isDead() {
+		return nil, fmt.Errorf("amqp: connection lost while declaring the topology")
+	}
+	b.sess.Store(s)
+	return s, nil
+}
+
+// supervise owns the reconnect loop: when the session dies it fails the invocations
+// waiting on it, then reconnects with backoff until it succeeds or Close stops it.
+func (b *Bridge) supervise(s *session) {
+	defer close(b.supDone)
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-s.dead:
+		}
+		b.sess.CompareAndSwap(s, nil)
+		b.failPending(s, fmt.Errorf("amqp: connection lost before the response arrived: %w", bridge.ErrUnavailable))
+		for attempt := 0; ; attempt++ {
+			select {
+			case <-b.stop:
+				return
+			case <-time.After(b.backoff(attempt)):
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			stopDial := context.AfterFunc(b.ctx, cancel)
+			next, err := b.establish(ctx)
+			stopDial()
+			cancel()
+			if err == nil {
+				s = next
+				b.log.Info("amqp: reconnected", "url", b.redacted, "attempts", attempt+1)
+				break
+			}
+			b.log.Warn("amqp: reconnect failed", "url", b.redacted, "attempt", attempt+1, "err", err)
+		}
+	}
+}
+
+// attacher is a registration that declares its queue and consumer on a session.
+type attacher interface{ attach(s *session) error }
+
+// consumer is a registration's consumer on the current session. Its dispatch loop ends
+// when the deliveries channel closes: after cancel, or when the session dies.
+type consumer struct {
+	mu      sync.Mutex
+	ch      *amqp091.Channel
+	tag     string
+	done    chan struct{}
+	stopped bool
+}
+
+// start opens a channel on s with the given prefetch, lets declare make the queue, and
+// consumes it (without acknowledgements when autoAck), calling handle for each delivery on one dispatch goroutine.
+func (c *consumer) start(s *session, prefetch int, autoAck bool, declare func(ch *amqp091.Channel) (string, error), handle func(d amqp091.Delivery)) error {
+	c.mu.Lock()
+	stopped := c.stopped
+	c.mu.Unlock()
+	if stopped {
+		return nil
+	}
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return fmt.Errorf("amqp: open channel: %w", err)
+	}
+	if err := ch.Qos(prefetch, 0, false); err != nil {
+		return fmt.Errorf("amqp: qos: %w", err)
+	}
+	q, err := declare(ch)
+	if err != nil {
+		_ = ch.Close()
+		return err
+	}
+	tag := "purista-" + wire.NewID()
+	dels, err := ch.Consume(q, tag, autoAck, false, false, false, nil)
+	if err != nil {
+		return fmt.Errorf("amqp: consume %s: %w", q, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for d := range dels {
+			handle(d)
+		}
+	}()
+	c.mu.Lock()
+	c.ch, c.tag, c.done = ch, tag, done
+	stopped = c.stopped
+	c.mu.Unlock()
+	if stopped {
+		_ = ch.Cancel(tag, false)
+	}
+	return nil
+}
+
+// cancel stops the consumer for good: no new deliveries; buffered ones are still handled.
+func (c *consumer) cancel() {
+	c.mu.Lock()
+	c.stopped = true
+	ch, tag := c.ch, c.tag
+	c.mu.Unlock()
+	if ch != nil {
+		_ = ch.Cancel(tag, false)
+	}
+}
+
+// wait waits for the dispatch loop to end and closes the channel.
+func (c *consumer) wait() {
+	c.mu.Lock()
+	ch, done := c.ch, c.done
+	c.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	if ch != nil {
+		_ = ch.Close()
+	}
+}
+
+// channel returns the channel the consumer currently uses (nil before the first start).
+func (c *consumer) channel() *amqp091.Channel {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ch
+}
+
+// table converts string headers to an AMQP table.
+func table(m map[string]string) amqp091.Table {
+	t := make(amqp091.Table, len(m))
+	for k, v := range m {
+		t[k] = v
+	}
+	return t
+}
+
+// millis is the AMQP timestamp property PURISTA writes: milliseconds since the epoch in
+// the field AMQP defines in seconds. amqp091 writes Timestamp.Unix(), so the value is
+// smuggled as a time whose Unix seconds are the milliseconds.
+func millis(ms int64) time.Time { return time.Unix(ms, 0) }
+
+// redactErr returns err's text with the URL's password removed.
+func (b *Bridge) redactErr(err error) string {
+	u, perr := url.Parse(b.url)
+	if perr != nil {
+		return err.Error()
+	}
+	return redact(err.Error(), u)
+}
+
+// redact removes u's password (raw and escaped) from s.
+func redact(s string, u *url.URL) string {
+	if u == nil || u.User == nil {
+		return s
+	}
+	if p, ok := u.User.Password(); ok && p != "" {
+		s = strings.ReplaceAll(s, p, "xxxxx")
+		s = strings.ReplaceAll(s, url.PathEscape(p), "xxxxx")
+		s = strings.ReplaceAll(s, url.QueryEscape(p), "xxxxx")
+	}
+	return s
+}
+
+func randN(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d)
+}

@@ -1,0 +1,394 @@
+package amqp
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// AMQP headers this bridge adds for retries and dead letters (purista extensions; the
+// TypeScript bridge neither writes nor reads them).
+const (
+	// HeaderAttempt is the delivery attempt (1-based) of a retried subscription message.
+	HeaderAttempt = "x-purista-attempt"
+	// HeaderDeadReason is the last handler error of a dead letter.
+	HeaderDeadReason = "x-purista-dead-reason"
+	// HeaderDeadAttempts is the number of deliveries made before dead-lettering.
+	HeaderDeadAttempts = "x-purista-dead-attempts"
+	// HeaderDeadAt is when the message was dead-lettered, in ms since the epoch.
+	HeaderDeadAt = "x-purista-dead-at"
+	// HeaderDeadSubscriber... name the subscription that gave up.
+	HeaderDeadSubscriberService  = "x-purista-dead-subscriber-service"
+	HeaderDeadSubscriberVersion  = "x-purista-dead-subscriber-version"
+	HeaderDeadSubscriberTarget   = "x-purista-dead-subscriber-target"
+	HeaderDeadSubscriberInstance = "x-purista-dead-subscriber-instance"
+)
+
+// Emit implements bridge.EventBridge. It publishes msg to the exchange with its headers
+// and returns after the broker's publisher confirm; it fails at once with ErrUnavailable
+// while the connection is down (the caller decides whether to retry). Events never take
+// the local short-circuit.
+func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
+	if err := b.intake(ctx); err != nil {
+		return err
+	}
+	defer b.work.leave()
+	if msg == nil || msg.MessageType == wire.TypeCommand {
+		return fmt.Errorf("amqp: emit: %w: commands are sent with Invoke", wire.ErrInvalidMessage)
+	}
+	out := *msg
+	if out.Sender.InstanceID == "" {
+		out.Sender.InstanceID = b.cfg.instanceID
+	}
+	if err := out.Validate(); err != nil {
+		return fmt.Errorf("amqp: emit: %w", err)
+	}
+	data, err := wire.Encode(&out)
+	if err != nil {
+		return fmt.Errorf("amqp: emit: %w", err)
+	}
+	s, err := b.session()
+	if err != nil {
+		return fmt.Errorf("amqp: emit %s: %w", out.MessageType, err)
+	}
+	if err := b.publish(ctx, s, wire.AMQPExchange, "", publishing(&out, data, Headers(&out, ""))); err != nil {
+		return fmt.Errorf("amqp: emit %s %s: %w", out.MessageType, out.EventName, err)
+	}
+	return nil
+}
+
+// subReg is this instance's registration of a subscription.
+type subReg struct {
+	b    *Bridge
+	sub  bridge.Subscription
+	h    bridge.MessageHandler
+	g    gate // deliveries in flight; shut by Unregister
+	cons consumer
+	once sync.Once
+
+	mu      sync.Mutex
+	queue   string                   // the queue consumed on the current session
+	retries map[*time.Timer]struct{} // scheduled retries
+}
+
+// RegisterSubscription implements bridge.EventBridge. A shared subscription consumes
+// purista.sub.<svc>.<ver>.<target> (durable when sub.Durable, else auto-delete); an
+// every-instance one a server-named exclusive queue (Durable is then ignored). The queue is
+// bound x-match=all on the filter's set fields; messages are also checked against the
+// filter on receipt (commands, and responses without an eventName, are not events). The
+// dead-letter queue purista.dlq.<svc>.<ver>.<target> is declared too. Messages are
+// acknowledged after the handler returns nil; see the package doc for retries.
+func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscription, h bridge.MessageHandler) (bridge.Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if h == nil || sub.Subscriber.ServiceName == "" {
+		return nil, fmt.Errorf("amqp: register subscription %s: needs a handler and a subscriber service name", sub.Subscriber)
+	}
+	r := &subReg{b: b, sub: sub, h: h, retries: map[*time.Timer]struct{}{}}
+	r.sub.Subscriber.InstanceID = b.cfg.instanceID
+	ep := endpointOf(sub.Subscriber)
+	b.topo.Lock()
+	defer b.topo.Unlock()
+	if b.state.Load() >= stateDraining {
+		return nil, fmt.Errorf("amqp: register subscription %s: %w", sub.Subscriber, bridge.ErrClosed)
+	}
+	if _, dup := b.subs[ep]; dup {
+		return nil, fmt.Errorf("amqp: register subscription %s: %w", sub.Subscriber, bridge.ErrDuplicate)
+	}
+	if s := b.sess.Load(); s != nil {
+		if err := r.attach(s); err != nil && !s.isDead() {
+			return nil, fmt.Errorf("amqp: register subscription %s: %w", sub.Subscriber, err)
+		}
+	}
+	b.subs[ep] = r
+	return r, nil
+}
+
+// filterTokens returns the header values a subscription's binding selects on.
+func filterTokens(f bridge.Filter) wire.Tokens {
+	return wire.Tokens{
+		MessageType: string(f.MessageType), PrincipalID: f.PrincipalID, TenantID: f.TenantID,
+		SenderInstanceID: f.Sender.InstanceID, SenderServiceName: f.Sender.ServiceName,
+		SenderServiceVersion: f.Sender.ServiceVersion, SenderServiceTarget: f.Sender.ServiceTarget,
+		EventName:          f.EventName,
+		ReceiverInstanceID: f.Receiver.InstanceID, ReceiverServiceName: f.Receiver.ServiceName,
+		ReceiverServiceVersion: f.Receiver.ServiceVersion, ReceiverServiceTarget: f.Receiver.ServiceTarget,
+	}
+}
+
+func (r *subReg) attach(s *session) error {
+	b := r.b
+	dlq := wire.AMQPDeadLetterQueue(r.sub.Subscriber)
+	return r.cons.start(s, b.cfg.prefetch, false, func(ch *amqp091.Channel) (string, error) {
+		if _, err := ch.QueueDeclare(dlq, true, false, false, false, nil); err != nil {
+			return "", fmt.Errorf("amqp: declare %s: %w", dlq, err)
+		}
+		b.markDeclared(dlq)
+		var q amqp091.Queue
+		var err error
+		if r.sub.EveryInstance {
+			q, err = ch.QueueDeclare("", false, true, true, false, nil)
+		} else {
+			name := wire.AMQPSubscriptionQueue(r.sub.Subscriber)
+			q, err = ch.QueueDeclare(name, r.sub.Durable, !r.sub.Durable, false, false, nil)
+			if err == nil && r.sub.Durable {
+				b.markDeclared(name)
+			}
+		}
+		if err != nil {
+			return "", fmt.Errorf("amqp: declare subscription queue of %s: %w", r.sub.Subscriber, err)
+		}
+		if err := ch.QueueBind(q.Name, "", wire.AMQPExchange, false, table(wire.AMQPBindingArgs(filterTokens(r.sub.Filter)))); err != nil {
+			return "", fmt.Errorf("amqp: bind %s: %w", q.Name, err)
+		}
+		r.mu.Lock()
+		r.queue = q.Name
+		r.mu.Unlock()
+		return q.Name, nil
+	}, r.deliver)
+}
+
+func (r *subReg) queueName() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.queue
+}
+
+// deliver hands one message to a handler goroutine; prefetch bounds how many run.
+func (r *subReg) deliver(d amqp091.Delivery) {
+	b := r.b
+	if !b.work.enter(true) {
+		_ = d.Nack(false, true)
+		return
+	}
+	if !r.g.enter(true) {
+		b.work.leave()
+		_ = d.Nack(false, true)
+		return
+	}
+	go func() {
+		defer b.work.leave()
+		defer r.g.leave()
+		r.handle(d)
+	}()
+}
+
+// wants reports whether msg is an event for r: it matches the filter, and a response
+// only counts when it is a success carrying an eventName.
+func (r *subReg) wants(msg *wire.Message) bool {
+	if msg.MessageType.IsResponse() && (msg.MessageType != wire.TypeCommandSuccessResponse || msg.EventName == "") {
+		return false
+	}
+	return r.sub.Filter.Match(msg)
+}
+
+func (r *subReg) handle(d amqp091.Delivery) {
+	b := r.b
+	msg, err := wire.Decode(d.Body)
+	if err != nil {
+		b.log.Warn("amqp: dropped invalid message", "subscriber", r.sub.Subscriber.String(), "bytes", len(d.Body), "err", err)
+		_ = d.Ack(false)
+		return
+	}
+	if !r.wants(msg) {
+		_ = d.Ack(false)
+		return
+	}
+	attempt := attemptOf(d.Headers)
+	err = r.call(msg)
+	if err == nil {
+		if aerr := d.Ack(false); aerr != nil {
+			b.log.Debug("amqp: ack failed; the broker will redeliver", "err", aerr)
+		}
+		return
+	}
+	if b.ctx.Err() != nil {
+		_ = d.Nack(false, true)
+		return
+	}
+	maxAttempts := r.sub.Retry.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = bridge.DefaultMaxAttempts
+	}
+	if attempt < maxAttempts {
+		r.scheduleRetry(d, attempt, retryDelay(r.sub.Retry, attempt))
+		return
+	}
+	r.deadLetter(d, msg, attempt, err.Error())
+}
+
+func (r *subReg) call(msg *wire.Message) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.b.log.Error("amqp: subscription handler panicked", "subscriber", r.sub.Subscriber.String(), "panic", fmt.Sprint(p))
+			err = fmt.Errorf("amqp: subscription handler panicked: %v", p)
+		}
+	}()
+	return r.h(r.b.ctx, msg)
+}
+
+// attemptOf reads HeaderAttempt (1 when absent).
+func attemptOf(h amqp091.Table) int {
+	switch v := h[HeaderAttempt].(type) {
+	case int32:
+		return max(int(v), 1)
+	case int64:
+		return max(int(v), 1)
+	case int:
+		return max(v, 1)
+	case int16:
+		return max(int(v), 1)
+	case int8:
+		return max(int(v), 1)
+	case uint8:
+		return max(int(v), 1)
+	}
+	return 1
+}
+
+// retryDelay is the wait before delivery attempt+1: zero for BackoffImmediate, otherwise
+// a uniformly random duration in [0, min(MaxInterval, InitialInterval·2^(attempt-1))]
+// (exponential backoff with full jitter).
+func retryDelay(p bridge.RetryPolicy, attempt int) time.Duration {
+	if p.Backoff == bridge.BackoffImmediate {
+		return 0
+	}
+	initial, ceiling := p.InitialInterval, p.MaxInterval
+	if initial <= 0 {
+		initial = DefaultInitialInterval
+	}
+	if ceiling <= 0 {
+		ceiling = DefaultMaxInterval
+	}
+	d := min(initial, ceiling)
+	for i := 1; i < attempt && d < ceiling; i++ {
+		d *= 2
+	}
+	return randN(min(d, ceiling) + 1)
+}
+
+// scheduleRetry republishes d to r's queue as attempt+1 after delay, then acknowledges
+// the original. Until then the original stays unacknowledged, so a crash loses nothing.
+func (r *subReg) scheduleRetry(d amqp091.Delivery, attempt int, delay time.Duration) {
+	run := func() { r.retry(d, attempt) }
+	if delay <= 0 {
+		run()
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var t *time.Timer
+	t = time.AfterFunc(delay, func() {
+		r.mu.Lock()
+		_, ok := r.retries[t]
+		delete(r.retries, t)
+		r.mu.Unlock()
+		if ok { // otherwise Unregister or Close dropped it
+			run()
+		}
+	})
+	r.retries[t] = struct{}{}
+}
+
+// stopRetries drops the scheduled retries; their originals go back to the queue when the
+// consumer's channel closes.
+func (r *subReg) stopRetries() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for t := range r.retries {
+		t.Stop()
+	}
+	clear(r.retries)
+}
+
+func (r *subReg) retry(d amqp091.Delivery, attempt int) {
+	b := r.b
+	s, err := b.session()
+	q := r.queueName()
+	if err == nil {
+		p := redelivery(d)
+		p.Headers[HeaderAttempt] = int32(attempt + 1)
+		ctx, cancel := context.WithTimeout(b.ctx, bridge.DefaultTimeout)
+		err = b.publish(ctx, s, "", q, p)
+		cancel()
+	}
+	if err != nil {
+		b.log.Warn("amqp: retry not published; the broker will redeliver", "subscriber", r.sub.Subscriber.String(), "err", err)
+		_ = d.Nack(false, true)
+		return
+	}
+	if err := d.Ack(false); err != nil {
+		b.log.Debug("amqp: ack after retry failed; a duplicate will follow", "err", err)
+	}
+}
+
+// redelivery copies d's properties, headers and body into a new publishing.
+func redelivery(d amqp091.Delivery) amqp091.Publishing {
+	h := make(amqp091.Table, len(d.Headers)+8)
+	for k, v := range d.Headers {
+		h[k] = v
+	}
+	return amqp091.Publishing{
+		Headers: h, ContentType: d.ContentType, ContentEncoding: d.ContentEncoding,
+		DeliveryMode: amqp091.Persistent, CorrelationId: d.CorrelationId, ReplyTo: d.ReplyTo,
+		MessageId: d.MessageId, Timestamp: d.Timestamp, Type: d.Type, Body: d.Body,
+	}
+}
+
+// deadLetter moves d to the subscription's dead-letter queue with the reason headers,
+// acknowledges it once the broker confirmed the copy, and tells this bridge's
+// zero-address dead-letter handlers.
+func (r *subReg) deadLetter(d amqp091.Delivery, msg *wire.Message, attempts int, reason string) {
+	b := r.b
+	dl := bridge.DeadLetter{Message: msg, Subscriber: r.sub.Subscriber, Reason: reason, Attempts: attempts, At: time.Now()}
+	p := redelivery(d)
+	p.Headers[HeaderDeadReason] = reason
+	p.Headers[HeaderDeadAttempts] = int32(attempts)
+	p.Headers[HeaderDeadAt] = dl.At.UnixMilli()
+	p.Headers[HeaderDeadSubscriberService] = dl.Subscriber.ServiceName
+	p.Headers[HeaderDeadSubscriberVersion] = dl.Subscriber.ServiceVersion
+	p.Headers[HeaderDeadSubscriberTarget] = dl.Subscriber.ServiceTarget
+	p.Headers[HeaderDeadSubscriberInstance] = dl.Subscriber.InstanceID
+	delete(p.Headers, HeaderAttempt)
+	s, err := b.session()
+	if err == nil {
+		ctx, cancel := context.WithTimeout(b.ctx, bridge.DefaultTimeout)
+		err = b.publish(ctx, s, "", wire.AMQPDeadLetterQueue(r.sub.Subscriber), p)
+		cancel()
+	}
+	if err != nil {
+		b.log.Warn("amqp: dead letter not published; the broker will redeliver", "subscriber", dl.Subscriber.String(), "err", err)
+		_ = d.Nack(false, true)
+		return
+	}
+	_ = d.Ack(false)
+	b.log.Warn("amqp: message dead-lettered", "subscriber", dl.Subscriber.String(),
+		"queue", wire.AMQPDeadLetterQueue(r.sub.Subscriber), "attempts", attempts, "reason", reason)
+	b.notifyLocalDeadLetter(dl)
+}
+
+// Unregister implements bridge.Registration. It cancels the consumer, drops scheduled
+// retries (the broker requeues their originals), waits until ctx ends for the messages
+// being handled, and deletes an every-instance queue. A durable queue stays, keeping
+// messages for the next instance. A handler must not unregister itself.
+func (r *subReg) Unregister(ctx context.Context) error {
+	r.once.Do(func() {
+		b := r.b
+		b.topo.Lock()
+		if b.subs[endpointOf(r.sub.Subscriber)] == r {
+			delete(b.subs, endpointOf(r.sub.Subscriber))
+		}
+		b.topo.Unlock()
+		r.cons.cancel()
+		r.stopRetries()
+	})
+	err := waitIdle(ctx, &r.g, &r.cons)
+	return err
+}

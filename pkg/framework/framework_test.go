@@ -1,0 +1,399 @@
+package framework_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/memory"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+type echoIn struct {
+	Text  string `json:"text" jsonschema:"minLength=1"`
+	Sleep int    `json:"sleepMs,omitempty"`
+	Mode  string `json:"mode,omitempty"`
+}
+
+type echoOut struct {
+	Text        string `json:"text"`
+	Principal   string `json:"principal,omitempty"`
+	Tenant      string `json:"tenant,omitempty"`
+	TraceID     string `json:"traceId,omitempty"`
+	Constrained string `json:"constrained,omitempty" jsonschema:"maxLength=3"`
+}
+
+var (
+	echo    = framework.Command[echoIn, echoOut]("Echo", "1", "echo", framework.WithSuccessEvent("echoed"), framework.WithTimeout(300*time.Millisecond))
+	relay   = framework.Command[echoIn, echoOut]("Relay", "1", "relay")
+	missing = framework.Command[echoIn, echoOut]("Nobody", "1", "nothing", framework.WithTimeout(time.Second))
+)
+
+func echoService() *framework.Service {
+	svc := framework.NewService("Echo", "1", "echoes")
+	framework.Handle(svc, echo, func(c *framework.Context, in echoIn) (echoOut, error) {
+		if in.Sleep > 0 {
+			select {
+			case <-time.After(time.Duration(in.Sleep) * time.Millisecond):
+			case <-c.Done():
+				return echoOut{}, c.Err()
+			}
+		}
+		switch in.Mode {
+		case "handled":
+			return echoOut{}, framework.NewHandledError(409, "conflict on "+in.Text, map[string]string{"text": in.Text})
+		case "unhandled":
+			return echoOut{}, errors.New("database password is hunter2")
+		case "panic":
+			panic("boom")
+		case "badOutput":
+			return echoOut{Text: in.Text, Constrained: "too long"}, nil
+		}
+		return echoOut{Text: in.Text, Principal: c.PrincipalID(), Tenant: c.TenantID(), TraceID: c.TraceID()}, nil
+	})
+	return svc
+}
+
+func relayService() *framework.Service {
+	svc := framework.NewService("Relay", "1", "relays to Echo")
+	framework.Handle(svc, relay, func(c *framework.Context, in echoIn) (echoOut, error) {
+		return echo.Invoke(c, in)
+	})
+	return svc
+}
+
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func start(t *testing.T, opts ...framework.Option) (*framework.Runtime, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	opts = append([]framework.Option{framework.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)
+	rt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{echoService(), relayService()}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	return rt, logs
+}
+
+func TestInvokeOutcomes(t *testing.T) {
+	rt, logs := start(t)
+	ctx := rt.Context(context.Background())
+	tests := []struct {
+		name       string
+		cmd        framework.CommandRef[echoIn, echoOut]
+		in         echoIn
+		wantStatus int
+		handled    bool
+		wantIs     error
+	}{
+		{name: "success", cmd: echo, in: echoIn{Text: "hi"}, wantStatus: 200},
+		{name: "success through a second service", cmd: relay, in: echoIn{Text: "hi"}, wantStatus: 200},
+		{name: "handled error crosses intact", cmd: echo, in: echoIn{Text: "x", Mode: "handled"}, wantStatus: 409, handled: true},
+		{name: "handled error crosses two hops", cmd: relay, in: echoIn{Text: "x", Mode: "handled"}, wantStatus: 409, handled: true},
+		{name: "unhandled error is masked", cmd: echo, in: echoIn{Text: "x", Mode: "unhandled"}, wantStatus: 500},
+		{name: "panic is masked", cmd: echo, in: echoIn{Text: "x", Mode: "panic"}, wantStatus: 500},
+		{name: "invalid input is a handled 400", cmd: echo, in: echoIn{Text: ""}, wantStatus: 400, handled: true},
+		{name: "invalid output is an unhandled 500", cmd: echo, in: echoIn{Text: "x", Mode: "badOutput"}, wantStatus: 500},
+		{name: "timeout is an unhandled 504", cmd: echo, in: echoIn{Text: "x", Sleep: 2000}, wantStatus: 504, wantIs: bridge.ErrTimeout},
+		{name: "unknown command fails fast with 503", cmd: missing, in: echoIn{Text: "x"}, wantStatus: 503, wantIs: bridge.ErrNoHandler},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			begin := time.Now()
+			out, err := tt.cmd.Invoke(ctx, tt.in)
+			if got := framework.StatusOf(err); got != tt.wantStatus {
+				t.Fatalf("status %d (err %v), want %d", got, err, tt.wantStatus)
+			}
+			var he *framework.HandledError
+			if errors.As(err, &he) != tt.handled {
+				t.Fatalf("handled = %v, want %v (%v)", !tt.handled, tt.handled, err)
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Fatalf("errors.Is(%v, %v) = false", err, tt.wantIs)
+			}
+			if tt.wantStatus == 200 && out.Text != tt.in.Text {
+				t.Fatalf("out = %+v", out)
+			}
+			if tt.wantStatus == 500 && strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("cause leaked to the caller: %v", err)
+			}
+			if tt.wantStatus == 503 && time.Since(begin) > 500*time.Millisecond {
+				t.Fatalf("unknown command took %v: it must fail fast, not wait for the timeout", time.Since(begin))
+			}
+		})
+	}
+	if !strings.Contains(logs.String(), "hunter2") {
+		t.Fatalf("masked cause not logged at the callee:\n%s", logs.String())
+	}
+}
+
+func TestHandledErrorData(t *testing.T) {
+	rt, _ := start(t)
+	_, err := echo.Invoke(rt.Context(context.Background()), echoIn{Text: "abc", Mode: "handled"})
+	var he *framework.HandledError
+	if !errors.As(err, &he) {
+		t.Fatalf("want *HandledError, got %T %v", err, err)
+	}
+	var data map[string]string
+	if err := he.DecodeData(&data); err != nil || data["text"] != "abc" || he.Message != "conflict on abc" {
+		t.Fatalf("data %v (%v), message %q", data, err, he.Message)
+	}
+	_, err = echo.Invoke(rt.Context(context.Background()), echoIn{})
+	if !errors.As(err, &he) {
+		t.Fatal(err)
+	}
+	var issues []framework.ValidationIssue
+	if err := he.DecodeData(&issues); err != nil || len(issues) == 0 || issues[0].Field != "/text" {
+		t.Fatalf("validation data %+v (%v), want an issue on /text", issues, err)
+	}
+}
+
+func TestPropagation(t *testing.T) {
+	rt, _ := start(t)
+	out, err := relay.InvokeWith(rt.Context(context.Background()), echoIn{Text: "t"},
+		framework.InvokeOptions{PrincipalID: "alice", TenantID: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Principal != "alice" || out.Tenant != "acme" || len(out.TraceID) != 32 {
+		t.Fatalf("principal/tenant/trace not propagated through two hops: %+v", out)
+	}
+}
+
+func TestSuccessEventReachesSubscription(t *testing.T) {
+	got := make(chan echoOut, 1)
+	sub := framework.NewService("Audit", "1", "audits")
+	framework.Subscribe(sub, "onEchoed", echo.SuccessEvent(), func(c *framework.Context, body echoOut) error {
+		got <- body
+		return nil
+	})
+	rt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{echoService(), sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	if _, err := echo.Invoke(rt.Context(context.Background()), echoIn{Text: "evt"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-got:
+		if b.Text != "evt" {
+			t.Fatalf("body %+v", b)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("success event not delivered")
+	}
+}
+
+func TestSubscriptionRetriesThenDeadLetter(t *testing.T) {
+	ev := framework.Event[map[string]int]("tick")
+	emitter := framework.NewService("Ticker", "1", "ticks")
+	trigger := framework.Command[struct{}, struct{}]("Ticker", "1", "tick")
+	framework.Handle(emitter, trigger, func(c *framework.Context, _ struct{}) (struct{}, error) {
+		return struct{}{}, ev.Emit(c, map[string]int{"n": 1})
+	})
+	var mu sync.Mutex
+	attempts := 0
+	sub := framework.NewService("Flaky", "1", "always fails")
+	framework.Subscribe(sub, "onTick", ev, func(c *framework.Context, _ map[string]int) error {
+		mu.Lock()
+		attempts++
+		mu.Unlock()
+		return errors.New("downstream is down")
+	}, framework.WithRetry(bridge.RetryPolicy{MaxAttempts: 3, Backoff: bridge.BackoffImmediate}))
+	b := memory.New()
+	rt, err := framework.Start(context.Background(), b, []*framework.Service{emitter, sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	dead := make(chan bridge.DeadLetter, 1)
+	if _, err := b.OnDeadLetter(context.Background(), wire.Address{}, func(_ context.Context, dl bridge.DeadLetter) { dead <- dl }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trigger.Invoke(rt.Context(context.Background()), struct{}{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case dl := <-dead:
+		if dl.Attempts != 3 || !strings.Contains(dl.Reason, "downstream is down") || dl.Subscriber.ServiceTarget != "onTick" {
+			t.Fatalf("dead letter %+v", dl)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no dead letter")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if attempts != 3 {
+		t.Fatalf("%d attempts, want 3", attempts)
+	}
+}
+
+func TestDefinitionErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		build func() *framework.Service
+		want  string
+	}{
+		{"bad service name", func() *framework.Service { return framework.NewService("my-svc", "1", "") }, "not a Go identifier"},
+		{"bad version", func() *framework.Service { return framework.NewService("Svc", "v1", "") }, "not a positive integer"},
+		{"command of another service", func() *framework.Service {
+			s := framework.NewService("Other", "1", "")
+			framework.Handle(s, echo, func(*framework.Context, echoIn) (echoOut, error) { return echoOut{}, nil })
+			return s
+		}, "belongs to Echo v1"},
+		{"duplicate command", func() *framework.Service {
+			s := framework.NewService("Echo", "1", "")
+			h := func(*framework.Context, echoIn) (echoOut, error) { return echoOut{}, nil }
+			framework.Handle(s, echo, h)
+			framework.Handle(s, echo, h)
+			return s
+		}, "registered twice"},
+		{"subscription without event name", func() *framework.Service {
+			s := framework.NewService("S", "1", "")
+			framework.Subscribe(s, "onX", relay.SuccessEvent(), func(*framework.Context, echoOut) error { return nil })
+			return s
+		}, "no name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := tt.build()
+			err := svc.Err()
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, framework.ErrInvalidDefinition) {
+				t.Fatalf("Err() = %v, want ErrInvalidDefinition containing %q", err, tt.want)
+			}
+			if _, err := framework.Start(context.Background(), memory.New(), []*framework.Service{svc}); err == nil {
+				t.Fatal("Start accepted an invalid service")
+			}
+		})
+	}
+}
+
+func TestHealthHandler(t *testing.T) {
+	b := memory.New()
+	rt, err := framework.Start(context.Background(), b, []*framework.Service{echoService()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	srv := httptest.NewServer(rt.HealthHandler())
+	t.Cleanup(srv.Close)
+	get := func(path string) int {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if get("/healthz") != 200 || get("/readyz") != 200 {
+		t.Fatal("want healthy")
+	}
+	b.SetHealthy(bridge.ErrUnavailable)
+	if get("/readyz") != 503 || get("/healthz") != 200 {
+		t.Fatal("readiness must follow the bridge, liveness must not")
+	}
+	b.SetHealthy(nil)
+	if get("/readyz") != 200 {
+		t.Fatal("want ready again")
+	}
+}
+
+func TestHTTPHandler(t *testing.T) {
+	rt, _ := start(t)
+	srv := httptest.NewServer(rt.HTTPHandler())
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name, path, body string
+		wantCode         int
+		wantBody         string
+	}{
+		{"success", "/api/Echo/v1/echo", `{"text":"hi"}`, 200, `"text":"hi"`},
+		{"handled", "/api/Echo/v1/echo", `{"text":"hi","mode":"handled"}`, 409, `"conflict on hi"`},
+		{"validation", "/api/Echo/v1/echo", `{"text":""}`, 400, `/text`},
+		{"not json", "/api/Echo/v1/echo", `{`, 400, "not valid JSON"},
+		{"unknown", "/api/Echo/v1/nope", `{}`, 404, "GET /api lists"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := http.Post(srv.URL+tt.path, "application/json", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var buf bytes.Buffer
+			_, _ = buf.ReadFrom(resp.Body)
+			if resp.StatusCode != tt.wantCode || !strings.Contains(buf.String(), tt.wantBody) {
+				t.Fatalf("%d %s, want %d containing %q", resp.StatusCode, buf.String(), tt.wantCode, tt.wantBody)
+			}
+		})
+	}
+}
+
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	rt, _ := start(t)
+	ctx := rt.Context(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := echo.Invoke(ctx, echoIn{Text: "slow", Sleep: 150})
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rt.Shutdown(sctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("in-flight call failed during drain: %v", err)
+	}
+	if _, err := echo.Invoke(ctx, echoIn{Text: "late"}); !errors.Is(err, bridge.ErrClosed) {
+		t.Fatalf("call after shutdown: %v, want ErrClosed", err)
+	}
+}
+
+func TestObserverRecords(t *testing.T) {
+	var buf logBuffer
+	stream := framework.NewEventStream(&buf)
+	rt, _ := start(t, framework.WithObserver(stream))
+	if _, err := relay.Invoke(rt.Context(context.Background()), echoIn{Text: "o"}); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var l framework.StreamLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("bad line %q: %v", line, err)
+		}
+		kinds = append(kinds, l.Record.From.ServiceName+"->"+l.Record.To.ServiceName)
+	}
+	if strings.Join(kinds, ",") != "Relay->Echo,client->Relay" {
+		t.Fatalf("records %v", kinds)
+	}
+}

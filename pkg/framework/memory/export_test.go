@@ -1,0 +1,4 @@
+package memory
+
+// RetryDelay exposes retryDelay to the external tests.
+var RetryDelay = retryDelay

@@ -1,0 +1,505 @@
+// Package mqtt is the MQTT v5 EventBridge, the transport of the edge deployment model. It
+// speaks TypeScript PURISTA's MQTT wire format (docs/wire-format.md), so Go and TypeScript
+// services on one broker call each other.
+//
+// # Topics and subscriptions
+//
+// Every message is published with QoS 1, retain false, content type application/json and
+// the PURISTA header names as user properties, on the 13-level topic
+// purista/<messageType>/<principal>/<tenant>/<sender instance, service, version,
+// target>/<eventName>/<receiver instance, service, version, target> (snake-cased, "none" for
+// an empty level; unlike PURISTA the empty sender target of service-level info messages is
+// "none" too, and PURISTA's collapsed 12-level form is accepted when reading).
+//
+//   - Command handlers: shared subscription $share/<group>/purista/command/+/…/<svc>/<ver>/<target>.
+//   - Responses: every instance subscribes (not shared) to
+//     purista/+/+/+/+/+/+/+/+/<snake(instanceId)>/+/+/+; a response is routed by its
+//     receiver-instance level and matched by correlation data (falling back to the body's
+//     correlationId).
+//   - Subscriptions: the 13-level pattern of the filter, shared unless EveryInstance.
+//   - Dead letters: purista/deadletter/<svc>/<ver>/<target> (see RegisterSubscription).
+//
+// Share groups: by default each subscription has its own group derived from the subscriber
+// address ("p_" + snake(svc_ver_target)); TypeScript PURISTA puts every shared subscription
+// in the single group "sharedpurista", so two services subscribing with the same filter split
+// the messages. WithPuristaShareName(true) restores PURISTA's group for interoperation with
+// TypeScript instances of the same service.
+//
+// Commands carry correlationData (the correlationId) and messageExpiryInterval = the invoke
+// timeout in seconds (rounded up); responses carry the same correlationData and an expiry
+// of the remaining timeout in seconds, success responses with an eventName (which are also
+// events) and other events the event expiry (WithEventExpiry, 30 days). PURISTA mixes
+// units here (30000 s and 2592 s for a 30 s timeout); purista uses seconds throughout.
+//
+// # Session, reconnects and health
+//
+// The bridge keeps one MQTT connection (autopaho) with client id "purista-<instanceId>",
+// clean start false and a session expiry (WithSessionExpiry, 1h), so a dropped connection
+// that comes back within the expiry loses no QoS 1 message in either direction. Health
+// reports bridge.ErrUnavailable from the moment the connection drops until it is back and
+// every subscription is re-established. Close deletes the session (DISCONNECT with expiry
+// 0) unless durable subscriptions are still registered.
+//
+// # Delivery guarantees
+//
+// Commands: at most once per attempt; their PUBACK is sent on receipt. Unknown commands
+// cannot fail fast (MQTT has no "no responders"): they end with bridge.ErrTimeout.
+// Subscriptions: at least once. MQTT has no negative acknowledgement, so the bridge
+// implements the RetryPolicy itself: a failed delivery is retried in process with backoff
+// while the message's PUBACK is withheld; after the last attempt the message is published
+// to the dead-letter topic (QoS 1, confirmed) and only then acknowledged. If the process
+// dies or the connection drops while a message is being retried, the broker redelivers it
+// from the session (after a reconnect, or to a restarted process with the same client id),
+// and the attempt count starts again. PUBACKs are sent in the order messages arrived
+// (MQTT requires it), so a message held for retries delays the PUBACKs of later ones; it
+// does not delay their handling.
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// responseRouteID is the subscription identifier of the instance's response route, the
+// first route New creates.
+const responseRouteID = 1
+
+// Name is what (*Bridge).Name returns.
+const Name = "mqtt"
+
+// Bridge states.
+const (
+	stateNew int32 = iota
+	stateRunning
+	stateDraining
+	stateClosed
+)
+
+// ownerKey marks the contexts of a bridge's handlers, so that a handler finishing during
+// drain may still Invoke and Emit.
+type ownerKey struct{}
+
+// Bridge is the MQTT v5 event bridge. It implements bridge.EventBridge and
+// bridge.LocalDelivery; all methods are safe for concurrent use. Create it with New.
+type Bridge struct {
+	cfg      config
+	ep       endpoint
+	log      *slog.Logger
+	clientID string
+	local    atomic.Bool
+
+	state  atomic.Int32
+	up     atomic.Bool // connected and every route subscribed
+	ctx    context.Context
+	cancel context.CancelFunc
+	work   gate // in-flight calls, handlers, queued jobs and retries
+
+	cm     *autopaho.ConnectionManager
+	connMu sync.Mutex // serialises (re)subscription passes
+	gen    atomic.Uint64
+
+	nextID atomic.Int32 // subscription identifiers
+
+	mu        sync.Mutex        // guards the fields below
+	routes    map[int]*route    // by subscription identifier
+	byFilter  map[string]*route // by filter
+	nextHook  int
+	cmds      map[wire.Address]*cmdReg
+	subs      map[wire.Address]*subReg
+	dls       map[*dlReg]struct{}
+	retries   map[*time.Timer]struct{}
+	closeDone chan struct{}
+
+	pmu     sync.Mutex // guards pending
+	pending map[string]chan []byte
+
+	qmu     sync.Mutex // guards the worker pool
+	queue   []func(context.Context)
+	workers int
+
+	seen *dedup // recently handled command ids
+}
+
+var (
+	_ bridge.EventBridge   = (*Bridge)(nil)
+	_ bridge.LocalDelivery = (*Bridge)(nil)
+)
+
+// New returns an unstarted bridge for the broker at rawURL
+// (mqtt://[user[:password]@]host[:port], or mqtts://, tls://, ssl://, ws://, wss://; see
+// parseURL's query parameters). It does not connect. Errors wrap ErrConfig and never contain
+// the password.
+func New(rawURL string, opts ...Option) (*Bridge, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ep, err := parseURL(rawURL, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.instanceID == "" {
+		cfg.instanceID = wire.NewID()
+	}
+	clientID := cfg.clientID
+	if clientID == "" {
+		clientID = "purista-" + cfg.instanceID
+	}
+	b := &Bridge{
+		cfg:      cfg,
+		ep:       ep,
+		clientID: clientID,
+		log:      cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
+		routes:   map[int]*route{},
+		byFilter: map[string]*route{},
+		cmds:     map[wire.Address]*cmdReg{},
+		subs:     map[wire.Address]*subReg{},
+		dls:      map[*dlReg]struct{}{},
+		retries:  map[*time.Timer]struct{}{},
+		pending:  map[string]chan []byte{},
+		seen:     newDedup(4096),
+	}
+	b.local.Store(cfg.local)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	// The response route always exists: subscription identifier 1.
+	b.addHook(wire.MQTTResponseFilter(cfg.instanceID), b.onResponse)
+	return b, nil
+}
+
+// Name returns "mqtt".
+func (b *Bridge) Name() string { return Name }
+
+// InstanceID returns this instance's id; Invoke stamps it on the sender of every command
+// so the response comes back to this instance.
+func (b *Bridge) InstanceID() string { return b.cfg.instanceID }
+
+// ClientID returns the MQTT client id (and so the session) this bridge connects with.
+func (b *Bridge) ClientID() string { return b.clientID }
+
+// SetLocalDelivery implements bridge.LocalDelivery: when enabled (the default, see
+// WithLocalDelivery), commands whose handler is registered on this bridge are called in
+// process. Events always go through the broker.
+func (b *Bridge) SetLocalDelivery(enabled bool) { b.local.Store(enabled) }
+
+// URL returns the broker URL without credentials, for logs.
+func (b *Bridge) URL() string { return b.ep.url.String() }
+
+// Start connects to the broker and subscribes every registration made so far. It blocks
+// until the first connection is up and subscribed, or ctx ends: it then returns an error
+// wrapping bridge.ErrUnavailable while the bridge keeps trying to connect in the background
+// until Close. Later connection losses are repaired in the background. Start is idempotent;
+// after Close it returns ErrClosed.
+func (b *Bridge) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	switch b.state.Load() {
+	case stateRunning:
+		b.mu.Unlock()
+		return b.awaitUp(ctx)
+	case stateDraining, stateClosed:
+		b.mu.Unlock()
+		return fmt.Errorf("mqtt: start: %w", bridge.ErrClosed)
+	}
+	b.state.Store(stateRunning)
+	b.mu.Unlock()
+
+	expiry := uint32(min(b.cfg.sessionExpiry/time.Second, math.MaxUint32-1))
+	recvMax := b.cfg.receiveMaximum
+	acfg := autopaho.ClientConfig{
+		ServerUrls:                    []*url.URL{b.ep.url},
+		TlsCfg:                        b.ep.tls,
+		KeepAlive:                     uint16(min(b.cfg.keepAlive/time.Second, math.MaxUint16)),
+		CleanStartOnInitialConnection: false,
+		SessionExpiryInterval:         expiry,
+		ReconnectBackoff:              b.backoff,
+		ConnectTimeout:                5 * time.Second,
+		ConnectUsername:               b.ep.username,
+		ConnectPassword:               b.ep.password,
+		OnConnectionUp:                b.onUp,
+		OnConnectionDown:              b.onDown,
+		OnConnectError: func(err error) {
+			b.log.Warn("mqtt: connection attempt failed", "broker", b.URL(), "err", err)
+		},
+		ConnectPacketBuilder: func(c *paho.Connect, _ *url.URL) (*paho.Connect, error) {
+			if c.Properties == nil {
+				c.Properties = &paho.ConnectProperties{}
+			}
+			c.Properties.ReceiveMaximum = &recvMax
+			return c, nil
+		},
+		DisconnectPacketBuilder: b.disconnectPacket,
+		ClientConfig: paho.ClientConfig{
+			ClientID:                   b.clientID,
+			EnableManualAcknowledgment: true,
+			SendAcksInterval:           5 * time.Millisecond,
+			OnPublishReceived:          []func(paho.PublishReceived) (bool, error){b.onPublish},
+			OnClientError: func(err error) {
+				b.log.Debug("mqtt: client error", "err", err)
+			},
+			OnServerDisconnect: func(d *paho.Disconnect) {
+				b.log.Warn("mqtt: broker disconnected us", "reasonCode", d.ReasonCode)
+			},
+		},
+	}
+	// The connection manager lives until Close disconnects it.
+	cm, err := autopaho.NewConnection(context.WithoutCancel(b.ctx), acfg)
+	if err != nil {
+		return fmt.Errorf("mqtt: start: %w", err)
+	}
+	b.mu.Lock()
+	b.cm = cm
+	b.mu.Unlock()
+	return b.awaitUp(ctx)
+}
+
+// awaitUp waits until the connection is up and subscribed.
+func (b *Bridge) awaitUp(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !b.up.Load() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("mqtt: start: connecting to %s: %w: %w", b.URL(), bridge.ErrUnavailable, ctx.Err())
+		case <-b.ctx.Done():
+			return fmt.Errorf("mqtt: start: %w", bridge.ErrClosed)
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// backoff is the delay before reconnection attempt n (0: at once), doubling from 50ms up
+// to the configured maximum.
+func (b *Bridge) backoff(n int) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	d := 50 * time.Millisecond << min(n-1, 10)
+	return min(d, b.cfg.maxReconnectDelay)
+}
+
+// onUp runs on autopaho's goroutine when a connection is made: it (re)subscribes every
+// route on a goroutine of its own (onUp must not block) and then reports healthy.
+func (b *Bridge) onUp(cm *autopaho.ConnectionManager, ca *paho.Connack) {
+	gen := b.gen.Add(1)
+	b.log.Info("mqtt: connected", "broker", b.URL(), "sessionPresent", ca.SessionPresent)
+	if !b.work.enter(true) {
+		return
+	}
+	go func() {
+		defer b.work.leave()
+		b.connMu.Lock()
+		defer b.connMu.Unlock()
+		b.mu.Lock()
+		routes := make([]*route, 0, len(b.routes))
+		for _, r := range b.routes {
+			routes = append(routes, r)
+		}
+		b.mu.Unlock()
+		for _, r := range routes {
+			if b.gen.Load() != gen {
+				return
+			}
+			if err := b.subscribe(b.ctx, cm, r); err != nil {
+				b.log.Warn("mqtt: resubscribe failed", "filter", r.filter, "err", err)
+				return // the connection is probably down again; the next onUp retries
+			}
+		}
+		if b.gen.Load() == gen {
+			b.up.Store(true)
+		}
+	}()
+}
+
+// onDown runs when the connection drops; autopaho then reconnects.
+func (b *Bridge) onDown() bool {
+	b.gen.Add(1)
+	b.up.Store(false)
+	b.log.Warn("mqtt: connection lost; reconnecting", "broker", b.URL())
+	return true
+}
+
+// disconnectPacket is sent by a clean shutdown: it deletes the session unless durable
+// subscriptions remain registered.
+func (b *Bridge) disconnectPacket() *paho.Disconnect {
+	d := &paho.Disconnect{ReasonCode: 0}
+	b.mu.Lock()
+	durable := false
+	for _, s := range b.subs {
+		durable = durable || s.sub.Durable
+	}
+	b.mu.Unlock()
+	if !durable {
+		zero := uint32(0)
+		d.Properties = &paho.DisconnectProperties{SessionExpiryInterval: &zero}
+	}
+	return d
+}
+
+// Healthy implements bridge.EventBridge. It never blocks.
+func (b *Bridge) Healthy(ctx context.Context) error {
+	switch b.state.Load() {
+	case stateNew:
+		return fmt.Errorf("mqtt: %w", bridge.ErrNotStarted)
+	case stateDraining, stateClosed:
+		return fmt.Errorf("mqtt: %w", bridge.ErrClosed)
+	}
+	if !b.up.Load() {
+		return fmt.Errorf("mqtt: %w: not connected to %s", bridge.ErrUnavailable, b.URL())
+	}
+	return nil
+}
+
+// intake admits a new Invoke or Emit; on success the caller must b.work.leave. While the
+// bridge drains, only calls from its own handlers are admitted.
+func (b *Bridge) intake(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch b.state.Load() {
+	case stateNew:
+		return fmt.Errorf("mqtt: %w", bridge.ErrNotStarted)
+	case stateClosed:
+		return fmt.Errorf("mqtt: %w", bridge.ErrClosed)
+	}
+	if b.work.enter(false) {
+		return nil
+	}
+	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.enter(true) {
+		return nil
+	}
+	return fmt.Errorf("mqtt: %w", bridge.ErrClosed)
+}
+
+// connection returns the connection manager, or nil before Start.
+func (b *Bridge) connection() *autopaho.ConnectionManager {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cm
+}
+
+// publish sends one QoS 1 message and waits for the broker's PUBACK (or ctx). Errors wrap
+// bridge.ErrUnavailable when the connection is down.
+func (b *Bridge) publish(ctx context.Context, p *paho.Publish) error {
+	cm := b.connection()
+	if cm == nil {
+		return fmt.Errorf("mqtt: publish: %w", bridge.ErrNotStarted)
+	}
+	p.QoS = 1
+	if _, err := cm.Publish(ctx, p); err != nil {
+		if errors.Is(err, autopaho.ConnectionDownError) || errors.Is(err, paho.ErrConnectionLost) ||
+			strings.Contains(err.Error(), "shutdown") {
+			return fmt.Errorf("mqtt: publish to %s: %w: %w", p.Topic, bridge.ErrUnavailable, err)
+		}
+		if ctx.Err() == nil && !b.up.Load() {
+			return fmt.Errorf("mqtt: publish to %s: %w: %w", p.Topic, bridge.ErrUnavailable, err)
+		}
+		return fmt.Errorf("mqtt: publish to %s: %w", p.Topic, err)
+	}
+	return nil
+}
+
+// Close implements bridge.EventBridge. It stops intake at once, waits for in-flight calls,
+// handlers, queued deliveries and pending retries until ctx ends (what still runs is then
+// cancelled; unfinished messages stay unacknowledged, so the broker redelivers them if the
+// session survives), then disconnects. A second Close waits for the first.
+func (b *Bridge) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if done := b.closeDone; done != nil {
+		b.mu.Unlock()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("mqtt: close: %w", ctx.Err())
+		}
+	}
+	b.closeDone = make(chan struct{})
+	started := b.state.Load() != stateNew
+	b.state.Store(stateDraining)
+	b.mu.Unlock()
+	defer close(b.closeDone)
+
+	// Leave the share groups at once, so the broker routes new work to other instances;
+	// the response route stays until in-flight Invokes are done.
+	if started {
+		if uerr := b.unsubscribeForClose(ctx); uerr != nil {
+			b.log.Warn("mqtt: close: unsubscribe failed", "err", uerr)
+		}
+	}
+	var err error
+	select {
+	case <-b.work.close():
+	case <-ctx.Done():
+		err = fmt.Errorf("mqtt: close: %w", ctx.Err())
+	}
+	b.mu.Lock()
+	for t := range b.retries {
+		t.Stop() // a timer that already fired finds itself gone and does nothing
+		b.work.leave()
+	}
+	clear(b.retries)
+	b.mu.Unlock()
+	b.state.Store(stateClosed)
+	b.up.Store(false)
+	if cm := b.connection(); started && cm != nil {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if derr := cm.Disconnect(dctx); derr != nil && err == nil {
+			err = fmt.Errorf("mqtt: close: disconnect: %w", derr)
+		}
+		cancel()
+	}
+	b.cancel() // pending Invokes return ErrClosed
+	return err
+}
+
+// unsubscribeForClose unsubscribes every route except the response route and those of
+// durable subscriptions (which stay in the kept session).
+func (b *Bridge) unsubscribeForClose(ctx context.Context) error {
+	cm := b.connection()
+	if cm == nil || !b.up.Load() {
+		return nil
+	}
+	b.mu.Lock()
+	keep := map[*route]bool{}
+	for _, s := range b.subs {
+		if s.sub.Durable {
+			for _, hk := range s.hooks {
+				keep[hk.r] = true
+			}
+		}
+	}
+	var filters []string
+	for _, r := range b.routes {
+		if r.id != responseRouteID && !keep[r] {
+			filters = append(filters, r.filter)
+		}
+	}
+	b.mu.Unlock()
+	if len(filters) == 0 {
+		return nil
+	}
+	uctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	b.connMu.Lock()
+	defer b.connMu.Unlock()
+	_, err := cm.Unsubscribe(uctx, &paho.Unsubscribe{Topics: filters})
+	return err
+}

@@ -1,0 +1,132 @@
+package mqtt_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/mqtt"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// TestLocalShortCircuit proves that a call to a handler on the same bridge sends nothing
+// to the broker (a sniffer sees nothing), and that switching local delivery off sends it
+// over the broker.
+func TestLocalShortCircuit(t *testing.T) {
+	addr := brokerAddr(t)
+	b := start(t, addr)
+	callee := uniqAddr("Local", "doIt")
+	caller := uniqAddr("Caller", "run")
+	register(t, b, callee, echo)
+	sniff := dialRaw(t, addr)
+	sniff.sub(t, wire.MQTTPattern(wire.Tokens{ReceiverServiceName: callee.ServiceName}))
+	sniff.sub(t, wire.MQTTResponseFilter(b.InstanceID()))
+	sniff.sub(t, wire.MQTTPattern(wire.Tokens{SenderServiceName: caller.ServiceName}))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 10 {
+		resp, err := b.Invoke(ctx, command(t, caller, callee, i), 5*time.Second)
+		if err != nil || resp.MessageType != wire.TypeCommandSuccessResponse {
+			t.Fatalf("local Invoke: %v %v", resp, err)
+		}
+	}
+	// Prove the sniffer works before trusting its silence: a control message must arrive.
+	ctrl := event(caller, "control"+wire.NewID()[:6], 1)
+	if err := b.Emit(ctx, ctrl); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the control event at the sniffer", func() bool { return len(sniff.received()) > 0 })
+	for _, p := range sniff.received() {
+		if p.Properties.User.Get(wire.HeaderMessageType) != string(wire.TypeCustomMessage) {
+			t.Errorf("a local call reached the broker: %s", p.Topic)
+		}
+	}
+	before := len(sniff.received())
+
+	b.SetLocalDelivery(false)
+	resp, err := b.Invoke(ctx, command(t, caller, callee, "remote"), 5*time.Second)
+	if err != nil || resp.MessageType != wire.TypeCommandSuccessResponse {
+		t.Fatalf("remote Invoke: %v %v", resp, err)
+	}
+	waitFor(t, 5*time.Second, "command and response on the broker", func() bool {
+		kinds := map[string]bool{}
+		for _, p := range sniff.received()[before:] {
+			kinds[p.Properties.User.Get(wire.HeaderMessageType)] = true
+		}
+		return kinds["command"] && kinds["commandSuccessResponse"]
+	})
+}
+
+// lockedBuffer is a log sink safe for concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestPasswordNeverLogged checks errors and logs of New, Start and a failing connection.
+func TestPasswordNeverLogged(t *testing.T) {
+	const secret = "s3cr3t-Pa55"
+	var logs lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	for _, bad := range []string{
+		"foo://user:" + secret + "@127.0.0.1:1883",
+		"mqtt://user:" + secret + "@",
+		"mqtt://user:" + secret + "@127.0.0.1:1883/?sessionExpiry=x",
+		"mqtt://user:" + secret + "@[::1",
+	} {
+		_, err := mqtt.New(bad, mqtt.WithLogger(log))
+		if err == nil || !errors.Is(err, mqtt.ErrConfig) {
+			t.Errorf("New(%q) = %v, want ErrConfig", strings.ReplaceAll(bad, secret, "***"), err)
+		} else if strings.Contains(err.Error(), secret) {
+			t.Errorf("error leaks the password: %v", err)
+		}
+	}
+	// A broker that refuses the connection: Start fails with ErrUnavailable, logging why.
+	b, err := mqtt.New("mqtt://user:"+secret+"@127.0.0.1:1", mqtt.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	err = b.Start(ctx)
+	if !errors.Is(err, bridge.ErrUnavailable) {
+		t.Errorf("Start = %v, want ErrUnavailable", err)
+	}
+	if err != nil && strings.Contains(err.Error(), secret) {
+		t.Errorf("Start error leaks the password: %v", err)
+	}
+	if err := b.Healthy(context.Background()); err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("Healthy = %v", err)
+	}
+	cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer ccancel()
+	_ = b.Close(cctx)
+	if strings.Contains(logs.String(), secret) {
+		t.Errorf("logs leak the password:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "connection attempt failed") {
+		t.Errorf("the failed connection was not logged:\n%s", logs.String())
+	}
+	if strings.Contains(b.URL(), secret) {
+		t.Errorf("URL() leaks the password: %s", b.URL())
+	}
+}

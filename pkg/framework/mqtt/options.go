@@ -1,0 +1,280 @@
+package mqtt
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+)
+
+// ErrConfig is wrapped by the errors New returns for a bad URL or option. Its messages
+// never contain a password.
+var ErrConfig = errors.New("mqtt: invalid configuration")
+
+// Defaults of the options.
+const (
+	// DefaultSessionExpiry is how long the broker keeps this instance's session (its
+	// subscriptions and the QoS 1 messages queued for it) after the connection drops.
+	DefaultSessionExpiry = time.Hour
+	// DefaultKeepAlive is the MQTT keep-alive interval.
+	DefaultKeepAlive = 10 * time.Second
+	// DefaultMaxReconnectDelay caps the delay between reconnection attempts.
+	DefaultMaxReconnectDelay = 2 * time.Second
+	// DefaultMaxConcurrency bounds the goroutines running subscription handlers.
+	DefaultMaxConcurrency = 256
+	// DefaultEventExpiry is the message expiry of events, info messages and success
+	// responses that carry an eventName: 30 days, PURISTA's value for events.
+	DefaultEventExpiry = 30 * 24 * time.Hour
+	// DefaultInitialInterval and DefaultMaxInterval are the retry delays used when a
+	// bridge.RetryPolicy leaves them zero.
+	DefaultInitialInterval = 100 * time.Millisecond
+	DefaultMaxInterval     = 10 * time.Second
+	// DefaultReceiveMaximum is the number of unacknowledged QoS 1 messages the broker may
+	// have in flight to this client (MQTT 5 Receive Maximum).
+	DefaultReceiveMaximum = 65535
+)
+
+// Option configures a Bridge. Options are applied in order; later ones win.
+type Option func(*config)
+
+type config struct {
+	logger            *slog.Logger
+	instanceID        string
+	clientID          string
+	local             bool
+	puristaShare      bool
+	sessionExpiry     time.Duration
+	keepAlive         time.Duration
+	maxReconnectDelay time.Duration
+	invokeTimeout     time.Duration
+	eventExpiry       time.Duration
+	maxConcurrency    int
+	receiveMaximum    uint16
+	tls               *tls.Config
+}
+
+func defaultConfig() config {
+	return config{
+		logger:            slog.New(slog.DiscardHandler),
+		local:             true,
+		sessionExpiry:     DefaultSessionExpiry,
+		keepAlive:         DefaultKeepAlive,
+		maxReconnectDelay: DefaultMaxReconnectDelay,
+		invokeTimeout:     bridge.DefaultTimeout,
+		eventExpiry:       DefaultEventExpiry,
+		maxConcurrency:    DefaultMaxConcurrency,
+		receiveMaximum:    DefaultReceiveMaximum,
+	}
+}
+
+// WithLogger sets the logger for connection changes, dropped messages, recovered panics and
+// dead letters. Default: a logger that discards everything. nil keeps the default.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithInstanceID sets the bridge's instance id (PURISTA_INSTANCE_ID), which also names the
+// MQTT client id and session unless WithClientID is given. Default: a fresh wire.NewID().
+// An empty id keeps the default. A stable id lets a restarted process resume its session.
+func WithInstanceID(id string) Option {
+	return func(c *config) {
+		if id != "" {
+			c.instanceID = id
+		}
+	}
+}
+
+// WithClientID sets the MQTT client id. Default: "purista-" + the instance id. Two
+// connections with one client id take each other's session over, so it must be unique
+// among running instances.
+func WithClientID(id string) Option {
+	return func(c *config) {
+		if id != "" {
+			c.clientID = id
+		}
+	}
+}
+
+// WithLocalDelivery switches the local short-circuit: when a command's handler is
+// registered on this same bridge, Invoke calls it in process without touching the broker.
+// Default: true.
+func WithLocalDelivery(enabled bool) Option {
+	return func(c *config) { c.local = enabled }
+}
+
+// WithPuristaShareName makes every shared subscription (command handlers and shared event
+// subscriptions) use TypeScript PURISTA's single share group "sharedpurista", so that Go and
+// TypeScript instances of one service share the load. Default: false, which gives each
+// subscription its own share group derived from the subscriber address; PURISTA's single
+// group is a defect (two different services subscribing with the same filter split the
+// messages between them instead of each receiving all of them).
+func WithPuristaShareName(enabled bool) Option {
+	return func(c *config) { c.puristaShare = enabled }
+}
+
+// WithSessionExpiry sets the MQTT 5 session expiry interval: how long the broker keeps
+// the session (subscriptions and queued QoS 1 messages) after the connection drops, so
+// that a reconnect within it loses nothing. Default: DefaultSessionExpiry. Close deletes the
+// session unless durable subscriptions are still registered. Values < 1s keep the default.
+func WithSessionExpiry(d time.Duration) Option {
+	return func(c *config) {
+		if d >= time.Second {
+			c.sessionExpiry = d
+		}
+	}
+}
+
+// WithKeepAlive sets the MQTT keep-alive; a dead connection is noticed within about 1.5
+// times it. Default: DefaultKeepAlive. Values < 1s keep the default.
+func WithKeepAlive(d time.Duration) Option {
+	return func(c *config) {
+		if d >= time.Second {
+			c.keepAlive = d
+		}
+	}
+}
+
+// WithMaxReconnectDelay caps the exponential delay between reconnection attempts.
+// Default: DefaultMaxReconnectDelay. Values <= 0 keep the default.
+func WithMaxReconnectDelay(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.maxReconnectDelay = d
+		}
+	}
+}
+
+// WithInvokeTimeout sets the timeout Invoke uses when called with a zero timeout.
+// Default: bridge.DefaultTimeout (30s). Values <= 0 keep the default.
+func WithInvokeTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.invokeTimeout = d
+		}
+	}
+}
+
+// WithMaxConcurrency bounds the goroutines running subscription and dead-letter handlers;
+// further deliveries wait in memory (their PUBACK is held meanwhile). Command handlers are
+// not bounded: each runs on its own goroutine. Default: DefaultMaxConcurrency.
+func WithMaxConcurrency(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxConcurrency = n
+		}
+	}
+}
+
+// WithTLSConfig sets the TLS configuration for mqtts:// (tls://, ssl://) URLs, replacing
+// what the URL's query parameters configure. Default: the system roots.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return func(c *config) { c.tls = cfg }
+}
+
+// endpoint is a parsed broker URL with the credentials taken out.
+type endpoint struct {
+	url      *url.URL // no user info
+	username string
+	password []byte
+	tls      *tls.Config
+}
+
+// redacted returns raw with any password replaced, for error messages.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	return u.Redacted()
+}
+
+// parseURL reads mqtt://[user[:password]@]host[:port] (also tcp://, and mqtts://, tls://,
+// ssl:// for TLS, ws:// and wss://). Query parameters: ca=<PEM file> adds a root CA,
+// insecureSkipVerify=true disables verification, serverName=<name> sets SNI; clientId and
+// sessionExpiry (seconds) override the options of the same name.
+func parseURL(raw string, c *config) (endpoint, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error quotes the URL, password included: never wrap it.
+		return endpoint{}, fmt.Errorf("%w: URL does not parse", ErrConfig)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := "1883"
+	secure := false
+	switch scheme {
+	case "mqtt", "tcp":
+	case "mqtts", "tls", "ssl":
+		port, secure = "8883", true
+	case "ws":
+		port = "80"
+	case "wss":
+		port, secure = "443", true
+	default:
+		return endpoint{}, fmt.Errorf("%w: scheme %q in %s (want mqtt, mqtts, tls, ssl, tcp, ws or wss)", ErrConfig, u.Scheme, u.Redacted())
+	}
+	if u.Hostname() == "" {
+		return endpoint{}, fmt.Errorf("%w: no host in %s", ErrConfig, u.Redacted())
+	}
+	ep := endpoint{}
+	if u.User != nil {
+		ep.username = u.User.Username()
+		if p, ok := u.User.Password(); ok {
+			ep.password = []byte(p)
+		}
+	}
+	q := u.Query()
+	if secure {
+		ep.tls = c.tls
+		if ep.tls == nil {
+			ep.tls = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
+			if v := q.Get("serverName"); v != "" {
+				ep.tls.ServerName = v
+			}
+			if v := q.Get("insecureSkipVerify"); v == "true" || v == "1" {
+				ep.tls.InsecureSkipVerify = true
+			}
+			if ca := q.Get("ca"); ca != "" {
+				pem, err := os.ReadFile(ca)
+				if err != nil {
+					return endpoint{}, fmt.Errorf("%w: read CA file: %w", ErrConfig, err)
+				}
+				pool := x509.NewCertPool()
+				if !pool.AppendCertsFromPEM(pem) {
+					return endpoint{}, fmt.Errorf("%w: no certificate in CA file %s", ErrConfig, ca)
+				}
+				ep.tls.RootCAs = pool
+			}
+		}
+	}
+	if v := q.Get("clientId"); v != "" {
+		c.clientID = v
+	}
+	if v := q.Get("sessionExpiry"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return endpoint{}, fmt.Errorf("%w: sessionExpiry=%q is not a positive number of seconds", ErrConfig, v)
+		}
+		c.sessionExpiry = time.Duration(n) * time.Second
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = u.Hostname() + ":" + port
+		if strings.Contains(u.Hostname(), ":") {
+			host = "[" + u.Hostname() + "]:" + port
+		}
+	}
+	ep.url = &url.URL{Scheme: scheme, Host: host, Path: u.Path}
+	return ep, nil
+}

@@ -1,0 +1,300 @@
+package mqtt
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// Emit implements bridge.EventBridge: it publishes msg (QoS 1, expiry WithEventExpiry) on
+// its 13-level topic and returns when the broker acknowledged it (PUBACK). A sender without
+// instance id gets this bridge's. Commands cannot be emitted (use Invoke).
+func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
+	if err := b.intake(ctx); err != nil {
+		return err
+	}
+	defer b.work.leave()
+	if msg == nil || msg.MessageType == wire.TypeCommand {
+		return fmt.Errorf("mqtt: emit: %w: commands are sent with Invoke", wire.ErrInvalidMessage)
+	}
+	out := *msg
+	if out.Sender.InstanceID == "" {
+		out.Sender.InstanceID = b.cfg.instanceID
+	}
+	if err := out.Validate(); err != nil {
+		return fmt.Errorf("mqtt: emit: %w", err)
+	}
+	data, err := wire.Encode(&out)
+	if err != nil {
+		return fmt.Errorf("mqtt: emit: %w", err)
+	}
+	if err := b.publish(ctx, packet(&out, data, b.cfg.eventExpiry)); err != nil {
+		return fmt.Errorf("mqtt: emit %s: %w", out.MessageType, err)
+	}
+	return nil
+}
+
+// subReg is a subscription registered on this bridge.
+type subReg struct {
+	b     *Bridge
+	key   wire.Address
+	sub   bridge.Subscription
+	h     bridge.MessageHandler
+	hooks []hook
+	g     gate // deliveries in flight; shut by Unregister
+	once  sync.Once
+}
+
+// filterTokens returns the topic tokens a subscription filter fixes.
+func filterTokens(f bridge.Filter) wire.Tokens {
+	return wire.Tokens{
+		MessageType: string(f.MessageType), PrincipalID: f.PrincipalID, TenantID: f.TenantID,
+		SenderInstanceID: f.Sender.InstanceID, SenderServiceName: f.Sender.ServiceName,
+		SenderServiceVersion: f.Sender.ServiceVersion, SenderServiceTarget: f.Sender.ServiceTarget,
+		EventName:          f.EventName,
+		ReceiverInstanceID: f.Receiver.InstanceID, ReceiverServiceName: f.Receiver.ServiceName,
+		ReceiverServiceVersion: f.Receiver.ServiceVersion, ReceiverServiceTarget: f.Receiver.ServiceTarget,
+	}
+}
+
+// filters returns the topic filters of a subscription: the 13-level pattern and, when the
+// filter can match a service-level info message, also the 12-level pattern TypeScript
+// PURISTA's collapsed info topics need (defect N3).
+func filters(f bridge.Filter) []string {
+	pattern := wire.MQTTPattern(filterTokens(f))
+	out := []string{pattern}
+	info := f.MessageType == "" || strings.HasPrefix(string(f.MessageType), "info")
+	if info && f.Sender.ServiceTarget == "" {
+		levels := strings.Split(pattern, "/")
+		out = append(out, strings.Join(append(levels[:7:7], levels[8:]...), "/"))
+	}
+	return out
+}
+
+// RegisterSubscription implements bridge.EventBridge. It subscribes the filter's 13-level
+// topic pattern (plus PURISTA's 12-level info form where it applies): shared in the
+// subscription's own share group (see WithPuristaShareName) unless sub.EveryInstance, which
+// gives a plain subscription. The broker narrows by topic; the bridge then checks the
+// envelope against sub.Filter exactly.
+//
+// Acknowledgement: a message is acknowledged after the handler succeeds, or after it has
+// been dead-lettered. A failing handler is retried in process according to sub.Retry while
+// the PUBACK is withheld; after the last attempt the message is published (QoS 1) to
+// purista/deadletter/<svc>/<ver>/<target> with the user properties reason, attempts and
+// subscriber*, and only acknowledged once the broker confirmed that.
+//
+// Durable: the session is persistent (see WithSessionExpiry) whether or not Durable is
+// set; Durable additionally keeps the session when the bridge closes, so messages queue
+// for this client id until it returns (same PURISTA_INSTANCE_ID or WithClientID) or the
+// session expires.
+func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscription, h bridge.MessageHandler) (bridge.Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if h == nil || sub.Subscriber.ServiceName == "" {
+		return nil, fmt.Errorf("mqtt: register subscription %s: needs a handler and a subscriber service name", sub.Subscriber)
+	}
+	key := wire.Address{ServiceName: sub.Subscriber.ServiceName, ServiceVersion: sub.Subscriber.ServiceVersion, ServiceTarget: sub.Subscriber.ServiceTarget}
+	s := &subReg{b: b, key: key, sub: sub, h: h}
+	s.sub.Subscriber.InstanceID = b.cfg.instanceID
+	b.mu.Lock()
+	if b.state.Load() >= stateDraining {
+		b.mu.Unlock()
+		return nil, fmt.Errorf("mqtt: register subscription %s: %w", sub.Subscriber, bridge.ErrClosed)
+	}
+	if _, dup := b.subs[key]; dup {
+		b.mu.Unlock()
+		return nil, fmt.Errorf("mqtt: register subscription %s: %w", sub.Subscriber, bridge.ErrDuplicate)
+	}
+	b.subs[key] = s
+	b.mu.Unlock()
+	share := ""
+	if !sub.EveryInstance {
+		share = b.shareName(key)
+	}
+	for _, f := range filters(sub.Filter) {
+		s.hooks = append(s.hooks, b.addHook(wire.MQTTShared(share, f), s.handle))
+	}
+	for _, hk := range s.hooks {
+		if err := b.activate(ctx, hk); err != nil {
+			_ = s.Unregister(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("mqtt: register subscription %s: %w", sub.Subscriber, err)
+		}
+	}
+	return s, nil
+}
+
+// Unregister implements bridge.Registration: it unsubscribes, then waits, until ctx ends,
+// for the messages being handled. Messages that arrive meanwhile are acknowledged and
+// dropped.
+func (s *subReg) Unregister(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		s.b.mu.Lock()
+		if s.b.subs[s.key] == s {
+			delete(s.b.subs, s.key)
+		}
+		s.b.mu.Unlock()
+		err = s.b.removeHooks(ctx, s.hooks...)
+	})
+	if werr := waitIdle(ctx, &s.g); werr != nil {
+		return werr
+	}
+	return err
+}
+
+// handle receives a message for s (on paho's goroutine) and queues its delivery. While the
+// bridge closes, new messages are left unacknowledged (the session redelivers them).
+func (s *subReg) handle(p *paho.Publish, ack func()) {
+	b := s.b
+	if b.state.Load() != stateRunning || !b.work.enter(false) {
+		return
+	}
+	data := p.Payload
+	b.push(func(ctx context.Context) { s.deliver(ctx, data, 1, ack) })
+}
+
+// deliver runs delivery attempt number attempt and then acknowledges, schedules a retry
+// or dead-letters.
+func (s *subReg) deliver(ctx context.Context, data []byte, attempt int, ack func()) {
+	b := s.b
+	if ctx.Err() != nil {
+		return // force-stopped: unacknowledged, the session redelivers it
+	}
+	if !s.g.enter(false) {
+		ack() // unregistered
+		return
+	}
+	defer s.g.leave()
+	msg, err := wire.Decode(data)
+	if err != nil {
+		b.log.Warn("mqtt: dropped invalid message", "subscriber", s.key.String(), "bytes", len(data), "err", err)
+		ack()
+		return
+	}
+	if !s.sub.Filter.Match(msg) {
+		ack()
+		return
+	}
+	err = s.call(ctx, msg)
+	if err == nil {
+		ack()
+		return
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	maxAttempts := s.sub.Retry.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = bridge.DefaultMaxAttempts
+	}
+	if attempt < maxAttempts {
+		b.schedule(func(ctx context.Context) { s.deliver(ctx, data, attempt+1, ack) }, retryDelay(s.sub.Retry, attempt))
+		return
+	}
+	if derr := b.deadLetter(ctx, s.sub.Subscriber, data, err.Error(), attempt); derr != nil {
+		b.log.Error("mqtt: dead letter not published; the message stays unacknowledged", "subscriber", s.key.String(), "err", derr)
+		return
+	}
+	b.log.Warn("mqtt: message dead-lettered", "subscriber", s.key.String(), "attempts", attempt, "reason", err.Error())
+	ack()
+}
+
+func (s *subReg) call(ctx context.Context, msg *wire.Message) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.b.log.Error("mqtt: subscription handler panicked", "subscriber", s.key.String(), "panic", fmt.Sprint(p))
+			err = fmt.Errorf("mqtt: subscription handler panicked: %v", p)
+		}
+	}()
+	return s.h(ctx, msg)
+}
+
+// retryDelay is the wait before attempt+1: zero for BackoffImmediate, otherwise a random
+// duration in [0, min(MaxInterval, InitialInterval·2^(attempt-1))] (full jitter).
+func retryDelay(p bridge.RetryPolicy, attempt int) time.Duration {
+	if p.Backoff == bridge.BackoffImmediate {
+		return 0
+	}
+	initial, ceiling := p.InitialInterval, p.MaxInterval
+	if initial <= 0 {
+		initial = DefaultInitialInterval
+	}
+	if ceiling <= 0 {
+		ceiling = DefaultMaxInterval
+	}
+	d := min(initial, ceiling)
+	for i := 1; i < attempt && d < ceiling; i++ {
+		d *= 2
+	}
+	return rand.N(min(d, ceiling) + 1)
+}
+
+// push queues j (already admitted by b.work.enter) on the worker pool.
+func (b *Bridge) push(j func(context.Context)) {
+	b.qmu.Lock()
+	b.queue = append(b.queue, j)
+	spawn := b.workers < b.cfg.maxConcurrency
+	if spawn {
+		b.workers++
+	}
+	b.qmu.Unlock()
+	if spawn {
+		go b.worker()
+	}
+}
+
+func (b *Bridge) worker() {
+	for {
+		b.qmu.Lock()
+		if len(b.queue) == 0 {
+			b.queue = nil
+			b.workers--
+			b.qmu.Unlock()
+			return
+		}
+		j := b.queue[0]
+		b.queue[0] = nil
+		b.queue = b.queue[1:]
+		b.qmu.Unlock()
+		j(b.ctx)
+		b.work.leave()
+	}
+}
+
+// schedule queues j after delay; the retry counts as in-flight work until it runs or the
+// bridge is force-stopped.
+func (b *Bridge) schedule(j func(context.Context), delay time.Duration) {
+	if !b.work.enter(true) {
+		return
+	}
+	if delay <= 0 {
+		b.push(j)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ctx.Err() != nil || b.state.Load() == stateClosed {
+		b.work.leave()
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(delay, func() {
+		b.mu.Lock()
+		_, ok := b.retries[t]
+		delete(b.retries, t)
+		b.mu.Unlock()
+		if ok { // otherwise Close took it over
+			b.push(j)
+		}
+	})
+	b.retries[t] = struct{}{}
+}

@@ -1,0 +1,431 @@
+// Package nats is the NATS EventBridge: PURISTA's wire format over core NATS and
+// JetStream (nats.go), for the microservices deployment model.
+//
+// Commands travel over core NATS request/reply on the 13-token subjects of PURISTA's wire
+// format. Handlers subscribe in the queue group wire.NATSQueueGroup, so the instances of a
+// service share the load; callers use nats.go's single wildcard inbox subscription for
+// responses and fail fast with bridge.ErrNoHandler when the server reports no responders.
+// A success response carrying an eventName is published a second time on its own subject,
+// as TypeScript PURISTA does, so that subscriptions see it.
+//
+// Subscriptions:
+//   - Durable (and shared): a durable JetStream pull consumer per subscriber address on the
+//     events stream (WithStreams), which captures every PURISTA message type except
+//     commands (purista.custom_message.>, purista.command_success_response.>,
+//     purista.info_….>). Messages are acked after the handler succeeds, NAKed with the
+//     RetryPolicy's backoff delay when it fails and, after MaxAttempts deliveries,
+//     published to the dead-letter subject wire.NATSDeadLetterSubject (kept in the
+//     dead-letter stream) with the headers HeaderDeadLetterReason and
+//     HeaderDeadLetterAttempts, then terminated.
+//   - Shared, not durable: core NATS queue subscription in wire.NATSQueueGroup.
+//   - EveryInstance: plain core NATS subscription (no queue group); Durable is ignored.
+//   - Filter.MessageType == command: core NATS (commands are never stored in a stream).
+//
+// Core-NATS subscriptions retry failed handlers in process with the same policy and
+// dead-letter the same way. Handler panics are recovered.
+//
+// The connection reconnects forever with exponential backoff (WithReconnectWait); Healthy
+// reports bridge.ErrUnavailable while it is down. Every goroutine belongs to a bridge and
+// ends with Close.
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// Name is what (*Bridge).Name returns.
+const Name = "nats"
+
+// Bridge states.
+const (
+	stateNew int32 = iota
+	stateRunning
+	stateDraining
+	stateClosed
+)
+
+// ownerKey marks the contexts of a bridge's handlers, so that a handler finishing during
+// drain may still Invoke and Emit.
+type ownerKey struct{}
+
+// Bridge is one NATS bridge instance (one service instance). It implements
+// bridge.EventBridge and bridge.LocalDelivery; all methods are safe for concurrent use.
+type Bridge struct {
+	cfg   config
+	ep    endpoint
+	log   *slog.Logger
+	local atomic.Bool
+
+	state  atomic.Int32
+	ctx    context.Context // cancelled when Close finishes or gives up
+	cancel context.CancelFunc
+	work   gate // Invoke/Emit calls and command handlers in flight
+
+	mu        sync.Mutex
+	nc        *natsgo.Conn
+	js        jetstream.JetStream // nil while JetStream is unavailable
+	cmds      map[wire.Address]*cmdReg
+	subs      map[subKey]*subReg
+	dls       map[*dlReg]struct{}
+	closeDone chan struct{}
+}
+
+var (
+	_ bridge.EventBridge   = (*Bridge)(nil)
+	_ bridge.LocalDelivery = (*Bridge)(nil)
+)
+
+// New parses url (see the package's URL forms below) and returns an unstarted bridge; it
+// does not connect. Errors wrap ErrBadURL and never contain the password or token.
+//
+// URL forms: nats://host:4222, nats://user:password@host:4222, nats://token@host:4222,
+// tls://host:4222, several servers separated by commas (nats://a:4222,b:4222), and the
+// query parameters tls=true, ca=<file>, cert=<file>&key=<file>, creds=<file>,
+// nkey=<seed file>, name=<connection name>.
+func New(url string, opts ...Option) (*Bridge, error) {
+	ep, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.instanceID == "" {
+		cfg.instanceID = wire.NewID()
+	}
+	b := &Bridge{
+		cfg:  cfg,
+		ep:   ep,
+		log:  cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
+		cmds: map[wire.Address]*cmdReg{},
+		subs: map[subKey]*subReg{},
+		dls:  map[*dlReg]struct{}{},
+	}
+	b.local.Store(cfg.local)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	return b, nil
+}
+
+// Name returns "nats".
+func (b *Bridge) Name() string { return Name }
+
+// InstanceID returns this instance's 32-hex id.
+func (b *Bridge) InstanceID() string { return b.cfg.instanceID }
+
+// SetLocalDelivery implements bridge.LocalDelivery.
+func (b *Bridge) SetLocalDelivery(enabled bool) { b.local.Store(enabled) }
+
+// Conn returns the underlying connection (nil before Start), for diagnostics and tests.
+// Do not close it.
+func (b *Bridge) Conn() *natsgo.Conn {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.nc
+}
+
+// Start connects to the server, retrying with backoff until it succeeds or ctx ends, sets
+// up the JetStream streams (when the server has JetStream; without it durable
+// subscriptions fail with bridge.ErrUnavailable) and applies registrations made before.
+// It is idempotent; after Close it returns bridge.ErrClosed.
+func (b *Bridge) Start(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.state.Load() {
+	case stateRunning:
+		return nil
+	case stateDraining, stateClosed:
+		return fmt.Errorf("nats: start: %w", bridge.ErrClosed)
+	}
+	nc, err := b.connect(ctx)
+	if err != nil {
+		return err
+	}
+	b.nc = nc
+	if js, err := b.setupStreams(ctx, nc); err != nil {
+		b.log.Warn("nats: JetStream unavailable: durable subscriptions and stored dead letters are off", "err", err)
+	} else {
+		b.js = js
+	}
+	b.state.Store(stateRunning)
+	for _, r := range b.cmds {
+		if err := r.subscribe(); err != nil {
+			return err
+		}
+	}
+	for _, r := range b.subs {
+		if err := r.start(ctx); err != nil {
+			return err
+		}
+	}
+	for r := range b.dls {
+		if err := r.start(ctx); err != nil {
+			return err
+		}
+	}
+	if err := b.flush(ctx); err != nil {
+		return fmt.Errorf("nats: start: %w", err)
+	}
+	b.log.Info("nats: connected", "servers", b.ep.redacted, "jetstream", b.js != nil)
+	return nil
+}
+
+// flush waits until the server has processed everything sent so far (subscriptions
+// included), so a registration is routable when it returns. b.mu is held.
+func (b *Bridge) flush(ctx context.Context) error {
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := b.nc.FlushWithContext(fctx); err != nil {
+		return fmt.Errorf("%w: flush: %w", bridge.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// flushQuietly flushes (so an unsubscription has reached the server) without b.mu;
+// errors only mean the connection is down, where nothing is routed anyway.
+func (b *Bridge) flushQuietly(ctx context.Context) {
+	nc := b.conn()
+	if nc == nil || nc.Status() != natsgo.CONNECTED {
+		return
+	}
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_ = nc.FlushWithContext(fctx)
+}
+
+func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
+	opts := []natsgo.Option{
+		natsgo.Name("purista-" + b.cfg.instanceID),
+		natsgo.MaxReconnects(-1),
+		natsgo.PingInterval(b.cfg.pingInterval),
+		natsgo.MaxPingsOutstanding(2),
+		natsgo.CustomReconnectDelay(func(attempts int) time.Duration {
+			return backoff(b.cfg.reconnectWait, b.cfg.reconnectMax, attempts)
+		}),
+		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
+			b.log.Warn("nats: disconnected", "err", err)
+		}),
+		natsgo.ReconnectHandler(func(*natsgo.Conn) { b.log.Info("nats: reconnected") }),
+		natsgo.ErrorHandler(func(_ *natsgo.Conn, s *natsgo.Subscription, err error) {
+			subj := ""
+			if s != nil {
+				subj = s.Subject
+			}
+			b.log.Error("nats: async error", "subject", subj, "err", err)
+		}),
+	}
+	opts = append(opts, b.ep.opts...)
+	opts = append(opts, b.cfg.extra...)
+	for attempt := 1; ; attempt++ {
+		nc, err := natsgo.Connect(b.ep.servers, opts...)
+		if err == nil {
+			return nc, nil
+		}
+		b.log.Warn("nats: connect failed, retrying", "servers", b.ep.redacted, "attempt", attempt, "err", err)
+		t := time.NewTimer(backoff(b.cfg.reconnectWait, b.cfg.reconnectMax, attempt))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("nats: connect %s: %w: %w (last error: %v)", b.ep.redacted, bridge.ErrUnavailable, ctx.Err(), err)
+		}
+	}
+}
+
+// backoff returns the delay before attempt n (1-based): first·2^(n-1) capped at max, with
+// up to 20% jitter.
+func backoff(first, max time.Duration, n int) time.Duration {
+	d := first
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return d + rand.N(d/5+1)
+}
+
+// Healthy implements bridge.EventBridge; it never blocks.
+func (b *Bridge) Healthy(context.Context) error {
+	switch b.state.Load() {
+	case stateNew:
+		return fmt.Errorf("nats: %w", bridge.ErrNotStarted)
+	case stateDraining, stateClosed:
+		return fmt.Errorf("nats: %w", bridge.ErrClosed)
+	}
+	if st := b.conn().Status(); st != natsgo.CONNECTED {
+		return fmt.Errorf("nats: %w: connection %s", bridge.ErrUnavailable, st)
+	}
+	return nil
+}
+
+func (b *Bridge) conn() *natsgo.Conn {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.nc
+}
+
+func (b *Bridge) jetStream() jetstream.JetStream {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.js
+}
+
+// intake admits a new Invoke or Emit; on success the caller must b.work.leave. While the
+// bridge drains only calls from its own handlers are admitted. A disconnected bridge
+// fails fast with bridge.ErrUnavailable.
+func (b *Bridge) intake(ctx context.Context) (*natsgo.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	switch b.state.Load() {
+	case stateNew:
+		return nil, fmt.Errorf("nats: %w", bridge.ErrNotStarted)
+	case stateClosed:
+		return nil, fmt.Errorf("nats: %w", bridge.ErrClosed)
+	}
+	nc := b.conn()
+	if !b.work.enter(false) {
+		owner, _ := ctx.Value(ownerKey{}).(*Bridge)
+		if owner != b || !b.work.enter(true) {
+			return nil, fmt.Errorf("nats: %w", bridge.ErrClosed)
+		}
+	}
+	if st := nc.Status(); st != natsgo.CONNECTED {
+		b.work.leave()
+		return nil, fmt.Errorf("nats: %w: connection %s", bridge.ErrUnavailable, st)
+	}
+	return nc, nil
+}
+
+// Close implements bridge.EventBridge. It stops intake at once: command subscriptions are
+// removed (the broker routes new commands to other instances), subscriptions stop taking
+// messages (JetStream messages buffered but not yet handled are NAKed for immediate
+// redelivery elsewhere). It then waits for in-flight handlers and calls until ctx ends,
+// cancels what still runs, and closes the connection. A second Close waits for the first.
+func (b *Bridge) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if done := b.closeDone; done != nil {
+		b.mu.Unlock()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("nats: close: %w", ctx.Err())
+		}
+	}
+	b.closeDone = make(chan struct{})
+	defer close(b.closeDone)
+	prev := b.state.Swap(stateDraining)
+	cmds, subs, dls := b.cmds, b.subs, b.dls
+	b.cmds, b.subs, b.dls = map[wire.Address]*cmdReg{}, map[subKey]*subReg{}, map[*dlReg]struct{}{}
+	b.mu.Unlock()
+
+	var errs []error
+	for _, r := range cmds {
+		r.stop()
+	}
+	for _, r := range subs {
+		r.stop()
+	}
+	for r := range dls {
+		r.stop()
+	}
+	wait := func(g *gate) {
+		select {
+		case <-g.close():
+		case <-ctx.Done():
+		}
+	}
+	for _, r := range cmds {
+		wait(&r.g)
+	}
+	for _, r := range subs {
+		wait(&r.g)
+	}
+	for r := range dls {
+		wait(&r.g)
+	}
+	wait(&b.work)
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("nats: close: %w", err))
+	}
+	b.cancel()
+	for _, r := range subs {
+		r.waitStopped(ctx)
+	}
+	b.state.Store(stateClosed)
+	if nc := b.conn(); nc != nil && prev != stateNew {
+		if err := nc.FlushTimeout(time.Second); err != nil && !errors.Is(err, natsgo.ErrConnectionClosed) {
+			b.log.Debug("nats: flush on close", "err", err)
+		}
+		nc.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// gate counts work in flight and lets an owner stop new work and wait for the rest.
+// Internal work (a continuation of work inside) is admitted after close while other work
+// is still inside.
+type gate struct {
+	mu   sync.Mutex
+	shut bool
+	n    int
+	idle chan struct{}
+}
+
+func (g *gate) enter(internal bool) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.shut && (!internal || g.n == 0) {
+		return false
+	}
+	g.n++
+	return true
+}
+
+func (g *gate) leave() {
+	g.mu.Lock()
+	g.n--
+	if g.n == 0 && g.idle != nil {
+		close(g.idle)
+		g.idle = nil
+	}
+	g.mu.Unlock()
+}
+
+func (g *gate) close() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.shut = true
+	if g.n == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	if g.idle == nil {
+		g.idle = make(chan struct{})
+	}
+	return g.idle
+}
+
+func waitIdle(ctx context.Context, g *gate) error {
+	select {
+	case <-g.close():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("nats: unregister: %w", ctx.Err())
+	}
+}

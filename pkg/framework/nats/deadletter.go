@@ -1,0 +1,176 @@
+package nats
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// deadLetter publishes data, which failed every attempt of the subscription at
+// subscriber, to wire.NATSDeadLetterSubject(subscriber) with the reason headers. With
+// JetStream the dead-letter stream keeps it and the call waits for the stream's ack.
+func (b *Bridge) deadLetter(subscriber wire.Address, data []byte, reason string, attempts int) error {
+	h := natsgo.Header{}
+	if msg, err := wire.Decode(data); err == nil {
+		h = messageHeader(msg)
+	}
+	h.Set(HeaderDeadLetterReason, reason)
+	h.Set(HeaderDeadLetterAttempts, strconv.Itoa(attempts))
+	h.Set(HeaderDeadLetterInstance, b.cfg.instanceID)
+	h.Set(HeaderDeadLetterSubscriber, subscriber.ServiceName+"/"+subscriber.ServiceVersion+"/"+subscriber.ServiceTarget)
+	h.Set(HeaderDeadLetterAt, time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pm := &natsgo.Msg{Subject: wire.NATSDeadLetterSubject(subscriber), Data: data, Header: h}
+	if err := b.publishMsg(ctx, pm, ""); err != nil {
+		return err
+	}
+	b.log.Warn("nats: message dead-lettered", "subscriber", subscriber.String(), "attempts", attempts, "reason", reason)
+	return nil
+}
+
+// dlReg is an OnDeadLetter registration.
+type dlReg struct {
+	b    *Bridge
+	addr wire.Address // zero: every subscription of b
+	h    bridge.DeadLetterHandler
+	g    gate
+
+	mu   sync.Mutex
+	core *natsgo.Subscription
+	cc   jetstream.ConsumeContext
+	once sync.Once
+}
+
+// OnDeadLetter implements bridge.EventBridge. It reads the dead-letter subject of
+// subscriber (with JetStream through an ordered consumer on the dead-letter stream that
+// starts at new messages, so it survives reconnects; otherwise a core subscription). For
+// the zero Address it observes the dead letters given up by this bridge instance; an
+// address with an InstanceID observes only that instance's.
+func (b *Bridge) OnDeadLetter(ctx context.Context, subscriber wire.Address, h bridge.DeadLetterHandler) (bridge.Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, fmt.Errorf("nats: on dead letter %s: nil handler", subscriber)
+	}
+	r := &dlReg{b: b, addr: subscriber, h: h}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state.Load() >= stateDraining {
+		return nil, fmt.Errorf("nats: on dead letter %s: %w", subscriber, bridge.ErrClosed)
+	}
+	if b.state.Load() == stateRunning {
+		if err := r.start(ctx); err != nil {
+			return nil, err
+		}
+		if err := b.flush(ctx); err != nil {
+			r.stop()
+			return nil, fmt.Errorf("nats: on dead letter %s: %w", subscriber, err)
+		}
+	}
+	b.dls[r] = struct{}{}
+	return r, nil
+}
+
+func (r *dlReg) subject() string {
+	if r.addr == (wire.Address{}) {
+		return DeadLetterStreamSubjects()[0]
+	}
+	return wire.NATSDeadLetterSubject(r.addr)
+}
+
+// start subscribes; b.mu is held and the bridge is connected.
+func (r *dlReg) start(ctx context.Context) error {
+	b := r.b
+	if b.js == nil {
+		s, err := b.nc.Subscribe(r.subject(), func(m *natsgo.Msg) { r.handle(m.Data, m.Header) })
+		if err != nil {
+			return fmt.Errorf("nats: on dead letter %s: %w", r.addr, err)
+		}
+		r.core = s
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cons, err := b.js.OrderedConsumer(cctx, b.cfg.dlqStreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{r.subject()},
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("nats: on dead letter %s: consumer: %w", r.addr, err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) { r.handle(m.Data(), m.Headers()) })
+	if err != nil {
+		return fmt.Errorf("nats: on dead letter %s: consume: %w", r.addr, err)
+	}
+	r.cc = cc
+	return nil
+}
+
+// handle passes one dead letter to the handler if r observes it.
+func (r *dlReg) handle(data []byte, h natsgo.Header) {
+	inst := h.Get(HeaderDeadLetterInstance)
+	want := r.addr.InstanceID
+	if r.addr == (wire.Address{}) {
+		want = r.b.cfg.instanceID
+	}
+	if want != "" && inst != want {
+		return
+	}
+	if !r.g.enter(false) {
+		return
+	}
+	defer r.g.leave()
+	attempts, _ := strconv.Atoi(h.Get(HeaderDeadLetterAttempts))
+	dl := bridge.DeadLetter{Reason: h.Get(HeaderDeadLetterReason), Attempts: attempts, At: time.Now()}
+	if at, err := time.Parse(time.RFC3339Nano, h.Get(HeaderDeadLetterAt)); err == nil {
+		dl.At = at
+	}
+	parts := strings.SplitN(h.Get(HeaderDeadLetterSubscriber), "/", 3)
+	if len(parts) == 3 {
+		dl.Subscriber = wire.Address{ServiceName: parts[0], ServiceVersion: parts[1], ServiceTarget: parts[2], InstanceID: inst}
+	}
+	if msg, err := wire.Decode(data); err == nil {
+		dl.Message = msg
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.b.log.Error("nats: dead-letter handler panicked", "subscriber", dl.Subscriber.String(), "panic", fmt.Sprint(p))
+		}
+	}()
+	r.h(r.b.ctx, dl)
+}
+
+func (r *dlReg) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.core != nil {
+		_ = r.core.Unsubscribe()
+		r.core = nil
+	}
+	if r.cc != nil {
+		r.cc.Stop()
+		r.cc = nil
+	}
+}
+
+// Unregister implements bridge.Registration.
+func (r *dlReg) Unregister(ctx context.Context) error {
+	r.once.Do(func() {
+		r.b.mu.Lock()
+		delete(r.b.dls, r)
+		r.b.mu.Unlock()
+		r.stop()
+	})
+	return waitIdle(ctx, &r.g)
+}

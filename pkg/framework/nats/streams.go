@@ -1,0 +1,116 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// Header names of dead letters (on the subject wire.NATSDeadLetterSubject).
+const (
+	// HeaderDeadLetterReason holds the last handler error's text.
+	HeaderDeadLetterReason = "deadLetterReason"
+	// HeaderDeadLetterAttempts holds the number of deliveries made (decimal).
+	HeaderDeadLetterAttempts = "deadLetterAttempts"
+	// HeaderDeadLetterInstance holds the instance id of the subscriber that gave up.
+	HeaderDeadLetterInstance = "deadLetterInstanceId"
+	// HeaderDeadLetterSubscriber holds the subscriber address as service/version/target
+	// (raw values joined by "/").
+	HeaderDeadLetterSubscriber = "deadLetterSubscriber"
+	// HeaderDeadLetterAt holds when the message was dead-lettered (RFC 3339, ms).
+	HeaderDeadLetterAt = "deadLetterAt"
+)
+
+// eventTypes are the message types the events stream captures: every type except
+// command, so the stream never answers a command request with a publish ack.
+var eventTypes = []wire.MessageType{
+	wire.TypeCommandSuccessResponse, wire.TypeCommandErrorResponse, wire.TypeCustomMessage,
+	wire.TypeInfoServiceInit, wire.TypeInfoServiceReady, wire.TypeInfoServiceNotReady,
+	wire.TypeInfoServiceFunctionAdded, wire.TypeInfoServiceDrain, wire.TypeInfoServiceShutdown,
+	wire.TypeInfoInvokeTimeout, wire.TypeInfoSubscriptionError,
+}
+
+// EventStreamSubjects returns the subjects of the events stream:
+// purista.<snake(type)>.> for every message type except command.
+func EventStreamSubjects() []string {
+	out := make([]string, len(eventTypes))
+	for i, t := range eventTypes {
+		out[i] = wire.Prefix + "." + wire.SnakeCase(string(t)) + ".>"
+	}
+	return out
+}
+
+// DeadLetterStreamSubjects returns the subjects of the dead-letter stream.
+func DeadLetterStreamSubjects() []string { return []string{wire.Prefix + ".deadletter.>"} }
+
+// setupStreams creates (or updates) the events and dead-letter streams.
+func (b *Bridge) setupStreams(ctx context.Context, nc *natsgo.Conn) (jetstream.JetStream, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, cfg := range []jetstream.StreamConfig{
+		{Name: b.cfg.streamName, Subjects: EventStreamSubjects()},
+		{Name: b.cfg.dlqStreamName, Subjects: DeadLetterStreamSubjects()},
+	} {
+		cfg.Description = "purista: " + strings.ToLower(cfg.Name)
+		cfg.Retention = jetstream.LimitsPolicy
+		cfg.Storage = jetstream.FileStorage
+		cfg.Discard = jetstream.DiscardOld
+		cfg.MaxAge = b.cfg.streamMaxAge
+		cfg.MaxBytes = b.cfg.streamMaxBytes
+		cfg.Duplicates = time.Minute
+		if _, err := js.CreateOrUpdateStream(sctx, cfg); err != nil {
+			if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
+		}
+	}
+	return js, nil
+}
+
+// ConsumerName returns the durable consumer name of the subscription at a:
+// "purista_sub_<svc>_<ver>_<target>" from the snake-cased parts, with every character
+// JetStream does not allow in a name replaced by "_".
+func ConsumerName(a wire.Address) string {
+	var sb strings.Builder
+	sb.WriteString("purista_sub")
+	for _, p := range []string{a.ServiceName, a.ServiceVersion, a.ServiceTarget} {
+		sb.WriteString("__")
+		if p == "" {
+			p = "empty"
+		}
+		for _, c := range wire.SnakeCase(p) {
+			if c == '.' || c == '*' || c == '>' || c == '/' || c == '\\' || c <= ' ' || c > '~' {
+				c = '_'
+			}
+			sb.WriteRune(c)
+		}
+	}
+	return sb.String()
+}
+
+// natsHeader converts PURISTA headers to a nats.Header.
+func natsHeader(m map[string]string) natsgo.Header {
+	h := make(natsgo.Header, len(m)+1)
+	for k, v := range m {
+		h[k] = []string{v}
+	}
+	return h
+}
+
+// messageHeader returns the headers of m (WIRE.md names).
+func messageHeader(m *wire.Message) natsgo.Header { return natsHeader(wire.Headers(m)) }
+
+// subjectOf returns the 13-token subject m is published on.
+func subjectOf(m *wire.Message) string { return wire.NATSSubject(wire.TokensOf(m)) }
