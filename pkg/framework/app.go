@@ -120,8 +120,14 @@ func Run(ctx context.Context, cfg Config, services []*Service, opts ...RunOption
 			stream.State(s.name, "starting", nil)
 		}
 	}
-	rt, err := Start(ctx, b, selected, rtOpts...)
+	startCtx, cancelStart := context.WithTimeout(ctx, cfg.StartTimeout)
+	rt, err := Start(startCtx, b, selected, rtOpts...)
+	cancelStart()
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("%w: no connection to %s within %v: is the broker running? (raise --start-timeout to wait longer)",
+				err, RedactURL(cfg.Bridge), cfg.StartTimeout)
+		}
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
 		_ = b.Close(closeCtx)

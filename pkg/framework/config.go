@@ -31,6 +31,10 @@ type Config struct {
 	// ShutdownTimeout bounds graceful shutdown (default 15s). PURISTA_SHUTDOWN_TIMEOUT,
 	// --shutdown-timeout.
 	ShutdownTimeout time.Duration
+	// StartTimeout bounds connecting to the broker at start-up (default 30s); after it the
+	// application exits with an error instead of waiting forever. PURISTA_START_TIMEOUT,
+	// --start-timeout.
+	StartTimeout time.Duration
 	// LogLevel is debug, info (default), warn or error. PURISTA_LOG_LEVEL, --log-level.
 	LogLevel slog.Level
 	// LogFormat is text (default) or json. PURISTA_LOG_FORMAT, --log-format.
@@ -53,7 +57,7 @@ var ErrConfig = errors.New("invalid configuration")
 // getenv (usually os.Getenv). Help output goes to out; flag.ErrHelp is returned for -h.
 func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
 	cfg := Config{Bridge: "memory", HealthAddr: "127.0.0.1:8081", ShutdownTimeout: 15 * time.Second,
-		LogLevel: slog.LevelInfo, LogFormat: "text", LocalDelivery: true}
+		StartTimeout: 30 * time.Second, LogLevel: slog.LevelInfo, LogFormat: "text", LocalDelivery: true}
 	env := func(name string) (string, bool) {
 		v := strings.TrimSpace(getenv(name))
 		return v, v != ""
@@ -78,6 +82,10 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	shutdown := cfg.ShutdownTimeout.String()
 	if v, ok := env("PURISTA_SHUTDOWN_TIMEOUT"); ok {
 		shutdown = v
+	}
+	startTimeout := cfg.StartTimeout.String()
+	if v, ok := env("PURISTA_START_TIMEOUT"); ok {
+		startTimeout = v
 	}
 	level := "info"
 	if v, ok := env("PURISTA_LOG_LEVEL"); ok {
@@ -104,6 +112,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&cfg.HealthAddr, "health-addr", cfg.HealthAddr, "health endpoint address; empty disables (env PURISTA_HEALTH_ADDR)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "serve commands over HTTP on this address (env PURISTA_HTTP_ADDR)")
 	fs.StringVar(&shutdown, "shutdown-timeout", shutdown, "graceful shutdown bound, e.g. 15s (env PURISTA_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&startTimeout, "start-timeout", startTimeout, "bound for connecting to the broker at start-up, e.g. 30s (env PURISTA_START_TIMEOUT)")
 	fs.StringVar(&level, "log-level", level, "debug | info | warn | error (env PURISTA_LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text | json (env PURISTA_LOG_FORMAT)")
 	fs.StringVar(&cfg.InstanceID, "instance-id", cfg.InstanceID, "bridge instance id, 32 hex characters (env PURISTA_INSTANCE_ID)")
@@ -128,6 +137,11 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		errs = append(errs, fmt.Errorf("shutdown timeout %q is not a positive duration: use e.g. 15s", shutdown))
 	} else {
 		cfg.ShutdownTimeout = d
+	}
+	if d, err := time.ParseDuration(startTimeout); err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("start timeout %q is not a positive duration: use e.g. 30s", startTimeout))
+	} else {
+		cfg.StartTimeout = d
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		errs = append(errs, fmt.Errorf("log level %q is unknown: use debug, info, warn or error", level))

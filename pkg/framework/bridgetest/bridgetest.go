@@ -63,6 +63,11 @@ type Features struct {
 	// NoCommandSubscription: subscriptions with Filter.MessageType == TypeCommand do not see
 	// commands.
 	NoCommandSubscription bool
+	// MaxPayload, when not zero, is the largest message (envelope included) the transport
+	// carries, e.g. nats-server's max_payload (1 MiB by default). The large-payload case then
+	// sends the largest input that fits (at least 512 KiB) instead of 1 MiB, and checks that
+	// an input over the limit fails at once with an error instead of hanging.
+	MaxPayload int
 }
 
 // Case is one named conformance case. Run receives the harness with defaults applied.

@@ -58,6 +58,7 @@ func Cases() []Case {
 		{"SuccessResponseEventReachesSubscribers", caseResponseEvent},
 	}
 	cs = append(cs, filterCases()...)
+	cs = append(cs, frameworkCases()...)
 	cs = append(cs, []Case{
 		{"RetryThenDeadLetter", caseRetryThenDeadLetter},
 		{"DeadLetterObservedByOtherInstance", caseDeadLetterOtherInstance},
@@ -504,11 +505,22 @@ func caseInvokeLargePayload(t *testing.T, h Harness) {
 	caller, callee := endpoints()
 	a, b := h.start(t), h.start(t)
 	register(t, h, b, callee, echo(t, b), bridge.CommandOptions{})
-	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
+	size := 1 << 20 // 1 MiB
+	if m := h.Features.MaxPayload; m > 0 {
+		size = max(m-8<<10, 512<<10) // room for the envelope
+		over := strings.Repeat("x", m+1)
+		start := time.Now()
+		if _, err := a.Invoke(context.Background(), command(t, caller, callee, over), h.Wait); err == nil {
+			t.Fatalf("an input over MaxPayload (%d bytes) was accepted", m)
+		} else if time.Since(start) >= h.Wait {
+			t.Fatalf("an input over MaxPayload failed only after the timeout: %v", err)
+		}
+	}
+	big := strings.Repeat("0123456789abcdef", size/16)
 	resp := invoke(t, h, a, command(t, caller, callee, big))
 	var got string
 	if err := json.Unmarshal(resp.Payload, &got); err != nil || got != big {
-		t.Fatalf("1 MiB payload came back with %d bytes (err %v)", len(got), err)
+		t.Fatalf("%d-byte payload came back with %d bytes (err %v)", len(big), len(got), err)
 	}
 }
 

@@ -59,6 +59,9 @@ func Headers(m *Message) map[string]string {
 func AMQPHeaders(m *Message, replyTo string) map[string]string {
 	h := headers(m)
 	if m.Receiver != nil && m.Receiver.InstanceID != "" {
+		// TypeScript PURISTA's AMQP bridge names this header receiverServiceInstanceId
+		// only (wire-samples N4); the NATS/MQTT name is not sent.
+		delete(h, HeaderReceiverInstanceID)
 		h[HeaderAMQPReceiverInstanceID] = m.Receiver.InstanceID
 	}
 	if replyTo != "" {

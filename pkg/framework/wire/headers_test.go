@@ -25,6 +25,7 @@ func TestHeaders(t *testing.T) {
 		"receiverInstanceId": "r1", "traceparent": testTraceParent,
 	}
 	amqpResp := maps.Clone(respHeaders)
+	delete(amqpResp, "receiverInstanceId") // AMQP names it receiverServiceInstanceId only (N4)
 	amqpResp["receiverServiceInstanceId"] = "r1"
 	amqpResp["replyTo"] = "amq.gen-x"
 	infoHeaders := map[string]string{"messageType": "infoServiceReady", "senderServiceName": "Email",

@@ -1,0 +1,138 @@
+package framework_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework"
+)
+
+func TestParseConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"unknown bridge scheme", nil, map[string]string{"PURISTA_BRIDGE": "kafka://x"}, "use memory, nats://"},
+		{"bad shutdown timeout", []string{"--shutdown-timeout=soon"}, nil, "use e.g. 15s"},
+		{"bad log level", nil, map[string]string{"PURISTA_LOG_LEVEL": "loud"}, "use debug, info, warn or error"},
+		{"bad log format", []string{"--log-format=xml"}, nil, "use text or json"},
+		{"stray argument", []string{"nats"}, nil, "settings are flags"},
+		{"unknown flag", []string{"--brige=memory"}, nil, "flag provided but not defined"},
+		{"bad local delivery", nil, map[string]string{"PURISTA_LOCAL_DELIVERY": "maybe"}, "use true or false"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := framework.ParseConfig(tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
+			if !errors.Is(err, framework.ErrConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrConfig containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseConfigPrecedence(t *testing.T) {
+	env := map[string]string{"PURISTA_BRIDGE": "amqp://guest:guest@127.0.0.1:5672/", "PURISTA_SERVICES": "Echo, Relay"}
+	cfg, err := framework.ParseConfig([]string{"--bridge=memory"}, func(k string) string { return env[k] }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Bridge != "memory" || strings.Join(cfg.Services, "|") != "Echo|Relay" || cfg.ShutdownTimeout != 15*time.Second {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"amqp://guest:hunter2@host:5672/": "amqp://guest:xxxxx@host:5672/",
+		"nats://127.0.0.1:4222":           "nats://127.0.0.1:4222",
+		"memory":                          "memory",
+	} {
+		if got := framework.RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestRunMainLifecycle(t *testing.T) {
+	addr := freeAddr(t)
+	env := map[string]string{"PURISTA_HEALTH_ADDR": addr, "PURISTA_SHUTDOWN_TIMEOUT": "5s"}
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs logBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- framework.RunMain(ctx, nil, func(k string) string { return env[k] }, &logs, echoService(), relayService())
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("never ready: %v\n%s", err, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != framework.ExitOK {
+			t.Fatalf("exit code %d, want 0\n%s", code, logs.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no shutdown")
+	}
+	if !strings.Contains(logs.String(), "stopped cleanly") {
+		t.Fatalf("logs:\n%s", logs.String())
+	}
+}
+
+func TestRunMainExitCodes(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{"bad config", []string{"--log-level=loud"}, nil, framework.ExitConfig},
+		{"unknown service", nil, map[string]string{"PURISTA_SERVICES": "Nope", "PURISTA_HEALTH_ADDR": "off"}, framework.ExitConfig},
+		{"unreachable broker", nil, map[string]string{"PURISTA_BRIDGE": "nats://127.0.0.1:1", "PURISTA_HEALTH_ADDR": "off", "PURISTA_START_TIMEOUT": "2s"}, framework.ExitFailure},
+		{"help", []string{"-h"}, nil, framework.ExitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var out logBuffer
+			code := framework.RunMain(ctx, tt.args, func(k string) string { return tt.env[k] }, &out, echoService())
+			if code != tt.want {
+				t.Fatalf("exit %d, want %d\n%s", code, tt.want, out.String())
+			}
+			if code != 0 && !strings.Contains(out.String(), "Error: ") {
+				t.Fatalf("no error message:\n%s", out.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,96 @@
+package framework_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/memory"
+)
+
+// The contract of a service: typed command handles that callers import.
+type GreetIn struct {
+	Name string `json:"name" jsonschema:"minLength=1"`
+}
+
+type GreetOut struct {
+	Greeting string `json:"greeting"`
+}
+
+var Greet = framework.Command[GreetIn, GreetOut]("Greeter", "1", "greet",
+	framework.WithSuccessEvent("greeted"))
+
+// Example shows a service defined once and called through the in-memory bridge. The same
+// service runs unchanged on NATS, AMQP or MQTT: only the bridge passed to Start (or
+// PURISTA_BRIDGE, with framework.Main) changes.
+func Example() {
+	svc := framework.NewService("Greeter", "1", "greets people")
+	framework.Handle(svc, Greet, func(c *framework.Context, in GreetIn) (GreetOut, error) {
+		return GreetOut{Greeting: "Hello, " + in.Name}, nil
+	})
+
+	rt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{svc})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rt.Shutdown(context.Background())
+
+	out, err := Greet.Invoke(rt.Context(context.Background()), GreetIn{Name: "Ada"})
+	fmt.Println(out.Greeting, err)
+
+	_, err = Greet.Invoke(rt.Context(context.Background()), GreetIn{})
+	var he *framework.HandledError
+	fmt.Println(errors.As(err, &he), he.Status)
+	// Output:
+	// Hello, Ada <nil>
+	// true 400
+}
+
+// ExampleSubscribe reacts to a command's success event.
+func ExampleSubscribe() {
+	greeter := framework.NewService("Greeter", "1", "greets people")
+	framework.Handle(greeter, Greet, func(c *framework.Context, in GreetIn) (GreetOut, error) {
+		return GreetOut{Greeting: "Hi " + in.Name}, nil
+	})
+	seen := make(chan string, 1)
+	audit := framework.NewService("Audit", "1", "records greetings")
+	framework.Subscribe(audit, "onGreeted", Greet.SuccessEvent(), func(c *framework.Context, out GreetOut) error {
+		seen <- out.Greeting
+		return nil
+	})
+	rt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{greeter, audit})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rt.Shutdown(context.Background())
+	if _, err := Greet.Invoke(rt.Context(context.Background()), GreetIn{Name: "Bob"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	select {
+	case g := <-seen:
+		fmt.Println("audited:", g)
+	case <-time.After(5 * time.Second):
+		fmt.Println("no event")
+	}
+	// Output: audited: Hi Bob
+}
+
+// ExampleNewHandledError shows an error the caller is meant to see.
+func ExampleNewHandledError() {
+	err := framework.NewHandledError(404, "user not found", map[string]string{"id": "42"})
+	fmt.Println(framework.StatusOf(err), err)
+	// Output: 404 handled error 404: user not found
+}
+
+// ExampleParseConfig reads the run-time configuration from flags and environment.
+func ExampleParseConfig() {
+	env := map[string]string{"PURISTA_BRIDGE": "nats://user:secret@127.0.0.1:4222", "PURISTA_SERVICES": "User"}
+	cfg, err := framework.ParseConfig([]string{"--log-level=debug"}, func(k string) string { return env[k] }, nil)
+	fmt.Println(framework.RedactURL(cfg.Bridge), cfg.Services, cfg.LogLevel, err)
+	// Output: nats://user:xxxxx@127.0.0.1:4222 [User] DEBUG <nil>
+}
