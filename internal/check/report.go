@@ -52,7 +52,8 @@ type Result struct {
 	Title string `json:"title"`
 	// Status is pass, fail or skip.
 	Status Status `json:"status"`
-	// Reason is a one-line summary: why it failed or was skipped (empty on pass).
+	// Reason is a one-line summary of the outcome: what passed, why it failed or why it
+	// was skipped.
 	Reason string `json:"reason,omitempty"`
 	// Duration is how long the check ran.
 	Duration time.Duration `json:"-"`

@@ -46,6 +46,10 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, ios *iostr
 	if usage {
 		return cmdutil.ExitUsage
 	}
+	var ec *cmdutil.ExitCodeError
+	if errors.As(err, &ec) && ec.Code > 0 {
+		return ec.Code
+	}
 	return cmdutil.ExitError
 }
 

@@ -3,7 +3,9 @@ package framework_test
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/purista-go/purista/internal/benchutil"
 
@@ -57,27 +59,44 @@ var benchIn = echoIn{Text: "hello, world"}
 // BenchmarkInvoke compares an invoke through the in-memory bridge with the plain call.
 func BenchmarkInvoke(b *testing.B) {
 	plain := func() error { _, err := plainEcho(benchIn); return err }
-	b.Run("plain/seq", benchutil.Sequential(plain))
-	b.Run("plain/64", benchutil.InFlight(64, plain))
 	ctx := benchRuntime(b)
 	ours := func() error { _, err := benchEcho.Invoke(ctx, benchIn); return err }
-	b.Run("memory/seq", benchutil.Sequential(ours))
-	b.Run("memory/64", benchutil.InFlight(64, ours))
+	for _, c := range []struct {
+		name string
+		call func() error
+	}{{"plain", plain}, {"memory", ours}} {
+		b.Run(c.name+"/seq", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.call(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/64", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := c.call(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
 
-// TestRatio prints `ratio <case> <ours÷baseline>` lines under `make bench`.
-func TestRatio(t *testing.T) {
-	if !benchutil.Enabled(t) {
-		return
+// BenchmarkInvokeRatio prints `ratio memory-invoke-{seq,64,p50} <ours÷plain>`, both
+// sides measured in the same run; `make bench` collects the lines.
+func BenchmarkInvokeRatio(b *testing.B) {
+	ctx := benchRuntime(b)
+	plain := benchutil.Side{Name: "plain call", Call: func() error { _, err := plainEcho(benchIn); return err }}
+	ours := benchutil.Side{Name: "memory invoke", Call: func() error { _, err := benchEcho.Invoke(ctx, benchIn); return err }}
+	if err := benchutil.Compare("memory-invoke", 64, time.Second, 20000, ours, plain); err != nil {
+		b.Fatal(err)
 	}
-	rt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{benchService()})
-	if err != nil {
-		t.Fatal(err)
+	for b.Loop() { // the work above is the measurement
 	}
-	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
-	ctx := rt.Context(context.Background())
-	plain := func() error { _, err := plainEcho(benchIn); return err }
-	ours := func() error { _, err := benchEcho.Invoke(ctx, benchIn); return err }
-	benchutil.Compare(t, "memory-invoke-seq", benchutil.Sequential(ours), benchutil.Sequential(plain))
-	benchutil.Compare(t, "memory-invoke-64", benchutil.InFlight(64, ours), benchutil.InFlight(64, plain))
 }

@@ -72,3 +72,19 @@ func IsUsageError(err error) bool {
 	var u *UsageError
 	return errors.As(err, &u)
 }
+
+// ExitCodeError makes the command exit with Code instead of ExitError; Err is printed
+// as usual. Verbs use it for documented codes of their own (e.g. `purista check` exits
+// 3 when the project could not be built).
+type ExitCodeError struct {
+	// Code is the exit code.
+	Code int
+	// Err is what went wrong.
+	Err error
+}
+
+// Error returns the message of the wrapped error.
+func (e *ExitCodeError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *ExitCodeError) Unwrap() error { return e.Err }

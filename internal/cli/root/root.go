@@ -10,8 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/purista-go/purista/internal/cli/add"
+	checkcmd "github.com/purista-go/purista/internal/cli/check"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/completion"
+	"github.com/purista-go/purista/internal/cli/dev"
 	"github.com/purista-go/purista/internal/cli/newcmd"
 	"github.com/purista-go/purista/internal/cli/version"
 )
@@ -61,7 +63,8 @@ process over NATS, RabbitMQ (AMQP) or MQTT, from the same code.`,
 	cmd.AddCommand(
 		version.NewCmdVersion(f, nil),
 		completion.NewCmdCompletion(f, nil),
-		newcmd.NewCmdNew(f, nil), add.NewCmdAdd(f, nil),
+		newcmd.NewCmdNew(f, nil), add.NewCmdAdd(f, nil), dev.NewCmdDev(f, nil),
+		checkcmd.NewCmdCheck(f, nil),
 	)
 	return cmd
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/mqtt"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
@@ -101,7 +100,7 @@ func rawInvoker(b testing.TB) invoker {
 }
 
 // runSeq runs b.N sequential round trips and reports p50/p99 latency.
-func runSeq(b *testing.B, inv invoker) {
+func runSeq(b *testing.B, inv invoker) (p50, p99 float64) {
 	ctx := context.Background()
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -114,12 +113,14 @@ func runSeq(b *testing.B, inv invoker) {
 	}
 	b.StopTimer()
 	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+	p50, p99 = float64(lat[len(lat)/2].Nanoseconds()), float64(lat[len(lat)*99/100].Nanoseconds())
+	b.ReportMetric(p50, "p50-ns")
+	b.ReportMetric(p99, "p99-ns")
+	return p50, p99
 }
 
 // run64 runs b.N round trips with 64 in flight.
-func run64(b *testing.B, inv invoker) {
+func run64(b *testing.B, inv invoker) (p50, p99 float64) {
 	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 	var failed atomic.Value
 	b.ResetTimer()
@@ -135,6 +136,7 @@ func run64(b *testing.B, inv invoker) {
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
+	return 0, 0
 }
 
 // BenchmarkInvoke compares the bridge's Invoke with raw paho v5 request/response, with
@@ -146,27 +148,34 @@ func BenchmarkInvoke(b *testing.B) {
 	b.Run("raw/64", func(b *testing.B) { run64(b, rawInvoker(b)) })
 }
 
-var ratioOnce sync.Once
-
-// BenchmarkInvokeRatio prints "ratio mqtt-invoke-seq <n>" and "ratio mqtt-invoke-64 <n>"
-// (ours ÷ raw time per op) and the p50 latency ratio, measuring both sides in one run.
+// BenchmarkInvokeRatio runs both sides as sub-benchmarks in one run and prints
+// "ratio mqtt-invoke-seq <n>", "ratio mqtt-invoke-64 <n>" (ours ÷ raw time per op) and
+// "ratio mqtt-invoke-p50 <n>", plus the p50/p99 figures.
 func BenchmarkInvokeRatio(b *testing.B) {
 	brokerAddr(b)
-	ratioOnce.Do(func() {
-		metric := func(r testing.BenchmarkResult, name string) float64 { return r.Extra[name] }
-		ours := testing.Benchmark(func(b *testing.B) { runSeq(b, bridgeInvoker(b)) })
-		raw := testing.Benchmark(func(b *testing.B) { runSeq(b, rawInvoker(b)) })
-		ours64 := testing.Benchmark(func(b *testing.B) { run64(b, bridgeInvoker(b)) })
-		raw64 := testing.Benchmark(func(b *testing.B) { run64(b, rawInvoker(b)) })
-		fmt.Printf("mqtt-invoke-seq ours %d ns/op p50 %.0f p99 %.0f; raw %d ns/op p50 %.0f p99 %.0f\n",
-			ours.NsPerOp(), metric(ours, "p50-ns"), metric(ours, "p99-ns"), raw.NsPerOp(), metric(raw, "p50-ns"), metric(raw, "p99-ns"))
-		fmt.Printf("mqtt-invoke-64 ours %d ns/op; raw %d ns/op\n", ours64.NsPerOp(), raw64.NsPerOp())
-		fmt.Printf("ratio mqtt-invoke-seq %.2f\n", float64(ours.NsPerOp())/float64(raw.NsPerOp()))
-		fmt.Printf("ratio mqtt-invoke-64 %.2f\n", float64(ours64.NsPerOp())/float64(raw64.NsPerOp()))
-		fmt.Printf("ratio mqtt-invoke-p50 %.2f\n", metric(ours, "p50-ns")/metric(raw, "p50-ns"))
-	})
-	for range b.N {
+	type stat struct{ nsPerOp, p50, p99 float64 }
+	res := map[string]stat{}
+	cases := []struct {
+		name string
+		run  func(*testing.B, invoker) (float64, float64)
+		inv  func(testing.TB) invoker
+	}{
+		{"mqtt-seq", runSeq, bridgeInvoker}, {"raw-seq", runSeq, rawInvoker},
+		{"mqtt-64", run64, bridgeInvoker}, {"raw-64", run64, rawInvoker},
 	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			p50, p99 := c.run(b, c.inv(b))
+			res[c.name] = stat{float64(b.Elapsed().Nanoseconds()) / float64(b.N), p50, p99}
+		})
+	}
+	ms, rs, m64, r64 := res["mqtt-seq"], res["raw-seq"], res["mqtt-64"], res["raw-64"]
+	if rs.nsPerOp == 0 || r64.nsPerOp == 0 {
+		return
+	}
+	fmt.Printf("latency mqtt-invoke-seq ours p50 %.0fns p99 %.0fns; raw p50 %.0fns p99 %.0fns\n", ms.p50, ms.p99, rs.p50, rs.p99)
+	fmt.Printf("time/op mqtt-invoke-seq ours %.0fns raw %.0fns; mqtt-invoke-64 ours %.0fns raw %.0fns\n", ms.nsPerOp, rs.nsPerOp, m64.nsPerOp, r64.nsPerOp)
+	fmt.Printf("ratio mqtt-invoke-seq %.2f\n", ms.nsPerOp/rs.nsPerOp)
+	fmt.Printf("ratio mqtt-invoke-64 %.2f\n", m64.nsPerOp/r64.nsPerOp)
+	fmt.Printf("ratio mqtt-invoke-p50 %.2f\n", ms.p50/rs.p50)
 }
-
-var _ = bridge.ErrTimeout

@@ -177,6 +177,18 @@ func WithMaxConcurrency(n int) Option {
 	}
 }
 
+// WithEventExpiry sets the message expiry of events, info messages and success responses
+// that carry an eventName: how long the broker keeps them for a subscriber's session that
+// is offline. Default: DefaultEventExpiry (30 days, PURISTA's value). Values < 1s keep the
+// default.
+func WithEventExpiry(d time.Duration) Option {
+	return func(c *config) {
+		if d >= time.Second {
+			c.eventExpiry = d
+		}
+	}
+}
+
 // WithTLSConfig sets the TLS configuration for mqtts:// (tls://, ssl://) URLs, replacing
 // what the URL's query parameters configure. Default: the system roots.
 func WithTLSConfig(cfg *tls.Config) Option {

@@ -1,5 +1,0 @@
-package benchutil
-
-import "runtime"
-
-func testingProcs() int { return runtime.GOMAXPROCS(0) }

@@ -1,0 +1,223 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/purista-go/purista/internal/runtime"
+	"github.com/purista-go/purista/pkg/framework"
+)
+
+// readyTimeout bounds how long a started process may take to report every service ready.
+const readyTimeout = 30 * time.Second
+
+// app is one running process of the project, started through internal/runtime.
+type app struct {
+	*runtime.Process
+	services []string // the services it runs
+
+	mu       sync.Mutex
+	ready    map[string]bool
+	commands []framework.CommandInfo
+	readyCh  chan struct{}
+	stderr   bytes.Buffer
+}
+
+// start runs the project's binary with prof and waits until every service of the
+// process reported "ready" on the event stream (which the framework sends once its
+// health and HTTP endpoints listen). The process is stopped at the end of the check by
+// stop, or when ctx ends.
+func (e *env) start(ctx context.Context, prof runtime.Profile) (*app, error) {
+	a := &app{services: prof.Services, ready: map[string]bool{}, readyCh: make(chan struct{})}
+	if len(a.services) == 0 {
+		a.services = e.m.ServiceNames()
+	}
+	if prof.ShutdownTimeout == 0 {
+		prof.ShutdownTimeout = e.opts.ShutdownTimeout
+	}
+	p, err := runtime.Start(ctx, runtime.StartOptions{Binary: e.bin, Dir: e.root, Profile: prof, BaseEnv: e.procEnv,
+		Stderr: &lockedWriter{mu: &a.mu, w: &a.stderr}, OnEvent: a.onEvent, Grace: e.opts.ShutdownTimeout + 2*time.Second})
+	if err != nil {
+		return nil, err
+	}
+	a.Process = p
+	t := time.NewTimer(readyTimeout)
+	defer t.Stop()
+	select {
+	case <-a.readyCh:
+		return a, nil
+	case <-p.Done():
+		return nil, fmt.Errorf("%s exited with code %d before it was ready: %s", a.label(), p.ExitCode(), a.lastLog())
+	case <-t.C:
+		_ = p.Stop(time.Second)
+		return nil, fmt.Errorf("%s not ready within %v: %s", a.label(), readyTimeout, a.lastLog())
+	case <-ctx.Done():
+		_ = p.Stop(time.Second)
+		return nil, ctx.Err()
+	}
+}
+
+func (a *app) onEvent(ev runtime.Event) {
+	if ev.Type != "state" || ev.State != "ready" {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ready[strings.ToLower(ev.Service)] {
+		return
+	}
+	a.ready[strings.ToLower(ev.Service)] = true
+	a.commands = append(a.commands, ev.Commands...)
+	for _, s := range a.services {
+		if !a.ready[strings.ToLower(s)] {
+			return
+		}
+	}
+	close(a.readyCh)
+}
+
+// label names the process in evidence: "process of User,Email".
+func (a *app) label() string { return "process of " + strings.Join(a.services, ",") }
+
+// lastLog returns the last lines the process wrote to stderr.
+func (a *app) lastLog() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(a.stderr.String()), "\n")
+	var errs []string // the app's own error lines say most
+	for _, l := range lines {
+		if strings.HasPrefix(l, "Error:") || strings.Contains(l, "level=ERROR") {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) > 0 {
+		lines = errs
+	}
+	if len(lines) > 3 {
+		lines = lines[len(lines)-3:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// Commands returns the commands of the process's services with their metadata.
+func (a *app) Commands() []framework.CommandInfo {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.commands)
+}
+
+// runs reports whether the process runs service name.
+func (a *app) runs(name string) bool {
+	return slices.ContainsFunc(a.services, func(s string) bool { return strings.EqualFold(s, name) })
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w.Len() > 1<<20 {
+		l.w.Reset()
+	}
+	return l.w.Write(p)
+}
+
+// stopAll stops processes (SIGTERM, SIGKILL after the grace) concurrently.
+func stopAll(apps ...*app) {
+	var wg sync.WaitGroup
+	for _, a := range apps {
+		if a == nil {
+			continue
+		}
+		wg.Go(func() { _ = a.Stop(0) })
+	}
+	wg.Wait()
+}
+
+// outcome is the comparable result of one invocation.
+type outcome struct {
+	OK     bool
+	Output string // canonical JSON on success
+	Status int
+	Error  string
+}
+
+func (o outcome) String() string {
+	if o.OK {
+		return o.Output
+	}
+	if o.Status == 0 {
+		return "no answer: " + o.Error
+	}
+	return fmt.Sprintf("error %d %s", o.Status, o.Error)
+}
+
+// invoke calls a command through the process's HTTP endpoint.
+func invoke(ctx context.Context, a *app, c framework.CommandInfo, timeout time.Duration) outcome {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := a.Invoke(ctx, c.Service, c.Version, c.Name, smokeInput(c))
+	if err != nil {
+		var ie *runtime.InvokeError
+		if errors.As(err, &ie) {
+			return outcome{Status: ie.Status, Error: ie.Message}
+		}
+		return outcome{Error: err.Error()}
+	}
+	return outcome{OK: true, Output: canonical(out)}
+}
+
+// canonical re-encodes JSON with sorted keys.
+func canonical(raw json.RawMessage) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return string(raw)
+	}
+	b, _ := json.Marshal(v) // a decoded value always encodes
+	return string(b)
+}
+
+// cmdName is "Service v1 name".
+func cmdName(c framework.CommandInfo) string { return c.Service + " v" + c.Version + " " + c.Name }
+
+// loadCall posts one call on a fresh connection and classifies how it ended: answered
+// (any status), refused before it was sent (the server had stopped listening), or cut
+// off after it was sent (dirty).
+func loadCall(ctx context.Context, client *http.Client, addr string, c framework.CommandInfo) (answered, refused bool, err error) {
+	url := fmt.Sprintf("http://%s/api/%s/v%s/%s", addr, c.Service, c.Version, c.Name)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(smokeInput(c)))
+	if err != nil {
+		return false, false, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) || isDialError(err) {
+			return false, true, nil
+		}
+		return false, false, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var body json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return false, false, fmt.Errorf("answer %s cut off: %w", resp.Status, err)
+	}
+	return true, false, nil
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}

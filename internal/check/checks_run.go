@@ -1,0 +1,260 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/purista-go/purista/internal/runtime"
+	"github.com/purista-go/purista/internal/testutil/tcpproxy"
+)
+
+// checkTimeouts checks declared timeouts against the bound, stops each callee of a
+// cross-service call and expects its callers to answer in bounded time, and checks the
+// retry policies of subscriptions.
+func checkTimeouts(ctx context.Context, e *env) Result {
+	f, err := e.staticFacts()
+	if err != nil {
+		return fail("static analysis failed", note("%v", err))
+	}
+	bad := append(slices.Clone(f.Unbounded), f.NoRetry...)
+	var good []Evidence
+	url, release, err := e.brokers.get(ctx)
+	if err != nil {
+		return fail("no broker", note("%v", err))
+	}
+	defer release()
+	callers := map[string][]callSite{} // by callee
+	for _, c := range f.Calls {
+		callers[c.Callee] = append(callers[c.Callee], c)
+	}
+	callees := make([]string, 0, len(callers))
+	for c := range callers {
+		callees = append(callees, c)
+	}
+	sort.Strings(callees)
+	for _, callee := range callees {
+		var rest []string
+		for _, s := range e.m.ServiceNames() {
+			if !strings.EqualFold(s, callee) {
+				rest = append(rest, s)
+			}
+		}
+		a, err := e.start(ctx, runtime.Profile{Bridge: url, Services: rest})
+		if err != nil {
+			bad = append(bad, note("the callers of %s did not start without it: %v", callee, err))
+			continue
+		}
+		for _, c := range a.Commands() {
+			if !slices.ContainsFunc(callers[callee], func(cs callSite) bool { return strings.EqualFold(cs.Caller, c.Service) }) {
+				continue
+			}
+			if c.Timeout > e.opts.CallBound {
+				continue // reported below from the metadata
+			}
+			t0 := time.Now()
+			o := invoke(ctx, a, c, e.callTimeout(c))
+			took := time.Since(t0).Round(time.Millisecond)
+			if !o.OK && o.Status == 0 && a.Exited() {
+				bad = append(bad, note("%s: the %s exited with code %d during the call: %s", cmdName(c), a.label(), a.ExitCode(), a.lastLog()))
+				continue
+			}
+			if !o.OK && o.Status == 0 {
+				site := callers[callee][0].Pos
+				bad = append(bad, Evidence{File: site.File, Line: site.Line,
+					Message: fmt.Sprintf("%s hung with %s stopped: %s after %v (bound %v)", cmdName(c), callee, o, took, e.callTimeout(c)-slack)})
+				continue
+			}
+			good = append(good, note("%s answered %s in %v with %s stopped", cmdName(c), o, took, callee))
+		}
+		stopAll(a)
+	}
+	// Declared command timeouts, from the running app's metadata (any model shows them).
+	{
+		a, err := e.start(ctx, runtime.Profile{Bridge: "memory"})
+		if err != nil {
+			bad = append(bad, note("the project did not start: %v", err))
+		} else {
+			for _, c := range a.Commands() {
+				if c.Timeout > e.opts.CallBound {
+					bad = append(bad, note("%s declares a timeout of %v, above the bound %v: its callers may wait that long", cmdName(c), c.Timeout, e.opts.CallBound))
+				}
+			}
+			stopAll(a)
+		}
+	}
+	for _, c := range f.Calls {
+		good = append(good, c.Pos)
+	}
+	good = append(good, note("%d subscriptions: retried with backoff, then dead-lettered by the bridge with the reason", f.Subscriptions))
+	if len(bad) > 0 {
+		return fail(fmt.Sprintf("%d unbounded calls or missing retries", len(bad)), append(bad, good...)...)
+	}
+	return pass(fmt.Sprintf("%d cross-service calls answer in bounded time with the callee stopped; %d subscriptions retry", len(f.Calls), f.Subscriptions), good...)
+}
+
+// checkShutdown sends SIGTERM to every process of each model while calls are in
+// flight, then expects every call to have an answer and every process to exit 0 within
+// the shutdown timeout.
+func checkShutdown(ctx context.Context, e *env) Result {
+	url, release, err := e.brokers.get(ctx)
+	if err != nil {
+		return fail("no broker", note("%v", err))
+	}
+	defer release()
+	var bad, good []Evidence
+	models := []struct {
+		name  string
+		profs []runtime.Profile
+	}{
+		{"monolith (memory)", []runtime.Profile{{Bridge: "memory"}}},
+		{"one process per service (" + e.brokers.kind + ")", e.splitProfiles(url)},
+	}
+	for _, m := range models {
+		b, g := e.shutdownModel(ctx, m.name, m.profs)
+		bad, good = append(bad, b...), append(good, g...)
+	}
+	if len(bad) > 0 {
+		return fail(fmt.Sprintf("graceful shutdown failed (shutdown timeout %v)", e.opts.ShutdownTimeout), append(bad, good...)...)
+	}
+	return pass(fmt.Sprintf("SIGTERM under load: every call answered, every process exited 0 within %v", e.opts.ShutdownTimeout), good...)
+}
+
+func (e *env) shutdownModel(ctx context.Context, model string, profs []runtime.Profile) (bad, good []Evidence) {
+	apps, err := e.startAll(ctx, profs...)
+	if err != nil {
+		return []Evidence{note("%s did not start: %v", model, err)}, nil
+	}
+	defer stopAll(apps...) // no-op for processes that exited
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: e.opts.ShutdownTimeout + 2*slack}
+	var stopping atomic.Bool
+	var answered, refused atomic.Int64
+	var mu sync.Mutex
+	var dirty []string
+	var wg sync.WaitGroup
+	for _, a := range apps {
+		for _, c := range a.Commands() {
+			for range 3 {
+				wg.Go(func() {
+					for !stopping.Load() && ctx.Err() == nil {
+						ok, ref, err := loadCall(ctx, client, a.HTTPAddr(), c)
+						switch {
+						case ok:
+							answered.Add(1)
+						case ref:
+							refused.Add(1)
+							time.Sleep(20 * time.Millisecond)
+						default:
+							mu.Lock()
+							dirty = append(dirty, fmt.Sprintf("%s: %v", cmdName(c), err))
+							mu.Unlock()
+						}
+					}
+				})
+			}
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // calls are in flight
+	t0 := time.Now()
+	for _, a := range apps {
+		_ = a.Signal(syscall.SIGTERM)
+	}
+	deadline := time.NewTimer(e.opts.ShutdownTimeout + slack)
+	defer deadline.Stop()
+	for _, a := range apps {
+		select {
+		case <-a.Done():
+			took := time.Since(t0).Round(time.Millisecond)
+			if code := a.ExitCode(); code != 0 {
+				bad = append(bad, note("%s: %s exited with code %d %v after SIGTERM: %s", model, a.label(), code, took, a.lastLog()))
+			} else {
+				good = append(good, note("%s: %s exited 0 %v after SIGTERM", model, a.label(), took))
+			}
+		case <-deadline.C:
+			bad = append(bad, note("%s: %s still running %v after SIGTERM (shutdown timeout %v): killed", model, a.label(), time.Since(t0).Round(time.Millisecond), e.opts.ShutdownTimeout))
+			_ = a.Stop(time.Second)
+		}
+	}
+	stopping.Store(true)
+	wg.Wait()
+	// An app that exits 0 has answered every request it accepted (the framework's HTTP
+	// server drains before the bridge); a connection cut while it exited 0 was still in
+	// the kernel's accept queue when the listener closed. Otherwise the cut calls were
+	// in flight and lost.
+	clean := true
+	for _, a := range apps {
+		clean = clean && a.Exited() && a.ExitCode() == 0
+	}
+	if len(dirty) > 0 && !clean {
+		bad = append(bad, note("%s: %d in-flight calls were cut off instead of answered, e.g. %s", model, len(dirty), dirty[0]))
+	}
+	good = append(good, note("%s: %d calls answered during the load, %d refused or closed unaccepted after the endpoint closed",
+		model, answered.Load(), refused.Load()+int64(len(dirty))))
+	return bad, good
+}
+
+// checkHealth starts the project on the broker through a TCP proxy, cuts the proxy and
+// expects /readyz to turn unavailable, then restores it and expects ok again.
+func checkHealth(ctx context.Context, e *env) Result {
+	raw, release, err := e.brokers.get(ctx)
+	if err != nil {
+		return fail("no broker", note("%v", err))
+	}
+	defer release()
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fail("broker URL", note("%v", err))
+	}
+	proxy, err := tcpproxy.New(u.Host)
+	if err != nil {
+		return fail("TCP proxy", note("%v", err))
+	}
+	defer func() { _ = proxy.Close() }()
+	u.Host = proxy.Addr()
+	a, err := e.start(ctx, runtime.Profile{Bridge: u.String()})
+	if err != nil {
+		return fail("the project did not start behind the proxy", note("%v", err))
+	}
+	defer stopAll(a)
+	wait := func(want string, within time.Duration) (runtime.Health, time.Duration, bool) {
+		t0 := time.Now()
+		var h runtime.Health
+		for time.Since(t0) < within && ctx.Err() == nil {
+			pctx, cancel := context.WithTimeout(ctx, time.Second)
+			h, err = runtime.Probe(pctx, a.HealthAddr())
+			cancel()
+			if err == nil && h.Status == want {
+				return h, time.Since(t0).Round(time.Millisecond), true
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return h, within, false
+	}
+	const within = 10 * time.Second
+	if h, _, ok := wait("ok", within); !ok {
+		return fail("/readyz never reported ok with the broker reachable", note("last answer: status %q error %q", h.Status, h.Error))
+	}
+	proxy.Cut()
+	h, took, ok := wait("unavailable", within)
+	if !ok {
+		return fail(fmt.Sprintf("/readyz still reported %q %v after the broker connection was cut: health ignores the bridge", h.Status, within),
+			note("GET http://%s/readyz kept answering status %q while the TCP proxy to the broker refused every connection", a.HealthAddr(), h.Status))
+	}
+	ev := []Evidence{note("/readyz unavailable %v after the cut: %s", took, h.Error)}
+	proxy.Restore()
+	h, took, ok = wait("ok", 2*within)
+	if !ok {
+		return fail(fmt.Sprintf("/readyz did not recover within %v after the broker connection was restored", 2*within),
+			append(ev, note("last answer: status %q error %q", h.Status, h.Error))...)
+	}
+	ev = append(ev, note("/readyz ok again %v after the restore", took))
+	return pass("readyz follows the broker connection: unavailable when cut, ok when restored", ev...)
+}

@@ -1,0 +1,156 @@
+package check
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleReport() Report {
+	r := Report{SchemaVersion: SchemaVersion, Project: "shop", Dir: "/p/shop", Broker: "nats (embedded)",
+		Started: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), Duration: 12300 * time.Millisecond,
+		Checks: []Result{
+			{Name: TwoModels, Title: "t", Status: Pass, Reason: "2 commands equal", Duration: time.Second},
+			{Name: ExternalConfig, Title: "t", Status: Fail, Reason: "1 bridge choice",
+				Evidence: []Evidence{{Message: `broker URL "nats://x" <&>`, File: "services/a/v1/service/a.go", Line: 7}}},
+			{Name: Stateless, Title: "t", Status: Skip, Reason: "not selected"},
+		}}
+	r.finish()
+	return r
+}
+
+// TestJUnit parses the JUnit output against what the Ant/Jenkins junit-4.xsd requires:
+// testsuites > testsuite (name, tests, failures, errors, time, timestamp, hostname, id,
+// package; properties, testcase*, system-out, system-err in that order) > testcase
+// (name, classname, time) with at most one failure or skipped.
+func TestJUnit(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJUnit(&buf, sampleReport()); err != nil {
+		t.Fatal(err)
+	}
+	type tc struct {
+		Name      string     `xml:"name,attr"`
+		Classname string     `xml:"classname,attr"`
+		Time      string     `xml:"time,attr"`
+		Failure   []xml.Name `xml:"failure"`
+		Skipped   []xml.Name `xml:"skipped"`
+	}
+	var doc struct {
+		XMLName xml.Name `xml:"testsuites"`
+		Suites  []struct {
+			Attrs []xml.Attr `xml:",any,attr"`
+			Inner []struct {
+				XMLName xml.Name
+			} `xml:",any"`
+			Cases []tc `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("not XML: %v\n%s", err, buf.String())
+	}
+	if !strings.HasPrefix(buf.String(), "<?xml") || len(doc.Suites) != 1 {
+		t.Fatalf("want one testsuite under testsuites:\n%s", buf.String())
+	}
+	s := doc.Suites[0]
+	have := map[string]string{}
+	for _, a := range s.Attrs {
+		have[a.Name.Local] = a.Value
+	}
+	for _, req := range []string{"name", "tests", "failures", "errors", "time", "timestamp", "hostname", "id", "package"} {
+		if _, ok := have[req]; !ok {
+			t.Errorf("testsuite lacks attribute %s", req)
+		}
+	}
+	if have["tests"] != "3" || have["failures"] != "1" || have["skipped"] != "1" || have["timestamp"] != "2026-11-25T12:00:00" {
+		t.Errorf("counts/timestamp wrong: %v", have)
+	}
+	var order []string
+	for _, in := range s.Inner {
+		if len(order) == 0 || order[len(order)-1] != in.XMLName.Local {
+			order = append(order, in.XMLName.Local)
+		}
+	}
+	if strings.Join(order, ",") != "properties,testcase,system-out,system-err" {
+		t.Errorf("element order %v", order)
+	}
+	tests := []struct {
+		name          string
+		failure, skip int
+	}{{TwoModels, 0, 0}, {ExternalConfig, 1, 0}, {Stateless, 0, 1}}
+	for i, tt := range tests {
+		c := s.Cases[i]
+		if c.Name != tt.name || c.Classname == "" || c.Time == "" || len(c.Failure) != tt.failure || len(c.Skipped) != tt.skip {
+			t.Errorf("testcase %d = %+v, want %s with %d failure %d skipped", i, c, tt.name, tt.failure, tt.skip)
+		}
+	}
+}
+
+// TestJSONAndText checks the documented JSON fields and the table.
+func TestJSONAndText(t *testing.T) {
+	rep := sampleReport()
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, rep, false); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"schemaVersion", "project", "dir", "broker", "passed", "started", "durationMs", "summary", "checks"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("JSON lacks %q: %s", k, buf.String())
+		}
+	}
+	c := got["checks"].([]any)[1].(map[string]any)
+	for _, k := range []string{"name", "title", "status", "reason", "durationMs", "evidence"} {
+		if _, ok := c[k]; !ok {
+			t.Errorf("check lacks %q", k)
+		}
+	}
+	if got["passed"] != false || c["status"] != "fail" {
+		t.Errorf("passed/status wrong: %s", buf.String())
+	}
+	buf.Reset()
+	if err := WriteText(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CHECK", "FAIL", "services/a/v1/service/a.go:7: broker URL", "1 passed, 1 failed, 1 skipped"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+func TestSelection(t *testing.T) {
+	tests := []struct {
+		name       string
+		only, skip []string
+		want       int
+		wantErr    bool
+	}{
+		{name: "all", want: 6},
+		{name: "only", only: []string{Stateless}, want: 1},
+		{name: "skip", skip: []string{Stateless, TwoModels}, want: 4},
+		{name: "unknown", only: []string{"nope"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sel, err := selection(tt.only, tt.skip)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			n := 0
+			for _, on := range sel {
+				if on {
+					n++
+				}
+			}
+			if !tt.wantErr && n != tt.want {
+				t.Errorf("%d selected, want %d", n, tt.want)
+			}
+		})
+	}
+}

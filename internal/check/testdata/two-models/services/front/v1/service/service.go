@@ -1,0 +1,28 @@
+// Package service implements Front.
+package service
+
+import (
+	"os"
+
+	backv1 "example.com/fixture/services/back/v1"
+	frontv1 "example.com/fixture/services/front/v1"
+	"github.com/purista-go/purista/pkg/framework"
+)
+
+// New returns the Front service.
+func New() *framework.Service {
+	svc := framework.NewService("Front", "1", "greets")
+	framework.Handle(svc, frontv1.Hello, hello)
+	return svc
+}
+
+// hello violates two-models: it hands Back a value through the process environment,
+// assuming both share a process.
+func hello(c *framework.Context, in frontv1.HelloIn) (frontv1.HelloOut, error) {
+	_ = os.Setenv("FIXTURE_CALLER", "Front")
+	out, err := backv1.Upper.Invoke(c, backv1.UpperIn{Text: in.Name})
+	if err != nil {
+		return frontv1.HelloOut{}, err
+	}
+	return frontv1.HelloOut{Message: "Hello, " + out.Text + "!"}, nil
+}

@@ -1,0 +1,156 @@
+// Package check implements `purista check`: the distribution checklist as executable
+// checks for CI (see internal/check and docs/check.md).
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/purista-go/purista/internal/check"
+	"github.com/purista-go/purista/internal/cli/cmdutil"
+	"github.com/purista-go/purista/internal/cli/iostreams"
+)
+
+// Exit codes of `purista check` (besides cmdutil.ExitUsage = 2).
+const (
+	// ExitFailed means at least one check failed.
+	ExitFailed = 1
+	// ExitNotBuilt means the project could not be built or loaded: nothing was checked.
+	ExitNotBuilt = 3
+)
+
+// Options are the parsed flags and arguments of `purista check`.
+type Options struct {
+	// IO are the streams to write to.
+	IO *iostreams.IOStreams
+	// Dir is the project folder (default ".").
+	Dir string
+	// Only and Skip select checks by name.
+	Only, Skip []string
+	// Broker is nats, amqp or mqtt; BrokerURL an external broker.
+	Broker, BrokerURL string
+	// Format is text or json.
+	Format string
+	// JUnit is a file to write JUnit XML to ("" for none).
+	JUnit string
+	// Timeout bounds the whole run.
+	Timeout time.Duration
+}
+
+// NewCmdCheck returns the `check` command. When runF is non-nil it is called with the
+// parsed options instead of the real implementation (for tests of flag parsing).
+func NewCmdCheck(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "check [DIR] [flags]",
+		Short: "Run the distribution checklist against a project, for CI",
+		Long: `Run the distribution checklist against the project in DIR (default: the current
+folder or the project that contains it). Every item is a check that runs the project
+for real or analyses its service code:
+
+  ` + strings.Join(check.Names(), "\n  ") + `
+
+The broker checks use an embedded NATS server unless --broker/--broker-url say
+otherwise. Exit codes: 0 nothing failed, 1 a check failed, 2 usage error, 3 the
+project could not be built. See docs/check.md for the checks and the JSON schema.`,
+		Example: `  # in CI, from the project root
+  purista check --junit check-report.xml
+
+  # only the static checks, as JSON
+  purista check --only external-config,stateless --format json
+
+  # against a running RabbitMQ
+  purista check --broker amqp --broker-url amqp://guest:guest@127.0.0.1:5672/`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return cmdutil.UsageErrorf("%s takes at most one project folder, got %q", cmd.CommandPath(), strings.Join(args, " "))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Dir = args[0]
+			}
+			if opts.Format != "text" && opts.Format != "json" {
+				return cmdutil.UsageErrorf("--format %q is unknown: use text or json", opts.Format)
+			}
+			if opts.Broker != "nats" && opts.Broker != "amqp" && opts.Broker != "mqtt" {
+				return cmdutil.UsageErrorf("--broker %q is unknown: use nats, amqp or mqtt", opts.Broker)
+			}
+			if opts.Timeout <= 0 {
+				return cmdutil.UsageErrorf("--timeout %v is not positive: use e.g. 5m", opts.Timeout)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&opts.Only, "only", nil, "run only these checks (comma-separated names)")
+	fl.StringSliceVar(&opts.Skip, "skip", nil, "leave out these checks (comma-separated names)")
+	fl.StringVar(&opts.Broker, "broker", "nats", "broker for the broker checks: nats | amqp | mqtt")
+	fl.StringVar(&opts.BrokerURL, "broker-url", "", "use this broker instead of an embedded one, e.g. nats://127.0.0.1:4222")
+	fl.StringVar(&opts.Format, "format", "text", "output: text (a table) or json")
+	fl.StringVar(&opts.JUnit, "junit", "", "also write a JUnit XML report to this file")
+	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "give up after this long")
+	return cmd
+}
+
+// Run runs the checks and prints the report.
+func Run(ctx context.Context, opts *Options) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	prog := newProgress(opts.IO)
+	rep, err := check.Run(ctx, check.Options{Dir: opts.Dir, Only: opts.Only, Skip: opts.Skip,
+		Broker: opts.Broker, BrokerURL: opts.BrokerURL, Progress: prog.update})
+	prog.stop()
+	var be *check.BuildError
+	switch {
+	case errors.As(err, &be):
+		return &cmdutil.ExitCodeError{Code: ExitNotBuilt, Err: err}
+	case errors.Is(err, check.ErrUnknownCheck):
+		return &cmdutil.UsageError{Err: err}
+	case err != nil:
+		return err
+	}
+	if opts.JUnit != "" {
+		if err := writeFile(opts.JUnit, func(w io.Writer) error { return check.WriteJUnit(w, rep) }); err != nil {
+			return fmt.Errorf("write --junit %s: %w", opts.JUnit, err)
+		}
+	}
+	if opts.Format == "json" {
+		err = check.WriteJSON(opts.IO.Out, rep, opts.IO.IsStdoutTTY())
+	} else {
+		err = check.WriteText(opts.IO.Out, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.Passed {
+		return &cmdutil.ExitCodeError{Code: ExitFailed, Err: fmt.Errorf("%d of %d checks failed", rep.Summary.Failed, len(rep.Checks))}
+	}
+	return nil
+}
+
+func writeFile(name string, write func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,109 @@
+// Package dev implements `purista dev`: it builds the project, runs it (all services in
+// one process on the in-memory bridge, or with --distributed one process per service
+// over a broker), shows it in a terminal UI or as log lines, and rebuilds on changes.
+package dev
+
+import (
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/purista-go/purista/internal/cli/cmdutil"
+	"github.com/purista-go/purista/internal/cli/iostreams"
+	"github.com/purista-go/purista/internal/devenv"
+	"github.com/purista-go/purista/internal/project"
+)
+
+// Options are the parsed flags of `purista dev`.
+type Options struct {
+	// IO are the streams.
+	IO *iostreams.IOStreams
+	// Dir is where to look for the project (default: the working directory).
+	Dir string
+	// NoTUI prints log lines instead of the terminal UI (implied when stdout is no TTY).
+	NoTUI bool
+	// JSON prints the headless output as JSON lines.
+	JSON bool
+	// Distributed runs one process per service over a broker.
+	Distributed bool
+	// Broker is nats, amqp or mqtt; BrokerURL an explicit broker URL.
+	Broker, BrokerURL string
+	// NoContainers skips testcontainers when looking for a broker.
+	NoContainers bool
+	// NoWatch disables rebuild on change.
+	NoWatch bool
+	// Grace is the SIGTERM → SIGKILL grace period.
+	Grace time.Duration
+	// Getenv reads the environment (NO_COLOR).
+	Getenv func(string) string
+}
+
+// NewCmdDev returns the `dev` command. When runF is non-nil it is called with the
+// parsed options instead of the real implementation (for tests of flag parsing).
+func NewCmdDev(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Getenv: os.Getenv}
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the project with a live terminal UI, rebuilding on every change",
+		Long: `Build the project's binary (purista.yaml main) and run it: all services in one
+process on the in-memory bridge, or with --distributed one process per service over a
+broker. Saving a .go file, go.mod or go.sum rebuilds and restarts; a compile error is shown
+and the previous process keeps running.
+
+The terminal UI shows processes, services (state, health, invocations, errors, p50
+latency), the message stream (filter with /), logs, and an invoke dialog (i). Press ? for
+help and q to quit. Without a terminal, or with --no-tui, it prints prefixed log lines
+(--json: JSON lines) instead.
+
+--distributed finds a broker in this order: --broker-url or PURISTA_BROKER_URL, a
+testcontainers container when a Docker daemon answers, an embedded broker (nats, mqtt).
+AMQP has no embedded broker: give a URL or start Docker.
+
+On quit, SIGINT or SIGTERM every process gets SIGTERM, then SIGKILL after --grace.`,
+		Example: `  purista dev
+  purista dev --no-tui
+  purista dev --distributed                      # embedded NATS unless a URL or Docker is there
+  purista dev --distributed --broker-url amqp://guest:guest@127.0.0.1:5672/
+  purista dev --distributed --broker mqtt`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Broker != "" && opts.Broker != "nats" && opts.Broker != "amqp" && opts.Broker != "mqtt" {
+				return cmdutil.UsageErrorf("--broker %q is unknown: use nats, amqp or mqtt", opts.Broker)
+			}
+			if (opts.Broker != "" || opts.BrokerURL != "") && !opts.Distributed {
+				return cmdutil.UsageErrorf("--broker and --broker-url need --distributed")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return Run(cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Dir, "dir", "C", ".", "project folder (or any folder inside it)")
+	fl.BoolVar(&opts.NoTUI, "no-tui", false, "print log lines instead of the terminal UI")
+	fl.BoolVar(&opts.JSON, "json", false, "headless output as JSON lines (implies --no-tui)")
+	fl.BoolVar(&opts.Distributed, "distributed", false, "run one process per service over a broker")
+	fl.StringVar(&opts.Broker, "broker", "", "broker for --distributed: nats (default), amqp or mqtt")
+	fl.StringVar(&opts.BrokerURL, "broker-url", "", "broker URL for --distributed (env PURISTA_BROKER_URL)")
+	fl.BoolVar(&opts.NoContainers, "no-containers", false, "never start a broker container with testcontainers")
+	fl.BoolVar(&opts.NoWatch, "no-watch", false, "do not rebuild on changes")
+	fl.DurationVar(&opts.Grace, "grace", 10*time.Second, "how long processes may take to stop after SIGTERM before SIGKILL")
+	return cmd
+}
+
+// Run runs the dev session described by opts.
+func Run(cmd *cobra.Command, opts *Options) error {
+	m, root, err := project.Find(opts.Dir)
+	if err != nil {
+		return cmdutil.WithHint(err, "run purista dev inside a project, or create one with `purista new <name>`")
+	}
+	headless := opts.NoTUI || opts.JSON || !opts.IO.IsStdoutTTY() || !opts.IO.IsStdinTTY()
+	return devenv.RunSession(cmd.Context(), devenv.SessionOptions{
+		Root: root, Manifest: m, Distributed: opts.Distributed, Broker: opts.Broker, BrokerURL: opts.BrokerURL,
+		NoContainers: opts.NoContainers, Watch: !opts.NoWatch, Headless: headless, JSON: opts.JSON,
+		NoColor: opts.Getenv("NO_COLOR") != "", Grace: opts.Grace,
+		In: opts.IO.In, Out: opts.IO.Out, ErrOut: opts.IO.ErrOut,
+	})
+}

@@ -1,0 +1,244 @@
+package devenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+	tcmosquitto "github.com/testcontainers/testcontainers-go/modules/mosquitto"
+	tcnats "github.com/testcontainers/testcontainers-go/modules/nats"
+	tcrabbit "github.com/testcontainers/testcontainers-go/modules/rabbitmq"
+
+	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/mqtt/mqttembed"
+	"github.com/purista-go/purista/pkg/framework/nats/natsembed"
+)
+
+// Broker sources, in the order Provision tries them.
+const (
+	SourceURL            = "url"            // --broker-url or PURISTA_BROKER_URL
+	SourceTestcontainers = "testcontainers" // a container started through a Docker daemon
+	SourceEmbedded       = "embedded"       // an in-process server (nats, mqtt)
+)
+
+// Container images started when a Docker daemon answers.
+const (
+	ImageNATS      = "nats:2.10-alpine"
+	ImageRabbitMQ  = "rabbitmq:3.13-management-alpine"
+	ImageMosquitto = "eclipse-mosquitto:2.0"
+)
+
+// ErrNoBroker is wrapped by Provision's error when no broker of the kind can be found.
+var ErrNoBroker = errors.New("no broker available")
+
+// Broker is a broker the distributed runner connects its processes to.
+type Broker struct {
+	// Kind is "nats", "amqp" or "mqtt".
+	Kind string
+	// URL is the PURISTA_BRIDGE value for the processes.
+	URL string
+	// Source says where the broker came from (SourceURL, SourceTestcontainers, SourceEmbedded).
+	Source string
+	// Note is a human-readable detail (the container image, why a source was skipped).
+	Note  string
+	close func(context.Context) error
+}
+
+// String describes the broker for the UI, with any password masked.
+func (b *Broker) String() string {
+	return fmt.Sprintf("%s %s (%s)", b.Kind, framework.RedactURL(b.URL), b.Source)
+}
+
+// Close stops a broker that Provision started (container or embedded server); a broker
+// given by URL is left alone.
+func (b *Broker) Close(ctx context.Context) error {
+	if b == nil || b.close == nil {
+		return nil
+	}
+	return b.close(ctx)
+}
+
+// ProvisionOptions say which broker to find.
+type ProvisionOptions struct {
+	// Kind is "nats" (default), "amqp" or "mqtt". When empty and URL is set, the kind
+	// follows from the URL's scheme.
+	Kind string
+	// URL is an explicit broker URL (--broker-url); it wins over everything else.
+	URL string
+	// Getenv reads the environment (PURISTA_BROKER_URL); nil means os.Getenv.
+	Getenv func(string) string
+	// Dir is a scratch folder for an embedded broker's storage (nil: a temporary one).
+	Dir string
+	// DockerAvailable reports whether a Docker daemon answers; nil uses DockerAvailable.
+	DockerAvailable func(context.Context) error
+	// NoContainers skips the testcontainers step.
+	NoContainers bool
+}
+
+// Provision finds a broker in this order: an explicit URL (option or
+// PURISTA_BROKER_URL) → a testcontainers container when a Docker daemon answers → an
+// embedded broker (nats, mqtt) → an error wrapping ErrNoBroker that says how to get one.
+func Provision(ctx context.Context, opts ProvisionOptions) (*Broker, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	url := opts.URL
+	if url == "" {
+		url = getenv("PURISTA_BROKER_URL")
+	}
+	kind := opts.Kind
+	if url != "" {
+		k, err := framework.BridgeKind(url)
+		if err != nil {
+			return nil, err
+		}
+		if k == "memory" {
+			return nil, fmt.Errorf("broker URL %q is the in-memory bridge: --distributed needs nats://, amqp:// or mqtt://", url)
+		}
+		if kind != "" && kind != k {
+			return nil, fmt.Errorf("--broker %s does not match the broker URL %s (a %s URL)", kind, framework.RedactURL(url), k)
+		}
+		return &Broker{Kind: k, URL: url, Source: SourceURL}, nil
+	}
+	if kind == "" {
+		kind = "nats"
+	}
+	if kind != "nats" && kind != "amqp" && kind != "mqtt" {
+		return nil, fmt.Errorf("broker %q is unknown: use nats, amqp or mqtt", kind)
+	}
+	var skipped string
+	if !opts.NoContainers {
+		probe := opts.DockerAvailable
+		if probe == nil {
+			probe = DockerAvailable
+		}
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := probe(pctx)
+		cancel()
+		if err == nil {
+			return startContainer(ctx, kind)
+		}
+		skipped = "testcontainers skipped: " + err.Error()
+	}
+	switch kind {
+	case "nats":
+		dir := opts.Dir
+		if dir == "" {
+			d, err := os.MkdirTemp("", "purista-nats-*")
+			if err != nil {
+				return nil, err
+			}
+			dir = d
+		}
+		s, err := natsembed.Start(ctx, filepath.Join(dir, "jetstream"))
+		if err != nil {
+			return nil, fmt.Errorf("embedded NATS: %w", err)
+		}
+		return &Broker{Kind: kind, URL: s.ClientURL(), Source: SourceEmbedded, Note: skipped,
+			close: func(context.Context) error {
+				s.Shutdown()
+				if opts.Dir == "" {
+					return os.RemoveAll(dir)
+				}
+				return nil
+			}}, nil
+	case "mqtt":
+		s, err := mqttembed.Start(ctx, "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("embedded MQTT: %w", err)
+		}
+		return &Broker{Kind: kind, URL: s.URL(), Source: SourceEmbedded, Note: skipped,
+			close: func(context.Context) error { return s.Close() }}, nil
+	}
+	return nil, fmt.Errorf("%w: AMQP has no embedded broker and %s. Give one with "+
+		"--broker-url amqp://guest:guest@127.0.0.1:5672/ (or PURISTA_BROKER_URL), start Docker so that "+
+		"testcontainers can run %s, or run RabbitMQ yourself (e.g. docker run -p 5672:5672 rabbitmq:3)",
+		ErrNoBroker, orNone(skipped), ImageRabbitMQ)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "containers are disabled"
+	}
+	return s
+}
+
+// DockerAvailable reports whether a Docker daemon answers. Without DOCKER_HOST and
+// without a socket at a usual place it fails at once, without asking testcontainers.
+func DockerAvailable(ctx context.Context) error {
+	if os.Getenv("DOCKER_HOST") == "" {
+		found := false
+		home, _ := os.UserHomeDir()
+		for _, s := range []string{"/var/run/docker.sock", filepath.Join(home, ".docker/run/docker.sock"),
+			filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "docker.sock")} {
+			if _, err := os.Stat(s); err == nil {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return errors.New("no Docker daemon (no DOCKER_HOST, no docker.sock)")
+		}
+	}
+	p, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(tclog.Logger(silentLogger{})))
+	if err != nil {
+		return fmt.Errorf("no Docker daemon: %w", err)
+	}
+	if err := p.Health(ctx); err != nil { // Health closes the provider
+		return fmt.Errorf("Docker daemon does not answer: %w", err)
+	}
+	return nil
+}
+
+type silentLogger struct{}
+
+func (silentLogger) Printf(string, ...any) {}
+
+// startContainer runs the broker of kind in a container and returns its URL.
+func startContainer(ctx context.Context, kind string) (*Broker, error) {
+	quiet := testcontainers.WithLogger(silentLogger{})
+	var (
+		c   testcontainers.Container
+		url string
+		img string
+		err error
+	)
+	switch kind {
+	case "nats":
+		img = ImageNATS
+		var n *tcnats.NATSContainer
+		if n, err = tcnats.Run(ctx, img, quiet); err == nil {
+			c = n
+			url, err = n.ConnectionString(ctx)
+		}
+	case "amqp":
+		img = ImageRabbitMQ
+		var r *tcrabbit.RabbitMQContainer
+		if r, err = tcrabbit.Run(ctx, img, quiet); err == nil {
+			c = r
+			url, err = r.AmqpURL(ctx)
+		}
+	case "mqtt":
+		img = ImageMosquitto
+		var m *tcmosquitto.Container
+		if m, err = tcmosquitto.Run(ctx, img, quiet); err == nil {
+			c = m
+			url, err = m.BrokerURL(ctx)
+		}
+	}
+	if err != nil {
+		if c != nil {
+			_ = testcontainers.TerminateContainer(c)
+		}
+		return nil, fmt.Errorf("testcontainers %s: %w", img, err)
+	}
+	return &Broker{Kind: kind, URL: url, Source: SourceTestcontainers, Note: img,
+		close: func(ctx context.Context) error { return c.Terminate(ctx) }}, nil
+}
+

@@ -1,0 +1,111 @@
+package devenv
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/purista-go/purista/internal/runtime"
+)
+
+// TestHeadlessE2E runs the real `purista dev --no-tui` on a copy of examples/signup:
+// invoke, a compile error (old process keeps answering), an edit of a handler (new
+// behaviour after the rebuild), SIGTERM, and no process left behind.
+func TestHeadlessE2E(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds purista and the example")
+	}
+	bin := buildPurista(t)
+	proj := copyTree(t)
+	tree := filepath.Dir(filepath.Dir(proj))
+	cmd := exec.Command(bin, "dev", "--no-tui", "--grace", "5s")
+	cmd.Dir = proj
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(tree, ".cache"))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	out := collect(stdout)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+
+	_, i := out.wait(t, 0, "all services ready in", 2*time.Minute)
+	line, _ := out.wait(t, 0, "running pid=", time.Second)
+	addr := strings.TrimSuffix(strings.TrimPrefix(field(line, "http"), "http://"), "/api")
+	invoke := func(addr string) string {
+		t.Helper()
+		res, err := runtime.InvokeHTTP(ctx, addr, "User", "1", "signUp", json.RawMessage(`{"email":"bob@example.com","name":"Bob"}`))
+		if err != nil {
+			t.Fatalf("invoke at %s: %v", addr, err)
+		}
+		var o struct{ ID string }
+		if err := json.Unmarshal(res, &o); err != nil {
+			t.Fatal(err)
+		}
+		return o.ID
+	}
+	if id := invoke(addr); len(id) != 32 {
+		t.Fatalf("id %q, want 32 hex", id)
+	}
+	out.wait(t, i, "msg command User.signUp → Email.sendWelcome 200", 5*time.Second)
+
+	svc := filepath.Join(proj, "services/user/v1/service/service.go")
+	orig, err := os.ReadFile(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(svc, append(append([]byte(nil), orig...), []byte("\nfunc broken() { undefinedThing() }\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, i = out.wait(t, i, "build failed (the previous process keeps running)", time.Minute)
+	out.wait(t, i, "undefinedThing", time.Second)
+	if id := invoke(addr); len(id) != 32 {
+		t.Fatalf("after a compile error the old process answered %q", id)
+	}
+
+	edited := strings.Replace(string(orig), "ID: userID(in.Email)", `ID: "edited-" + in.Name`, 1)
+	if edited == string(orig) {
+		t.Fatal("the handler to edit has changed; update this test")
+	}
+	if err := os.WriteFile(svc, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line, i = out.wait(t, i, "restarted: all services ready in", time.Minute)
+	t.Logf("save → restarted and ready: %s", line)
+	line, _ = out.wait(t, i-3, "running pid=", time.Second)
+	addr = strings.TrimSuffix(strings.TrimPrefix(field(line, "http"), "http://"), "/api")
+	if id := invoke(addr); id != "edited-Bob" {
+		t.Fatalf("after the edit signUp answered id %q, want edited-Bob", id)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("purista dev exited with %v after SIGTERM\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("purista dev did not exit within 30s of SIGTERM")
+	}
+	<-out.done
+	out.wait(t, 0, "stopped", time.Second)
+	if pids := processesMentioning(tree); len(pids) > 0 {
+		t.Errorf("processes left behind: %v", pids)
+	}
+}

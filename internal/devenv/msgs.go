@@ -1,0 +1,76 @@
+package devenv
+
+import (
+	"time"
+
+	"github.com/purista-go/purista/internal/runtime"
+)
+
+// The runner reports what happens through these messages, sent to Options.Sink in
+// order. The TUI turns them into tea messages; headless mode prints them.
+
+// Unit states.
+const (
+	StateBuilding = "building"
+	StateStarting = "starting"
+	StateRunning  = "running"
+	StateStopping = "stopping"
+	StateStopped  = "stopped"
+	StateExited   = "exited" // ended on its own (crash or exit)
+)
+
+// UnitEventMsg is one event-stream line of a unit's process.
+type UnitEventMsg struct {
+	// Unit is the unit name ("app" in monolith mode, the service name when distributed).
+	Unit string
+	// Event is the line from the framework's event stream.
+	Event runtime.Event
+}
+
+// UnitStateMsg reports a unit's process state.
+type UnitStateMsg struct {
+	Unit     string
+	State    string
+	PID      int
+	Restarts int
+	// ExitCode is set for StateExited and StateStopped.
+	ExitCode int
+	// HTTPAddr is the unit's command endpoint while it runs.
+	HTTPAddr string
+	// Err explains an unexpected exit (with the tail of stderr) or a failed start.
+	Err string
+}
+
+// HealthMsg is the latest readiness probe of a unit.
+type HealthMsg struct {
+	Unit string
+	OK   bool
+	Err  string
+}
+
+// BuildMsg reports a build: Started, then OK or a compile error in Output.
+type BuildMsg struct {
+	// Started is true when a build begins, false when it has finished.
+	Started bool
+	// Err is the compile error (compiler output) or another build failure; "" on success.
+	Err string
+	// Took is the build time.
+	Took time.Duration
+	// Files are the changed files that caused a rebuild (empty for the first build).
+	Files []string
+}
+
+// ReadyMsg reports that every unit answers its readiness probe.
+type ReadyMsg struct {
+	// Took is the time from the trigger (start of `purista dev`, or the file save) until
+	// all units are ready.
+	Took time.Duration
+	// Rebuild is true after a rebuild, false for the first start.
+	Rebuild bool
+}
+
+// InfoMsg is a line of information for the user (broker chosen, errors of the runner).
+type InfoMsg struct {
+	Text  string
+	Error bool
+}

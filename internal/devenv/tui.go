@@ -1,0 +1,405 @@
+package devenv
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/purista-go/purista/internal/project"
+	"github.com/purista-go/purista/pkg/framework"
+)
+
+// Limits of what the TUI keeps in memory.
+const (
+	maxRecords = 500
+	maxLogs    = 1000
+	maxLatency = 256
+)
+
+// Invoker calls a command; *Runner implements it.
+type Invoker interface {
+	Invoke(ctx context.Context, service, version, command string, payload json.RawMessage) (json.RawMessage, error)
+}
+
+// Controller restarts and stops units; *Runner implements it.
+type Controller interface {
+	Restart(unit string)
+	Stop(unit string)
+}
+
+// ModelOptions configure the TUI model.
+type ModelOptions struct {
+	// Project is the project's name (shown in the title).
+	Project string
+	// Mode describes how it runs ("monolith · memory", "distributed · nats …").
+	Mode string
+	// Services are the project's services, in manifest order.
+	Services []project.Service
+	// Units are the runner's unit names.
+	Units []string
+	// Invoker runs the invoke dialog's calls.
+	Invoker Invoker
+	// Controller restarts/stops units (nil disables the keys).
+	Controller Controller
+	// NoColor renders without styles (NO_COLOR).
+	NoColor bool
+}
+
+// Model is the bubbletea model of `purista dev`: processes, services, the message
+// stream (filter with /), logs (service s, level l, follow f), the invoke dialog (i),
+// help (?) and quit (q, ctrl+c). Feed it the runner's messages wrapped in RunnerMsg.
+type Model struct {
+	opts     ModelOptions
+	st       styles
+	width    int
+	height   int
+	units    []*unitRow
+	selUnit  int
+	services []*serviceRow
+	commands []framework.CommandInfo
+	records  []recordRow
+	logs     []logRow
+	build    BuildMsg
+	ready    *ReadyMsg
+	info     []InfoMsg
+
+	filtering bool
+	filter    textinput.Model
+
+	logService string // "" = merged
+	logLevel   int    // index into logLevels
+	follow     bool
+	logScroll  int // lines up from the bottom when not following
+
+	help   bool
+	dialog *invokeDialog
+	quit   bool
+}
+
+var _ tea.Model = Model{} // compile-time check
+
+type unitRow struct {
+	name, state, health, err string
+	pid, restarts            int
+}
+
+type serviceRow struct {
+	name, version, state string
+	invokes, errors      int
+	lat                  []time.Duration
+}
+
+type recordRow struct {
+	at   time.Time
+	text string
+}
+
+type logRow struct {
+	at                      time.Time
+	unit, service, level, m string
+}
+
+// RunnerMsg carries one runner message (see Options.Sink) into the TUI.
+type RunnerMsg struct{ Msg any }
+
+// invokeResultMsg is the answer to the invoke dialog's call.
+type invokeResultMsg struct {
+	out json.RawMessage
+	err error
+}
+
+// logLevels are the level filter's steps, lowest first.
+func logLevels() []string { return []string{"DEBUG", "INFO", "WARN", "ERROR"} }
+
+// NewModel returns the TUI model.
+func NewModel(opts ModelOptions) Model {
+	m := Model{opts: opts, st: newStyles(opts.NoColor), follow: true, logLevel: 1, width: 100, height: 30}
+	for _, u := range opts.Units {
+		m.units = append(m.units, &unitRow{name: u, state: "pending"})
+	}
+	for _, s := range opts.Services {
+		m.services = append(m.services, &serviceRow{name: s.Name, version: s.Version, state: "pending"})
+	}
+	m.filter = textinput.New()
+	m.filter.Prompt = "/"
+	m.filter.Placeholder = "filter messages"
+	return m
+}
+
+// Init implements tea.Model.
+func (m Model) Init() tea.Cmd { return nil }
+
+// Quitting reports whether the user asked to quit.
+func (m Model) Quitting() bool { return m.quit }
+
+// Update implements tea.Model.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		if m.dialog != nil {
+			m.dialog.resize(m.width, m.height)
+		}
+		return m, nil
+	case RunnerMsg:
+		m.apply(msg.Msg)
+		return m, nil
+	case invokeResultMsg:
+		if m.dialog != nil {
+			m.dialog.setResult(msg.out, msg.err)
+		}
+		return m, nil
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	if m.dialog != nil {
+		return m, m.dialog.update(msg)
+	}
+	if m.filtering {
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.Update(msg)
+		return m, cmd
+	}
+	return m, nil
+}
+
+func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if k.String() == "ctrl+c" {
+		m.quit = true
+		return m, tea.Quit
+	}
+	if m.dialog != nil {
+		cmd, closeIt, send := m.dialog.key(k)
+		if closeIt {
+			m.dialog = nil
+		}
+		if send != nil {
+			return m, m.invoke(*send)
+		}
+		return m, cmd
+	}
+	if m.filtering {
+		switch k.String() {
+		case "enter":
+			m.filtering = false
+			m.filter.Blur()
+			return m, nil
+		case "esc":
+			m.filtering = false
+			m.filter.SetValue("")
+			m.filter.Blur()
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.Update(k)
+		return m, cmd
+	}
+	if m.help {
+		m.help = false
+		return m, nil
+	}
+	switch k.String() {
+	case "q":
+		m.quit = true
+		return m, tea.Quit
+	case "?":
+		m.help = true
+	case "/":
+		m.filtering = true
+		return m, m.filter.Focus()
+	case "esc":
+		m.filter.SetValue("")
+	case "i":
+		if len(m.commands) > 0 && m.opts.Invoker != nil {
+			m.dialog = newInvokeDialog(m.commands, m.width, m.height)
+		} else {
+			m.info = appendCapped(m.info, InfoMsg{Text: "no command to invoke yet: waiting for the services to be ready"}, 3)
+		}
+	case "s":
+		m.logService = m.nextLogService()
+	case "l":
+		m.logLevel = (m.logLevel + 1) % len(logLevels())
+	case "f":
+		m.follow = !m.follow
+		m.logScroll = 0
+	case "pgup":
+		m.follow = false
+		m.logScroll += 5
+	case "pgdown":
+		m.logScroll = max(0, m.logScroll-5)
+	case "up", "k":
+		m.selUnit = max(0, m.selUnit-1)
+	case "down", "j":
+		m.selUnit = min(len(m.units)-1, m.selUnit+1)
+	case "r", "x":
+		if m.opts.Controller != nil && len(m.units) > 0 {
+			name := m.units[m.selUnit].name
+			if k.String() == "r" {
+				m.opts.Controller.Restart(name)
+			} else {
+				m.opts.Controller.Stop(name)
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m Model) nextLogService() string {
+	names := []string{""}
+	for _, s := range m.services {
+		names = append(names, s.name)
+	}
+	i := slices.Index(names, m.logService)
+	return names[(i+1)%len(names)]
+}
+
+// invoke returns the command that performs the dialog's call.
+func (m Model) invoke(c invokeCall) tea.Cmd {
+	inv := m.opts.Invoker
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 35*time.Second)
+		defer cancel()
+		out, err := inv.Invoke(ctx, c.service, c.version, c.command, c.payload)
+		return invokeResultMsg{out: out, err: err}
+	}
+}
+
+// apply folds a runner message into the model.
+func (m *Model) apply(msg any) {
+	switch v := msg.(type) {
+	case UnitStateMsg:
+		u := m.unit(v.Unit)
+		u.state, u.pid, u.restarts, u.err = v.State, v.PID, v.Restarts, v.Err
+		if v.State != StateRunning {
+			u.health = ""
+		}
+		if v.Err != "" {
+			m.addLog(logRow{at: time.Now(), unit: v.Unit, level: "ERROR", m: v.Unit + " " + v.Err})
+		}
+	case HealthMsg:
+		u := m.unit(v.Unit)
+		u.health = "ok"
+		if !v.OK {
+			u.health = "down"
+		}
+	case BuildMsg:
+		m.build = v
+	case ReadyMsg:
+		m.ready = &v
+	case InfoMsg:
+		m.info = appendCapped(m.info, v, 3)
+	case UnitEventMsg:
+		m.applyEvent(v)
+	}
+}
+
+func (m *Model) applyEvent(v UnitEventMsg) {
+	e := v.Event
+	switch e.Type {
+	case "state":
+		if s := m.service(e.Service); s != nil {
+			s.state = e.State
+		}
+		if e.State == "ready" {
+			for _, c := range e.Commands {
+				if !slices.ContainsFunc(m.commands, func(x framework.CommandInfo) bool {
+					return x.Service == c.Service && x.Version == c.Version && x.Name == c.Name
+				}) {
+					m.commands = append(m.commands, c)
+				}
+			}
+			sort.SliceStable(m.commands, func(i, j int) bool {
+				return m.commands[i].Service+"."+m.commands[i].Name < m.commands[j].Service+"."+m.commands[j].Name
+			})
+		}
+	case "record":
+		if e.Record == nil {
+			return
+		}
+		r := e.Record
+		if r.Kind != "event" {
+			if s := m.service(r.To.ServiceName); s != nil {
+				s.invokes++
+				if r.Status >= 400 || r.Error != "" {
+					s.errors++
+				}
+				s.lat = appendCapped(s.lat, r.Latency, maxLatency)
+			}
+		}
+		m.records = appendCapped(m.records, recordRow{at: e.Time, text: FormatRecord(e)}, maxRecords)
+	case "log":
+		m.addLog(logRow{at: e.Time, unit: v.Unit, service: e.Service, level: e.Level, m: e.Message + formatAttrs(e.Attrs)})
+	}
+}
+
+func (m *Model) addLog(l logRow) {
+	m.logs = appendCapped(m.logs, l, maxLogs)
+}
+
+func (m *Model) unit(name string) *unitRow {
+	for _, u := range m.units {
+		if u.name == name {
+			return u
+		}
+	}
+	u := &unitRow{name: name}
+	m.units = append(m.units, u)
+	return u
+}
+
+func (m *Model) service(name string) *serviceRow {
+	for _, s := range m.services {
+		if strings.EqualFold(s.name, name) {
+			return s
+		}
+	}
+	return nil
+}
+
+// appendCapped appends v and drops the oldest entries beyond limit.
+func appendCapped[T any](s []T, v T, limit int) []T {
+	s = append(s, v)
+	if len(s) > limit {
+		s = slices.Delete(s, 0, len(s)-limit)
+	}
+	return s
+}
+
+// p50 returns the median of ds (0 when empty).
+func p50(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	c := slices.Clone(ds)
+	slices.Sort(c)
+	return c[len(c)/2]
+}
+
+// healthOf returns the health shown for a service: its unit's.
+func (m Model) healthOf(service string) string {
+	for _, u := range m.units {
+		if u.name == MonolithUnit || strings.EqualFold(u.name, service) {
+			return u.health
+		}
+	}
+	return ""
+}
+
+// levelRank orders slog level names.
+func levelRank(l string) int {
+	switch {
+	case strings.HasPrefix(l, "DEBUG"):
+		return 0
+	case strings.HasPrefix(l, "WARN"):
+		return 2
+	case strings.HasPrefix(l, "ERROR"):
+		return 3
+	}
+	return 1
+}

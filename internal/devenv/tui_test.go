@@ -1,0 +1,214 @@
+package devenv
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/purista-go/purista/internal/project"
+	"github.com/purista-go/purista/internal/runtime"
+	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+type fakeInvoker struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (f *fakeInvoker) Invoke(_ context.Context, svc, ver, cmd string, payload json.RawMessage) (json.RawMessage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, svc+"/"+ver+"/"+cmd+" "+string(payload))
+	if strings.Contains(string(payload), "invalid") {
+		return nil, &runtime.InvokeError{Status: 422, Message: "mailbox does not exist"}
+	}
+	return json.RawMessage(`{"id":"42","email":"a@example.com"}`), nil
+}
+
+// key turns a key name ("enter", "ctrl+s", "a") into a key press.
+func key(s string) tea.KeyPressMsg {
+	switch s {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "ctrl+s":
+		return tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	}
+	r := []rune(s)[0]
+	return tea.KeyPressMsg{Code: r, Text: s}
+}
+
+// send feeds msgs to m and runs the command of an invoke (ctrl+s), as the runtime would.
+func send(t *testing.T, m Model, msgs ...tea.Msg) Model {
+	t.Helper()
+	for _, msg := range msgs {
+		nm, cmd := m.Update(msg)
+		m = nm.(Model)
+		// Only the send key's command is run: others are cursor blinks that wait.
+		if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "ctrl+s" && cmd != nil {
+			if out, ok := cmd().(invokeResultMsg); ok {
+				nm, _ = m.Update(out)
+				m = nm.(Model)
+			}
+		}
+	}
+	return m
+}
+
+func typeText(s string) []tea.Msg {
+	var out []tea.Msg
+	for _, r := range s {
+		out = append(out, key(string(r)))
+	}
+	return out
+}
+
+func screen(m Model) string { return ansi.Strip(m.View().Content) }
+
+func signupModel(t *testing.T, inv Invoker) Model {
+	m := NewModel(ModelOptions{Project: "signup", Mode: "monolith · memory", Units: []string{MonolithUnit},
+		Services: []project.Service{{Name: "User", Version: "1"}, {Name: "Email", Version: "1"}}, Invoker: inv, NoColor: true})
+	nm, _ := m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	m = nm.(Model)
+	now := time.Now()
+	rec := func(kind, from, fromT, to, toT string, status int) tea.Msg {
+		return RunnerMsg{UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "record", Time: now, Record: &framework.Record{
+			Kind: kind, From: wire.Address{ServiceName: from, ServiceTarget: fromT}, To: wire.Address{ServiceName: to, ServiceTarget: toT},
+			Status: status, Latency: time.Millisecond, TraceID: "t1"}}}}
+	}
+	return send(t, m,
+		RunnerMsg{UnitStateMsg{Unit: MonolithUnit, State: StateRunning, PID: 4242}},
+		RunnerMsg{HealthMsg{Unit: MonolithUnit, OK: true}},
+		RunnerMsg{UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "state", Service: "User", State: "ready",
+			Commands: []framework.CommandInfo{{Service: "User", Version: "1", Name: "signUp", Example: json.RawMessage(`{"email":"alice@example.com","name":"Alice"}`)}}}}},
+		RunnerMsg{UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "state", Service: "Email", State: "ready",
+			Commands: []framework.CommandInfo{{Service: "Email", Version: "1", Name: "sendWelcome",
+				InputSchema: json.RawMessage(`{"type":"object","properties":{"email":{"type":"string"},"name":{"type":"string"}}}`)}}}}},
+		rec("command", "User", "signUp", "Email", "sendWelcome", 200),
+		rec("command", "client", "invoke", "User", "signUp", 200),
+		rec("command", "client", "invoke", "User", "signUp", 500),
+		RunnerMsg{UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "log", Time: now, Level: "INFO", Service: "Email", Message: "welcome e-mail sent"}}},
+		RunnerMsg{UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "log", Time: now, Level: "DEBUG", Service: "User", Message: "debug detail"}}},
+	)
+}
+
+func TestModelScreen(t *testing.T) {
+	tests := []struct {
+		name    string
+		keys    []tea.Msg
+		want    []string
+		notWant []string
+	}{
+		{"overview", nil,
+			[]string{"purista dev · signup · monolith · memory", "app", "4242", "running", "User", "Email",
+				"User.signUp → Email.sendWelcome 200", "welcome e-mail sent", "Logs (all services, ≥INFO, follow)"},
+			[]string{"debug detail"}},
+		{"services counts", nil, []string{"User         1    ready     ok             2       1"}, nil},
+		{"filter", append([]tea.Msg{key("/")}, append(typeText("sendwel"), key("enter"))...),
+			[]string{"Messages (filter: sendwel)", "User.signUp → Email.sendWelcome"}, []string{"client.invoke → User.signUp"}},
+		{"filter cleared with esc", append(append([]tea.Msg{key("/")}, typeText("sendwel")...), key("esc")),
+			[]string{"client.invoke → User.signUp"}, []string{"filter:"}},
+		{"log level", []tea.Msg{key("l"), key("l"), key("l")}, []string{"≥DEBUG", "debug detail"}, nil},
+		{"log service", []tea.Msg{key("s"), key("s")}, []string{"Logs (Email,", "welcome e-mail sent"}, nil},
+		{"follow off", []tea.Msg{key("f")}, []string{"paused"}, nil},
+		{"help", []tea.Msg{key("?")}, []string{"purista dev — keys", "invoke a command"}, []string{"Processes"}},
+		{"help closes", []tea.Msg{key("?"), key("x")}, []string{"Processes"}, nil},
+		{"build error", []tea.Msg{RunnerMsg{BuildMsg{Err: "./service.go:3:1: syntax error"}}},
+			[]string{"build failed — the previous process keeps running", "syntax error", "4242"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := send(t, signupModel(t, &fakeInvoker{}), tt.keys...)
+			s := screen(m)
+			for _, w := range tt.want {
+				if !strings.Contains(s, w) {
+					t.Errorf("screen lacks %q:\n%s", w, s)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(s, w) {
+					t.Errorf("screen has %q:\n%s", w, s)
+				}
+			}
+		})
+	}
+}
+
+func TestInvokeDialog(t *testing.T) {
+	tests := []struct {
+		name      string
+		keys      []tea.Msg
+		wantCall  string
+		wantOnScr []string
+	}{
+		{"example payload", []tea.Msg{key("i"), key("down"), key("enter"), key("ctrl+s")},
+			`User/1/signUp {"email":"alice@example.com","name":"Alice"}`, []string{"ok", `"id": "42"`}},
+		{"schema skeleton", []tea.Msg{key("i"), key("enter"), key("ctrl+s")},
+			`Email/1/sendWelcome {"email":"","name":""}`, []string{"ok"}},
+		{"error answer", append([]tea.Msg{key("i"), key("enter")}, append(typeText(`invalid`), key("ctrl+s"))...),
+			"", []string{"payload is not valid JSON"}},
+		{"picker lists commands", []tea.Msg{key("i")}, "", []string{"Invoke a command", "Email.sendWelcome", "User.signUp"}},
+		{"esc closes", []tea.Msg{key("i"), key("esc")}, "", []string{"Processes"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv := &fakeInvoker{}
+			m := send(t, signupModel(t, inv), tt.keys...)
+			s := screen(m)
+			compact := func(s string) string { return strings.Join(strings.Fields(s), "") }
+			if tt.wantCall != "" {
+				if len(inv.calls) != 1 || compact(inv.calls[0]) != compact(tt.wantCall) {
+					t.Errorf("calls = %q, want %q", inv.calls, tt.wantCall)
+				}
+			} else if len(inv.calls) != 0 {
+				t.Errorf("unexpected calls %q", inv.calls)
+			}
+			for _, w := range tt.wantOnScr {
+				if !strings.Contains(s, w) {
+					t.Errorf("screen lacks %q:\n%s", w, s)
+				}
+			}
+		})
+	}
+}
+
+func TestQuitKeys(t *testing.T) {
+	for _, k := range []string{"q", "ctrl+c"} {
+		t.Run(k, func(t *testing.T) {
+			nm, cmd := signupModel(t, &fakeInvoker{}).Update(key(k))
+			if !nm.(Model).Quitting() || cmd == nil {
+				t.Fatalf("%s did not quit", k)
+			}
+			if _, ok := cmd().(tea.QuitMsg); !ok {
+				t.Errorf("%s: command is not tea.Quit", k)
+			}
+		})
+	}
+}
+
+func TestResize(t *testing.T) {
+	m := send(t, signupModel(t, &fakeInvoker{}), tea.WindowSizeMsg{Width: 40, Height: 12})
+	lines := strings.Split(screen(m), "\n")
+	if len(lines) > 12 {
+		t.Errorf("%d lines on a 12-line terminal", len(lines))
+	}
+	for _, l := range lines {
+		if w := ansi.StringWidth(l); w > 40 {
+			t.Errorf("line %q is %d cells wide on a 40-cell terminal", l, w)
+		}
+	}
+}

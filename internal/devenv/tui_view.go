@@ -1,0 +1,238 @@
+package devenv
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// styles are the TUI's lipgloss styles; all plain under NO_COLOR.
+type styles struct {
+	title, header, section, dim, err, ok, sel, dialog lipgloss.Style
+}
+
+func newStyles(noColor bool) styles {
+	if noColor {
+		p := lipgloss.NewStyle()
+		return styles{title: p, header: p, section: p, dim: p, err: p, ok: p, sel: p.Reverse(true),
+			dialog: p.Border(lipgloss.NormalBorder()).Padding(0, 1)}
+	}
+	return styles{
+		title:   lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("12")),
+		header:  lipgloss.NewStyle().Bold(true),
+		section: lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("13")),
+		dim:     lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
+		err:     lipgloss.NewStyle().Foreground(lipgloss.Color("9")),
+		ok:      lipgloss.NewStyle().Foreground(lipgloss.Color("10")),
+		sel:     lipgloss.NewStyle().Reverse(true),
+		dialog:  lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(lipgloss.Color("12")).Padding(0, 1),
+	}
+}
+
+// View implements tea.Model.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	v.WindowTitle = "purista dev · " + m.opts.Project
+	return v
+}
+
+// Render returns the screen as a string (View's content), for tests and snapshots.
+func (m Model) Render() string {
+	if m.help {
+		return m.fit(helpText())
+	}
+	if m.dialog != nil {
+		return m.fit(m.renderDialog())
+	}
+	var top []string
+	top = append(top, m.titleLine())
+	if m.build.Err != "" {
+		top = append(top, m.st.err.Render("build failed — the previous process keeps running:"))
+		lines := strings.Split(m.build.Err, "\n")
+		top = append(top, lines[:min(len(lines), 6)]...)
+	}
+	for _, i := range m.info {
+		if i.Error {
+			top = append(top, m.st.err.Render(i.Text))
+		} else {
+			top = append(top, m.st.dim.Render(i.Text))
+		}
+	}
+	top = append(top, m.st.section.Render("Processes"))
+	top = append(top, m.st.header.Render(fmt.Sprintf("  %-10s %-8s %-10s %-8s %s", "UNIT", "PID", "STATE", "RESTARTS", "HEALTH")))
+	for i, u := range m.units {
+		line := fmt.Sprintf("  %-10s %-8d %-10s %-8d %s", u.name, u.pid, u.state, u.restarts, dash(u.health))
+		if i == m.selUnit && len(m.units) > 1 {
+			line = m.st.sel.Render(line)
+		}
+		top = append(top, line)
+	}
+	top = append(top, m.st.section.Render("Services"))
+	top = append(top, m.st.header.Render(fmt.Sprintf("  %-12s %-4s %-9s %-7s %8s %7s %10s", "NAME", "VER", "STATE", "HEALTH", "INVOKES", "ERRORS", "P50")))
+	for _, s := range m.services {
+		p := "-"
+		if len(s.lat) > 0 {
+			p = round(p50(s.lat))
+		}
+		top = append(top, fmt.Sprintf("  %-12s %-4s %-9s %-7s %8d %7d %10s", s.name, s.version, s.state, dash(m.healthOf(s.name)), s.invokes, s.errors, p))
+	}
+	footer := m.st.dim.Render("i invoke · / filter · s/l/f logs · j/k r x processes · ? help · q quit")
+	if m.filtering {
+		footer = m.filter.View()
+	}
+	rest := max(4, m.height-len(top)-1)
+	msgH := rest / 2
+	logH := rest - msgH
+	out := append(top, m.renderMessages(msgH)...)
+	out = append(out, m.renderLogs(logH)...)
+	out = append(out, footer)
+	return m.fit(strings.Join(out, "\n"))
+}
+
+func (m Model) titleLine() string {
+	s := m.st.title.Render("purista dev") + " · " + m.opts.Project + " · " + m.opts.Mode
+	switch {
+	case m.build.Started:
+		s += " · " + m.st.dim.Render("building…")
+	case m.build.Err != "":
+		s += " · " + m.st.err.Render("build failed")
+	case m.ready != nil:
+		s += " · " + m.st.ok.Render("ready in "+round(m.ready.Took))
+	}
+	return s
+}
+
+func (m Model) renderMessages(h int) []string {
+	title := "Messages"
+	if f := m.filter.Value(); f != "" {
+		title += " (filter: " + f + ")"
+	}
+	lines := []string{m.st.section.Render(title)}
+	f := strings.ToLower(m.filter.Value())
+	var rows []string
+	for _, r := range m.records {
+		text := r.at.Format("15:04:05.000") + " " + r.text
+		if f == "" || strings.Contains(strings.ToLower(text), f) {
+			rows = append(rows, "  "+text)
+		}
+	}
+	return append(lines, tail(rows, h-1, 0)...)
+}
+
+func (m Model) renderLogs(h int) []string {
+	svc := "all services"
+	if m.logService != "" {
+		svc = m.logService
+	}
+	mode := "follow"
+	if !m.follow {
+		mode = fmt.Sprintf("paused, %d up", m.logScroll)
+	}
+	lines := []string{m.st.section.Render(fmt.Sprintf("Logs (%s, ≥%s, %s)", svc, logLevels()[m.logLevel], mode))}
+	var rows []string
+	for _, l := range m.logs {
+		if levelRank(l.level) < m.logLevel {
+			continue
+		}
+		if m.logService != "" && !strings.EqualFold(l.service, m.logService) && !strings.EqualFold(l.unit, m.logService) {
+			continue
+		}
+		who := l.service
+		if who == "" {
+			who = l.unit
+		}
+		line := fmt.Sprintf("  %s %-8s %-5s %s", l.at.Format("15:04:05"), who, l.level, l.m)
+		if levelRank(l.level) >= 3 {
+			line = m.st.err.Render(line)
+		}
+		rows = append(rows, line)
+	}
+	off := 0
+	if !m.follow {
+		off = m.logScroll
+	}
+	return append(lines, tail(rows, h-1, off)...)
+}
+
+func (m Model) renderDialog() string {
+	d := m.dialog
+	var b strings.Builder
+	b.WriteString(m.st.title.Render("Invoke a command") + "\n\n")
+	if !d.editing {
+		for i, c := range d.commands {
+			line := fmt.Sprintf("%s.%s (v%s)  %s", c.Service, c.Name, c.Version, c.Description)
+			if i == d.cursor {
+				line = m.st.sel.Render("> " + line)
+			} else {
+				line = "  " + line
+			}
+			b.WriteString(line + "\n")
+		}
+		b.WriteString("\n" + m.st.dim.Render("↑/↓ choose · enter edit payload · esc close"))
+		return m.st.dialog.Render(b.String())
+	}
+	c := d.selected()
+	fmt.Fprintf(&b, "%s.%s (v%s) payload:\n", c.Service, c.Name, c.Version)
+	b.WriteString(d.editor.View() + "\n")
+	switch {
+	case d.sending:
+		b.WriteString(m.st.dim.Render("sending…") + "\n")
+	case d.result != "" && d.isErr:
+		b.WriteString(m.st.err.Render(d.result) + "\n")
+	case d.result != "":
+		b.WriteString(m.st.ok.Render(d.result) + "\n")
+	}
+	b.WriteString("\n" + m.st.dim.Render("ctrl+s send · esc back"))
+	return m.st.dialog.Render(b.String())
+}
+
+func helpText() string {
+	return `purista dev — keys
+
+  i          invoke a command (enter: edit payload, ctrl+s: send, esc: back)
+  /          filter the message stream (enter: keep, esc: clear)
+  s          logs: cycle service (merged → each service)
+  l          logs: cycle the minimum level (DEBUG, INFO, WARN, ERROR)
+  f          logs: follow on/off; pgup/pgdown scroll
+  j/k ↑/↓    select a process;  r restart it · x stop it
+  ?          this help (any key closes)
+  q ctrl+c   quit: every process gets SIGTERM, then SIGKILL after the grace period
+
+Saving a .go file, go.mod or go.sum rebuilds and restarts; a compile error is shown
+and the previous process keeps running.`
+}
+
+// fit cuts s to the window: at most height lines of at most width cells.
+func (m Model) fit(s string) string {
+	lines := strings.Split(s, "\n")
+	if m.height > 0 && len(lines) > m.height {
+		lines = lines[:m.height]
+	}
+	for i, l := range lines {
+		if m.width > 0 && ansi.StringWidth(l) > m.width {
+			lines[i] = ansi.Truncate(l, m.width, "…")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// tail returns the last n rows, skipping off rows from the end.
+func tail(rows []string, n, off int) []string {
+	if n <= 0 {
+		return nil
+	}
+	end := max(0, len(rows)-off)
+	start := max(0, end-n)
+	return rows[start:end]
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
