@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 
 	invopop "github.com/invopop/jsonschema"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -31,7 +32,10 @@ func (s *Schema) Constrained() bool { return s.constrained }
 var constraintKeywords = []string{`"minLength"`, `"maxLength"`, `"pattern"`, `"format"`, `"minimum"`,
 	`"maximum"`, `"exclusiveMinimum"`, `"exclusiveMaximum"`, `"multipleOf"`, `"enum"`, `"const"`,
 	`"minItems"`, `"maxItems"`, `"uniqueItems"`, `"minProperties"`, `"maxProperties"`, `"oneOf"`,
-	`"anyOf"`, `"allOf"`, `"not"`}
+	`"allOf"`, `"not"`}
+
+// anyOf is left out of constraintKeywords: allowNulls writes it for nullable fields, which
+// the Go type guarantees.
 
 // JSON returns the schema document.
 func (s *Schema) JSON() json.RawMessage { return s.doc }
@@ -46,6 +50,7 @@ func SchemaFor[T any]() (*Schema, error) {
 func schemaForType(t reflect.Type) (*Schema, error) {
 	r := &invopop.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true, AllowAdditionalProperties: true}
 	s := r.ReflectFromType(t)
+	allowNulls(s, t)
 	s.Version = ""
 	s.ID = ""
 	doc, err := json.Marshal(s)
@@ -100,7 +105,11 @@ func (s *Schema) Validate(raw json.RawMessage) []ValidationIssue {
 	seen := map[ValidationIssue]bool{}
 	var walk func(u *jsonschema.OutputUnit)
 	walk = func(u *jsonschema.OutputUnit) {
-		if u.Error != nil && len(u.Errors) == 0 {
+		// The anyOf that allowNulls wraps around nullable fields reports its own failure and
+		// its null branch's; the real cause is in the other branch.
+		k := u.KeywordLocation
+		nullWrap := strings.HasSuffix(k, "/anyOf") || strings.HasSuffix(k, "/anyOf/1/type")
+		if u.Error != nil && len(u.Errors) == 0 && !nullWrap {
 			is := ValidationIssue{Field: u.InstanceLocation, Message: u.Error.String()}
 			if !seen[is] {
 				seen[is] = true
