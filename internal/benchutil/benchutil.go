@@ -3,12 +3,18 @@
 //
 // testing.Benchmark cannot be called from inside a running benchmark (it deadlocks on the
 // testing package's lock), so a ratio benchmark times both sides itself with TimePerOp
-// and Latency and prints the result with PrintRatio. Nothing here asserts on speed.
+// and Latency, or with Compare, which does both and prints the lines. Nothing here
+// asserts on speed.
+//
+// The machine running the benchmarks is usually shared, so Compare never measures one
+// side in one long stretch and the other side afterwards: it warms both up, then
+// alternates them in rounds (and alternates single calls for latency), so a burst of
+// load elsewhere hits both sides alike.
 package benchutil
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +23,19 @@ import (
 // TimePerOp runs call from inFlight goroutines for about window and returns the wall
 // time per completed call. The first error stops the measurement and is returned.
 func TimePerOp(inFlight int, window time.Duration, call func() error) (time.Duration, error) {
+	n, elapsed, err := run(inFlight, window, call)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("no call completed within %v", window)
+	}
+	return elapsed / time.Duration(n), nil
+}
+
+// run runs call from inFlight goroutines for about window and returns the number of
+// completed calls and the wall time they took (until the last goroutine returned).
+func run(inFlight int, window time.Duration, call func() error) (int64, time.Duration, error) {
 	var (
 		done    atomic.Int64
 		stop    atomic.Bool
@@ -40,14 +59,7 @@ func TimePerOp(inFlight int, window time.Duration, call func() error) (time.Dura
 	time.Sleep(window)
 	stop.Store(true)
 	wg.Wait()
-	elapsed := time.Since(start)
-	if firstE != nil {
-		return 0, firstE
-	}
-	if done.Load() == 0 {
-		return 0, fmt.Errorf("no call completed within %v", window)
-	}
-	return elapsed / time.Duration(done.Load()), nil
+	return done.Load(), time.Since(start), firstE
 }
 
 // Latency calls call n times in a row and returns the p50 and p99 latencies.
@@ -60,7 +72,15 @@ func Latency(n int, call func() error) (p50, p99 time.Duration, err error) {
 		}
 		ds = append(ds, time.Since(start))
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return percentiles(ds)
+}
+
+// percentiles sorts ds and returns its p50 and p99.
+func percentiles(ds []time.Duration) (p50, p99 time.Duration, err error) {
+	if len(ds) == 0 {
+		return 0, 0, fmt.Errorf("no latency sample")
+	}
+	slices.Sort(ds)
 	return ds[len(ds)/2], ds[len(ds)*99/100], nil
 }
 
@@ -70,38 +90,78 @@ type Side struct {
 	Call func() error
 }
 
-// Compare measures ours and baseline with TimePerOp (sequential and at inFlight), their
-// sequential p50/p99 over n calls, and prints
+// Rounds is how many alternating rounds Compare splits each window into.
+const Rounds = 4
+
+// Compare measures ours against baseline and prints
 //
 //	ratio <name>-seq <x>
 //	ratio <name>-<inFlight> <x>
 //	ratio <name>-p50 <x>
 //
-// each followed by both figures. It returns the first error.
+// each followed by both sides' figures. The first two are time per op (TimePerOp with 1
+// and with inFlight goroutines): after a warm-up of both sides (window/4 each), window is
+// split into Rounds rounds that alternate ours and baseline, and each side's calls and
+// time are summed. The p50 (with p99 beside it) comes from n sequential calls of each side,
+// interleaved call by call. It returns the first error of either side.
 func Compare(name string, inFlight int, window time.Duration, n int, ours, baseline Side) error {
+	for _, s := range []Side{ours, baseline} {
+		if _, _, err := run(inFlight, window/4, s.Call); err != nil {
+			return fmt.Errorf("%s (warm-up): %w", s.Name, err)
+		}
+	}
 	for _, c := range []struct {
 		label string
 		par   int
 	}{{"seq", 1}, {fmt.Sprint(inFlight), inFlight}} {
-		o, err := TimePerOp(c.par, window, ours.Call)
+		o, b, err := alternate(c.par, window, ours, baseline)
 		if err != nil {
-			return fmt.Errorf("%s (%s): %w", ours.Name, c.label, err)
-		}
-		b, err := TimePerOp(c.par, window, baseline.Call)
-		if err != nil {
-			return fmt.Errorf("%s (%s): %w", baseline.Name, c.label, err)
+			return fmt.Errorf("%s: %w", c.label, err)
 		}
 		fmt.Printf("ratio %s-%s %.2f\t(%s %v/op, %s %v/op)\n", name, c.label, float64(o)/float64(b), ours.Name, o, baseline.Name, b)
 	}
-	o50, o99, err := Latency(n, ours.Call)
-	if err != nil {
-		return fmt.Errorf("%s latency: %w", ours.Name, err)
+	var od, bd []time.Duration
+	for range n {
+		for _, s := range []struct {
+			side Side
+			ds   *[]time.Duration
+		}{{ours, &od}, {baseline, &bd}} {
+			start := time.Now()
+			if err := s.side.Call(); err != nil {
+				return fmt.Errorf("%s latency: %w", s.side.Name, err)
+			}
+			*s.ds = append(*s.ds, time.Since(start))
+		}
 	}
-	b50, b99, err := Latency(n, baseline.Call)
+	o50, o99, err := percentiles(od)
 	if err != nil {
-		return fmt.Errorf("%s latency: %w", baseline.Name, err)
+		return err
 	}
+	b50, b99, _ := percentiles(bd)
 	fmt.Printf("ratio %s-p50 %.2f\t(%s p50 %v p99 %v, %s p50 %v p99 %v)\n",
 		name, float64(o50)/float64(b50), ours.Name, o50, o99, baseline.Name, b50, b99)
 	return nil
+}
+
+// alternate runs ours and baseline in Rounds alternating rounds of window/Rounds each
+// (par goroutines) and returns each side's time per op over all its rounds.
+func alternate(par int, window time.Duration, ours, baseline Side) (o, b time.Duration, err error) {
+	var calls [2]int64
+	var took [2]time.Duration
+	for range Rounds {
+		for i, s := range []Side{ours, baseline} {
+			n, d, err := run(par, window/Rounds, s.Call)
+			if err != nil {
+				return 0, 0, fmt.Errorf("%s: %w", s.Name, err)
+			}
+			calls[i] += n
+			took[i] += d
+		}
+	}
+	for i, s := range []Side{ours, baseline} {
+		if calls[i] == 0 {
+			return 0, 0, fmt.Errorf("%s: no call completed within %v", s.Name, window)
+		}
+	}
+	return took[0] / time.Duration(calls[0]), took[1] / time.Duration(calls[1]), nil
 }

@@ -37,3 +37,15 @@ func TestLatencyOrder(t *testing.T) {
 		t.Fatal("want the call's error")
 	}
 }
+
+func TestCompare(t *testing.T) {
+	fast := Side{Name: "fast", Call: func() error { return nil }}
+	slow := Side{Name: "slow", Call: func() error { time.Sleep(50 * time.Microsecond); return nil }}
+	if err := Compare("unit", 4, 40*time.Millisecond, 20, slow, fast); err != nil {
+		t.Fatal(err)
+	}
+	bad := Side{Name: "bad", Call: func() error { return errors.New("boom") }}
+	if err := Compare("unit", 4, 20*time.Millisecond, 5, bad, fast); err == nil {
+		t.Fatal("want the failing side's error")
+	}
+}

@@ -38,6 +38,27 @@ type app struct {
 // health and HTTP endpoints listen). The process is stopped at the end of the check by
 // stop, or when ctx ends.
 func (e *env) start(ctx context.Context, prof runtime.Profile) (*app, error) {
+	// runtime.Start picks free ports that another process may take before the app binds
+	// them; the app then fails to listen and exits. Such a start is retried.
+	var err error
+	for range 3 {
+		var a *app
+		if a, err = e.startOnce(ctx, prof); err == nil {
+			if c, derr := net.DialTimeout("tcp", a.HTTPAddr(), time.Second); derr == nil {
+				_ = c.Close()
+				return a, nil
+			}
+			_ = a.Stop(time.Second)
+			err = fmt.Errorf("%s: its HTTP endpoint %s does not answer: %s", a.label(), a.HTTPAddr(), a.lastLog())
+		}
+		if !strings.Contains(err.Error(), "address already in use") && !strings.Contains(err.Error(), "does not answer") {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+func (e *env) startOnce(ctx context.Context, prof runtime.Profile) (*app, error) {
 	a := &app{services: prof.Services, ready: map[string]bool{}, readyCh: make(chan struct{})}
 	if len(a.services) == 0 {
 		a.services = e.m.ServiceNames()

@@ -290,8 +290,14 @@ func goEnvDiff(env []string) []string {
 }
 
 // fail, pass and skip build results.
-func fail(reason string, ev ...Evidence) Result { return Result{Status: Fail, Reason: reason, Evidence: ev} }
-func pass(reason string, ev ...Evidence) Result { return Result{Status: Pass, Reason: reason, Evidence: ev} }
+func fail(reason string, ev ...Evidence) Result {
+	return Result{Status: Fail, Reason: reason, Evidence: ev}
+}
+func pass(reason string, ev ...Evidence) Result {
+	return Result{Status: Pass, Reason: reason, Evidence: ev}
+}
 
 // note is evidence without a place.
-func note(format string, args ...any) Evidence { return Evidence{Message: fmt.Sprintf(format, args...)} }
+func note(format string, args ...any) Evidence {
+	return Evidence{Message: fmt.Sprintf(format, args...)}
+}

@@ -69,12 +69,6 @@ func fixture(t *testing.T, name string) string {
 	return dir
 }
 
-// knownFlaky lists checks that may fail on a passing project because of a defect
-// outside internal/check, with the reason (see the report of issue 6).
-var knownFlaky = map[string]string{
-	GracefulShutdown: "nats bridge drops commands that arrive while it closes (pkg/framework/nats/command.go onMsg): callers wait until the shutdown deadline",
-}
-
 func runFixture(t *testing.T, dir string) Report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -118,8 +112,6 @@ func TestFixtures(t *testing.T) {
 					if c.Status != Fail || !strings.Contains(all.String(), tt.evidence) {
 						t.Errorf("%s: %s, want fail with %q in:\n%s", c.Name, c.Status, tt.evidence, all.String())
 					}
-				case c.Status != Pass && knownFlaky[c.Name] != "":
-					t.Logf("%s: %s (known defect: %s):\n%s", c.Name, c.Status, knownFlaky[c.Name], all.String())
 				case c.Status != Pass:
 					t.Errorf("%s: %s, want pass:\n%s", c.Name, c.Status, all.String())
 				}
@@ -135,11 +127,7 @@ func TestExampleSignup(t *testing.T) {
 	}
 	rep := runFixture(t, filepath.Join("..", "..", "examples", "signup"))
 	for _, c := range rep.Checks {
-		switch {
-		case c.Status == Pass:
-		case knownFlaky[c.Name] != "":
-			t.Logf("%s: %s (known defect: %s): %v", c.Name, c.Status, knownFlaky[c.Name], c.Evidence)
-		default:
+		if c.Status != Pass {
 			t.Errorf("%s: %s: %s %v", c.Name, c.Status, c.Reason, c.Evidence)
 		}
 	}

@@ -42,10 +42,7 @@ func TestJUnit(t *testing.T) {
 		XMLName xml.Name `xml:"testsuites"`
 		Suites  []struct {
 			Attrs []xml.Attr `xml:",any,attr"`
-			Inner []struct {
-				XMLName xml.Name
-			} `xml:",any"`
-			Cases []tc `xml:"testcase"`
+			Cases []tc       `xml:"testcase"`
 		} `xml:"testsuite"`
 	}
 	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
@@ -68,9 +65,21 @@ func TestJUnit(t *testing.T) {
 		t.Errorf("counts/timestamp wrong: %v", have)
 	}
 	var order []string
-	for _, in := range s.Inner {
-		if len(order) == 0 || order[len(order)-1] != in.XMLName.Local {
-			order = append(order, in.XMLName.Local)
+	dec := xml.NewDecoder(bytes.NewReader(buf.Bytes()))
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if depth == 3 && (len(order) == 0 || order[len(order)-1] != el.Name.Local) {
+				order = append(order, el.Name.Local)
+			}
+		case xml.EndElement:
+			depth--
 		}
 	}
 	if strings.Join(order, ",") != "properties,testcase,system-out,system-err" {

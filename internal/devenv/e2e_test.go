@@ -82,9 +82,10 @@ func TestHeadlessE2E(t *testing.T) {
 	if err := os.WriteFile(svc, []byte(edited), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	line, i = out.wait(t, i, "restarted: all services ready in", time.Minute)
+	_, i = out.wait(t, i, ": rebuilding", time.Minute)
+	line, _ = out.wait(t, i, "restarted: all services ready in", time.Minute)
 	t.Logf("save → restarted and ready: %s", line)
-	line, _ = out.wait(t, i-3, "running pid=", time.Second)
+	line, _ = out.wait(t, i, "running pid=", time.Second)
 	addr = strings.TrimSuffix(strings.TrimPrefix(field(line, "http"), "http://"), "/api")
 	if id := invoke(addr); id != "edited-Bob" {
 		t.Fatalf("after the edit signUp answered id %q, want edited-Bob", id)

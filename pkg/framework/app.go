@@ -154,7 +154,7 @@ func Run(ctx context.Context, cfg Config, services []*Service, opts ...RunOption
 	names := make([]string, len(selected))
 	for i, s := range selected {
 		names[i] = s.name
-		if stream != nil {
+		if stream != nil && startErr == nil { // not ready when health or HTTP could not listen
 			stream.State(s.name, "ready", s.Commands())
 		}
 	}

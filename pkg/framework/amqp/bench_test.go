@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
-	"github.com/purista-go/purista/pkg/framework/amqp"
+	"github.com/purista-go/purista/internal/benchutil"
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
@@ -144,77 +143,23 @@ func BenchmarkInvoke(b *testing.B) {
 	b.Run("raw/64", bench64(raw))
 }
 
-// latencies returns the p50 and p99 of n sequential calls.
-func latencies(b *testing.B, call rpc, n int) (p50, p99 time.Duration) {
-	ds := make([]time.Duration, n)
-	for i := range ds {
-		start := time.Now()
-		if err := call(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		ds[i] = time.Since(start)
-	}
-	slices.Sort(ds)
-	return ds[n/2], ds[n*99/100]
-}
-
-// measure returns the time per call of call run for d by workers goroutines.
-func measure(tb testing.TB, call rpc, workers int, d time.Duration) time.Duration {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	total := 0
-	start := time.Now()
-	deadline := start.Add(d)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n := 0
-			for time.Now().Before(deadline) {
-				if err := call(context.Background()); err != nil {
-					tb.Error(err)
-					return
-				}
-				n++
-			}
-			mu.Lock()
-			total += n
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if total == 0 {
-		tb.Fatal("no call completed")
-	}
-	return time.Since(start) / time.Duration(total)
-}
-
-// BenchmarkInvokeRatio prints "ratio <case> <ours÷raw time per op>" lines and the
-// sequential p50/p99 latencies of both; its own ns/op is meaningless. It times the calls
-// itself (3s per case) because testing.Benchmark deadlocks inside a running benchmark
-// (both take the testing package's benchmark lock). Run it with
-// go test -run '^$' -bench InvokeRatio -benchtime 1x.
+// BenchmarkInvokeRatio prints "ratio amqp-invoke-{seq,64,p50} <ours÷raw>" with both
+// figures, measured side by side in one run by benchutil.Compare.
 func BenchmarkInvokeRatio(b *testing.B) {
 	ours, raw := bridgeRPC(b), rawRPC(b)
-	for range 200 { // warm up both paths
-		_ = ours(context.Background())
-		_ = raw(context.Background())
+	ctx := context.Background()
+	if err := benchutil.Compare("amqp-invoke", 64, ratioWindow, ratioCalls,
+		benchutil.Side{Name: "amqp bridge", Call: func() error { return ours(ctx) }},
+		benchutil.Side{Name: "raw amqp091", Call: func() error { return raw(ctx) }}); err != nil {
+		b.Fatal(err)
 	}
-	for _, c := range []struct {
-		name    string
-		workers int
-	}{{"seq", 1}, {"64", 64}} {
-		o := measure(b, ours, c.workers, 3*time.Second)
-		r := measure(b, raw, c.workers, 3*time.Second)
-		fmt.Printf("bench amqp-invoke-%s ours %d ns/op, raw %d ns/op\n", c.name, o.Nanoseconds(), r.Nanoseconds())
-		fmt.Printf("ratio amqp-invoke-%s %.2f\n", c.name, float64(o)/float64(r))
-	}
-	o50, o99 := latencies(b, ours, 2000)
-	r50, r99 := latencies(b, raw, 2000)
-	fmt.Printf("latency amqp-invoke-seq ours p50 %s p99 %s, raw p50 %s p99 %s\n", o50, o99, r50, r99)
-	fmt.Printf("ratio amqp-invoke-p50 %.2f\n", float64(o50)/float64(r50))
-	for b.Loop() {
+	for b.Loop() { // the work above is the measurement
 	}
 }
 
-var _ = amqp.Name
+// ratioWindow and ratioCalls size BenchmarkInvokeRatio: time per op over ratioWindow per
+// side and case, latency over ratioCalls sequential calls per side.
+const (
+	ratioWindow = time.Second
+	ratioCalls  = 2000
+)

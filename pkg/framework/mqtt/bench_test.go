@@ -13,6 +13,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
+	"github.com/purista-go/purista/internal/benchutil"
 	"github.com/purista-go/purista/pkg/framework/mqtt"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
@@ -148,34 +149,23 @@ func BenchmarkInvoke(b *testing.B) {
 	b.Run("raw/64", func(b *testing.B) { run64(b, rawInvoker(b)) })
 }
 
-// BenchmarkInvokeRatio runs both sides as sub-benchmarks in one run and prints
-// "ratio mqtt-invoke-seq <n>", "ratio mqtt-invoke-64 <n>" (ours ÷ raw time per op) and
-// "ratio mqtt-invoke-p50 <n>", plus the p50/p99 figures.
+// BenchmarkInvokeRatio prints "ratio mqtt-invoke-{seq,64,p50} <ours÷raw>" with both
+// figures, measured side by side in one run by benchutil.Compare.
 func BenchmarkInvokeRatio(b *testing.B) {
-	brokerAddr(b)
-	type stat struct{ nsPerOp, p50, p99 float64 }
-	res := map[string]stat{}
-	cases := []struct {
-		name string
-		run  func(*testing.B, invoker) (float64, float64)
-		inv  func(testing.TB) invoker
-	}{
-		{"mqtt-seq", runSeq, bridgeInvoker}, {"raw-seq", runSeq, rawInvoker},
-		{"mqtt-64", run64, bridgeInvoker}, {"raw-64", run64, rawInvoker},
+	ours, raw := bridgeInvoker(b), rawInvoker(b)
+	ctx := context.Background()
+	if err := benchutil.Compare("mqtt-invoke", 64, ratioWindow, ratioCalls,
+		benchutil.Side{Name: "mqtt bridge", Call: func() error { return ours(ctx) }},
+		benchutil.Side{Name: "raw paho v5", Call: func() error { return raw(ctx) }}); err != nil {
+		b.Fatal(err)
 	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			p50, p99 := c.run(b, c.inv(b))
-			res[c.name] = stat{float64(b.Elapsed().Nanoseconds()) / float64(b.N), p50, p99}
-		})
+	for b.Loop() { // the work above is the measurement
 	}
-	ms, rs, m64, r64 := res["mqtt-seq"], res["raw-seq"], res["mqtt-64"], res["raw-64"]
-	if rs.nsPerOp == 0 || r64.nsPerOp == 0 {
-		return
-	}
-	fmt.Printf("latency mqtt-invoke-seq ours p50 %.0fns p99 %.0fns; raw p50 %.0fns p99 %.0fns\n", ms.p50, ms.p99, rs.p50, rs.p99)
-	fmt.Printf("time/op mqtt-invoke-seq ours %.0fns raw %.0fns; mqtt-invoke-64 ours %.0fns raw %.0fns\n", ms.nsPerOp, rs.nsPerOp, m64.nsPerOp, r64.nsPerOp)
-	fmt.Printf("ratio mqtt-invoke-seq %.2f\n", ms.nsPerOp/rs.nsPerOp)
-	fmt.Printf("ratio mqtt-invoke-64 %.2f\n", m64.nsPerOp/r64.nsPerOp)
-	fmt.Printf("ratio mqtt-invoke-p50 %.2f\n", ms.p50/rs.p50)
 }
+
+// ratioWindow and ratioCalls size BenchmarkInvokeRatio: time per op over ratioWindow per
+// side and case, latency over ratioCalls sequential calls per side.
+const (
+	ratioWindow = time.Second
+	ratioCalls  = 2000
+)

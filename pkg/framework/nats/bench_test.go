@@ -2,17 +2,14 @@ package nats_test
 
 import (
 	"context"
-	"fmt"
 	"runtime"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 
+	"github.com/purista-go/purista/internal/benchutil"
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	pnats "github.com/purista-go/purista/pkg/framework/nats"
 	"github.com/purista-go/purista/pkg/framework/wire"
@@ -94,69 +91,23 @@ func BenchmarkInvoke(b *testing.B) {
 	b.Run("raw-64", func(b *testing.B) { run64(b, raw) })
 }
 
-// BenchmarkInvokeRatio prints, once, "ratio nats-invoke-seq <n>" and
-// "ratio nats-invoke-64 <n>" (ours ÷ raw time per op, measured side by side for about
-// ratioWindow each; testing.Benchmark cannot be nested in a running benchmark) and the
-// sequential p50/p99 latency of both.
+// BenchmarkInvokeRatio prints "ratio nats-invoke-{seq,64,p50} <ours÷raw>" with both
+// figures, measured side by side in one run by benchutil.Compare.
 func BenchmarkInvokeRatio(b *testing.B) {
-	if b.N > 1 {
-		b.Skip("runs once")
-	}
 	ours, raw := benchSetups(b, needBroker(b))
-	seqOurs, seqRaw := timePerOp(b, ours, 1), timePerOp(b, raw, 1)
-	parOurs, parRaw := timePerOp(b, ours, 64), timePerOp(b, raw, 64)
-	fmt.Printf("ns/op nats-invoke-seq ours %.0f raw %.0f\n", seqOurs, seqRaw)
-	fmt.Printf("ns/op nats-invoke-64 ours %.0f raw %.0f\n", parOurs, parRaw)
-	fmt.Printf("ratio nats-invoke-seq %.3f\n", seqOurs/seqRaw)
-	fmt.Printf("ratio nats-invoke-64 %.3f\n", parOurs/parRaw)
-	p50o, p99o := latencies(b, ours, 3000)
-	p50r, p99r := latencies(b, raw, 3000)
-	fmt.Printf("latency nats-invoke-seq ours p50 %s p99 %s raw p50 %s p99 %s\n", p50o, p99o, p50r, p99r)
-	fmt.Printf("ratio nats-invoke-p50 %.3f\n", float64(p50o)/float64(p50r))
-}
-
-// ratioWindow is how long timePerOp measures each case.
-const ratioWindow = 2 * time.Second
-
-// timePerOp runs inv from workers goroutines for ratioWindow (after a short warm-up) and
-// returns the wall time per completed call in ns.
-func timePerOp(tb testing.TB, inv invoker, workers int) float64 {
-	measure := func(d time.Duration) (int64, time.Duration) {
-		var n atomic.Int64
-		var wg sync.WaitGroup
-		stop := time.Now().Add(d)
-		start := time.Now()
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for time.Now().Before(stop) {
-					if err := inv(context.Background()); err != nil {
-						tb.Error(err)
-						return
-					}
-					n.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		return n.Load(), time.Since(start)
+	ctx := context.Background()
+	if err := benchutil.Compare("nats-invoke", 64, ratioWindow, ratioCalls,
+		benchutil.Side{Name: "nats bridge", Call: func() error { return ours(ctx) }},
+		benchutil.Side{Name: "raw nats.go", Call: func() error { return raw(ctx) }}); err != nil {
+		b.Fatal(err)
 	}
-	measure(200 * time.Millisecond)
-	n, el := measure(ratioWindow)
-	return float64(el.Nanoseconds()) / float64(max(n, 1))
+	for b.Loop() { // the work above is the measurement
+	}
 }
 
-// latencies measures n sequential calls and returns the p50 and p99.
-func latencies(tb testing.TB, inv invoker, n int) (p50, p99 time.Duration) {
-	d := make([]time.Duration, n)
-	for i := range d {
-		start := time.Now()
-		if err := inv(context.Background()); err != nil {
-			tb.Fatal(err)
-		}
-		d[i] = time.Since(start)
-	}
-	slices.Sort(d)
-	return d[n/2], d[n*99/100]
-}
+// ratioWindow and ratioCalls size BenchmarkInvokeRatio: time per op over ratioWindow per
+// side and case, latency over ratioCalls sequential calls per side.
+const (
+	ratioWindow = time.Second
+	ratioCalls  = 2000
+)

@@ -201,8 +201,11 @@ func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *w
 // a timeout) with the generic text and no data.
 func unhandledResponse(cmd *wire.Message, status int, instanceID string) *wire.Message {
 	text := "Internal Server Error"
-	if status == 504 {
+	switch status {
+	case 504:
 		text = "invocation timed out"
+	case 503:
+		text = "the service instance is shutting down"
 	}
 	payload, _ := json.Marshal(wire.ErrorPayload{Status: status, Message: text, TraceID: cmd.TraceID})
 	handled := false
@@ -289,12 +292,31 @@ func (r *cmdReg) subscribe() error {
 // onMsg is the subscription callback: it hands the command to a goroutine at once.
 func (r *cmdReg) onMsg(m *natsgo.Msg) {
 	if !r.g.enter(false) {
+		// Delivered after the drain began (commands already buffered in the client when the
+		// subscription went away): answer at once that this instance is shutting down,
+		// instead of leaving the caller to wait for its timeout.
+		r.b.refuse(m)
 		return
 	}
 	go func() {
 		defer r.g.leave()
 		r.b.serve(r, m)
 	}()
+}
+
+// refuse answers a command this instance no longer takes with an unhandled 503.
+func (b *Bridge) refuse(m *natsgo.Msg) {
+	if m.Reply == "" {
+		return
+	}
+	cmd, err := wire.Decode(m.Data)
+	if err != nil || cmd.MessageType != wire.TypeCommand {
+		return
+	}
+	resp := unhandledResponse(cmd, 503, b.cfg.instanceID)
+	if data, err := wire.Encode(resp); err == nil {
+		_ = b.nc.PublishMsg(&natsgo.Msg{Subject: m.Reply, Data: data, Header: messageHeader(resp)}) // best effort while closing
+	}
 }
 
 // serve answers one command from the broker.
