@@ -238,13 +238,15 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	case resp := <-res:
 		return resp, nil
 	case <-hctx.Done():
-		select { // the handler may have answered at the deadline
-		case resp := <-res:
-			return resp, nil
-		default:
-		}
 		if !errors.Is(hctx.Err(), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
+			// Cancelled: runCommand cancels hctx once it has answered (the response is then
+			// waiting in res), or the callee's instance was force-stopped.
+			select {
+			case resp := <-res:
+				return resp, nil
+			default:
+				return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
+			}
 		}
 		if r.timeout < timeout {
 			// The handler's own deadline came first: it answers (a 504) itself, within
