@@ -22,14 +22,14 @@ LDFLAGS := -s -w \
 	-X $(MODULE)/internal/buildinfo.Commit=$(COMMIT) \
 	-X $(MODULE)/internal/buildinfo.Date=$(DATE)
 
-# `make dev`: what runs, and where. Today the signup example runs headless on the
-# in-memory bridge. When `purista dev` exists, switch with:
-#   DEV_RUN := $(CURDIR)/$(BIN_DIR)/purista dev   and   DEV_DEPS := build
-DEV_DIR  ?= examples/signup
-DEV_RUN  ?= $(GO) run ./cmd/signup
-DEV_DEPS ?=
-# The event bridge for `make dev`, e.g. make dev BRIDGE=nats://127.0.0.1:4222
-BRIDGE   ?= $(or $(PURISTA_BRIDGE),memory)
+# `make dev`: `purista dev` on the signup example — the terminal UI in a terminal,
+# headless log lines otherwise (CI, pipes). DEV_FLAGS adds flags, e.g.
+#   make dev DEV_FLAGS=--distributed
+#   make dev DEV_FLAGS='--distributed --broker-url nats://127.0.0.1:4222'
+DEV_DIR   ?= examples/signup
+DEV_FLAGS ?=
+DEV_RUN   ?= $(CURDIR)/$(BIN_DIR)/purista dev $(if $(shell test -t 1 && test -t 0 && echo tty),,--no-tui) $(DEV_FLAGS)
+DEV_DEPS  ?= build
 
 # Tests. TESTFLAGS adds flags, e.g. make test TESTFLAGS='-run TestExecute -v'
 TESTFLAGS ?=
@@ -50,9 +50,9 @@ GORELEASER_VERSION  ?= v2.15.1
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-dev: $(DEV_DEPS) ## run the signup example (all services, one process, in-memory bridge)
+dev: $(DEV_DEPS) ## purista dev on the signup example (TUI in a terminal, headless otherwise)
 	@test -d "$(DEV_DIR)" || { echo "make dev: $(DEV_DIR) does not exist yet" >&2; exit 1; }
-	cd $(DEV_DIR) && PURISTA_BRIDGE=$(BRIDGE) $(DEV_RUN)
+	cd $(DEV_DIR) && $(DEV_RUN)
 
 test: fmt-check vet ## gofmt + go vet, then every test with the race detector
 	@for dir in $(MODULE_DIRS); do \

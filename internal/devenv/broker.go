@@ -241,4 +241,3 @@ func startContainer(ctx context.Context, kind string) (*Broker, error) {
 	return &Broker{Kind: kind, URL: url, Source: SourceTestcontainers, Note: img,
 		close: func(ctx context.Context) error { return c.Terminate(ctx) }}, nil
 }
-

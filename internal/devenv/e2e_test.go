@@ -26,7 +26,6 @@ func TestHeadlessE2E(t *testing.T) {
 	tree := filepath.Dir(filepath.Dir(proj))
 	cmd := exec.Command(bin, "dev", "--no-tui", "--grace", "5s")
 	cmd.Dir = proj
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(tree, ".cache"))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

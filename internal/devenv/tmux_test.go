@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/purista-go/purista/internal/runtime"
 )
 
 // TestTmux runs the real `purista dev` TUI on examples/signup inside tmux: the services
@@ -31,9 +33,12 @@ func TestTmux(t *testing.T) {
 		}
 		return string(out)
 	}
-	cache := t.TempDir()
+	cache, err := runtime.CacheDir(proj) // where purista dev builds the app binary
+	if err != nil {
+		t.Fatal(err)
+	}
 	tmux("new-session", "-d", "-s", "dev", "-x", "150", "-y", "45", "-c", proj,
-		fmt.Sprintf("env XDG_CACHE_HOME=%s NO_COLOR=1 %s dev --grace 5s; sleep 30", cache, bin))
+		fmt.Sprintf("env NO_COLOR=1 %s dev --grace 5s; sleep 30", bin))
 	t.Cleanup(func() { tmux("kill-server") })
 	waitScreen := func(want string, d time.Duration) string {
 		t.Helper()
@@ -70,7 +75,7 @@ func TestTmux(t *testing.T) {
 	t.Logf("screen after the invoke:\n%s", s)
 	tmux("send-keys", "-t", "dev", "q")
 	waitScreen("purista dev: stopped", 30*time.Second)
-	if pids := processesMentioning(filepath.Join(cache, "purista", "bin")); len(pids) > 0 { // the app binaries
+	if pids := processesMentioning(cache); len(pids) > 0 { // the app binaries
 		t.Errorf("processes left behind: %v", pids)
 	}
 }
