@@ -355,7 +355,7 @@ func TestGoldenAccept(t *testing.T) {
 	publishRaw(t, c, wire.AMQPExchange, "", h, []byte(rename(string(caps[12].Body), "userAudit", evName)))
 	select {
 	case m := <-recv:
-		if string(m.Payload) != `{"action":"signUp"}` || m.Sender.InstanceID != "84d71dd0d98fc6c1da76090e3b6ba871" {
+		if !sameJSON(m.Payload, []byte(`{"action":"signUp"}`)) || m.Sender.InstanceID != "84d71dd0d98fc6c1da76090e3b6ba871" {
 			t.Errorf("event read as %+v", m)
 		}
 	case <-time.After(10 * time.Second):

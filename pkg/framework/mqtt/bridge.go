@@ -175,6 +175,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 		SessionExpiryInterval:         expiry,
 		ReconnectBackoff:              b.backoff,
 		ConnectTimeout:                5 * time.Second,
+		AttemptConnection:             attemptConnection(b.ep.url),
 		ConnectUsername:               b.ep.username,
 		ConnectPassword:               b.ep.password,
 		OnConnectionUp:                b.onUp,

@@ -89,7 +89,7 @@ func dialRaw(t testing.TB, addr string) *rawClient {
 	}
 	rc := &rawClient{}
 	rc.Client = paho.NewClient(paho.ClientConfig{
-		Conn: conn,
+		Conn: mqtt.QuickAck(conn), // the bridge's ack behaviour (see mqtt.QuickAck)
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
 			rc.mu.Lock()
 			fn := rc.fn

@@ -68,6 +68,7 @@ type Bridge struct {
 	ep    endpoint
 	log   *slog.Logger
 	local atomic.Bool
+	namer wire.Namer // subject tokens, snake-cased once
 
 	state  atomic.Int32
 	ctx    context.Context // cancelled when Close finishes or gives up

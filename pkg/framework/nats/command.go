@@ -51,7 +51,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err != nil {
 		return nil, fmt.Errorf("nats: invoke %s: %w", cmd.Receiver, err)
 	}
-	req := &natsgo.Msg{Subject: subjectOf(&out), Data: data}
+	req := &natsgo.Msg{Subject: b.subjectOf(&out), Data: data}
 	if b.cfg.commandHeaders {
 		req.Header = messageHeader(&out)
 	}

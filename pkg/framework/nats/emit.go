@@ -45,7 +45,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 // publish sends data (the encoding of m) on m's subject and waits for the broker's
 // acceptance.
 func (b *Bridge) publish(ctx context.Context, m *wire.Message, data []byte) error {
-	pm := &natsgo.Msg{Subject: subjectOf(m), Data: data, Header: messageHeader(m)}
+	pm := &natsgo.Msg{Subject: b.subjectOf(m), Data: data, Header: messageHeader(m)}
 	return b.publishMsg(ctx, pm, m.ID)
 }
 

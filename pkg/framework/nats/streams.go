@@ -113,4 +113,4 @@ func natsHeader(m map[string]string) natsgo.Header {
 func messageHeader(m *wire.Message) natsgo.Header { return natsHeader(wire.Headers(m)) }
 
 // subjectOf returns the 13-token subject m is published on.
-func subjectOf(m *wire.Message) string { return wire.NATSSubject(wire.TokensOf(m)) }
+func (b *Bridge) subjectOf(m *wire.Message) string { return b.namer.NATSSubject(wire.TokensOf(m)) }

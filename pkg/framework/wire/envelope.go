@@ -141,8 +141,9 @@ var ErrInvalidMessage = errors.New("invalid PURISTA message")
 
 // Decode parses and validates one envelope. It never panics on any input; errors wrap
 // ErrInvalidMessage. Unknown fields (such as the misspelled "sennder" object TypeScript
-// PURISTA's AMQP bridge adds to responses) are ignored. The payload is stored compacted,
-// so that Decode(Encode(m)) equals m for every decoded m.
+// PURISTA's AMQP bridge adds to responses) are ignored. The payload is kept as it arrived
+// (valid JSON, whitespace included); Encode writes it compacted, so Decode(Encode(m))
+// equals m up to the payload's insignificant whitespace.
 func Decode(data []byte) (*Message, error) {
 	var m Message
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -150,14 +151,6 @@ func Decode(data []byte) (*Message, error) {
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
-	}
-	if len(m.Payload) > 0 {
-		var buf bytes.Buffer
-		buf.Grow(len(m.Payload))
-		if err := json.Compact(&buf, m.Payload); err != nil { // unreachable: the decoder checked it
-			return nil, fmt.Errorf("%w: payload: %w", ErrInvalidMessage, err)
-		}
-		m.Payload = buf.Bytes()
 	}
 	return &m, nil
 }

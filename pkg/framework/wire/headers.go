@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // Header (NATS), user property (MQTT) and AMQP header names that PURISTA bridges attach to
@@ -107,6 +108,14 @@ func TraceParent(m *Message) string {
 	if m.OTP == "" {
 		return ""
 	}
+	// Fast path for the carrier every purista bridge writes: one traceparent entry, no
+	// escapes. It yields exactly what the JSON decoding below yields for that form.
+	const head, tail = `{"traceparent":"`, `"}`
+	if v, ok := strings.CutPrefix(m.OTP, head); ok {
+		if v, ok := strings.CutSuffix(v, tail); ok && !strings.ContainsAny(v, "\\\"") && utf8.ValidString(v) && !hasControl(v) {
+			return v
+		}
+	}
 	var carrier map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(m.OTP), &carrier); err != nil {
 		return ""
@@ -158,6 +167,16 @@ func TraceIDOf(tp string) string {
 		return ""
 	}
 	return parts[1]
+}
+
+// hasControl reports whether s holds a byte below 0x20 (invalid inside a JSON string).
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 func isHex(s string) bool {

@@ -199,3 +199,22 @@ func TestParseNames(t *testing.T) {
 func readTestdata(name string) ([]byte, error) {
 	return os.ReadFile(filepath.Join("testdata", name))
 }
+
+func TestNamerMatchesUncached(t *testing.T) {
+	var n Namer
+	msgs := []*Message{
+		{MessageType: TypeCommand, Sender: Address{ServiceName: "UserService", ServiceVersion: "1.0.0", ServiceTarget: "signUp", InstanceID: "4bf92f3577b34da6a3ce929d0e0e4736"},
+			Receiver: &Address{ServiceName: "Email", ServiceVersion: "1", ServiceTarget: "sendWelcome"}, PrincipalID: "HTTPServer"},
+		{MessageType: TypeCustomMessage, Sender: Address{ServiceName: "s"}, EventName: "userSignedUp", TenantID: "t-1"},
+	}
+	for range 2 { // second round: from the cache
+		for _, m := range msgs {
+			if got, want := n.NATSSubject(TokensOf(m)), NATSSubject(TokensOf(m)); got != want {
+				t.Errorf("NATSSubject %q, want %q", got, want)
+			}
+			if got, want := n.MQTTTopic(TokensOf(m)), MQTTTopic(TokensOf(m)); got != want {
+				t.Errorf("MQTTTopic %q, want %q", got, want)
+			}
+		}
+	}
+}
