@@ -3,6 +3,7 @@ package framework_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -95,6 +96,27 @@ func BenchmarkInvokeRatio(b *testing.B) {
 	plain := benchutil.Side{Name: "plain call", Call: func() error { _, err := plainEcho(benchIn); return err }}
 	ours := benchutil.Side{Name: "memory invoke", Call: func() error { _, err := benchEcho.Invoke(ctx, benchIn); return err }}
 	if err := benchutil.Compare("memory-invoke", 64, time.Second, 20000, ours, plain); err != nil {
+		b.Fatal(err)
+	}
+	// Context for the figure above: the same plain call, but validating its input against
+	// the command's JSON Schema as every invoke does. The difference to this one is the
+	// cost of the bridge hop and the envelope.
+	schema, err := framework.SchemaFor[echoIn]()
+	if err != nil {
+		b.Fatal(err)
+	}
+	validated := benchutil.Side{Name: "plain call + input validation", Call: func() error {
+		raw, err := json.Marshal(benchIn)
+		if err != nil {
+			return err
+		}
+		if issues := schema.Validate(raw); issues != nil {
+			return fmt.Errorf("invalid: %v", issues)
+		}
+		_, err = plainEcho(benchIn)
+		return err
+	}}
+	if err := benchutil.Compare("memory-invoke-vs-validated", 64, time.Second, 20000, ours, validated); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() { // the work above is the measurement
