@@ -175,6 +175,8 @@ func (e *env) shutdownModel(ctx context.Context, model string, profs []runtime.P
 			took := time.Since(t0).Round(time.Millisecond)
 			if code := a.ExitCode(); code != 0 {
 				bad = append(bad, note("%s: %s exited with code %d %v after SIGTERM: %s", model, a.label(), code, took, a.lastLog()))
+			} else if a.LeftRunning() {
+				bad = append(bad, note("%s: %s exited 0 but left processes it started running (killed)", model, a.label()))
 			} else {
 				good = append(good, note("%s: %s exited 0 %v after SIGTERM", model, a.label(), took))
 			}

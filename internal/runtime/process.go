@@ -59,6 +59,8 @@ type Process struct {
 	stopErr  error
 	exitErr  error // set before done is closed
 	code     int   // set before done is closed
+	// leftRunning is set before done is closed: processes of the app's group outlived it.
+	leftRunning bool
 }
 
 // Start starts the binary with the profile and begins reading its event stream. When
@@ -114,14 +116,14 @@ func Start(ctx context.Context, opts StartOptions) (*Process, error) {
 	}()
 	go func() { // owned: ends when the process has exited
 		err := cmd.Wait()
-		killGroup(cmd.Process.Pid) // nothing the app started may outlive it
+		leftover := killGroup(cmd.Process.Pid) // nothing the app started may outlive it
 		select {
 		case <-readDone:
 		case <-time.After(2 * time.Second): // a leaked fd 3 must not hang us
 		}
 		_ = pr.Close()
 		<-readDone
-		p.exitErr, p.code = err, cmd.ProcessState.ExitCode()
+		p.exitErr, p.code, p.leftRunning = err, cmd.ProcessState.ExitCode(), leftover
 		close(p.done)
 	}()
 	stop := context.AfterFunc(ctx, func() { _ = p.Stop(p.grace) })
@@ -182,6 +184,16 @@ func (p *Process) ExitCode() int {
 		return -1
 	}
 	return p.code
+}
+
+// LeftRunning reports, once Done is closed, whether processes the app started were still
+// running when it exited (they are killed then; a clean app leaves nothing behind). It is
+// always false on platforms without process groups.
+func (p *Process) LeftRunning() bool {
+	if !p.Exited() {
+		return false
+	}
+	return p.leftRunning
 }
 
 // Wait blocks until the process has exited and returns its exit error (nil for 0).

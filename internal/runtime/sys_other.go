@@ -16,4 +16,4 @@ func signalGroup(p *os.Process, sig os.Signal) error { return p.Signal(sig) }
 
 func killProcess(p *os.Process) error { return p.Kill() }
 
-func killGroup(int) {}
+func killGroup(int) bool { return false }

@@ -25,5 +25,12 @@ func signalGroup(p *os.Process, sig os.Signal) error {
 // killProcess sends SIGKILL to the process group led by p.
 func killProcess(p *os.Process) error { return signalGroup(p, syscall.SIGKILL) }
 
-// killGroup kills whatever is left of the process group pgid after its leader exited.
-func killGroup(pgid int) { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
+// killGroup kills whatever is left of the process group pgid after its leader exited and
+// reports whether anything was left.
+func killGroup(pgid int) (leftover bool) {
+	if syscall.Kill(-pgid, 0) != nil {
+		return false // no process of the group remains
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	return true
+}
