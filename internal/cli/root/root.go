@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/purista-go/purista/internal/cli/add"
+	buildcmd "github.com/purista-go/purista/internal/cli/build"
 	checkcmd "github.com/purista-go/purista/internal/cli/check"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/completion"
@@ -64,7 +65,7 @@ process over NATS, RabbitMQ (AMQP) or MQTT, from the same code.`,
 		version.NewCmdVersion(f, nil),
 		completion.NewCmdCompletion(f, nil),
 		newcmd.NewCmdNew(f, nil), add.NewCmdAdd(f, nil), dev.NewCmdDev(f, nil),
-		checkcmd.NewCmdCheck(f, nil),
+		checkcmd.NewCmdCheck(f, nil), buildcmd.NewCmdBuild(f, nil),
 	)
 	return cmd
 }
