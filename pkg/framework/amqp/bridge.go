@@ -94,6 +94,7 @@ type Bridge struct {
 
 	state  atomic.Int32
 	ctx    context.Context // base of handler contexts; cancelled when Close ends
+	pool   *workers        // runs command handlers
 	cancel context.CancelFunc
 	work   gate // in-flight invokes, emits and handlers
 
@@ -174,6 +175,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	b.pool = newWorkers(b.ctx)
 	return b, nil
 }
 

@@ -75,7 +75,7 @@ func (r *cmdReg) attach(s *session) error {
 	}, r.deliver)
 }
 
-// deliver answers one command on a new goroutine. Commands are consumed without
+// deliver answers one command on a worker goroutine. Commands are consumed without
 // acknowledgement (as TypeScript PURISTA does): at most once. A command that arrives while
 // the bridge or registration is closing is dropped; its caller gets no response.
 func (r *cmdReg) deliver(d amqp091.Delivery) {
@@ -89,7 +89,7 @@ func (r *cmdReg) deliver(d amqp091.Delivery) {
 		b.log.Debug("amqp: command dropped while unregistering", "queue", wire.AMQPCommandQueue(r.addr))
 		return
 	}
-	go func() {
+	b.pool.run(func() {
 		defer b.work.leave()
 		defer r.g.leave()
 		cmd, err := wire.Decode(d.Body)
@@ -101,7 +101,7 @@ func (r *cmdReg) deliver(d amqp091.Delivery) {
 		resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
 		cancel()
 		b.respond(resp, d.ReplyTo)
-	}()
+	})
 }
 
 // respond publishes resp to the caller's reply queue replyTo (header replyTo on the

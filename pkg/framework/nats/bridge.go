@@ -74,6 +74,7 @@ type Bridge struct {
 	ctx    context.Context // cancelled when Close finishes or gives up
 	cancel context.CancelFunc
 	work   gate // Invoke/Emit calls and command handlers in flight
+	pool   *workers
 
 	mu        sync.Mutex
 	nc        *natsgo.Conn
@@ -119,6 +120,7 @@ func New(url string, opts ...Option) (*Bridge, error) {
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	b.pool = newWorkers(b.ctx)
 	return b, nil
 }
 

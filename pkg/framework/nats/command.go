@@ -240,7 +240,7 @@ type cmdReg struct {
 
 // RegisterCommand implements bridge.EventBridge: a queue subscription on
 // wire.NATSCommandSubject(addr) in the group wire.NATSQueueGroup(addr). Each command runs
-// on its own goroutine with a ctx that ends after opts.Timeout.
+// on its own goroutine (a reused worker) with a ctx that ends after opts.Timeout.
 func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridge.CommandHandler, opts bridge.CommandOptions) (bridge.Registration, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -289,7 +289,7 @@ func (r *cmdReg) subscribe() error {
 	return nil
 }
 
-// onMsg is the subscription callback: it hands the command to a goroutine at once.
+// onMsg is the subscription callback: it hands the command to a worker at once.
 func (r *cmdReg) onMsg(m *natsgo.Msg) {
 	if !r.g.enter(false) {
 		// Delivered after the drain began (commands already buffered in the client when the
@@ -298,10 +298,10 @@ func (r *cmdReg) onMsg(m *natsgo.Msg) {
 		r.b.refuse(m)
 		return
 	}
-	go func() {
+	r.b.pool.run(func() {
 		defer r.g.leave()
 		r.b.serve(r, m)
-	}()
+	})
 }
 
 // refuse answers a command this instance no longer takes with an unhandled 503.

@@ -103,8 +103,10 @@ func ConsumerName(a wire.Address) string {
 // natsHeader converts PURISTA headers to a nats.Header.
 func natsHeader(m map[string]string) natsgo.Header {
 	h := make(natsgo.Header, len(m)+1)
+	vals := make([]string, 0, len(m)) // one backing array for all values
 	for k, v := range m {
-		h[k] = []string{v}
+		vals = append(vals, v)
+		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	return h
 }

@@ -146,6 +146,21 @@ var ErrInvalidMessage = errors.New("invalid PURISTA message")
 // equals m up to the payload's insignificant whitespace.
 func Decode(data []byte) (*Message, error) {
 	var m Message
+	if !decodeFast(data, &m) {
+		m = Message{}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		}
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// decodeSlow is Decode with encoding/json alone, the reference FuzzCodec compares with.
+func decodeSlow(data []byte) (*Message, error) {
+	var m Message
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
@@ -158,6 +173,14 @@ func Decode(data []byte) (*Message, error) {
 // Encode renders m as compact JSON. Like JavaScript's JSON.stringify it does not escape
 // "<", ">" and "&".
 func Encode(m *Message) ([]byte, error) {
+	if out, ok := encodeFast(m); ok {
+		return out, nil
+	}
+	return encodeSlow(m)
+}
+
+// encodeSlow is Encode with encoding/json alone, the reference FuzzCodec compares with.
+func encodeSlow(m *Message) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
