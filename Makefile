@@ -91,9 +91,9 @@ bench: ## run every benchmark once and print the `ratio <case> <x>` lines (ours 
 	grep '^ratio ' $(BENCH_OUT) || echo "(no ratio lines: no benchmark printed one)"; \
 	exit $$status
 
-build: ## build bin/purista with version, commit and date stamped in
+build: ## build bin/purista with version, commit and date stamped in (no -trimpath: `purista new` finds this checkout)
 	@mkdir -p $(BIN_DIR)
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/purista ./cmd/purista
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/purista ./cmd/purista
 	@$(BIN_DIR)/purista version
 
 goreleaser-check: ## validate .goreleaser.yaml with goreleaser itself (slow: ~2 min to build it)

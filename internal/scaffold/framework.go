@@ -54,13 +54,20 @@ var semverRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
 //  2. Otherwise, when this purista binary was built from a source checkout (go build or
 //     go run without -trimpath: the path of this source file is recorded at build time)
 //     and that checkout still exists, the replace points at it.
-//  3. Otherwise (a release build), the project requires the binary's own version
-//     (binVersion, when it is a semantic version; v0.0.0 otherwise) and `go mod tidy`
-//     fetches it.
+//  3. Otherwise, a release build (binVersion is a semantic version) makes the project
+//     require that version, which `go mod tidy` fetches.
+//  4. Otherwise (a development build moved away from its checkout, or built with
+//     -trimpath) nothing says where the framework is: that is an error asking for
+//     --framework, instead of a go.mod that cannot build.
 //
 // With a replace, the framework's requirements and go.sum are copied into the project,
 // so that it builds offline from the module cache, exactly as the framework itself does.
 func LocateFramework(explicit, binVersion string) (Framework, error) {
+	return locateFramework(explicit, binVersion, buildCheckout)
+}
+
+// locateFramework is LocateFramework with the build-checkout lookup passed in (tests).
+func locateFramework(explicit, binVersion string, checkout func() (string, bool)) (Framework, error) {
 	fw := Framework{Module: FrameworkModule, Version: "v0.0.0", GoVersion: goLine(runtime.Version())}
 	dir := ""
 	switch {
@@ -74,10 +81,12 @@ func LocateFramework(explicit, binVersion string) (Framework, error) {
 		}
 		dir = abs
 	default:
-		if d, ok := buildCheckout(); ok {
+		if d, ok := checkout(); ok {
 			dir = d
 		} else if semverRE.MatchString(binVersion) {
 			fw.Version = binVersion
+		} else {
+			return fw, invalid("this purista (version %q) is a development build that cannot tell where the framework is: pass --framework PATH, the folder of a %s checkout (e.g. --framework ~/src/purista)", binVersion, FrameworkModule)
 		}
 	}
 	if dir == "" {

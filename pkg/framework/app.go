@@ -123,6 +123,14 @@ func Run(ctx context.Context, cfg Config, services []*Service, opts ...RunOption
 	startCtx, cancelStart := context.WithTimeout(ctx, cfg.StartTimeout)
 	rt, err := Start(startCtx, b, selected, rtOpts...)
 	cancelStart()
+	if err != nil && ctx.Err() != nil {
+		// SIGINT/SIGTERM while still connecting: the user asked to stop, nothing ran.
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = b.Close(closeCtx)
+		log.Info("stopped before the services were ready", slog.Any("reason", context.Cause(ctx)))
+		return nil
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			err = fmt.Errorf("%w: no connection to %s within %v: is the broker running? (raise --start-timeout to wait longer)",

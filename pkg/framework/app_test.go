@@ -27,6 +27,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"stray argument", []string{"nats"}, nil, "settings are flags"},
 		{"unknown flag", []string{"--brige=memory"}, nil, "flag provided but not defined"},
 		{"bad local delivery", nil, map[string]string{"PURISTA_LOCAL_DELIVERY": "maybe"}, "use true or false"},
+		{"bad instance id", []string{"--instance-id=xyz"}, nil, "not 32 lowercase hex characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,15 +121,23 @@ func TestRunMainExitCodes(t *testing.T) {
 		{"unknown service", nil, map[string]string{"PURISTA_SERVICES": "Nope", "PURISTA_HEALTH_ADDR": "off"}, framework.ExitConfig},
 		{"unreachable broker", nil, map[string]string{"PURISTA_BRIDGE": "nats://127.0.0.1:1", "PURISTA_HEALTH_ADDR": "off", "PURISTA_START_TIMEOUT": "2s"}, framework.ExitFailure},
 		{"help", []string{"-h"}, nil, framework.ExitOK},
+		{"signal while connecting is a clean stop", nil, map[string]string{"PURISTA_BRIDGE": "nats://127.0.0.1:1", "PURISTA_HEALTH_ADDR": "off", "PURISTA_START_TIMEOUT": "1m", "cancel": "200ms"}, framework.ExitOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
+			if d, err := time.ParseDuration(tt.env["cancel"]); err == nil {
+				ctx, cancel = context.WithTimeout(ctx, d) // stands in for SIGTERM during start-up
+				defer cancel()
+			}
 			var out logBuffer
 			code := framework.RunMain(ctx, tt.args, func(k string) string { return tt.env[k] }, &out, echoService())
 			if code != tt.want {
 				t.Fatalf("exit %d, want %d\n%s", code, tt.want, out.String())
+			}
+			if code == 0 && tt.env["cancel"] != "" && !strings.Contains(out.String(), "stopped before the services were ready") {
+				t.Fatalf("no clean-stop message:\n%s", out.String())
 			}
 			if code != 0 && !strings.Contains(out.String(), "Error: ") {
 				t.Fatalf("no error message:\n%s", out.String())

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -105,7 +107,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		local = v
 	}
 
-	fs := flag.NewFlagSet("purista-app", flag.ContinueOnError)
+	fs := flag.NewFlagSet(filepath.Base(os.Args[0]), flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&cfg.Bridge, "bridge", cfg.Bridge, "event bridge: memory | nats://host:4222 | amqp://user:pass@host:5672/ | mqtt://host:1883 (env PURISTA_BRIDGE)")
 	fs.StringVar(&services, "services", services, "comma-separated services to run; empty runs all (env PURISTA_SERVICES)")
@@ -156,6 +158,9 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		cfg.LocalDelivery = false
 	default:
 		errs = append(errs, fmt.Errorf("local delivery %q is not a boolean: use true or false", local))
+	}
+	if id := cfg.InstanceID; id != "" && !isHex32(id) {
+		errs = append(errs, fmt.Errorf("instance id %q is not 32 lowercase hex characters: leave it empty for a random one, or use e.g. %s", id, strings.Repeat("0", 31)+"1"))
 	}
 	if _, err := BridgeKind(cfg.Bridge); err != nil {
 		errs = append(errs, err)

@@ -215,6 +215,9 @@ func (b *Bridge) Start(ctx context.Context) error {
 			return nil
 		}
 		lastErr = err
+		if errors.Is(err, errAccessRefused) { // wrong user, password or vhost: retrying cannot help
+			return fmt.Errorf("amqp: start: %w", err)
+		}
 		b.log.Warn("amqp: connect failed", "url", b.redacted, "err", err)
 		select {
 		case <-ctx.Done():

@@ -2,6 +2,7 @@ package amqp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -68,6 +69,10 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 	}
 	conn, err := amqp091.DialConfig(b.url, cfg)
 	if err != nil {
+		var aerr *amqp091.Error
+		if errors.As(err, &aerr) && aerr.Code == amqp091.AccessRefused {
+			return nil, fmt.Errorf("amqp: dial %s: %w: %s", b.redacted, errAccessRefused, b.redactErr(err))
+		}
 		return nil, fmt.Errorf("amqp: dial %s: %s", b.redacted, b.redactErr(err))
 	}
 	s := &session{conn: conn, dead: make(chan struct{})}
@@ -304,6 +309,10 @@ func table(m map[string]string) amqp091.Table {
 // the field AMQP defines in seconds. amqp091 writes Timestamp.Unix(), so the value is
 // smuggled as a time whose Unix seconds are the milliseconds.
 func millis(ms int64) time.Time { return time.Unix(ms, 0) }
+
+// errAccessRefused marks a dial the broker refused for the user, password or vhost:
+// retrying cannot help.
+var errAccessRefused = errors.New("the broker refused access: check the user, password and vhost in the URL")
 
 // redactErr returns err's text with the URL's password removed.
 func (b *Bridge) redactErr(err error) string {

@@ -142,7 +142,9 @@ func (r *Recorder) Invocations() []Invocation {
 }
 
 // Call runs svc's registered handler of ref with c, through the same validation and
-// middleware as on a bridge, and decodes its output.
+// middleware as on a bridge, and decodes its output. When ref declares a success event
+// (framework.WithSuccessEvent) and the call succeeds, the event is recorded with the
+// output as its body, as the runtime would publish it.
 func Call[In, Out any](c *framework.Context, svc *framework.Service, ref framework.CommandRef[In, Out], in In) (Out, error) {
 	var out Out
 	if err := svc.Err(); err != nil {
@@ -159,6 +161,11 @@ func Call[In, Out any](c *framework.Context, svc *framework.Service, ref framewo
 	res, err := h(c, raw)
 	if err != nil {
 		return out, err
+	}
+	if ev := ref.SuccessEvent().Name(); ev != "" {
+		if err := c.Emit(ev, json.RawMessage(res)); err != nil {
+			return out, fmt.Errorf("record success event %s: %w", ev, err)
+		}
 	}
 	if err := json.Unmarshal(res, &out); err != nil {
 		return out, fmt.Errorf("decode output: %w", err)

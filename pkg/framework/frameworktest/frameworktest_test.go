@@ -1,0 +1,105 @@
+package frameworktest_test
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/frameworktest"
+)
+
+type orderIn struct {
+	Item string `json:"item" jsonschema:"minLength=1"`
+}
+
+type orderOut struct {
+	ID string `json:"id"`
+}
+
+type stockOut struct {
+	Left int `json:"left"`
+}
+
+var (
+	placeOrder = framework.Command[orderIn, orderOut]("Orders", "1", "place", framework.WithSuccessEvent("orderPlaced"))
+	takeStock  = framework.Command[orderIn, stockOut]("Stock", "1", "take")
+	audited    = framework.Event[orderIn]("orderAudited")
+)
+
+func orders() *framework.Service {
+	svc := framework.NewService("Orders", "1", "takes orders")
+	framework.Handle(svc, placeOrder, func(c *framework.Context, in orderIn) (orderOut, error) {
+		stock, err := takeStock.Invoke(c, in)
+		if err != nil {
+			return orderOut{}, err
+		}
+		if stock.Left < 0 {
+			return orderOut{}, framework.NewHandledError(409, "out of stock", nil)
+		}
+		if err := audited.Emit(c, in); err != nil {
+			return orderOut{}, err
+		}
+		return orderOut{ID: "o-" + in.Item + "-" + c.PrincipalID()}, nil
+	})
+	return svc
+}
+
+func TestCall(t *testing.T) {
+	tests := []struct {
+		name       string
+		in         orderIn
+		left       int
+		noStub     bool
+		wantStatus int
+		wantEvents []string
+	}{
+		{name: "success records the emitted and the success event", in: orderIn{Item: "tea"}, left: 3, wantStatus: 200,
+			wantEvents: []string{"orderAudited", "orderPlaced"}},
+		{name: "handled error, no success event", in: orderIn{Item: "tea"}, left: -1, wantStatus: 409},
+		{name: "invalid input never reaches the handler", in: orderIn{}, wantStatus: 400},
+		{name: "a missing stub is a clear 501", in: orderIn{Item: "tea"}, noStub: true, wantStatus: 501},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, rec := frameworktest.NewContext(t, frameworktest.WithPrincipal("ann"))
+			if !tt.noStub {
+				frameworktest.Stub(rec, takeStock, func(in orderIn) (stockOut, error) { return stockOut{Left: tt.left}, nil })
+			}
+			out, err := frameworktest.Call(c, orders(), placeOrder, tt.in)
+			if got := framework.StatusOf(err); got != tt.wantStatus {
+				t.Fatalf("status %d (%v), want %d", got, err, tt.wantStatus)
+			}
+			var names []string
+			for _, e := range rec.Events() {
+				names = append(names, e.Name)
+			}
+			if len(names) != len(tt.wantEvents) {
+				t.Fatalf("events %v, want %v", names, tt.wantEvents)
+			}
+			for i := range names {
+				if names[i] != tt.wantEvents[i] {
+					t.Fatalf("events %v, want %v", names, tt.wantEvents)
+				}
+			}
+			if tt.wantStatus != 200 {
+				return
+			}
+			if out.ID != "o-tea-ann" {
+				t.Fatalf("out %+v", out)
+			}
+			var placed orderOut
+			if err := json.Unmarshal(rec.Events()[1].Payload, &placed); err != nil || placed != out {
+				t.Fatalf("success event body %s (%v), want the output", rec.Events()[1].Payload, err)
+			}
+			if inv := rec.Invocations(); len(inv) != 1 || inv[0].Receiver != takeStock.Address() {
+				t.Fatalf("invocations %+v", inv)
+			}
+		})
+	}
+	var ue *framework.UnhandledError
+	c, _ := frameworktest.NewContext(t)
+	if _, err := frameworktest.Call(c, orders(), placeOrder, orderIn{Item: "x"}); !errors.As(err, &ue) || ue.Status != 501 {
+		t.Fatalf("missing stub: %v", err)
+	}
+}
