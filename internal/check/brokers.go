@@ -21,15 +21,15 @@ func newBrokers(kind, rawURL string) (*brokers, error) {
 	case "nats", "mqtt":
 	case "amqp":
 		if rawURL == "" {
-			return nil, fmt.Errorf("AMQP has no embedded broker: give one with --broker-url, e.g. --broker-url amqp://guest:guest@127.0.0.1:5672/")
+			return nil, usagef("AMQP has no embedded broker: give one with --broker-url, e.g. --broker-url amqp://guest:guest@127.0.0.1:5672/")
 		}
 	default:
-		return nil, fmt.Errorf("broker %q is unknown: use nats, amqp or mqtt", kind)
+		return nil, usagef("broker %q is unknown: use nats, amqp or mqtt", kind)
 	}
 	if rawURL != "" {
 		u, err := url.Parse(rawURL)
 		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("--broker-url %q is not a URL such as nats://127.0.0.1:4222", redact(rawURL))
+			return nil, usagef("--broker-url %q is not a URL such as nats://127.0.0.1:4222", redact(rawURL))
 		}
 	}
 	return &brokers{kind: kind, url: rawURL}, nil

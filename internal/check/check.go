@@ -31,6 +31,7 @@ import (
 
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
+	"github.com/purista-go/purista/pkg/framework"
 )
 
 // The names of the checks, in checklist order.
@@ -78,10 +79,16 @@ type Options struct {
 	// Only, when not empty, runs just these checks; Skip leaves these out. Checks left
 	// out are reported as skipped.
 	Only, Skip []string
-	// Broker is the broker kind for the broker checks: "nats" (default), "amqp", "mqtt".
+	// Broker is the broker kind for the broker checks: "nats", "amqp" or "mqtt". Empty
+	// means the kind of the broker URL's scheme (see BrokerKind), or "nats" without one;
+	// a kind that contradicts the URL's scheme is an error wrapping ErrUsage.
 	Broker string
-	// BrokerURL is an external broker; empty starts an embedded one (NATS and MQTT).
+	// BrokerURL is an external broker; empty means the Profile's bridge when that is a
+	// broker, else an embedded broker (NATS and MQTT).
 	BrokerURL string
+	// Profile names a profile of purista.yaml whose bridge is the default BrokerURL. An
+	// unknown name is an error wrapping ErrUsage.
+	Profile string
 	// Env is the environment of go commands and of the project's processes (nil:
 	// os.Environ()). Tests set GOFLAGS/GOPROXY here.
 	Env []string
@@ -104,6 +111,9 @@ type Progress struct {
 	Done bool
 	// Result is set when a check ends.
 	Result *Result
+	// Err is set when a step other than a check ended without success: it failed, or the
+	// run's context ended (then Err wraps the context's error).
+	Err error
 }
 
 // BuildError means the project could not be built or its service packages could not be
@@ -116,8 +126,33 @@ func (e *BuildError) Error() string { return "project could not be built: " + e.
 // Unwrap returns the cause.
 func (e *BuildError) Unwrap() error { return e.Err }
 
-// ErrUnknownCheck is wrapped when --only or --skip names a check that does not exist.
+// ErrUsage is wrapped by every error that comes from the options rather than the
+// project: an unknown check or profile, a selection of no check, a broker kind that
+// contradicts the broker URL, a broker URL that is not one.
+var ErrUsage = errors.New("usage error")
+
+// usageError is an error about the options: errors.Is(err, ErrUsage) holds for it
+// without ErrUsage's text in the message.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string        { return e.err.Error() }
+func (e *usageError) Unwrap() error        { return e.err }
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+// usagef is fmt.Errorf for an error that wraps ErrUsage.
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// ErrUnknownCheck is wrapped (with ErrUsage) when --only or --skip names a check that
+// does not exist.
 var ErrUnknownCheck = errors.New("unknown check")
+
+// ErrNoChecks is wrapped (with ErrUsage) when --only and --skip together select no check.
+var ErrNoChecks = errors.New("no check selected")
+
+// ErrUnknownProfile is wrapped (with ErrUsage) when Options.Profile is not in purista.yaml.
+var ErrUnknownProfile = errors.New("unknown profile")
 
 // env is what every check shares during one run.
 type env struct {
@@ -141,16 +176,15 @@ func (e *env) staticFacts() (*facts, error) {
 }
 
 // Run checks the project in opts.Dir and returns the report. The error is a
-// *BuildError when the project could not be built, an error wrapping ErrUnknownCheck for
-// a bad selection, or another error when the project or the broker could not be found;
-// failed checks are not errors (see Report.Passed).
+// *BuildError when the project could not be built, an error wrapping ErrUsage for bad
+// options (ErrUnknownCheck, ErrNoChecks, ErrUnknownProfile, a broker mismatch), an
+// error wrapping ctx.Err() when ctx ended before the checks could start, or another
+// error when the project or the broker could not be found; failed checks are not
+// errors (see Report.Passed).
 func Run(ctx context.Context, opts Options) (Report, error) {
 	started := time.Now()
 	if opts.Dir == "" {
 		opts.Dir = "."
-	}
-	if opts.Broker == "" {
-		opts.Broker = "nats"
 	}
 	if opts.Env == nil {
 		opts.Env = os.Environ()
@@ -173,11 +207,31 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	if opts.BrokerURL != "" { // settled before anything else: a usage error is reported first
+		if opts.Broker, err = brokerKind(opts.Broker, opts.BrokerURL, "--broker-url"); err != nil {
+			return Report{}, err
+		}
+	}
 	m, root, err := project.Find(opts.Dir)
 	if err != nil {
 		return Report{}, err
 	}
 	rep := Report{SchemaVersion: SchemaVersion, Project: m.Name, Dir: root, Started: started}
+	if opts.Profile != "" { // checked even when --broker-url wins, so that a typo shows
+		u, err := profileBroker(m, opts.Profile)
+		if err != nil {
+			return rep, err
+		}
+		if opts.BrokerURL == "" && u != "" {
+			opts.BrokerURL = u
+			if opts.Broker, err = brokerKind(opts.Broker, u, "the bridge of profile "+opts.Profile); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if opts.Broker == "" { // no broker URL anywhere (a memory profile counts as none)
+		opts.Broker = "nats"
+	}
 	brk, err := newBrokers(opts.Broker, opts.BrokerURL)
 	if err != nil {
 		return rep, err
@@ -186,8 +240,10 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	e := &env{opts: opts, root: root, m: m, procEnv: opts.Env, brokers: brk}
 	e.loadFacts = func() (*facts, error) {
 		progress(Progress{Step: "analyze"})
-		defer progress(Progress{Step: "analyze", Done: true})
-		return analyze(ctx, root, m, opts.Env, opts.CallBound)
+		f, err := analyze(ctx, root, m, opts.Env, opts.CallBound)
+		err = stepError("analyze", ctx, err)
+		progress(Progress{Step: "analyze", Done: true, Err: err})
+		return f, err
 	}
 	needBinary := false
 	for _, d := range definitions() {
@@ -202,16 +258,17 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		defer func() { _ = os.RemoveAll(dir) }()
 		e.bin, err = runtime.Build(ctx, runtime.BuildOptions{Dir: root, Main: m.Main, Env: goEnvDiff(opts.Env),
 			Output: filepath.Join(dir, m.Name)})
-		progress(Progress{Step: "build", Done: true})
+		err = stepError("build", ctx, err)
+		progress(Progress{Step: "build", Done: true, Err: err})
 		if err != nil {
-			return rep, &BuildError{Err: err}
+			return rep, err
 		}
 	}
 	// Static analysis runs first so that a project whose services do not type-check is
 	// reported as not built; it shares the build cache the build just filled.
 	if selected[ExternalConfig] || selected[Stateless] || selected[TimeoutsAndRetries] {
 		if _, err := e.staticFacts(); err != nil {
-			return rep, &BuildError{Err: err}
+			return rep, err
 		}
 	}
 	defs := definitions()
@@ -258,19 +315,100 @@ func runOne(ctx context.Context, d definition, e *env) (r Result) {
 	return d.run(ctx, e)
 }
 
-// selection resolves --only and --skip into the set of checks to run.
+// stepError turns the error of the build or analyze step into what Run returns: an
+// error wrapping ctx.Err() when the context ended (a timeout or an interrupt is not a
+// compile error, whatever the go command made of it), else a *BuildError.
+func stepError(step string, ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s cut off: %w", step, ctx.Err())
+	}
+	return &BuildError{Err: err}
+}
+
+// selection resolves --only and --skip into the set of checks to run. Selecting no
+// check is an error that says which names cancelled each other.
 func selection(only, skip []string) (map[string]bool, error) {
 	all := Names()
 	for _, n := range append(append([]string(nil), only...), skip...) {
 		if !slices.Contains(all, n) {
-			return nil, fmt.Errorf("%w %q: the checks are %s", ErrUnknownCheck, n, strings.Join(all, ", "))
+			return nil, usagef("%w %q: the checks are %s", ErrUnknownCheck, n, strings.Join(all, ", "))
 		}
 	}
 	sel := map[string]bool{}
-	for _, n := range all {
-		sel[n] = (len(only) == 0 || slices.Contains(only, n)) && !slices.Contains(skip, n)
+	n := 0
+	for _, c := range all {
+		sel[c] = (len(only) == 0 || slices.Contains(only, c)) && !slices.Contains(skip, c)
+		if sel[c] {
+			n++
+		}
+	}
+	if n == 0 {
+		if len(only) == 0 {
+			return nil, usagef("%w: --skip %s leaves out every check: skip fewer", ErrNoChecks, strings.Join(skip, ","))
+		}
+		return nil, usagef("%w: --skip %s leaves out every check that --only %s selects: drop them from one of the two",
+			ErrNoChecks, strings.Join(slices.DeleteFunc(slices.Clone(skip), func(s string) bool { return !slices.Contains(only, s) }), ","),
+			strings.Join(only, ","))
 	}
 	return sel, nil
+}
+
+// profileBroker returns the broker URL of the profile called name: its bridge, or ""
+// when the bridge is memory (the broker checks then use an embedded broker).
+func profileBroker(m *project.Manifest, name string) (string, error) {
+	p, ok := m.Profiles[name]
+	if !ok {
+		if len(m.Profiles) == 0 {
+			return "", usagef("%w %q: purista.yaml has no profiles", ErrUnknownProfile, name)
+		}
+		return "", usagef("%w %q: the profiles in purista.yaml are %s", ErrUnknownProfile, name, strings.Join(m.ProfileNames(), ", "))
+	}
+	kind, err := framework.BridgeKind(p.Bridge)
+	if err != nil {
+		return "", usagef("profile %s: %w", name, err)
+	}
+	if kind == "memory" {
+		return "", nil
+	}
+	return p.Bridge, nil
+}
+
+// BrokerKind returns the broker kind for the broker checks: explicit when it is set
+// (it must agree with the scheme of rawURL, when there is one), else the kind of
+// rawURL's scheme (framework.BridgeKind: nats/tls → nats, amqp/amqps → amqp,
+// mqtt/mqtts/tcp/ssl/ws/wss → mqtt), else "nats". Errors wrap ErrUsage.
+func BrokerKind(explicit, rawURL string) (string, error) {
+	return brokerKind(explicit, rawURL, "--broker-url")
+}
+
+// brokerKind is BrokerKind; source says where rawURL came from, for the errors.
+func brokerKind(explicit, rawURL, source string) (string, error) {
+	switch explicit {
+	case "", "nats", "amqp", "mqtt":
+	default:
+		return "", usagef("--broker %q is unknown: use nats, amqp or mqtt", explicit)
+	}
+	if rawURL == "" {
+		if explicit == "" {
+			return "nats", nil
+		}
+		return explicit, nil
+	}
+	kind, err := framework.BridgeKind(rawURL)
+	if err != nil {
+		return "", usagef("%s: %w", source, err)
+	}
+	if kind == "memory" {
+		return "", usagef("%s %q is not a broker: leave it out to use an embedded one", source, rawURL)
+	}
+	if explicit != "" && explicit != kind {
+		return "", usagef("--broker %s contradicts %s %s, a URL of kind %s: drop --broker, or give a %s:// URL",
+			explicit, source, redact(rawURL), kind, explicit)
+	}
+	return kind, nil
 }
 
 // goEnvDiff returns the entries of env that differ from the process environment, for

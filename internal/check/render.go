@@ -12,8 +12,8 @@ import (
 )
 
 // WriteText writes the report as a table a human reads at a glance: one row per check
-// with its result, time and first line of evidence, then the full evidence of every
-// failed check and a summary line.
+// with its result, time and first line of evidence (cut to fit), then the full,
+// untruncated evidence of every failed check and a summary line.
 func WriteText(w io.Writer, r Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tRESULT\tTIME\tEVIDENCE")
@@ -29,7 +29,8 @@ func WriteText(w io.Writer, r Report) error {
 		}
 		fmt.Fprintf(w, "\n%s failed: %s\n", c.Name, c.Reason)
 		for _, e := range c.Evidence {
-			fmt.Fprintf(w, "  - %s\n", oneLine(e.String()))
+			// In full: continuation lines are indented under the bullet.
+			fmt.Fprintf(w, "  - %s\n", strings.ReplaceAll(strings.TrimRight(e.String(), "\n"), "\n", "\n    "))
 		}
 	}
 	_, err := fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped in %s (%s, broker: %s)\n",
@@ -74,6 +75,7 @@ func firstLine(c Result) string {
 	return ""
 }
 
+// oneLine cuts s to its first line of at most 120 runes, for the table column only.
 func oneLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	const max = 120

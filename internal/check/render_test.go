@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -139,17 +140,27 @@ func TestSelection(t *testing.T) {
 		only, skip []string
 		want       int
 		wantErr    bool
+		errText    string // in the error, which must then be a usage error
 	}{
 		{name: "all", want: 6},
 		{name: "only", only: []string{Stateless}, want: 1},
 		{name: "skip", skip: []string{Stateless, TwoModels}, want: 4},
 		{name: "unknown", only: []string{"nope"}, wantErr: true},
+		{name: "only and skip cancel", only: []string{ExternalConfig}, skip: []string{ExternalConfig}, wantErr: true,
+			errText: "--skip external-config leaves out every check that --only external-config selects"},
+		{name: "only partly skipped", only: []string{ExternalConfig, Stateless}, skip: []string{Stateless}, want: 1},
+		{name: "only all skipped", only: []string{ExternalConfig, Stateless}, skip: []string{Stateless, TwoModels, ExternalConfig}, wantErr: true,
+			errText: "--skip stateless,external-config leaves out every check that --only external-config,stateless selects"},
+		{name: "skip all", skip: Names(), wantErr: true, errText: "--skip " + strings.Join(Names(), ",") + " leaves out every check"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sel, err := selection(tt.only, tt.skip)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)
+			}
+			if err != nil && (!errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tt.errText)) {
+				t.Fatalf("err = %v, want a usage error with %q", err, tt.errText)
 			}
 			n := 0
 			for _, on := range sel {
@@ -159,6 +170,46 @@ func TestSelection(t *testing.T) {
 			}
 			if !tt.wantErr && n != tt.want {
 				t.Errorf("%d selected, want %d", n, tt.want)
+			}
+		})
+	}
+}
+
+// TestLongEvidence checks that evidence is cut only in the table column: the details of
+// a failed check, the JSON and the JUnit carry it in full.
+func TestLongEvidence(t *testing.T) {
+	long := "package-level var seen (map[string]int) is mutable state that a second instance of the service does not share; " +
+		"move it into a store the deployment provides, or make it a constant: END-OF-EVIDENCE"
+	second := "second line of the evidence"
+	rep := sampleReport()
+	rep.Checks[1].Evidence = []Evidence{{Message: long + "\n" + second, File: "services/a/v1/service/a.go", Line: 9}}
+	tests := []struct {
+		name  string
+		write func(*bytes.Buffer) error
+	}{
+		{name: "text", write: func(b *bytes.Buffer) error { return WriteText(b, rep) }},
+		{name: "json", write: func(b *bytes.Buffer) error { return WriteJSON(b, rep, false) }},
+		{name: "junit", write: func(b *bytes.Buffer) error { return WriteJUnit(b, rep) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := tt.write(&buf); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			if !strings.Contains(out, "END-OF-EVIDENCE") || !strings.Contains(out, second) {
+				t.Errorf("output lacks the full evidence:\n%s", out)
+			}
+			if tt.name != "text" {
+				return
+			}
+			table, details, _ := strings.Cut(out, "external-config failed:")
+			if strings.Contains(table, "END-OF-EVIDENCE") || !strings.Contains(table, "…") {
+				t.Errorf("the table column is not cut:\n%s", table)
+			}
+			if !strings.Contains(details, "  - services/a/v1/service/a.go:9: "+long+"\n    "+second+"\n") {
+				t.Errorf("details do not carry the evidence in full, second line indented:\n%s", details)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -20,7 +21,7 @@ import (
 
 // Exit codes of `purista check` (besides cmdutil.ExitUsage = 2).
 const (
-	// ExitFailed means at least one check failed.
+	// ExitFailed means at least one check failed, or the run timed out (--timeout).
 	ExitFailed = 1
 	// ExitNotBuilt means the project could not be built or loaded: nothing was checked.
 	ExitNotBuilt = 3
@@ -34,8 +35,13 @@ type Options struct {
 	Dir string
 	// Only and Skip select checks by name.
 	Only, Skip []string
-	// Broker is nats, amqp or mqtt; BrokerURL an external broker.
-	Broker, BrokerURL string
+	// Broker is nats, amqp or mqtt: --broker, or without it the kind of --broker-url's
+	// scheme, or "" when the kind comes from --profile's bridge.
+	Broker string
+	// BrokerURL is an external broker (--broker-url).
+	BrokerURL string
+	// Profile is a profile of purista.yaml whose bridge is the default BrokerURL.
+	Profile string
 	// Format is text or json.
 	Format string
 	// JUnit is a file to write JUnit XML to ("" for none).
@@ -57,17 +63,21 @@ for real or analyses its service code:
 
   ` + strings.Join(check.Names(), "\n  ") + `
 
-The broker checks use an embedded NATS server unless --broker/--broker-url say
-otherwise. Exit codes: 0 nothing failed, 1 a check failed, 2 usage error, 3 the
-project could not be built. See docs/check.md for the checks and the JSON schema.`,
+The broker checks use an embedded NATS server unless --broker, --broker-url or
+--profile say otherwise; the broker kind follows the URL's scheme. Exit codes: 0
+nothing failed, 1 a check failed or the run timed out, 2 usage error, 3 the project
+could not be built. See docs/check.md for the checks and the JSON schema.`,
 		Example: `  # in CI, from the project root
   purista check --junit check-report.xml
 
   # only the static checks, as JSON
   purista check --only external-config,stateless --format json
 
-  # against a running RabbitMQ
-  purista check --broker amqp --broker-url amqp://guest:guest@127.0.0.1:5672/`,
+  # against a running RabbitMQ (the kind, amqp, follows the scheme)
+  purista check --broker-url amqp://guest:guest@127.0.0.1:5672/
+
+  # against the broker of the "microservices" profile of purista.yaml
+  purista check --profile microservices`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return cmdutil.UsageErrorf("%s takes at most one project folder, got %q", cmd.CommandPath(), strings.Join(args, " "))
@@ -84,6 +94,20 @@ project could not be built. See docs/check.md for the checks and the JSON schema
 			if opts.Broker != "nats" && opts.Broker != "amqp" && opts.Broker != "mqtt" {
 				return cmdutil.UsageErrorf("--broker %q is unknown: use nats, amqp or mqtt", opts.Broker)
 			}
+			explicit := ""
+			if cmd.Flags().Changed("broker") {
+				explicit = opts.Broker
+			}
+			switch {
+			case opts.BrokerURL != "":
+				kind, err := check.BrokerKind(explicit, opts.BrokerURL)
+				if err != nil {
+					return &cmdutil.UsageError{Err: err}
+				}
+				opts.Broker = kind
+			case opts.Profile != "":
+				opts.Broker = explicit // "": the profile's bridge decides
+			}
 			if opts.Timeout <= 0 {
 				return cmdutil.UsageErrorf("--timeout %v is not positive: use e.g. 5m", opts.Timeout)
 			}
@@ -96,8 +120,9 @@ project could not be built. See docs/check.md for the checks and the JSON schema
 	fl := cmd.Flags()
 	fl.StringSliceVar(&opts.Only, "only", nil, "run only these checks (comma-separated names)")
 	fl.StringSliceVar(&opts.Skip, "skip", nil, "leave out these checks (comma-separated names)")
-	fl.StringVar(&opts.Broker, "broker", "nats", "broker for the broker checks: nats | amqp | mqtt")
+	fl.StringVar(&opts.Broker, "broker", "nats", "broker kind for the broker checks: nats | amqp | mqtt; when not given, the broker URL's scheme decides")
 	fl.StringVar(&opts.BrokerURL, "broker-url", "", "use this broker instead of an embedded one, e.g. nats://127.0.0.1:4222")
+	fl.StringVar(&opts.Profile, "profile", "", "take the broker URL from this profile of purista.yaml (--broker-url wins)")
 	fl.StringVar(&opts.Format, "format", "text", "output: text (a table) or json")
 	fl.StringVar(&opts.JUnit, "junit", "", "also write a JUnit XML report to this file")
 	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "give up after this long")
@@ -109,18 +134,28 @@ func Run(ctx context.Context, opts *Options) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// Outputs are checked before anything runs: a report that cannot be written
+	// should not cost a whole run.
+	if opts.JUnit != "" {
+		if err := checkWritable(opts.JUnit); err != nil {
+			return &cmdutil.UsageError{Err: fmt.Errorf("--junit %s cannot be written (%w): give a file in an existing, writable folder", opts.JUnit, err)}
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
+	timedOut := func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
 	prog := newProgress(opts.IO)
 	rep, err := check.Run(ctx, check.Options{Dir: opts.Dir, Only: opts.Only, Skip: opts.Skip,
-		Broker: opts.Broker, BrokerURL: opts.BrokerURL, Progress: prog.update})
+		Broker: opts.Broker, BrokerURL: opts.BrokerURL, Profile: opts.Profile, Progress: prog.update})
 	prog.stop()
 	var be *check.BuildError
 	switch {
+	case errors.Is(err, check.ErrUsage):
+		return &cmdutil.UsageError{Err: err}
+	case err != nil && timedOut() && errors.Is(err, context.DeadlineExceeded):
+		return &cmdutil.ExitCodeError{Code: ExitFailed, Err: fmt.Errorf("check timed out after %v (raise --timeout)", opts.Timeout)}
 	case errors.As(err, &be):
 		return &cmdutil.ExitCodeError{Code: ExitNotBuilt, Err: err}
-	case errors.Is(err, check.ErrUnknownCheck):
-		return &cmdutil.UsageError{Err: err}
 	case err != nil:
 		return err
 	}
@@ -138,9 +173,32 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if !rep.Passed {
-		return &cmdutil.ExitCodeError{Code: ExitFailed, Err: fmt.Errorf("%d of %d checks failed", rep.Summary.Failed, len(rep.Checks))}
+		err := fmt.Errorf("%d of %d checks failed", rep.Summary.Failed, len(rep.Checks))
+		if timedOut() {
+			err = fmt.Errorf("check timed out after %v (raise --timeout): %w", opts.Timeout, err)
+		}
+		return &cmdutil.ExitCodeError{Code: ExitFailed, Err: err}
 	}
 	return nil
+}
+
+// checkWritable reports whether the file name can be written, without leaving a trace:
+// an existing file is opened for writing (not truncated), a new one is created and
+// removed again.
+func checkWritable(name string) error {
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_ = f.Close()
+	return os.Remove(name)
 }
 
 func writeFile(name string, write func(io.Writer) error) error {

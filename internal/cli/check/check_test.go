@@ -1,8 +1,17 @@
 package check
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/purista-go/purista/internal/check"
 
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
@@ -24,6 +33,20 @@ func TestNewCmdCheck(t *testing.T) {
 		{name: "bad broker", args: []string{"--broker", "kafka"}, wantUsage: true},
 		{name: "two dirs", args: []string{"a", "b"}, wantUsage: true},
 		{name: "zero timeout", args: []string{"--timeout", "0s"}, wantUsage: true},
+		{name: "amqp url gives amqp", args: []string{"--broker-url", "amqp://guest:guest@127.0.0.1:5672/"},
+			want: Options{Broker: "amqp", BrokerURL: "amqp://guest:guest@127.0.0.1:5672/", Format: "text", Timeout: 5 * time.Minute}},
+		{name: "mqtt url gives mqtt", args: []string{"--broker-url", "ws://h:8080/mqtt"},
+			want: Options{Broker: "mqtt", BrokerURL: "ws://h:8080/mqtt", Format: "text", Timeout: 5 * time.Minute}},
+		{name: "nats url gives nats", args: []string{"--broker-url", "tls://h:4222"},
+			want: Options{Broker: "nats", BrokerURL: "tls://h:4222", Format: "text", Timeout: 5 * time.Minute}},
+		{name: "broker contradicts url", args: []string{"--broker", "nats", "--broker-url", "amqp://guest:guest@127.0.0.1:5672/"}, wantUsage: true},
+		{name: "default broker does not contradict url", args: []string{"--broker-url", "mqtt://h:1883"},
+			want: Options{Broker: "mqtt", BrokerURL: "mqtt://h:1883", Format: "text", Timeout: 5 * time.Minute}},
+		{name: "unknown url scheme", args: []string{"--broker-url", "kafka://h:9092"}, wantUsage: true},
+		{name: "profile leaves the kind to the profile", args: []string{"--profile", "prod"},
+			want: Options{Profile: "prod", Format: "text", Timeout: 5 * time.Minute}},
+		{name: "profile with explicit broker", args: []string{"--profile", "prod", "--broker", "amqp"},
+			want: Options{Profile: "prod", Broker: "amqp", Format: "text", Timeout: 5 * time.Minute}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,8 +67,104 @@ func TestNewCmdCheck(t *testing.T) {
 			g := *got
 			g.IO = nil
 			if g.Dir != tt.want.Dir || g.Broker != tt.want.Broker || g.BrokerURL != tt.want.BrokerURL || g.Format != tt.want.Format ||
-				g.JUnit != tt.want.JUnit || g.Timeout != tt.want.Timeout || len(g.Only) != len(tt.want.Only) || len(g.Skip) != len(tt.want.Skip) {
+				g.JUnit != tt.want.JUnit || g.Profile != tt.want.Profile || g.Timeout != tt.want.Timeout || len(g.Only) != len(tt.want.Only) || len(g.Skip) != len(tt.want.Skip) {
 				t.Errorf("options = %+v, want %+v", g, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunUsage checks the usage errors Run finds before it builds or runs anything: the
+// folder is not a project, so an error about anything else means a check came too late.
+func TestRunUsage(t *testing.T) {
+	notProject := t.TempDir()
+	tests := []struct {
+		name string
+		opts Options
+		want string // in the usage error
+	}{
+		{name: "only and skip cancel", opts: Options{Only: []string{"external-config"}, Skip: []string{"external-config"}},
+			want: "--skip external-config leaves out every check that --only external-config selects"},
+		{name: "skip everything", opts: Options{Skip: check.Names()}, want: "leaves out every check"},
+		{name: "junit folder missing", opts: Options{JUnit: filepath.Join(notProject, "nope", "x.xml")},
+			want: "--junit " + filepath.Join(notProject, "nope", "x.xml") + " cannot be written"},
+		{name: "junit is a folder", opts: Options{JUnit: notProject}, want: "cannot be written"},
+		{name: "broker contradicts url", opts: Options{Broker: "mqtt", BrokerURL: "amqp://guest:guest@127.0.0.1:5672/"},
+			want: "--broker mqtt contradicts --broker-url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			o := tt.opts
+			o.IO, o.Dir, o.Format, o.Timeout = ios, notProject, "text", time.Minute
+			err := Run(context.Background(), &o)
+			if !cmdutil.IsUsageError(err) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want a usage error with %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("junit check leaves no file", func(t *testing.T) {
+		name := filepath.Join(t.TempDir(), "r.xml")
+		if err := checkWritable(name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("checkWritable left %s behind: %v", name, err)
+		}
+		if err := os.WriteFile(name, []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := checkWritable(name); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(name); string(b) != "old" {
+			t.Errorf("checkWritable changed an existing file: %q", b)
+		}
+	})
+}
+
+// TestRunTimeout checks that a run cut off by --timeout while building is reported as a
+// timeout (exit 1, with what to do), not as a project that does not build (exit 3),
+// and that the progress does not call the build done.
+func TestRunTimeout(t *testing.T) {
+	ios, _, out, errOut := iostreams.Test()
+	err := Run(context.Background(), &Options{IO: ios, Dir: filepath.Join("..", "..", "check", "testdata", "base"),
+		Only: []string{"two-models"}, Broker: "nats", Format: "text", Timeout: time.Millisecond})
+	var ec *cmdutil.ExitCodeError
+	if !errors.As(err, &ec) || ec.Code != ExitFailed || err.Error() != "check timed out after 1ms (raise --timeout)" {
+		t.Fatalf("err = %v (%T), want exit %d: check timed out after 1ms (raise --timeout)", err, err, ExitFailed)
+	}
+	if strings.Contains(errOut.String(), "build done") || !strings.Contains(errOut.String(), "build timed out") {
+		t.Errorf("progress:\n%s\nwant build timed out, not done", errOut.String())
+	}
+	if out.Len() != 0 {
+		t.Errorf("a report was printed: %s", out.String())
+	}
+}
+
+func TestProgress(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   check.Progress
+		want string
+	}{
+		{name: "done", ev: check.Progress{Step: "build", Done: true}, want: "purista check: build done ("},
+		{name: "failed", ev: check.Progress{Step: "build", Done: true, Err: errors.New("exit status 1")}, want: "purista check: build failed ("},
+		{name: "timed out", ev: check.Progress{Step: "analyze", Done: true, Err: fmt.Errorf("analyze cut off: %w", context.DeadlineExceeded)},
+			want: "purista check: analyze timed out ("},
+		{name: "interrupted", ev: check.Progress{Step: "build", Done: true, Err: context.Canceled}, want: "purista check: build interrupted ("},
+		{name: "check", ev: check.Progress{Step: "stateless", Done: true, Result: &check.Result{Status: check.Fail}},
+			want: "purista check: stateless fail ("},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, errOut := iostreams.Test()
+			p := newProgress(ios)
+			p.update(check.Progress{Step: tt.ev.Step})
+			p.update(tt.ev)
+			p.stop()
+			if !strings.Contains(errOut.String(), tt.want) {
+				t.Errorf("progress:\n%s\nwant %q", errOut.String(), tt.want)
 			}
 		})
 	}

@@ -1,6 +1,8 @@
 package check
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -45,7 +47,14 @@ func (p *progress) update(ev check.Progress) {
 	took := time.Since(p.running[ev.Step])
 	delete(p.running, ev.Step)
 	line := fmt.Sprintf("purista check: %s done (%.1fs)", ev.Step, took.Seconds())
-	if ev.Result != nil {
+	switch {
+	case errors.Is(ev.Err, context.DeadlineExceeded):
+		line = fmt.Sprintf("purista check: %s timed out (%.1fs)", ev.Step, took.Seconds())
+	case errors.Is(ev.Err, context.Canceled):
+		line = fmt.Sprintf("purista check: %s interrupted (%.1fs)", ev.Step, took.Seconds())
+	case ev.Err != nil:
+		line = fmt.Sprintf("purista check: %s failed (%.1fs)", ev.Step, took.Seconds())
+	case ev.Result != nil:
 		line = fmt.Sprintf("purista check: %s %s (%.1fs)", ev.Step, ev.Result.Status, took.Seconds())
 	}
 	if p.tty {

@@ -61,6 +61,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // Name is what (*Bridge).Name returns.
@@ -94,9 +96,9 @@ type Bridge struct {
 
 	state  atomic.Int32
 	ctx    context.Context // base of handler contexts; cancelled when Close ends
-	pool   *workers        // runs command handlers
+	pool   *inflight.Pool  // runs command handlers
 	cancel context.CancelFunc
-	work   gate // in-flight invokes, emits and handlers
+	work   inflight.Gate // in-flight invokes, emits and handlers
 
 	sess atomic.Pointer[session] // nil while disconnected
 
@@ -175,7 +177,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
-	b.pool = newWorkers(b.ctx)
+	b.pool = inflight.NewPool(b.ctx)
 	return b, nil
 }
 
@@ -253,10 +255,10 @@ func (b *Bridge) intake(ctx context.Context) error {
 	case stateClosed:
 		return fmt.Errorf("amqp: %w", bridge.ErrClosed)
 	}
-	if b.work.enter(false) {
+	if b.work.Enter(false) {
 		return nil
 	}
-	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.enter(true) {
+	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.Enter(true) {
 		return nil
 	}
 	return fmt.Errorf("amqp: %w", bridge.ErrClosed)
@@ -310,7 +312,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 
 	var err error
 	select {
-	case <-b.work.close():
+	case <-b.work.Close():
 	case <-ctx.Done():
 		err = fmt.Errorf("amqp: close: %w", ctx.Err())
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // cmdReg is this instance's registration of a command handler.
@@ -20,7 +22,7 @@ type cmdReg struct {
 	addr    wire.Address
 	h       bridge.CommandHandler
 	timeout time.Duration
-	g       gate // handler calls in flight; shut by Unregister
+	g       inflight.Gate // handler calls in flight; shut by Unregister
 	cons    consumer
 	once    sync.Once
 }
@@ -80,18 +82,18 @@ func (r *cmdReg) attach(s *session) error {
 // the bridge or registration is closing is dropped; its caller gets no response.
 func (r *cmdReg) deliver(d amqp091.Delivery) {
 	b := r.b
-	if !b.work.enter(true) {
+	if !b.work.Enter(true) {
 		b.log.Debug("amqp: command dropped while closing", "queue", wire.AMQPCommandQueue(r.addr))
 		return
 	}
-	if !r.g.enter(true) {
-		b.work.leave()
+	if !r.g.Enter(true) {
+		b.work.Leave()
 		b.log.Debug("amqp: command dropped while unregistering", "queue", wire.AMQPCommandQueue(r.addr))
 		return
 	}
-	b.pool.run(func() {
-		defer b.work.leave()
-		defer r.g.leave()
+	b.pool.Run(func() {
+		defer b.work.Leave()
+		defer r.g.Leave()
 		cmd, err := wire.Decode(d.Body)
 		if err != nil || cmd.MessageType != wire.TypeCommand {
 			b.log.Warn("amqp: dropped invalid command", "queue", wire.AMQPCommandQueue(r.addr), "bytes", len(d.Body), "err", err)
@@ -145,20 +147,20 @@ func (b *Bridge) localCommand(ep endpoint) *cmdReg {
 // invokeLocal answers cmd with r's handler in process. The message is encoded and decoded
 // as on the wire, so caller and handler share no memory.
 func (b *Bridge) invokeLocal(ctx context.Context, r *cmdReg, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
-	if !r.g.enter(false) {
+	if !r.g.Enter(false) {
 		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, bridge.ErrNoHandler)
 	}
 	data, err := wire.Encode(cmd)
 	if err != nil {
-		r.g.leave()
+		r.g.Leave()
 		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, err)
 	}
 	hctx, cancel := context.WithTimeout(b.ctx, min(r.timeout, timeout))
 	res := make(chan []byte, 1)
-	b.work.enter(true) // cannot fail: the caller's Invoke is inside
+	b.work.Enter(true) // cannot fail: the caller's Invoke is inside
 	go func() {
-		defer b.work.leave()
-		defer r.g.leave()
+		defer b.work.Leave()
+		defer r.g.Leave()
 		defer cancel()
 		in, err := wire.Decode(data)
 		if err != nil { // unreachable: data was encoded from a validated message
@@ -287,7 +289,7 @@ func (r *cmdReg) Unregister(ctx context.Context) error {
 }
 
 // waitIdle waits until ctx ends for the consumer's dispatch loop and the handlers in g.
-func waitIdle(ctx context.Context, g *gate, c *consumer) error {
+func waitIdle(ctx context.Context, g *inflight.Gate, c *consumer) error {
 	done := make(chan struct{})
 	go func() {
 		c.wait()
@@ -299,7 +301,7 @@ func waitIdle(ctx context.Context, g *gate, c *consumer) error {
 		return fmt.Errorf("amqp: unregister: %w", ctx.Err())
 	}
 	select {
-	case <-g.close():
+	case <-g.Close():
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("amqp: unregister: %w", ctx.Err())

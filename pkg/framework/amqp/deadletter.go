@@ -11,6 +11,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // dlReg is a dead-letter handler registration.
@@ -18,7 +20,7 @@ type dlReg struct {
 	b    *Bridge
 	addr wire.Address // zero: this bridge's own subscriptions, told in process
 	h    bridge.DeadLetterHandler
-	g    gate
+	g    inflight.Gate
 	cons consumer
 	once sync.Once
 }
@@ -74,18 +76,18 @@ func (r *dlReg) attach(s *session) error {
 // deliver runs h for one dead letter of the queue and acknowledges it.
 func (r *dlReg) deliver(d amqp091.Delivery) {
 	b := r.b
-	if !b.work.enter(true) {
+	if !b.work.Enter(true) {
 		_ = d.Nack(false, true)
 		return
 	}
-	if !r.g.enter(true) {
-		b.work.leave()
+	if !r.g.Enter(true) {
+		b.work.Leave()
 		_ = d.Nack(false, true)
 		return
 	}
 	go func() {
-		defer b.work.leave()
-		defer r.g.leave()
+		defer b.work.Leave()
+		defer r.g.Leave()
 		dl := readDeadLetter(d)
 		if r.addr.InstanceID == "" || r.addr.InstanceID == dl.Subscriber.InstanceID {
 			r.call(dl)
@@ -145,7 +147,7 @@ func (b *Bridge) notifyLocalDeadLetter(dl bridge.DeadLetter) {
 	}
 	b.topo.Unlock()
 	for _, r := range hs {
-		if !r.g.enter(true) {
+		if !r.g.Enter(true) {
 			continue
 		}
 		c := dl
@@ -153,7 +155,7 @@ func (b *Bridge) notifyLocalDeadLetter(dl bridge.DeadLetter) {
 			c.Message = dl.Message.Clone()
 		}
 		r.call(c)
-		r.g.leave()
+		r.g.Leave()
 	}
 }
 

@@ -39,7 +39,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err := b.intake(ctx); err != nil {
 		return nil, err
 	}
-	defer b.work.leave()
+	defer b.work.Leave()
 	if cmd == nil || cmd.MessageType != wire.TypeCommand {
 		return nil, fmt.Errorf("amqp: invoke: %w: not a command", wire.ErrInvalidMessage)
 	}

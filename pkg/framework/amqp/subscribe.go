@@ -10,6 +10,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // AMQP headers this bridge adds for retries and dead letters (purista extensions; the
@@ -38,7 +40,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if err := b.intake(ctx); err != nil {
 		return err
 	}
-	defer b.work.leave()
+	defer b.work.Leave()
 	if msg == nil || msg.MessageType == wire.TypeCommand {
 		return fmt.Errorf("amqp: emit: %w: commands are sent with Invoke", wire.ErrInvalidMessage)
 	}
@@ -68,7 +70,7 @@ type subReg struct {
 	b    *Bridge
 	sub  bridge.Subscription
 	h    bridge.MessageHandler
-	g    gate // deliveries in flight; shut by Unregister
+	g    inflight.Gate // deliveries in flight; shut by Unregister
 	cons consumer
 	once sync.Once
 
@@ -164,18 +166,18 @@ func (r *subReg) queueName() string {
 // deliver hands one message to a handler goroutine; prefetch bounds how many run.
 func (r *subReg) deliver(d amqp091.Delivery) {
 	b := r.b
-	if !b.work.enter(true) {
+	if !b.work.Enter(true) {
 		_ = d.Nack(false, true)
 		return
 	}
-	if !r.g.enter(true) {
-		b.work.leave()
+	if !r.g.Enter(true) {
+		b.work.Leave()
 		_ = d.Nack(false, true)
 		return
 	}
 	go func() {
-		defer b.work.leave()
-		defer r.g.leave()
+		defer b.work.Leave()
+		defer r.g.Leave()
 		r.handle(d)
 	}()
 }

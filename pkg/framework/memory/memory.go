@@ -29,6 +29,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // Name is what (*Bridge).Name returns.
@@ -66,7 +68,7 @@ type Bridge struct {
 	fault  atomic.Pointer[error] // set by SetHealthy
 	ctx    context.Context       // cancelled when Close gives up waiting or finishes
 	cancel context.CancelFunc
-	work   gate // in-flight work of this instance: calls, handlers, queued jobs, retries
+	work   inflight.Gate // in-flight work of this instance: calls, handlers, queued jobs, retries
 
 	mu        sync.Mutex // guards the fields below
 	cmds      map[endpoint]*cmdReg
@@ -75,7 +77,7 @@ type Bridge struct {
 	retries   map[*retry]struct{}
 	closeDone chan struct{} // made by the first Close, closed when it returns
 
-	cmdPool *cmdPool // runs command handlers
+	cmdPool *inflight.Pool // runs command handlers
 
 	pmu     sync.Mutex // guards the worker pool
 	queue   []job
@@ -109,7 +111,7 @@ func newBridge(n *Network, opts []Option) *Bridge {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
-	b.cmdPool = newCmdPool(b.ctx)
+	b.cmdPool = inflight.NewPool(b.ctx)
 	return b
 }
 
@@ -187,10 +189,10 @@ func (b *Bridge) intake(ctx context.Context) error {
 	if err := b.faultErr(); err != nil {
 		return fmt.Errorf("memory: %w: %w", bridge.ErrUnavailable, err)
 	}
-	if b.work.enter(false) {
+	if b.work.Enter(false) {
 		return nil
 	}
-	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.enter(true) {
+	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.Enter(true) {
 		return nil
 	}
 	return fmt.Errorf("memory: %w", bridge.ErrClosed)
@@ -202,7 +204,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err := b.intake(ctx); err != nil {
 		return nil, err
 	}
-	defer b.work.leave()
+	defer b.work.Leave()
 	if cmd == nil || cmd.MessageType != wire.TypeCommand {
 		return nil, fmt.Errorf("memory: invoke: %w: not a command", wire.ErrInvalidMessage)
 	}
@@ -232,7 +234,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	hctx, cancel := context.WithTimeout(r.b.ctx, min(r.timeout, timeout))
 	defer cancel()
 	res := make(chan *wire.Message, 1)
-	r.b.cmdPool.run(func() { r.b.runCommand(hctx, cancel, r, out, res) })
+	r.b.cmdPool.Run(func() { r.b.runCommand(hctx, cancel, r, out, res) })
 
 	select {
 	case resp := <-res:
@@ -272,8 +274,8 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 // runCommand answers one command on b, the handler's instance, and sends a copy of the
 // response to res (buffered). A success response with an eventName is published too.
 func (b *Bridge) runCommand(ctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, res chan<- *wire.Message) {
-	defer b.work.leave()
-	defer r.g.leave()
+	defer b.work.Leave()
+	defer r.g.Leave()
 	defer cancel()
 	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
 	if err := resp.Validate(); err != nil {
@@ -378,7 +380,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if err := b.intake(ctx); err != nil {
 		return err
 	}
-	defer b.work.leave()
+	defer b.work.Leave()
 	if msg == nil || msg.MessageType == wire.TypeCommand {
 		return fmt.Errorf("memory: emit: %w: commands are sent with Invoke", wire.ErrInvalidMessage)
 	}
@@ -422,7 +424,7 @@ func (b *Bridge) InjectRaw(raw []byte) error {
 			return fmt.Errorf("memory: dropped command for %s: %w", msg.Receiver, bridge.ErrNoHandler)
 		}
 		hctx, cancel := context.WithTimeout(r.b.ctx, r.timeout)
-		r.b.cmdPool.run(func() { r.b.runCommand(hctx, cancel, r, msg, make(chan *wire.Message, 1)) })
+		r.b.cmdPool.Run(func() { r.b.runCommand(hctx, cancel, r, msg, make(chan *wire.Message, 1)) })
 	case msg.MessageType.IsResponse() && msg.EventName == "":
 		b.log.Debug("memory: dropped response nobody waits for", "correlationId", msg.CorrelationID)
 	default:
@@ -516,7 +518,7 @@ func (b *Bridge) admit(internal bool) bool {
 	if !internal && !b.accepting() {
 		return false
 	}
-	return b.work.enter(internal)
+	return b.work.Enter(internal)
 }
 
 // accept queues j on b's worker pool if admit allows it.
@@ -557,21 +559,21 @@ func (b *Bridge) worker() {
 		b.queue = b.queue[1:]
 		b.pmu.Unlock()
 		j(b.ctx)
-		b.work.leave()
+		b.work.Leave()
 	}
 }
 
 // deliver runs one delivery attempt of data to r and schedules the retry or dead letter a
 // failure calls for. ctx is cancelled when b is force-stopped; the message is then dropped.
 func (b *Bridge) deliver(ctx context.Context, r *subReg, data []byte, attempt int) {
-	if ctx.Err() != nil || !r.g.enter(false) {
+	if ctx.Err() != nil || !r.g.Enter(false) {
 		return
 	}
 	msg, err := wire.Decode(data)
 	if err == nil {
 		err = b.callSubscription(ctx, r, msg)
 	}
-	r.g.leave()
+	r.g.Leave()
 	if err == nil || ctx.Err() != nil {
 		return
 	}
@@ -624,7 +626,7 @@ func retryDelay(p bridge.RetryPolicy, attempt int) time.Duration {
 // schedule queues j after delay. The caller is work in flight on b; the retry counts as
 // in-flight work until it runs or b is force-stopped.
 func (b *Bridge) schedule(j job, delay time.Duration) {
-	if !b.work.enter(true) {
+	if !b.work.Enter(true) {
 		return
 	}
 	if delay <= 0 {
@@ -634,7 +636,7 @@ func (b *Bridge) schedule(j job, delay time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.ctx.Err() != nil {
-		b.work.leave()
+		b.work.Leave()
 		return
 	}
 	r := &retry{}
@@ -673,7 +675,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 
 	var err error
 	select {
-	case <-b.work.close():
+	case <-b.work.Close():
 	case <-ctx.Done():
 		err = fmt.Errorf("memory: close: %w", ctx.Err())
 	}
@@ -683,7 +685,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 	b.state.Store(stateClosed)
 	for r := range b.retries {
 		r.t.Stop()
-		b.work.leave()
+		b.work.Leave()
 	}
 	clear(b.retries)
 	cmds, subs, dls := b.cmds, b.subs, b.dls

@@ -11,6 +11,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // errPartitioned is the cause Healthy, Invoke and Emit report while the network is
@@ -174,8 +176,8 @@ func (n *Network) pickCommand(ep endpoint, local *Bridge) *cmdReg {
 		if !r.b.admit(r.b == local) {
 			continue
 		}
-		if !r.g.enter(false) {
-			r.b.work.leave()
+		if !r.g.Enter(false) {
+			r.b.work.Leave()
 			continue
 		}
 		return r
@@ -233,7 +235,7 @@ type cmdReg struct {
 	ep      endpoint
 	h       bridge.CommandHandler
 	timeout time.Duration
-	g       gate // calls in flight; shut by Unregister
+	g       inflight.Gate // calls in flight; shut by Unregister
 	once    sync.Once
 }
 
@@ -257,7 +259,7 @@ type subReg struct {
 	key  subKey
 	sub  bridge.Subscription
 	h    bridge.MessageHandler
-	g    gate // deliveries in flight; shut by Unregister
+	g    inflight.Gate // deliveries in flight; shut by Unregister
 	once sync.Once
 }
 
@@ -285,7 +287,7 @@ type dlReg struct {
 	b    *Bridge
 	addr wire.Address // zero: every subscription of b
 	h    bridge.DeadLetterHandler
-	g    gate
+	g    inflight.Gate
 	once sync.Once
 }
 
@@ -300,10 +302,10 @@ func (r *dlReg) observes(from *Bridge, subscriber wire.Address) bool {
 
 func (r *dlReg) job(dl bridge.DeadLetter, data []byte) job {
 	return func(ctx context.Context) {
-		if ctx.Err() != nil || !r.g.enter(false) {
+		if ctx.Err() != nil || !r.g.Enter(false) {
 			return
 		}
-		defer r.g.leave()
+		defer r.g.Leave()
 		if msg, err := wire.Decode(data); err == nil {
 			dl.Message = msg
 		}
@@ -325,11 +327,9 @@ func (r *dlReg) Unregister(ctx context.Context) error {
 	return waitIdle(ctx, &r.g)
 }
 
-func waitIdle(ctx context.Context, g *gate) error {
-	select {
-	case <-g.close():
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("memory: unregister: %w", ctx.Err())
+func waitIdle(ctx context.Context, g *inflight.Gate) error {
+	if err := g.Wait(ctx); err != nil {
+		return fmt.Errorf("memory: unregister: %w", err)
 	}
+	return nil
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // responseRouteID is the subscription identifier of the instance's response route, the
@@ -51,7 +53,7 @@ type Bridge struct {
 	up     atomic.Bool // connected and every route subscribed
 	ctx    context.Context
 	cancel context.CancelFunc
-	work   gate // in-flight calls, handlers, queued jobs and retries
+	work   inflight.Gate // in-flight calls, handlers, queued jobs and retries
 
 	cm     *autopaho.ConnectionManager
 	connMu sync.Mutex // serialises (re)subscription passes
@@ -246,11 +248,11 @@ func (b *Bridge) backoff(n int) time.Duration {
 func (b *Bridge) onUp(cm *autopaho.ConnectionManager, ca *paho.Connack) {
 	gen := b.gen.Add(1)
 	b.log.Info("mqtt: connected", "broker", b.URL(), "sessionPresent", ca.SessionPresent)
-	if !b.work.enter(true) {
+	if !b.work.Enter(true) {
 		return
 	}
 	go func() {
-		defer b.work.leave()
+		defer b.work.Leave()
 		b.connMu.Lock()
 		defer b.connMu.Unlock()
 		b.mu.Lock()
@@ -325,10 +327,10 @@ func (b *Bridge) intake(ctx context.Context) error {
 	case stateClosed:
 		return fmt.Errorf("mqtt: %w", bridge.ErrClosed)
 	}
-	if b.work.enter(false) {
+	if b.work.Enter(false) {
 		return nil
 	}
-	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.enter(true) {
+	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.Enter(true) {
 		return nil
 	}
 	return fmt.Errorf("mqtt: %w", bridge.ErrClosed)
@@ -392,14 +394,14 @@ func (b *Bridge) Close(ctx context.Context) error {
 	}
 	var err error
 	select {
-	case <-b.work.close():
+	case <-b.work.Close():
 	case <-ctx.Done():
 		err = fmt.Errorf("mqtt: close: %w", ctx.Err())
 	}
 	b.mu.Lock()
 	for t := range b.retries {
 		t.Stop() // a timer that already fired finds itself gone and does nothing
-		b.work.leave()
+		b.work.Leave()
 	}
 	clear(b.retries)
 	b.mu.Unlock()

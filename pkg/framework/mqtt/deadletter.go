@@ -11,6 +11,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // User properties of a dead-letter message (published to wire.MQTTDeadLetterTopic of the
@@ -47,7 +49,7 @@ type dlReg struct {
 	addr wire.Address // zero: every subscription of b
 	h    bridge.DeadLetterHandler
 	hk   hook
-	g    gate
+	g    inflight.Gate
 	once sync.Once
 }
 
@@ -112,16 +114,16 @@ func (d *dlReg) handle(p *paho.Publish, ack func()) {
 		ack()
 		return
 	}
-	if b.state.Load() != stateRunning || !b.work.enter(false) {
+	if b.state.Load() != stateRunning || !b.work.Enter(false) {
 		return
 	}
 	data := p.Payload
 	b.push(func(ctx context.Context) {
 		defer ack()
-		if ctx.Err() != nil || !d.g.enter(false) {
+		if ctx.Err() != nil || !d.g.Enter(false) {
 			return
 		}
-		defer d.g.leave()
+		defer d.g.Leave()
 		if msg, err := wire.Decode(data); err == nil {
 			dl.Message = msg
 		}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // headerOrder is the order user properties are written in (PURISTA's order).
@@ -59,7 +61,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err := b.intake(ctx); err != nil {
 		return nil, err
 	}
-	defer b.work.leave()
+	defer b.work.Leave()
 	if cmd == nil || cmd.MessageType != wire.TypeCommand {
 		return nil, fmt.Errorf("mqtt: invoke: %w: not a command", wire.ErrInvalidMessage)
 	}
@@ -158,7 +160,7 @@ type cmdReg struct {
 	h       bridge.CommandHandler
 	timeout time.Duration
 	r       hook
-	g       gate // calls in flight; shut by Unregister
+	g       inflight.Gate // calls in flight; shut by Unregister
 	once    sync.Once
 }
 
@@ -232,30 +234,28 @@ func (c *cmdReg) Unregister(ctx context.Context) error {
 	return err
 }
 
-func waitIdle(ctx context.Context, g *gate) error {
-	select {
-	case <-g.close():
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("mqtt: unregister: %w", ctx.Err())
+func waitIdle(ctx context.Context, g *inflight.Gate) error {
+	if err := g.Wait(ctx); err != nil {
+		return fmt.Errorf("mqtt: unregister: %w", err)
 	}
+	return nil
 }
 
 // handle receives a command from the broker (on paho's goroutine).
 func (c *cmdReg) handle(p *paho.Publish, ack func()) {
 	ack() // at most once: a command is never redelivered for a handler failure
 	b := c.b
-	if b.state.Load() != stateRunning || !b.work.enter(false) {
+	if b.state.Load() != stateRunning || !b.work.Enter(false) {
 		b.log.Debug("mqtt: dropped command while closing", "topic", p.Topic)
 		return
 	}
-	if !c.g.enter(false) {
-		b.work.leave()
+	if !c.g.Enter(false) {
+		b.work.Leave()
 		return
 	}
 	go func() {
-		defer b.work.leave()
-		defer c.g.leave()
+		defer b.work.Leave()
+		defer c.g.Leave()
 		cmd, err := wire.Decode(p.Payload)
 		if err != nil || cmd.MessageType != wire.TypeCommand {
 			b.log.Warn("mqtt: dropped invalid command", "topic", p.Topic, "bytes", len(p.Payload), "err", err)
@@ -301,10 +301,10 @@ func (b *Bridge) sendResponse(cmd, resp *wire.Message, timeout time.Duration) {
 // memory. A success response with an eventName is published to the broker for
 // subscriptions.
 func (b *Bridge) invokeLocal(ctx context.Context, c *cmdReg, data []byte, timeout time.Duration) (*wire.Message, error) {
-	if !c.g.enter(false) {
+	if !c.g.Enter(false) {
 		return nil, fmt.Errorf("mqtt: invoke %s: %w", c.addr, bridge.ErrNoHandler)
 	}
-	defer c.g.leave()
+	defer c.g.Leave()
 	cmd, err := wire.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: invoke %s: %w", c.addr, err)
@@ -314,11 +314,11 @@ func (b *Bridge) invokeLocal(ctx context.Context, c *cmdReg, data []byte, timeou
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
 	res := make(chan *wire.Message, 1)
-	if !b.work.enter(true) {
+	if !b.work.Enter(true) {
 		return nil, fmt.Errorf("mqtt: invoke %s: %w", c.addr, bridge.ErrClosed)
 	}
 	go func() {
-		defer b.work.leave()
+		defer b.work.Leave()
 		resp := b.finishResponse(hctx, cmd, b.callCommand(hctx, c.h, cmd))
 		out, err := wire.Encode(resp)
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // Emit implements bridge.EventBridge: it publishes msg (QoS 1, expiry WithEventExpiry) on
@@ -21,7 +23,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if err := b.intake(ctx); err != nil {
 		return err
 	}
-	defer b.work.leave()
+	defer b.work.Leave()
 	if msg == nil || msg.MessageType == wire.TypeCommand {
 		return fmt.Errorf("mqtt: emit: %w: commands are sent with Invoke", wire.ErrInvalidMessage)
 	}
@@ -49,7 +51,7 @@ type subReg struct {
 	sub   bridge.Subscription
 	h     bridge.MessageHandler
 	hooks []hook
-	g     gate // deliveries in flight; shut by Unregister
+	g     inflight.Gate // deliveries in flight; shut by Unregister
 	once  sync.Once
 }
 
@@ -155,7 +157,7 @@ func (s *subReg) Unregister(ctx context.Context) error {
 // bridge closes, new messages are left unacknowledged (the session redelivers them).
 func (s *subReg) handle(p *paho.Publish, ack func()) {
 	b := s.b
-	if b.state.Load() != stateRunning || !b.work.enter(false) {
+	if b.state.Load() != stateRunning || !b.work.Enter(false) {
 		return
 	}
 	data := p.Payload
@@ -169,11 +171,11 @@ func (s *subReg) deliver(ctx context.Context, data []byte, attempt int, ack func
 	if ctx.Err() != nil {
 		return // force-stopped: unacknowledged, the session redelivers it
 	}
-	if !s.g.enter(false) {
+	if !s.g.Enter(false) {
 		ack() // unregistered
 		return
 	}
-	defer s.g.leave()
+	defer s.g.Leave()
 	msg, err := wire.Decode(data)
 	if err != nil {
 		b.log.Warn("mqtt: dropped invalid message", "subscriber", s.key.String(), "bytes", len(data), "err", err)
@@ -266,14 +268,14 @@ func (b *Bridge) worker() {
 		b.queue = b.queue[1:]
 		b.qmu.Unlock()
 		j(b.ctx)
-		b.work.leave()
+		b.work.Leave()
 	}
 }
 
 // schedule queues j after delay; the retry counts as in-flight work until it runs or the
 // bridge is force-stopped.
 func (b *Bridge) schedule(j func(context.Context), delay time.Duration) {
-	if !b.work.enter(true) {
+	if !b.work.Enter(true) {
 		return
 	}
 	if delay <= 0 {
@@ -283,7 +285,7 @@ func (b *Bridge) schedule(j func(context.Context), delay time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.ctx.Err() != nil || b.state.Load() == stateClosed {
-		b.work.leave()
+		b.work.Leave()
 		return
 	}
 	var t *time.Timer

@@ -44,6 +44,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // Name is what (*Bridge).Name returns.
@@ -73,8 +75,8 @@ type Bridge struct {
 	state  atomic.Int32
 	ctx    context.Context // cancelled when Close finishes or gives up
 	cancel context.CancelFunc
-	work   gate // Invoke/Emit calls and command handlers in flight
-	pool   *workers
+	work   inflight.Gate // Invoke/Emit calls and command handlers in flight
+	pool   *inflight.Pool
 
 	mu        sync.Mutex
 	nc        *natsgo.Conn
@@ -120,7 +122,7 @@ func New(url string, opts ...Option) (*Bridge, error) {
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
-	b.pool = newWorkers(b.ctx)
+	b.pool = inflight.NewPool(b.ctx)
 	return b, nil
 }
 
@@ -300,14 +302,14 @@ func (b *Bridge) intake(ctx context.Context) (*natsgo.Conn, error) {
 		return nil, fmt.Errorf("nats: %w", bridge.ErrClosed)
 	}
 	nc := b.conn()
-	if !b.work.enter(false) {
+	if !b.work.Enter(false) {
 		owner, _ := ctx.Value(ownerKey{}).(*Bridge)
-		if owner != b || !b.work.enter(true) {
+		if owner != b || !b.work.Enter(true) {
 			return nil, fmt.Errorf("nats: %w", bridge.ErrClosed)
 		}
 	}
 	if st := nc.Status(); st != natsgo.CONNECTED {
-		b.work.leave()
+		b.work.Leave()
 		return nil, fmt.Errorf("nats: %w: connection %s", bridge.ErrUnavailable, st)
 	}
 	return nc, nil
@@ -346,9 +348,9 @@ func (b *Bridge) Close(ctx context.Context) error {
 	for r := range dls {
 		r.stop()
 	}
-	wait := func(g *gate) {
+	wait := func(g *inflight.Gate) {
 		select {
-		case <-g.close():
+		case <-g.Close():
 		case <-ctx.Done():
 		}
 	}
@@ -379,56 +381,9 @@ func (b *Bridge) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// gate counts work in flight and lets an owner stop new work and wait for the rest.
-// Internal work (a continuation of work inside) is admitted after close while other work
-// is still inside.
-type gate struct {
-	mu   sync.Mutex
-	shut bool
-	n    int
-	idle chan struct{}
-}
-
-func (g *gate) enter(internal bool) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.shut && (!internal || g.n == 0) {
-		return false
+func waitIdle(ctx context.Context, g *inflight.Gate) error {
+	if err := g.Wait(ctx); err != nil {
+		return fmt.Errorf("nats: unregister: %w", err)
 	}
-	g.n++
-	return true
-}
-
-func (g *gate) leave() {
-	g.mu.Lock()
-	g.n--
-	if g.n == 0 && g.idle != nil {
-		close(g.idle)
-		g.idle = nil
-	}
-	g.mu.Unlock()
-}
-
-func (g *gate) close() <-chan struct{} {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.shut = true
-	if g.n == 0 {
-		c := make(chan struct{})
-		close(c)
-		return c
-	}
-	if g.idle == nil {
-		g.idle = make(chan struct{})
-	}
-	return g.idle
-}
-
-func waitIdle(ctx context.Context, g *gate) error {
-	select {
-	case <-g.close():
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("nats: unregister: %w", ctx.Err())
-	}
+	return nil
 }

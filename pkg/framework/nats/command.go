@@ -12,6 +12,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // Invoke implements bridge.EventBridge. With local delivery on and the handler registered
@@ -23,7 +25,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err != nil {
 		return nil, err
 	}
-	defer b.work.leave()
+	defer b.work.Leave()
 	if cmd == nil || cmd.MessageType != wire.TypeCommand {
 		return nil, fmt.Errorf("nats: invoke: %w: not a command", wire.ErrInvalidMessage)
 	}
@@ -43,7 +45,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		b.mu.Lock()
 		r := b.cmds[to]
 		b.mu.Unlock()
-		if r != nil && r.g.enter(false) {
+		if r != nil && r.g.Enter(false) {
 			return b.invokeLocal(ctx, r, &out, timeout)
 		}
 	}
@@ -99,7 +101,7 @@ func (b *Bridge) invokeLocal(ctx context.Context, r *cmdReg, cmd *wire.Message, 
 	hctx, cancel := context.WithTimeout(b.ctx, min(r.timeout, timeout))
 	res := make(chan *wire.Message, 1)
 	go func() {
-		defer r.g.leave()
+		defer r.g.Leave()
 		defer cancel()
 		resp, _ := b.answer(hctx, r, cmd.Clone())
 		res <- resp
@@ -231,7 +233,7 @@ type cmdReg struct {
 	addr    wire.Address
 	h       bridge.CommandHandler
 	timeout time.Duration
-	g       gate // calls in flight
+	g       inflight.Gate // calls in flight
 
 	mu   sync.Mutex
 	sub  *natsgo.Subscription
@@ -291,15 +293,15 @@ func (r *cmdReg) subscribe() error {
 
 // onMsg is the subscription callback: it hands the command to a worker at once.
 func (r *cmdReg) onMsg(m *natsgo.Msg) {
-	if !r.g.enter(false) {
+	if !r.g.Enter(false) {
 		// Delivered after the drain began (commands already buffered in the client when the
 		// subscription went away): answer at once that this instance is shutting down,
 		// instead of leaving the caller to wait for its timeout.
 		r.b.refuse(m)
 		return
 	}
-	r.b.pool.run(func() {
-		defer r.g.leave()
+	r.b.pool.Run(func() {
+		defer r.g.Leave()
 		r.b.serve(r, m)
 	})
 }

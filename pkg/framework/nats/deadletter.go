@@ -13,6 +13,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // deadLetter publishes data, which failed every attempt of the subscription at
@@ -43,7 +45,7 @@ type dlReg struct {
 	b    *Bridge
 	addr wire.Address // zero: every subscription of b
 	h    bridge.DeadLetterHandler
-	g    gate
+	g    inflight.Gate
 
 	mu   sync.Mutex
 	core *natsgo.Subscription
@@ -127,10 +129,10 @@ func (r *dlReg) handle(data []byte, h natsgo.Header) {
 	if want != "" && inst != want {
 		return
 	}
-	if !r.g.enter(false) {
+	if !r.g.Enter(false) {
 		return
 	}
-	defer r.g.leave()
+	defer r.g.Leave()
 	attempts, _ := strconv.Atoi(h.Get(HeaderDeadLetterAttempts))
 	dl := bridge.DeadLetter{Reason: h.Get(HeaderDeadLetterReason), Attempts: attempts, At: time.Now()}
 	if at, err := time.Parse(time.RFC3339Nano, h.Get(HeaderDeadLetterAt)); err == nil {

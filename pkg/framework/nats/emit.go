@@ -18,7 +18,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if _, err := b.intake(ctx); err != nil {
 		return err
 	}
-	defer b.work.leave()
+	defer b.work.Leave()
 	if msg == nil || msg.MessageType == wire.TypeCommand {
 		return fmt.Errorf("nats: emit: %w: commands are sent with Invoke", wire.ErrInvalidMessage)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // subKey identifies a subscription registration of one bridge.
@@ -27,7 +29,7 @@ type subReg struct {
 	h       bridge.MessageHandler
 	durable bool // JetStream consumer
 	sem     chan struct{}
-	g       gate // deliveries and scheduled retries in flight
+	g       inflight.Gate // deliveries and scheduled retries in flight
 
 	mu      sync.Mutex
 	core    *natsgo.Subscription
@@ -212,7 +214,7 @@ func (r *subReg) dispatch(run, reject func()) {
 	r.mu.Lock()
 	closing := r.closing
 	r.mu.Unlock()
-	if closing || !r.g.enter(false) {
+	if closing || !r.g.Enter(false) {
 		if reject != nil {
 			reject()
 		}
@@ -220,7 +222,7 @@ func (r *subReg) dispatch(run, reject func()) {
 	}
 	r.sem <- struct{}{}
 	go func() {
-		defer r.g.leave()
+		defer r.g.Leave()
 		defer func() { <-r.sem }()
 		run()
 	}()
@@ -272,13 +274,13 @@ func (r *subReg) deliverCore(data []byte, attempt int) {
 
 // schedule redelivers data after delay; the retry counts as in-flight work.
 func (r *subReg) schedule(data []byte, attempt int, delay time.Duration) {
-	if !r.g.enter(true) {
+	if !r.g.Enter(true) {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closing {
-		r.g.leave()
+		r.g.Leave()
 		return
 	}
 	var t *time.Timer
@@ -292,7 +294,7 @@ func (r *subReg) schedule(data []byte, attempt int, delay time.Duration) {
 		}
 		r.sem <- struct{}{}
 		go func() {
-			defer r.g.leave()
+			defer r.g.Leave()
 			defer func() { <-r.sem }()
 			r.deliverCore(data, attempt)
 		}()
@@ -383,7 +385,7 @@ func (r *subReg) stop() {
 	}
 	for t := range r.timers {
 		if t.Stop() {
-			r.g.leave()
+			r.g.Leave()
 		}
 	}
 	clear(r.timers)

@@ -1,0 +1,81 @@
+package inflight
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestGate(t *testing.T) {
+	tests := []struct {
+		name      string
+		inside    int
+		internal  bool
+		wantAdmit bool
+	}{
+		{"shut and empty refuses internal work", 0, true, false},
+		{"shut with work inside admits internal work", 1, true, true},
+		{"shut with work inside refuses new work", 1, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var g Gate
+			for range tt.inside {
+				if !g.Enter(false) {
+					t.Fatal("an open gate refused work")
+				}
+			}
+			idle := g.Close()
+			if got := g.Enter(tt.internal); got != tt.wantAdmit {
+				t.Fatalf("Enter(%v) = %v, want %v", tt.internal, got, tt.wantAdmit)
+			}
+			if tt.wantAdmit {
+				g.Leave()
+			}
+			for range tt.inside {
+				g.Leave()
+			}
+			select {
+			case <-idle:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the idle channel never closed")
+			}
+		})
+	}
+}
+
+func TestGateWaitDeadline(t *testing.T) {
+	var g Gate
+	g.Enter(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := g.Wait(ctx); err == nil {
+		t.Fatal("Wait returned with work inside")
+	}
+	g.Leave()
+	if err := g.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPoolReusesAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := NewPool(ctx)
+	var ran atomic.Int64
+	done := make(chan struct{})
+	for i := range 100 {
+		p.Run(func() {
+			if ran.Add(1) == 100 {
+				close(done)
+			}
+			_ = i
+		})
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("ran %d of 100", ran.Load())
+	}
+	cancel() // workers exit; -race and the test's end would show a leak as a hang
+}
