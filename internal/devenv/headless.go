@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,8 +70,10 @@ func (p *Printer) Sink(msg any) {
 			p.line("dev", "change in "+strings.Join(m.Files, ", ")+": rebuilding")
 		case m.Started:
 			p.line("dev", "building")
+		case m.Cancelled:
+			p.line("dev", m.failText())
 		case m.Err != "":
-			p.line("dev", "build failed (the previous process keeps running):")
+			p.line("dev", m.failText()+":")
 			for _, l := range strings.Split(m.Err, "\n") {
 				p.line("dev", "  "+l)
 			}
@@ -123,7 +128,8 @@ func (p *Printer) printJSON(msg any) {
 	case HealthMsg:
 		kinds = map[string]any{"kind": "health", "unit": m.Unit, "ok": m.OK, "error": m.Err}
 	case BuildMsg:
-		kinds = map[string]any{"kind": "build", "started": m.Started, "error": m.Err, "tookMs": m.Took.Milliseconds(), "files": m.Files}
+		kinds = map[string]any{"kind": "build", "started": m.Started, "error": m.Err, "tookMs": m.Took.Milliseconds(), "files": m.Files,
+			"cancelled": m.Cancelled}
 	case ReadyMsg:
 		kinds = map[string]any{"kind": "ready", "tookMs": m.Took.Milliseconds(), "rebuild": m.Rebuild}
 	case InfoMsg:
@@ -175,9 +181,35 @@ func formatAttrs(attrs map[string]any) string {
 	sort.Strings(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%v", k, attrs[k])
+		fmt.Fprintf(&b, " %s=%s", k, formatAttr(k, attrs[k]))
 	}
 	return b.String()
+}
+
+// durationKeyRE matches attribute keys that name a duration: the word alone or as the
+// last part of the key ("timeout", "took", "retryDelay", "grace_period", "http.latency").
+var durationKeyRE = func() *regexp.Regexp {
+	words := []string{"timeout", "duration", "took", "elapsed", "latency", "grace", "interval", "delay", "wait", "ttl", "backoff", "period"}
+	camel := make([]string, len(words))
+	for i, w := range words {
+		camel[i] = strings.ToUpper(w[:1]) + w[1:]
+	}
+	lower := strings.Join(words, "|")
+	return regexp.MustCompile(`(?:(?:^|[_.\-])(?i:` + lower + `)|[a-z0-9](?:` + strings.Join(camel, "|") + `|` + strings.ToUpper(lower) + `))$`)
+}()
+
+// formatAttr renders one log attribute. The event stream carries a slog time.Duration
+// as its nanoseconds (a JSON number), so a whole number under a duration-like key is
+// shown as a Go duration ("15s", not "1.5e+10"); other whole numbers print as integers.
+func formatAttr(key string, v any) string {
+	f, ok := v.(float64)
+	if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
+		return fmt.Sprint(v)
+	}
+	if durationKeyRE.MatchString(key) {
+		return time.Duration(int64(f)).String()
+	}
+	return strconv.FormatInt(int64(f), 10)
 }
 
 // round shortens a duration for display.

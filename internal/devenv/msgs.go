@@ -58,6 +58,27 @@ type BuildMsg struct {
 	Took time.Duration
 	// Files are the changed files that caused a rebuild (empty for the first build).
 	Files []string
+	// Idle is set on a failed build when no process of the project runs (first start,
+	// or the app has exited): nothing "keeps running".
+	Idle bool
+	// Watch is set on a failed build when a saved change rebuilds.
+	Watch bool
+	// Cancelled is set when the build was stopped (quit, SIGINT, SIGTERM), not failed.
+	Cancelled bool
+}
+
+// failText is how a failed or cancelled build is announced.
+func (m BuildMsg) failText() string {
+	switch {
+	case m.Cancelled:
+		return "build cancelled"
+	case !m.Idle:
+		return "build failed (the previous process keeps running)"
+	case m.Watch:
+		return "build failed; fix the error and save to rebuild"
+	default:
+		return "build failed"
+	}
 }
 
 // ReadyMsg reports that every unit answers its readiness probe.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +41,10 @@ type Options struct {
 	BinaryPath string
 	// Env is added to every process's environment (KEY=VALUE).
 	Env []string
+	// HTTPAddr is the PURISTA_HTTP_ADDR of the app (a profile's http). In distributed
+	// mode the n-th service's process gets its port + n. "" picks a free loopback port
+	// at the first start and keeps it across restarts while it is free.
+	HTTPAddr string
 	// Sink receives the runner's messages (UnitEventMsg, UnitStateMsg, HealthMsg,
 	// BuildMsg, ReadyMsg, InfoMsg), in order per unit, from the runner's goroutines.
 	// It must not block for long.
@@ -54,6 +60,8 @@ type Runner struct {
 	wg    sync.WaitGroup // exit watchers and the health prober
 	mu    sync.Mutex
 	units []*unit // fixed after NewRunner; fields guarded by mu
+	// exited is signalled (without blocking, coalescing) when a process exits on its own.
+	exited chan struct{}
 }
 
 type unit struct {
@@ -64,6 +72,14 @@ type unit struct {
 	started  bool // started at least once
 	stopping bool // the runner stops it on purpose
 	health   string
+	// crashed is set when the current process exited on its own (or failed to start);
+	// exitErr then says how ("exited with code 2: <stderr tail>") and exitCode is the code.
+	crashed  bool
+	exitErr  string
+	exitCode int
+	// fixedHTTP is the HTTP address from Options.HTTPAddr ("" for none); httpAddr and
+	// healthAddr are the last ones used, reused on a restart when they are still free.
+	fixedHTTP, httpAddr, healthAddr string
 }
 
 type request struct {
@@ -85,13 +101,13 @@ func NewRunner(opts Options) *Runner {
 	if opts.Sink == nil {
 		opts.Sink = func(any) {}
 	}
-	r := &Runner{opts: opts, reqs: make(chan request, 8)}
+	r := &Runner{opts: opts, reqs: make(chan request, 8), exited: make(chan struct{}, 1)}
 	if opts.Distributed {
-		for _, s := range opts.Manifest.Services {
-			r.units = append(r.units, &unit{name: s.Name, services: []string{s.Name}})
+		for i, s := range opts.Manifest.Services {
+			r.units = append(r.units, &unit{name: s.Name, services: []string{s.Name}, fixedHTTP: offsetAddr(opts.HTTPAddr, i)})
 		}
 	} else {
-		r.units = []*unit{{name: MonolithUnit}}
+		r.units = []*unit{{name: MonolithUnit, fixedHTTP: opts.HTTPAddr}}
 	}
 	return r
 }
@@ -108,11 +124,23 @@ func (r *Runner) Units() []string {
 // Run builds and starts the project, then rebuilds on changes (when watching) until ctx
 // ends, and finally stops every process (SIGTERM, SIGKILL after the grace period). The
 // first build's compile error ends Run unless it watches, in which case it waits for a
-// fix. Run returns once no process is left.
-func (r *Runner) Run(ctx context.Context) error {
+// fix. When the app exits on its own and nothing runs any more, Run returns its error
+// unless it watches, in which case it says so and waits for a change. Run returns once
+// no process is left.
+//
+// The end of ctx is a request to stop, not a failure: Run then returns nil (also during
+// a build, which is cancelled), or the error of a teardown that did not go cleanly (a
+// process that had to be killed or exited non-zero on SIGTERM).
+func (r *Runner) Run(ctx context.Context) (err error) {
 	began := time.Now()
 	defer r.wg.Wait()
-	defer r.stopAll()
+	defer func() {
+		if terr := r.stopAll(); terr != nil && err == nil {
+			err = fmt.Errorf("teardown: %w", terr)
+		}
+	}()
+	ctx, cancel := context.WithCancel(ctx) // ends the watcher and the prober on any return
+	defer cancel()
 	var changes chan Change
 	watchErr := make(chan error, 1)
 	if r.opts.Watch {
@@ -125,7 +153,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	bin, err := r.build(ctx, nil)
 	for err != nil {
-		if !r.opts.Watch || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return nil // cancelled: the user asked to stop
+		}
+		if !r.opts.Watch {
 			return err
 		}
 		select {
@@ -140,6 +171,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	r.startAll(ctx, bin, began, false)
+	r.notifyExit() // a unit that failed to start has no exit watcher
 	r.wg.Add(1)
 	go func() { // owned: ends with ctx
 		defer r.wg.Done()
@@ -149,6 +181,15 @@ func (r *Runner) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-r.exited:
+			u := r.crashedWhenAllDown()
+			if u == nil {
+				continue
+			}
+			if !r.opts.Watch {
+				return fmt.Errorf("%s %s", u.name, u.exitErr)
+			}
+			r.opts.Sink(InfoMsg{Text: fmt.Sprintf("%s exited with code %d; waiting for a change to rebuild (Ctrl-C to quit)", u.name, u.exitCode), Error: true})
 		case c, ok := <-changes:
 			if !ok {
 				changes = nil
@@ -162,14 +203,15 @@ func (r *Runner) Run(ctx context.Context) error {
 				continue // the previous processes keep running
 			}
 			bin = nb
-			r.stopAll()
+			_ = r.stopAll() // errors were reported as InfoMsg
 			r.startAll(ctx, bin, c.At, true)
+			r.notifyExit()
 		case req := <-r.reqs:
 			u := r.unit(req.unit)
 			if u == nil {
 				continue
 			}
-			r.stopUnit(u)
+			_ = r.stopUnit(u) // errors were reported as InfoMsg
 			if req.restart {
 				if err := r.startUnit(ctx, u, bin); err == nil {
 					r.waitReady(ctx, u)
@@ -184,12 +226,16 @@ func (r *Runner) build(ctx context.Context, files []string) (*runtime.Binary, er
 	r.opts.Sink(BuildMsg{Started: true, Files: files})
 	bin, err := runtime.Build(ctx, runtime.BuildOptions{Dir: r.opts.Root, Main: r.opts.Manifest.Main, Output: r.opts.BinaryPath})
 	if err != nil {
+		if ctx.Err() != nil {
+			r.opts.Sink(BuildMsg{Cancelled: true, Files: files})
+			return nil, err
+		}
 		msg := err.Error()
 		var be *runtime.BuildError
 		if errors.As(err, &be) {
 			msg = strings.TrimRight(be.Output, "\n")
 		}
-		r.opts.Sink(BuildMsg{Err: msg, Files: files})
+		r.opts.Sink(BuildMsg{Err: msg, Files: files, Idle: r.idle(), Watch: r.opts.Watch})
 		return nil, err
 	}
 	r.opts.Sink(BuildMsg{Took: bin.Took, Files: files})
@@ -229,13 +275,21 @@ func (r *Runner) startUnit(ctx context.Context, u *unit, bin *runtime.Binary) er
 		r.opts.Sink(UnitEventMsg{Unit: u.name, Event: runtime.Event{Type: "log", Time: time.Now(), Level: "INFO",
 			Message: line, Attrs: map[string]any{"stream": "stdout"}}})
 	}}
+	r.mu.Lock()
+	httpAddr, healthAddr := u.fixedHTTP, reuseAddr(u.healthAddr)
+	if httpAddr == "" {
+		httpAddr = reuseAddr(u.httpAddr)
+	}
+	r.mu.Unlock()
 	p, err := runtime.Start(context.WithoutCancel(ctx), runtime.StartOptions{
 		Binary: bin, Dir: r.opts.Root, Grace: r.opts.Grace, Stdout: out, Stderr: tail,
-		Profile: runtime.Profile{Bridge: r.opts.Bridge, Services: u.services, Env: r.opts.Env},
+		Profile: runtime.Profile{Bridge: r.opts.Bridge, Services: u.services, Env: r.opts.Env,
+			HTTPAddr: httpAddr, HealthAddr: healthAddr},
 		OnEvent: func(e runtime.Event) { r.opts.Sink(UnitEventMsg{Unit: u.name, Event: e}) },
 	})
 	r.mu.Lock()
 	if err != nil {
+		u.crashed, u.exitErr, u.exitCode = true, "could not start: "+err.Error(), -1
 		r.mu.Unlock()
 		r.opts.Sink(UnitStateMsg{Unit: u.name, State: StateExited, ExitCode: -1, Err: err.Error()})
 		return err
@@ -243,7 +297,8 @@ func (r *Runner) startUnit(ctx context.Context, u *unit, bin *runtime.Binary) er
 	if u.started {
 		u.restarts++
 	}
-	u.started, u.proc, u.stopping, u.health = true, p, false, ""
+	u.started, u.proc, u.stopping, u.health, u.crashed = true, p, false, "", false
+	u.httpAddr, u.healthAddr = p.HTTPAddr(), p.HealthAddr()
 	st := UnitStateMsg{Unit: u.name, State: StateStarting, PID: p.PID(), Restarts: u.restarts, HTTPAddr: p.HTTPAddr()}
 	r.mu.Unlock()
 	r.opts.Sink(st)
@@ -261,9 +316,15 @@ func (r *Runner) startUnit(ctx context.Context, u *unit, bin *runtime.Binary) er
 			}
 		}
 		current := u.proc == p
+		if current && st.State == StateExited {
+			u.crashed, u.exitErr, u.exitCode = true, st.Err, p.ExitCode()
+		}
 		r.mu.Unlock()
 		if current {
 			r.opts.Sink(st)
+			if st.State == StateExited {
+				r.notifyExit()
+			}
 		}
 	}()
 	return nil
@@ -293,34 +354,105 @@ func (r *Runner) waitReady(ctx context.Context, u *unit) bool {
 	return true
 }
 
-// stopAll stops every unit in parallel.
-func (r *Runner) stopAll() {
+// stopAll stops every unit in parallel and returns what did not stop cleanly.
+func (r *Runner) stopAll() error {
 	var wg sync.WaitGroup
-	for _, u := range r.units {
+	errs := make([]error, len(r.units))
+	for i, u := range r.units {
 		wg.Add(1)
 		go func() { // owned: ends when the unit has stopped
 			defer wg.Done()
-			r.stopUnit(u)
+			errs[i] = r.stopUnit(u)
 		}()
 	}
 	wg.Wait()
+	return errors.Join(errs...)
 }
 
-// stopUnit stops u's process, if it runs.
-func (r *Runner) stopUnit(u *unit) {
+// stopUnit stops u's process, if it runs, and returns the error of a stop that was not
+// clean (killed after the grace period, or a non-zero exit after SIGTERM).
+func (r *Runner) stopUnit(u *unit) error {
 	r.mu.Lock()
 	p := u.proc
 	if p == nil || p.Exited() {
 		r.mu.Unlock()
-		return
+		return nil
 	}
 	u.stopping = true
 	r.mu.Unlock()
 	r.opts.Sink(UnitStateMsg{Unit: u.name, State: StateStopping, PID: p.PID(), Restarts: u.restarts})
-	if err := p.Stop(r.opts.Grace); err != nil {
-		r.opts.Sink(InfoMsg{Text: u.name + ": " + err.Error(), Error: true})
+	err := p.Stop(r.opts.Grace)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", u.name, err)
+		r.opts.Sink(InfoMsg{Text: err.Error(), Error: true})
 	}
 	<-p.Done()
+	return err
+}
+
+// notifyExit wakes Run to look at the units' states; it never blocks.
+func (r *Runner) notifyExit() {
+	select {
+	case r.exited <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+}
+
+// idle reports whether no process of the project runs.
+func (r *Runner) idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, u := range r.units {
+		if u.proc != nil && !u.proc.Exited() {
+			return false
+		}
+	}
+	return true
+}
+
+// crashedWhenAllDown returns the last unit that exited on its own when no process runs
+// any more, or nil (something still runs, or every unit was stopped on purpose).
+func (r *Runner) crashedWhenAllDown() *unit {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var crashed *unit
+	for _, u := range r.units {
+		if u.proc != nil && !u.proc.Exited() {
+			return nil
+		}
+		if u.crashed {
+			crashed = u
+		}
+	}
+	return crashed
+}
+
+// reuseAddr returns prev when it can be listened on (a restart keeps its port), else ""
+// (Start picks a free port).
+func reuseAddr(prev string) string {
+	if prev == "" {
+		return ""
+	}
+	ln, err := net.Listen("tcp", prev)
+	if err != nil {
+		return ""
+	}
+	_ = ln.Close()
+	return prev
+}
+
+// offsetAddr returns addr with its port increased by n ("" stays "", an address
+// without a numeric port is returned as it is).
+func offsetAddr(addr string, n int) string {
+	host, port, err := net.SplitHostPort(addr)
+	if addr == "" || n == 0 || err != nil {
+		return addr
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return addr
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p+n))
 }
 
 func (r *Runner) unit(name string) *unit {

@@ -20,7 +20,11 @@ type SessionOptions struct {
 	// Distributed runs one process per service over a broker.
 	Distributed bool
 	// Broker ("nats", "amqp", "mqtt") and BrokerURL choose the broker (see Provision).
+	// A BrokerURL (or Broker) without Distributed runs the monolith on that broker (a profile with
+	// a broker bridge and no split).
 	Broker, BrokerURL string
+	// HTTPAddr is the app's PURISTA_HTTP_ADDR (a profile's http; see Options.HTTPAddr).
+	HTTPAddr string
 	// NoContainers skips testcontainers when looking for a broker.
 	NoContainers bool
 	// Watch rebuilds on changes.
@@ -46,9 +50,12 @@ func RunSession(ctx context.Context, o SessionOptions) error {
 	}
 	bridge, mode := "memory", "monolith · memory"
 	var notes []string
-	if o.Distributed {
+	if o.Distributed || o.BrokerURL != "" || o.Broker != "" {
 		b, err := Provision(ctx, ProvisionOptions{Kind: o.Broker, URL: o.BrokerURL, NoContainers: o.NoContainers})
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while looking for a broker: nothing to tear down
+			}
 			return err
 		}
 		defer func() {
@@ -57,13 +64,16 @@ func RunSession(ctx context.Context, o SessionOptions) error {
 			_ = b.Close(cctx) // a broker that does not stop cleanly is gone with us anyway
 		}()
 		bridge, mode = b.URL, "distributed · "+b.String()
+		if !o.Distributed {
+			mode = "monolith · " + b.String()
+		}
 		notes = append(notes, "broker: "+b.String())
 		if b.Note != "" {
 			notes = append(notes, "broker note: "+b.Note)
 		}
 	}
 	ropts := Options{Root: o.Root, Manifest: o.Manifest, Bridge: bridge, Distributed: o.Distributed,
-		Watch: o.Watch, Grace: o.Grace, BinaryPath: o.BinaryPath}
+		Watch: o.Watch, Grace: o.Grace, BinaryPath: o.BinaryPath, HTTPAddr: o.HTTPAddr}
 	if o.Headless {
 		var pr *Printer
 		units := []string{MonolithUnit}

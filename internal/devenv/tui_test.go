@@ -129,6 +129,10 @@ func TestModelScreen(t *testing.T) {
 		{"help closes", []tea.Msg{key("?"), key("x")}, []string{"Processes"}, nil},
 		{"build error", []tea.Msg{RunnerMsg{BuildMsg{Err: "./service.go:3:1: syntax error"}}},
 			[]string{"build failed — the previous process keeps running", "syntax error", "4242"}, nil},
+		{"first build error", []tea.Msg{RunnerMsg{BuildMsg{Err: "./service.go:3:1: syntax error", Idle: true, Watch: true}}},
+			[]string{"build failed; fix the error and save to rebuild:", "syntax error"}, []string{"previous process"}},
+		{"build cancelled", []tea.Msg{RunnerMsg{BuildMsg{Cancelled: true}}},
+			[]string{"build cancelled"}, []string{"build failed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

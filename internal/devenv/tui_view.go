@@ -50,8 +50,12 @@ func (m Model) Render() string {
 	}
 	var top []string
 	top = append(top, m.titleLine())
-	if m.build.Err != "" {
-		top = append(top, m.st.err.Render("build failed — the previous process keeps running:"))
+	if m.build.Err != "" && !m.build.Cancelled {
+		msg := "build failed — the previous process keeps running:"
+		if m.build.Idle {
+			msg = m.build.failText() + ":"
+		}
+		top = append(top, m.st.err.Render(msg))
 		lines := strings.Split(m.build.Err, "\n")
 		top = append(top, lines[:min(len(lines), 6)]...)
 	}
@@ -98,6 +102,8 @@ func (m Model) titleLine() string {
 	switch {
 	case m.build.Started:
 		s += " · " + m.st.dim.Render("building…")
+	case m.build.Cancelled:
+		s += " · " + m.st.dim.Render("build cancelled")
 	case m.build.Err != "":
 		s += " · " + m.st.err.Render("build failed")
 	case m.ready != nil:

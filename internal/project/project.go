@@ -35,6 +35,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -164,18 +165,73 @@ func (m *Manifest) Validate() error {
 }
 
 // Parse decodes and validates a manifest. Unknown fields are errors, so that a typo does
-// not silently drop a setting.
-func Parse(data []byte) (*Manifest, error) {
+// not silently drop a setting. Errors read "purista.yaml: unknown field foo (line 5)",
+// "purista.yaml: cannot unmarshal !!str `x` into bool (line 3)" or "purista.yaml is
+// invalid: <what Validate says>".
+func Parse(data []byte) (*Manifest, error) { return parse(data, FileName) }
+
+// parse is Parse with the file's name (or path) for the messages.
+func parse(data []byte, name string) (*Manifest, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var m Manifest
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", FileName, err)
+		return nil, fmt.Errorf("%s: %w", name, describeYAMLError(err))
 	}
 	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("invalid %s: %w", FileName, err)
+		return nil, fmt.Errorf("%s is invalid: %w", name, err)
 	}
 	return &m, nil
+}
+
+var (
+	// yamlLineRE matches yaml.v3's "line 5: <problem>".
+	yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+	// unknownFieldRE matches yaml.v3's "field foo not found in type project.Manifest".
+	unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type \S*?(\w+)$`)
+)
+
+// describeYAMLError rewrites yaml.v3's errors ("yaml: unmarshal errors:\n  line 5:
+// field foo not found in type project.Manifest") for people: "unknown field foo (line
+// 5; known fields: …)"; several problems are joined with "; ", Go type names are left out.
+func describeYAMLError(err error) error {
+	if errors.Is(err, io.EOF) {
+		return errors.New("the file is empty (it needs at least name, module and main)")
+	}
+	var problems []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		problems = te.Errors
+	} else {
+		problems = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	out := make([]string, len(problems))
+	for i, p := range problems {
+		line, known := "", ""
+		if m := yamlLineRE.FindStringSubmatch(p); m != nil {
+			line, p = m[1], m[2]
+		}
+		if m := unknownFieldRE.FindStringSubmatch(p); m != nil {
+			p = "unknown field " + m[1]
+			switch m[2] {
+			case "Service":
+				p, known = p+" in a service", "name, version, path"
+			case "Profile":
+				p, known = p+" in a profile", "bridge, split, http"
+			case "Manifest":
+				known = "name, module, main, services, profiles"
+			}
+		}
+		p = strings.ReplaceAll(p, "project.", "")
+		switch {
+		case line != "" && known != "":
+			p += " (line " + line + "; known fields: " + known + ")"
+		case line != "":
+			p += " (line " + line + ")"
+		}
+		out[i] = p
+	}
+	return errors.New(strings.Join(out, "; "))
 }
 
 // Marshal validates m and encodes it as purista.yaml content, with a header comment.
@@ -202,11 +258,7 @@ func Load(root string) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(root, FileName), err)
-	}
-	return m, nil
+	return parse(data, filepath.Join(root, FileName))
 }
 
 // Save validates m and writes it to root/purista.yaml (via a temporary file and a

@@ -147,3 +147,41 @@ func TestAppendService(t *testing.T) {
 		})
 	}
 }
+
+// TestParseErrorText: YAML errors name the problem and the line in the user's words,
+// without Go type names.
+func TestParseErrorText(t *testing.T) {
+	t.Parallel()
+	const head = "name: shop\nmodule: x\nmain: ./cmd/shop\n"
+	tests := []struct {
+		name     string
+		manifest string
+		want     string
+	}{
+		{"unknown top-level field", head + "foo: 1\n",
+			"purista.yaml: unknown field foo (line 4; known fields: name, module, main, services, profiles)"},
+		{"unknown service field", head + "services:\n  - nme: Orders\n",
+			"purista.yaml: unknown field nme in a service (line 5; known fields: name, version, path)"},
+		{"unknown profile field", head + "profiles:\n  dev:\n    bridge: memory\n    port: 8080\n",
+			"purista.yaml: unknown field port in a profile (line 7; known fields: bridge, split, http)"},
+		{"wrong type", head + "profiles:\n  dev:\n    bridge: memory\n    split: maybe\n",
+			"purista.yaml: cannot unmarshal !!str `maybe` into bool (line 7)"},
+		{"syntax error", "name: shop\n  x: y\n", "purista.yaml: mapping values are not allowed in this context (line 2)"},
+		{"empty file", "", "purista.yaml: the file is empty"},
+		{"invalid value", "name: 1shop\nmodule: x\nmain: ./cmd/shop\n", "purista.yaml is invalid: name \"1shop\" is not a Go identifier"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := project.Parse([]byte(tt.manifest))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("Parse() = %v, want an error starting with %q", err, tt.want)
+			}
+			for _, bad := range []string{"project.", "not found in type", ": yaml:", "unmarshal errors"} {
+				if strings.Contains(err.Error(), bad) {
+					t.Errorf("Parse() = %q mentions %q", err, bad)
+				}
+			}
+		})
+	}
+}

@@ -4,7 +4,10 @@
 package dev
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +16,7 @@ import (
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/devenv"
 	"github.com/purista-go/purista/internal/project"
+	"github.com/purista-go/purista/pkg/framework"
 )
 
 // Options are the parsed flags of `purista dev`.
@@ -35,6 +39,12 @@ type Options struct {
 	NoWatch bool
 	// Grace is the SIGTERM → SIGKILL grace period.
 	Grace time.Duration
+	// Profile is the purista.yaml profile to run (--profile); see ApplyProfile.
+	Profile string
+	// HTTPAddr is the app's HTTP address (from the profile's http; "" picks a port).
+	HTTPAddr string
+	// Changed reports whether a flag was given on the command line (nil: none was).
+	Changed func(flag string) bool
 	// Getenv reads the environment (NO_COLOR).
 	Getenv func(string) string
 }
@@ -60,20 +70,30 @@ help and q to quit. Without a terminal, or with --no-tui, it prints prefixed log
 testcontainers container when a Docker daemon answers, an embedded broker (nats, mqtt).
 AMQP has no embedded broker: give a URL or start Docker.
 
-On quit, SIGINT or SIGTERM every process gets SIGTERM, then SIGKILL after --grace.`,
+--profile NAME runs a profile of purista.yaml: bridge memory runs the monolith, split: true
+means --distributed, a broker URL means --broker-url (its scheme gives --broker; without
+split the one process uses that broker), http is the app's HTTP address. Flags given on
+the command line win over the profile.
+
+On quit, SIGINT or SIGTERM every process gets SIGTERM, then SIGKILL after --grace; dev
+exits 0 when everything stopped cleanly and 1 when a process had to be killed or failed.
+Without --no-watch a crashed app waits for a change; with --no-watch dev exits 1 with the
+app's error.`,
 		Example: `  purista dev
   purista dev --no-tui
   purista dev --distributed                      # embedded NATS unless a URL or Docker is there
   purista dev --distributed --broker-url amqp://guest:guest@127.0.0.1:5672/
-  purista dev --distributed --broker mqtt`,
+  purista dev --distributed --broker mqtt
+  purista dev --profile microservices            # a profile of purista.yaml`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Broker != "" && opts.Broker != "nats" && opts.Broker != "amqp" && opts.Broker != "mqtt" {
 				return cmdutil.UsageErrorf("--broker %q is unknown: use nats, amqp or mqtt", opts.Broker)
 			}
-			if (opts.Broker != "" || opts.BrokerURL != "") && !opts.Distributed {
+			if (opts.Broker != "" || opts.BrokerURL != "") && !opts.Distributed && opts.Profile == "" {
 				return cmdutil.UsageErrorf("--broker and --broker-url need --distributed")
 			}
+			opts.Changed = cmd.Flags().Changed
 			if runF != nil {
 				return runF(opts)
 			}
@@ -90,6 +110,7 @@ On quit, SIGINT or SIGTERM every process gets SIGTERM, then SIGKILL after --grac
 	fl.BoolVar(&opts.NoContainers, "no-containers", false, "never start a broker container with testcontainers")
 	fl.BoolVar(&opts.NoWatch, "no-watch", false, "do not rebuild on changes")
 	fl.DurationVar(&opts.Grace, "grace", 10*time.Second, "how long processes may take to stop after SIGTERM before SIGKILL")
+	fl.StringVar(&opts.Profile, "profile", "", "run a profile of purista.yaml (bridge, split, http); flags win over it")
 	return cmd
 }
 
@@ -97,13 +118,63 @@ On quit, SIGINT or SIGTERM every process gets SIGTERM, then SIGKILL after --grac
 func Run(cmd *cobra.Command, opts *Options) error {
 	m, root, err := project.Find(opts.Dir)
 	if err != nil {
-		return cmdutil.WithHint(err, "run purista dev inside a project, or create one with `purista new <name>`")
+		return manifestError(err)
+	}
+	if err := ApplyProfile(opts, m); err != nil {
+		return err
 	}
 	headless := opts.NoTUI || opts.JSON || !opts.IO.IsStdoutTTY() || !opts.IO.IsStdinTTY()
 	return devenv.RunSession(cmd.Context(), devenv.SessionOptions{
 		Root: root, Manifest: m, Distributed: opts.Distributed, Broker: opts.Broker, BrokerURL: opts.BrokerURL,
+		HTTPAddr:     opts.HTTPAddr,
 		NoContainers: opts.NoContainers, Watch: !opts.NoWatch, Headless: headless, JSON: opts.JSON,
 		NoColor: opts.Getenv("NO_COLOR") != "", Grace: opts.Grace,
 		In: opts.IO.In, Out: opts.IO.Out, ErrOut: opts.IO.ErrOut,
 	})
+}
+
+// manifestError attaches the hint that fits why the project could not be loaded: no
+// purista.yaml at all, or one that is broken.
+func manifestError(err error) error {
+	if errors.Is(err, project.ErrNotFound) {
+		return cmdutil.WithHint(err, "run purista dev inside a project, or create one with `purista new <name>`")
+	}
+	return cmdutil.WithHint(err, "fix "+project.FileName+" (its fields are described in docs/cli.md) and run purista dev again")
+}
+
+// ApplyProfile fills opts from the purista.yaml profile opts.Profile (nothing when it is
+// ""): bridge "memory" runs the monolith, split: true means --distributed, a broker URL
+// means --broker-url and --broker (from its scheme), http the app's HTTP address. A flag
+// given on the command line (opts.Changed) wins over the profile. An unknown profile is
+// an error that lists the profile names.
+func ApplyProfile(opts *Options, m *project.Manifest) error {
+	if opts.Profile == "" {
+		return nil
+	}
+	p, ok := m.Profiles[opts.Profile]
+	if !ok {
+		names := m.ProfileNames()
+		if len(names) == 0 {
+			return cmdutil.UsageErrorf("--profile %q: %s has no profiles", opts.Profile, project.FileName)
+		}
+		return cmdutil.UsageErrorf("--profile %q is unknown: %s has %s", opts.Profile, project.FileName, strings.Join(names, ", "))
+	}
+	changed := opts.Changed
+	if changed == nil {
+		changed = func(string) bool { return false }
+	}
+	kind, err := framework.BridgeKind(p.Bridge)
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", opts.Profile, err)
+	}
+	if !changed("distributed") {
+		opts.Distributed = p.Split
+	}
+	if kind != "memory" && !changed("broker-url") && !changed("broker") {
+		opts.BrokerURL, opts.Broker = p.Bridge, kind
+	}
+	if opts.HTTPAddr == "" {
+		opts.HTTPAddr = p.HTTP
+	}
+	return nil
 }

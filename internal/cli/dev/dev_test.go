@@ -1,11 +1,16 @@
 package dev
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
+	"github.com/purista-go/purista/internal/project"
 )
 
 func TestNewCmdDevFlags(t *testing.T) {
@@ -22,6 +27,10 @@ func TestNewCmdDevFlags(t *testing.T) {
 		{"broker without distributed", []string{"--broker", "nats"}, true, nil},
 		{"unknown broker", []string{"--distributed", "--broker", "kafka"}, true, nil},
 		{"no args", []string{"extra"}, true, nil},
+		{"profile defers the broker check", []string{"--profile", "micro", "--broker", "mqtt"}, false,
+			func(o *Options) bool {
+				return o.Profile == "micro" && o.Broker == "mqtt" && o.Changed("broker") && !o.Changed("distributed")
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,6 +45,114 @@ func TestNewCmdDevFlags(t *testing.T) {
 			}
 			if tt.check != nil && (got == nil || !tt.check(got)) {
 				t.Errorf("options %+v", got)
+			}
+		})
+	}
+}
+
+// TestApplyProfile: --profile fills the options from purista.yaml; flags given on the
+// command line win; an unknown profile lists the names.
+func TestApplyProfile(t *testing.T) {
+	m := &project.Manifest{Profiles: map[string]project.Profile{
+		"monolith":      {Bridge: "memory"},
+		"microservices": {Bridge: "nats://127.0.0.1:4222", Split: true},
+		"rabbit":        {Bridge: "amqp://guest:guest@127.0.0.1:5672/"},
+		"local-split":   {Bridge: "memory", Split: true},
+		"serverless":    {Bridge: "memory", HTTP: "127.0.0.1:8080"},
+	}}
+	type want struct {
+		distributed       bool
+		broker, brokerURL string
+		http              string
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		want    want
+		wantErr string
+	}{
+		{name: "no profile", args: nil, want: want{}},
+		{name: "memory is the monolith", args: []string{"--profile", "monolith"}, want: want{}},
+		{name: "split over a broker URL", args: []string{"--profile", "microservices"},
+			want: want{distributed: true, broker: "nats", brokerURL: "nats://127.0.0.1:4222"}},
+		{name: "a broker URL without split is a monolith on that broker", args: []string{"--profile", "rabbit"},
+			want: want{broker: "amqp", brokerURL: "amqp://guest:guest@127.0.0.1:5672/"}},
+		{name: "split on memory finds a broker", args: []string{"--profile", "local-split"}, want: want{distributed: true}},
+		{name: "http address", args: []string{"--profile", "serverless"}, want: want{http: "127.0.0.1:8080"}},
+		{name: "--distributed wins over memory", args: []string{"--profile", "monolith", "--distributed"},
+			want: want{distributed: true}},
+		{name: "--distributed=false wins over split", args: []string{"--profile", "microservices", "--distributed=false"},
+			want: want{broker: "nats", brokerURL: "nats://127.0.0.1:4222"}},
+		{name: "--broker-url wins", args: []string{"--profile", "microservices", "--broker-url", "mqtt://127.0.0.1:1883"},
+			want: want{distributed: true, brokerURL: "mqtt://127.0.0.1:1883"}},
+		{name: "--broker wins", args: []string{"--profile", "microservices", "--broker", "mqtt"},
+			want: want{distributed: true, broker: "mqtt"}},
+		{name: "unknown profile lists the names", args: []string{"--profile", "prod"},
+			wantErr: `--profile "prod" is unknown: purista.yaml has local-split, microservices, monolith, rabbit, serverless`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			var got *Options
+			cmd := NewCmdDev(cmdutil.NewFactory(ios), func(o *Options) error { got = o; return ApplyProfile(o, m) })
+			cmd.SetArgs(tt.args)
+			cmd.SilenceUsage, cmd.SilenceErrors = true, true
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := want{got.Distributed, got.Broker, got.BrokerURL, got.HTTPAddr}
+			if g != tt.want {
+				t.Errorf("options %+v, want %+v", g, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunManifestHints: a missing purista.yaml hints at `purista new`, a broken one at
+// fixing it, with the field and line named.
+func TestRunManifestHints(t *testing.T) {
+	tests := []struct {
+		name     string
+		manifest string // "" writes none
+		wantErr  string
+		wantHint string
+		notHint  string
+	}{
+		{name: "no project", wantErr: "not inside a purista project", wantHint: "purista new"},
+		{name: "unknown field", manifest: "name: shop\nmodule: x\nmain: ./cmd/shop\nfoo: 1\n",
+			wantErr: "purista.yaml: unknown field foo (line 4", wantHint: "fix purista.yaml", notHint: "purista new"},
+		{name: "invalid value", manifest: "name: 1shop\nmodule: x\nmain: ./cmd/shop\n",
+			wantErr: "not a Go identifier", wantHint: "fix purista.yaml", notHint: "purista new"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.manifest != "" {
+				if err := os.WriteFile(filepath.Join(dir, project.FileName), []byte(tt.manifest), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ios, _, _, _ := iostreams.Test()
+			err := Run(nil, &Options{IO: ios, Dir: dir, Getenv: func(string) string { return "" }})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Run() = %v, want an error containing %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "project.Manifest") {
+				t.Errorf("Run() = %v names a Go type", err)
+			}
+			hint := cmdutil.HintOf(err)
+			if !strings.Contains(hint, tt.wantHint) || (tt.notHint != "" && strings.Contains(hint, tt.notHint)) {
+				t.Errorf("hint %q, want %q without %q", hint, tt.wantHint, tt.notHint)
+			}
+			if tt.manifest == "" && !errors.Is(err, project.ErrNotFound) {
+				t.Errorf("errors.Is(ErrNotFound) is false for %v", err)
 			}
 		})
 	}

@@ -2,8 +2,6 @@ package amqp
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -171,7 +169,7 @@ func (b *Bridge) invokeLocal(ctx context.Context, r *cmdReg, cmd *wire.Message, 
 		out, err := wire.Encode(resp)
 		if err != nil {
 			b.log.Error("amqp: command response not encodable", "err", err)
-			resp = unhandledResponse(in, 500, b.cfg.instanceID)
+			resp = bridge.UnhandledResponse(in, 500, b.cfg.instanceID)
 			out, _ = wire.Encode(resp)
 		}
 		res <- out
@@ -214,61 +212,7 @@ func (b *Bridge) callCommand(ctx context.Context, h bridge.CommandHandler, cmd *
 // receiver, with this instance's id), receiver (the command's sender), timestamp and
 // content type default from the command.
 func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
-	if resp == nil {
-		status := 500
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			status = 504
-		}
-		return unhandledResponse(cmd, status, b.cfg.instanceID)
-	}
-	if resp.ID == "" {
-		resp.ID = cmd.ID
-	}
-	if resp.CorrelationID == "" {
-		resp.CorrelationID = cmd.CorrelationID
-	}
-	if resp.Timestamp == 0 {
-		resp.Timestamp = wire.NowMillis()
-	}
-	if resp.ContentType == "" {
-		resp.ContentType = wire.ContentTypeJSON
-	}
-	if resp.ContentEncoding == "" {
-		resp.ContentEncoding = wire.EncodingUTF8
-	}
-	if resp.Sender.ServiceName == "" {
-		resp.Sender = *cmd.Receiver
-	}
-	if resp.Sender.InstanceID == "" {
-		resp.Sender.InstanceID = b.cfg.instanceID
-	}
-	if resp.Receiver == nil {
-		s := cmd.Sender
-		resp.Receiver = &s
-	}
-	return resp
-}
-
-// unhandledResponse is the commandErrorResponse for an unhandled failure: status 500 (or
-// 504 for a timeout) with the generic text and no data.
-func unhandledResponse(cmd *wire.Message, status int, instanceID string) *wire.Message {
-	text := "Internal Server Error"
-	if status == 504 {
-		text = "invocation timed out"
-	}
-	payload, _ := json.Marshal(wire.ErrorPayload{Status: status, Message: text, TraceID: cmd.TraceID})
-	handled := false
-	sender := *cmd.Receiver
-	sender.InstanceID = instanceID
-	receiver := cmd.Sender
-	return &wire.Message{
-		ID: cmd.ID, Timestamp: wire.NowMillis(),
-		ContentType: wire.ContentTypeJSON, ContentEncoding: wire.EncodingUTF8,
-		MessageType: wire.TypeCommandErrorResponse, Sender: sender, Receiver: &receiver,
-		TraceID: cmd.TraceID, CorrelationID: cmd.CorrelationID,
-		PrincipalID: cmd.PrincipalID, TenantID: cmd.TenantID, OTP: cmd.OTP,
-		IsHandledError: &handled, Payload: payload,
-	}
+	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.instanceID)
 }
 
 // Unregister implements bridge.Registration. It cancels the consumer, lets the commands

@@ -282,7 +282,7 @@ func (b *Bridge) sendResponse(cmd, resp *wire.Message, timeout time.Duration) {
 	data, err := wire.Encode(resp)
 	if err != nil {
 		b.log.Error("mqtt: command response not encodable", "command", cmd.Receiver.String(), "err", err)
-		resp = unhandledResponse(cmd, 500, b.cfg.instanceID)
+		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
 		data, _ = wire.Encode(resp)
 	}
 	expiry := timeout
@@ -322,7 +322,7 @@ func (b *Bridge) invokeLocal(ctx context.Context, c *cmdReg, data []byte, timeou
 		resp := b.finishResponse(hctx, cmd, b.callCommand(hctx, c.h, cmd))
 		out, err := wire.Encode(resp)
 		if err != nil {
-			resp = unhandledResponse(cmd, 500, b.cfg.instanceID)
+			resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
 			out, _ = wire.Encode(resp)
 		}
 		back, _ := wire.Decode(out)
@@ -358,67 +358,5 @@ func (b *Bridge) callCommand(ctx context.Context, h bridge.CommandHandler, cmd *
 // receiver with this instance's id), receiver (the command's sender), timestamp and
 // content type default from the command.
 func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
-	if resp == nil {
-		status := 500
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			status = 504
-		}
-		return unhandledResponse(cmd, status, b.cfg.instanceID)
-	}
-	if resp.ID == "" {
-		resp.ID = cmd.ID
-	}
-	if resp.CorrelationID == "" {
-		resp.CorrelationID = cmd.CorrelationID
-	}
-	if resp.Timestamp == 0 {
-		resp.Timestamp = wire.NowMillis()
-	}
-	if resp.ContentType == "" {
-		resp.ContentType = wire.ContentTypeJSON
-	}
-	if resp.ContentEncoding == "" {
-		resp.ContentEncoding = wire.EncodingUTF8
-	}
-	if resp.Sender.ServiceName == "" {
-		resp.Sender = *cmd.Receiver
-	}
-	if resp.Sender.InstanceID == "" {
-		resp.Sender.InstanceID = b.cfg.instanceID
-	}
-	if resp.Receiver == nil {
-		s := cmd.Sender
-		resp.Receiver = &s
-	}
-	return resp
-}
-
-// unhandledResponse is the commandErrorResponse for an unhandled failure: status 500 (or
-// 504 for a timeout) with the generic text and no data.
-func unhandledResponse(cmd *wire.Message, status int, instanceID string) *wire.Message {
-	text := "Internal Server Error"
-	if status == 504 {
-		text = "invocation timed out"
-	}
-	payload, _ := json.Marshal(wire.ErrorPayload{Status: status, Message: text, TraceID: cmd.TraceID})
-	handled := false
-	sender := *cmd.Receiver
-	sender.InstanceID = instanceID
-	receiver := cmd.Sender
-	return &wire.Message{
-		ID:              cmd.ID,
-		Timestamp:       wire.NowMillis(),
-		ContentType:     wire.ContentTypeJSON,
-		ContentEncoding: wire.EncodingUTF8,
-		MessageType:     wire.TypeCommandErrorResponse,
-		Sender:          sender,
-		Receiver:        &receiver,
-		TraceID:         cmd.TraceID,
-		CorrelationID:   cmd.CorrelationID,
-		PrincipalID:     cmd.PrincipalID,
-		TenantID:        cmd.TenantID,
-		OTP:             cmd.OTP,
-		IsHandledError:  &handled,
-		Payload:         payload,
-	}
+	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.instanceID)
 }

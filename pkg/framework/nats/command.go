@@ -2,7 +2,6 @@ package nats
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -130,7 +129,7 @@ func (b *Bridge) answer(ctx context.Context, r *cmdReg, cmd *wire.Message) (*wir
 	data, err := wire.Encode(resp)
 	if err != nil {
 		b.log.Error("nats: command response not encodable", "command", cmd.Receiver.String(), "err", err)
-		resp = unhandledResponse(cmd, 500, b.cfg.instanceID)
+		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
 		data, _ = wire.Encode(resp)
 	}
 	if resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != "" {
@@ -164,67 +163,7 @@ func (b *Bridge) callCommand(ctx context.Context, r *cmdReg, cmd *wire.Message) 
 // becomes an unhandled 500 (504 when the handler's time ran out); id, correlationId,
 // sender, receiver, timestamp and content type default from the command.
 func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
-	if resp == nil {
-		status := 500
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			status = 504
-		}
-		return unhandledResponse(cmd, status, b.cfg.instanceID)
-	}
-	if resp.ID == "" {
-		resp.ID = cmd.ID
-	}
-	if resp.CorrelationID == "" {
-		resp.CorrelationID = cmd.CorrelationID
-	}
-	if resp.Timestamp == 0 {
-		resp.Timestamp = wire.NowMillis()
-	}
-	if resp.ContentType == "" {
-		resp.ContentType = wire.ContentTypeJSON
-	}
-	if resp.ContentEncoding == "" {
-		resp.ContentEncoding = wire.EncodingUTF8
-	}
-	if resp.Sender.ServiceName == "" {
-		resp.Sender = *cmd.Receiver
-	}
-	if resp.Sender.InstanceID == "" {
-		resp.Sender.InstanceID = b.cfg.instanceID
-	}
-	if resp.Receiver == nil {
-		s := cmd.Sender
-		resp.Receiver = &s
-	}
-	return resp
-}
-
-// unhandledResponse is the commandErrorResponse of an unhandled failure: 500 (or 504 for
-// a timeout) with the generic text and no data.
-func unhandledResponse(cmd *wire.Message, status int, instanceID string) *wire.Message {
-	text := "Internal Server Error"
-	switch status {
-	case 504:
-		text = "invocation timed out"
-	case 503:
-		text = "the service instance is shutting down"
-	}
-	payload, _ := json.Marshal(wire.ErrorPayload{Status: status, Message: text, TraceID: cmd.TraceID})
-	handled := false
-	sender := wire.Address{}
-	if cmd.Receiver != nil {
-		sender = *cmd.Receiver
-	}
-	sender.InstanceID = instanceID
-	receiver := cmd.Sender
-	return &wire.Message{
-		ID: cmd.ID, Timestamp: wire.NowMillis(),
-		ContentType: wire.ContentTypeJSON, ContentEncoding: wire.EncodingUTF8,
-		MessageType: wire.TypeCommandErrorResponse, Sender: sender, Receiver: &receiver,
-		TraceID: cmd.TraceID, CorrelationID: cmd.CorrelationID,
-		PrincipalID: cmd.PrincipalID, TenantID: cmd.TenantID, OTP: cmd.OTP,
-		IsHandledError: &handled, Payload: payload,
-	}
+	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.instanceID)
 }
 
 // cmdReg is a registered command handler.
@@ -315,7 +254,7 @@ func (b *Bridge) refuse(m *natsgo.Msg) {
 	if err != nil || cmd.MessageType != wire.TypeCommand {
 		return
 	}
-	resp := unhandledResponse(cmd, 503, b.cfg.instanceID)
+	resp := bridge.UnhandledResponse(cmd, 503, b.cfg.instanceID)
 	if data, err := wire.Encode(resp); err == nil {
 		_ = b.nc.PublishMsg(&natsgo.Msg{Subject: m.Reply, Data: data, Header: messageHeader(resp)}) // best effort while closing
 	}
@@ -334,7 +273,7 @@ func (b *Bridge) serve(r *cmdReg, m *natsgo.Msg) {
 	data, err := wire.Encode(resp)
 	if err != nil {
 		b.log.Error("nats: command response not encodable", "command", cmd.Receiver.String(), "err", err)
-		resp = unhandledResponse(cmd, 500, b.cfg.instanceID)
+		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
 		data, _ = wire.Encode(resp)
 	}
 	if m.Reply != "" {
