@@ -79,6 +79,8 @@ func (h *streamHandler) Handle(_ context.Context, r slog.Record) error {
 		v := a.Value.Resolve()
 		if err, ok := v.Any().(error); ok {
 			attrs[a.Key] = err.Error()
+		} else if v.Kind() == slog.KindDuration {
+			attrs[a.Key] = v.Duration().String() // "15s", not nanoseconds
 		} else {
 			attrs[a.Key] = v.Any()
 		}
