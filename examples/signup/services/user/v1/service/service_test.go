@@ -53,8 +53,9 @@ func TestSignUp(t *testing.T) {
 			if out.ID != userID(tt.in.Email) || out.Email != tt.in.Email {
 				t.Fatalf("out = %+v", out)
 			}
-			if ev := rec.Events(); len(ev) != 1 || ev[0].Name != userv1.UserAudit.Name() {
-				t.Fatalf("events = %+v, want one userAudit", ev)
+			ev := rec.Events()
+			if len(ev) != 2 || ev[0].Name != userv1.UserAudit.Name() || ev[1].Name != userv1.SignUp.SuccessEvent().Name() {
+				t.Fatalf("events = %+v, want userAudit, then the success event userSignedUp", ev)
 			}
 			if p := rec.Invocations()[0].Principal; p != "" {
 				t.Fatalf("principal override %q, want inherited (empty override)", p)
