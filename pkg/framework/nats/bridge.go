@@ -355,6 +355,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 		}
 	}
 	for _, r := range cmds {
+		r.waitDrained(ctx)
 		wait(&r.g)
 	}
 	for _, r := range subs {

@@ -174,9 +174,10 @@ type cmdReg struct {
 	timeout time.Duration
 	g       inflight.Gate // calls in flight
 
-	mu   sync.Mutex
-	sub  *natsgo.Subscription
-	once sync.Once
+	mu      sync.Mutex
+	sub     *natsgo.Subscription
+	drained *natsgo.Subscription // the subscription stop began to drain
+	once    sync.Once
 }
 
 // RegisterCommand implements bridge.EventBridge: a queue subscription on
@@ -291,10 +292,34 @@ func (r *cmdReg) stop() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.sub != nil {
-		_ = r.sub.Unsubscribe()
+		// Drain, not Unsubscribe: the server stops routing to this instance at once, and
+		// commands already buffered in the client are still handed to onMsg (answered, or
+		// refused with a 503 once the gate is shut) instead of being dropped unanswered.
+		if err := r.sub.Drain(); err != nil {
+			_ = r.sub.Unsubscribe()
+		}
+		r.drained = r.sub
 		r.sub = nil
 	}
 }
+
+// waitDrained waits until the draining subscription has handed over its buffered
+// commands, at most until ctx ends or drainWait passes.
+func (r *cmdReg) waitDrained(ctx context.Context) {
+	r.mu.Lock()
+	sub := r.drained
+	r.mu.Unlock()
+	if sub == nil {
+		return
+	}
+	deadline := time.Now().Add(drainWait)
+	for sub.IsValid() && ctx.Err() == nil && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// drainWait bounds how long Close waits for a subscription's buffered messages.
+const drainWait = time.Second
 
 // Unregister implements bridge.Registration: it removes the queue subscription, then
 // waits until ctx ends for the commands being answered. Safe to call more than once.

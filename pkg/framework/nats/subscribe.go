@@ -392,11 +392,15 @@ func (r *subReg) stop() {
 }
 
 // waitStopped waits until the JetStream consumer has delivered its buffer (which onJS
-// NAKs) or ctx ends.
+// NAKs), at most drainWait: a pull request still open on the server would otherwise hold
+// the drain until it expires. What is not delivered by then stays on the server for the
+// next delivery (to another instance, or this subscription's next start).
 func (r *subReg) waitStopped(ctx context.Context) {
 	r.mu.Lock()
 	ccs := r.ccs
 	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, drainWait)
+	defer cancel()
 	for _, cc := range ccs {
 		select {
 		case <-cc.Closed():
