@@ -191,7 +191,7 @@ func DockerAvailable(ctx context.Context) error {
 		return fmt.Errorf("no Docker daemon: %w", err)
 	}
 	if err := p.Health(ctx); err != nil { // Health closes the provider
-		return fmt.Errorf("Docker daemon does not answer: %w", err)
+		return fmt.Errorf("the Docker daemon does not answer: %w", err)
 	}
 	return nil
 }

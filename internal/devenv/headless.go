@@ -118,7 +118,7 @@ func (p *Printer) printEvent(m UnitEventMsg) {
 }
 
 func (p *Printer) printJSON(msg any) {
-	kinds := map[string]any{}
+	var kinds map[string]any
 	switch m := msg.(type) {
 	case UnitEventMsg:
 		kinds = map[string]any{"kind": "event", "unit": m.Unit, "event": m.Event}

@@ -289,13 +289,6 @@ func (c *consumer) wait() {
 	}
 }
 
-// channel returns the channel the consumer currently uses (nil before the first start).
-func (c *consumer) channel() *amqp091.Channel {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ch
-}
-
 // table converts string headers to an AMQP table.
 func table(m map[string]string) amqp091.Table {
 	t := make(amqp091.Table, len(m))

@@ -203,15 +203,6 @@ type endpoint struct {
 	tls      *tls.Config
 }
 
-// redacted returns raw with any password replaced, for error messages.
-func redacted(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	return u.Redacted()
-}
-
 // parseURL reads mqtt://[user[:password]@]host[:port] (also tcp://, and mqtts://, tls://,
 // ssl:// for TLS, ws:// and wss://). Query parameters: ca=<PEM file> adds a root CA,
 // insecureSkipVerify=true disables verification, serverName=<name> sets SNI; clientId and
