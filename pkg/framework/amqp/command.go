@@ -81,12 +81,12 @@ func (r *cmdReg) attach(s *session) error {
 func (r *cmdReg) deliver(d amqp091.Delivery) {
 	b := r.b
 	if !b.work.Enter(true) {
-		b.log.Debug("amqp: command dropped while closing", "queue", wire.AMQPCommandQueue(r.addr))
+		b.refuse(d, "closing")
 		return
 	}
 	if !r.g.Enter(true) {
 		b.work.Leave()
-		b.log.Debug("amqp: command dropped while unregistering", "queue", wire.AMQPCommandQueue(r.addr))
+		b.refuse(d, "unregistering")
 		return
 	}
 	b.pool.Run(func() {
@@ -102,6 +102,18 @@ func (r *cmdReg) deliver(d amqp091.Delivery) {
 		cancel()
 		b.respond(resp, d.ReplyTo)
 	})
+}
+
+// refuse answers a command delivered while this instance no longer takes any (it was
+// already in the client's buffer) with an unhandled 503, so the caller learns at once
+// instead of waiting for its timeout. Best effort: the connection may be gone too.
+func (b *Bridge) refuse(d amqp091.Delivery, why string) {
+	b.log.Debug("amqp: command refused while "+why, "bytes", len(d.Body))
+	cmd, err := wire.Decode(d.Body)
+	if err != nil || cmd.MessageType != wire.TypeCommand {
+		return
+	}
+	b.respond(bridge.UnhandledResponse(cmd, 503, b.cfg.instanceID), d.ReplyTo)
 }
 
 // respond publishes resp to the caller's reply queue replyTo (header replyTo on the
