@@ -22,8 +22,8 @@ const (
 	DefaultReconnectMax = 5 * time.Second
 	// DefaultInitialInterval and DefaultMaxInterval are the retry delays used when a
 	// RetryPolicy leaves them zero (as documented by bridge.RetryPolicy).
-	DefaultInitialInterval = 100 * time.Millisecond
-	DefaultMaxInterval     = 10 * time.Second
+	DefaultInitialInterval = bridge.DefaultInitialInterval
+	DefaultMaxInterval     = bridge.DefaultMaxInterval
 )
 
 type config struct {

@@ -220,7 +220,7 @@ func (r *subReg) handle(d amqp091.Delivery) {
 		maxAttempts = bridge.DefaultMaxAttempts
 	}
 	if attempt < maxAttempts {
-		r.scheduleRetry(d, attempt, retryDelay(r.sub.Retry, attempt))
+		r.scheduleRetry(d, attempt, r.sub.Retry.Delay(attempt))
 		return
 	}
 	r.deadLetter(d, msg, attempt, err.Error())
@@ -255,26 +255,6 @@ func attemptOf(h amqp091.Table) int {
 	return 1
 }
 
-// retryDelay is the wait before delivery attempt+1: zero for BackoffImmediate, otherwise
-// a uniformly random duration in [0, min(MaxInterval, InitialInterval·2^(attempt-1))]
-// (exponential backoff with full jitter).
-func retryDelay(p bridge.RetryPolicy, attempt int) time.Duration {
-	if p.Backoff == bridge.BackoffImmediate {
-		return 0
-	}
-	initial, ceiling := p.InitialInterval, p.MaxInterval
-	if initial <= 0 {
-		initial = DefaultInitialInterval
-	}
-	if ceiling <= 0 {
-		ceiling = DefaultMaxInterval
-	}
-	d := min(initial, ceiling)
-	for i := 1; i < attempt && d < ceiling; i++ {
-		d *= 2
-	}
-	return randN(min(d, ceiling) + 1)
-}
 
 // scheduleRetry republishes d to r's queue as attempt+1 after delay, then acknowledges
 // the original. Until then the original stays unacknowledged, so a crash loses nothing.

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,8 +36,8 @@ const Name = "memory"
 
 // Retry delays used when a RetryPolicy leaves them zero (as documented by bridge.RetryPolicy).
 const (
-	DefaultInitialInterval = 100 * time.Millisecond
-	DefaultMaxInterval     = 10 * time.Second
+	DefaultInitialInterval = bridge.DefaultInitialInterval
+	DefaultMaxInterval     = bridge.DefaultMaxInterval
 )
 
 // Bridge states.
@@ -76,11 +75,8 @@ type Bridge struct {
 	retries   map[*retry]struct{}
 	closeDone chan struct{} // made by the first Close, closed when it returns
 
-	cmdPool *inflight.Pool // runs command handlers
-
-	pmu     sync.Mutex // guards the worker pool
-	queue   []job
-	workers int
+	cmdPool *inflight.Pool  // runs command handlers
+	jobs    *inflight.Queue // runs deliveries, retries and dead-letter handlers
 }
 
 // retry is a scheduled redelivery.
@@ -111,6 +107,7 @@ func newBridge(n *Network, opts []Option) *Bridge {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
 	b.cmdPool = inflight.NewPool(b.ctx)
+	b.jobs = inflight.NewQueue(b.ctx, cfg.maxConcurrency, &b.work)
 	return b
 }
 
@@ -467,38 +464,8 @@ func (b *Bridge) accept(j job, internal bool) bool {
 	return true
 }
 
-// push queues j, already admitted by b.work.enter, and starts a worker if fewer than the
-// maximum run. Workers exit when the queue is empty.
-func (b *Bridge) push(j job) {
-	b.pmu.Lock()
-	b.queue = append(b.queue, j)
-	spawn := b.workers < b.cfg.maxConcurrency
-	if spawn {
-		b.workers++
-	}
-	b.pmu.Unlock()
-	if spawn {
-		go b.worker()
-	}
-}
-
-func (b *Bridge) worker() {
-	for {
-		b.pmu.Lock()
-		if len(b.queue) == 0 {
-			b.queue = nil
-			b.workers--
-			b.pmu.Unlock()
-			return
-		}
-		j := b.queue[0]
-		b.queue[0] = nil
-		b.queue = b.queue[1:]
-		b.pmu.Unlock()
-		j(b.ctx)
-		b.work.Leave()
-	}
-}
+// push queues j, already admitted by b.work, on the bridge's bounded job queue.
+func (b *Bridge) push(j job) { b.jobs.Push(j) }
 
 // deliver runs one delivery attempt of data to r and schedules the retry or dead letter a
 // failure calls for. ctx is cancelled when b is force-stopped; the message is then dropped.
@@ -519,7 +486,7 @@ func (b *Bridge) deliver(ctx context.Context, r *subReg, data []byte, attempt in
 		max = bridge.DefaultMaxAttempts
 	}
 	if attempt < max {
-		b.schedule(r.delivery(data, attempt+1), retryDelay(r.sub.Retry, attempt))
+		b.schedule(r.delivery(data, attempt+1), r.sub.Retry.Delay(attempt))
 		return
 	}
 	dl := bridge.DeadLetter{Subscriber: r.sub.Subscriber, Reason: err.Error(), Attempts: attempt, At: time.Now()}
@@ -536,28 +503,6 @@ func (b *Bridge) callSubscription(ctx context.Context, r *subReg, msg *wire.Mess
 		}
 	}()
 	return r.h(ctx, msg)
-}
-
-// retryDelay is the wait before delivery attempt+1: zero for BackoffImmediate, otherwise
-// a uniformly random duration in [0, min(MaxInterval, InitialInterval·2^(attempt-1))]
-// (exponential backoff with full jitter).
-func retryDelay(p bridge.RetryPolicy, attempt int) time.Duration {
-	if p.Backoff == bridge.BackoffImmediate {
-		return 0
-	}
-	initial, ceiling := p.InitialInterval, p.MaxInterval
-	if initial <= 0 {
-		initial = DefaultInitialInterval
-	}
-	if ceiling <= 0 {
-		ceiling = DefaultMaxInterval
-	}
-	d := min(initial, ceiling)
-	for i := 1; i < attempt && d < ceiling; i++ {
-		d *= 2
-	}
-	d = min(d, ceiling)
-	return rand.N(d + 1)
 }
 
 // schedule queues j after delay. The caller is work in flight on b; the retry counts as

@@ -74,9 +74,7 @@ type Bridge struct {
 	pmu     sync.Mutex // guards pending
 	pending map[string]chan []byte
 
-	qmu     sync.Mutex // guards the worker pool
-	queue   []func(context.Context)
-	workers int
+	jobs *inflight.Queue // runs deliveries, retries and dead-letter handlers
 
 	seen *dedup // recently handled command ids
 }
@@ -123,6 +121,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	b.jobs = inflight.NewQueue(b.ctx, cfg.maxConcurrency, &b.work)
 	// The response route always exists: subscription identifier 1.
 	b.addHook(wire.MQTTResponseFilter(cfg.instanceID), b.onResponse)
 	return b, nil

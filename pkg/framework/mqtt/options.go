@@ -35,8 +35,8 @@ const (
 	DefaultEventExpiry = 30 * 24 * time.Hour
 	// DefaultInitialInterval and DefaultMaxInterval are the retry delays used when a
 	// bridge.RetryPolicy leaves them zero.
-	DefaultInitialInterval = 100 * time.Millisecond
-	DefaultMaxInterval     = 10 * time.Second
+	DefaultInitialInterval = bridge.DefaultInitialInterval
+	DefaultMaxInterval     = bridge.DefaultMaxInterval
 	// DefaultReceiveMaximum is the number of unacknowledged QoS 1 messages the broker may
 	// have in flight to this client (MQTT 5 Receive Maximum).
 	DefaultReceiveMaximum = 65535

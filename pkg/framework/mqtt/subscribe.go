@@ -3,7 +3,6 @@ package mqtt
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -199,7 +198,7 @@ func (s *subReg) deliver(ctx context.Context, data []byte, attempt int, ack func
 		maxAttempts = bridge.DefaultMaxAttempts
 	}
 	if attempt < maxAttempts {
-		b.schedule(func(ctx context.Context) { s.deliver(ctx, data, attempt+1, ack) }, retryDelay(s.sub.Retry, attempt))
+		b.schedule(func(ctx context.Context) { s.deliver(ctx, data, attempt+1, ack) }, s.sub.Retry.Delay(attempt))
 		return
 	}
 	if derr := b.deadLetter(ctx, s.sub.Subscriber, data, err.Error(), attempt); derr != nil {
@@ -220,57 +219,8 @@ func (s *subReg) call(ctx context.Context, msg *wire.Message) (err error) {
 	return s.h(ctx, msg)
 }
 
-// retryDelay is the wait before attempt+1: zero for BackoffImmediate, otherwise a random
-// duration in [0, min(MaxInterval, InitialInterval·2^(attempt-1))] (full jitter).
-func retryDelay(p bridge.RetryPolicy, attempt int) time.Duration {
-	if p.Backoff == bridge.BackoffImmediate {
-		return 0
-	}
-	initial, ceiling := p.InitialInterval, p.MaxInterval
-	if initial <= 0 {
-		initial = DefaultInitialInterval
-	}
-	if ceiling <= 0 {
-		ceiling = DefaultMaxInterval
-	}
-	d := min(initial, ceiling)
-	for i := 1; i < attempt && d < ceiling; i++ {
-		d *= 2
-	}
-	return rand.N(min(d, ceiling) + 1)
-}
-
-// push queues j (already admitted by b.work.enter) on the worker pool.
-func (b *Bridge) push(j func(context.Context)) {
-	b.qmu.Lock()
-	b.queue = append(b.queue, j)
-	spawn := b.workers < b.cfg.maxConcurrency
-	if spawn {
-		b.workers++
-	}
-	b.qmu.Unlock()
-	if spawn {
-		go b.worker()
-	}
-}
-
-func (b *Bridge) worker() {
-	for {
-		b.qmu.Lock()
-		if len(b.queue) == 0 {
-			b.queue = nil
-			b.workers--
-			b.qmu.Unlock()
-			return
-		}
-		j := b.queue[0]
-		b.queue[0] = nil
-		b.queue = b.queue[1:]
-		b.qmu.Unlock()
-		j(b.ctx)
-		b.work.Leave()
-	}
-}
+// push queues j, already admitted by b.work, on the bridge's bounded job queue.
+func (b *Bridge) push(j func(context.Context)) { b.jobs.Push(j) }
 
 // schedule queues j after delay; the retry counts as in-flight work until it runs or the
 // bridge is force-stopped.

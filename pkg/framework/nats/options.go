@@ -67,8 +67,8 @@ const (
 	DefaultReconnectMaxWait = 2 * time.Second
 	// DefaultInitialInterval and DefaultMaxInterval are the retry delays used when a
 	// RetryPolicy leaves them zero.
-	DefaultInitialInterval = 100 * time.Millisecond
-	DefaultMaxInterval     = 10 * time.Second
+	DefaultInitialInterval = bridge.DefaultInitialInterval
+	DefaultMaxInterval     = bridge.DefaultMaxInterval
 )
 
 func defaultConfig() config {

@@ -3,7 +3,6 @@ package nats
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -264,7 +263,7 @@ func (r *subReg) deliverCore(data []byte, attempt int) {
 		return
 	}
 	if attempt < r.maxAttempts() {
-		r.schedule(data, attempt+1, retryDelay(r.sub.Retry, attempt))
+		r.schedule(data, attempt+1, r.sub.Retry.Delay(attempt))
 		return
 	}
 	if dlErr := r.b.deadLetter(r.sub.Subscriber, data, err.Error(), attempt); dlErr != nil {
@@ -331,7 +330,7 @@ func (r *subReg) deliverJS(m jetstream.Msg) {
 		return
 	}
 	if attempt < r.maxAttempts() {
-		_ = m.NakWithDelay(retryDelay(r.sub.Retry, attempt))
+		_ = m.NakWithDelay(r.sub.Retry.Delay(attempt))
 		return
 	}
 	r.giveUp(m, err.Error(), attempt)
@@ -348,25 +347,6 @@ func (r *subReg) giveUp(m jetstream.Msg, reason string, attempt int) {
 	_ = m.TermWithReason("dead-lettered: " + reason)
 }
 
-// retryDelay is the wait before attempt+1: zero for BackoffImmediate, otherwise a random
-// duration in [0, min(MaxInterval, InitialInterval·2^(attempt-1))] (full jitter).
-func retryDelay(p bridge.RetryPolicy, attempt int) time.Duration {
-	if p.Backoff == bridge.BackoffImmediate {
-		return 0
-	}
-	initial, ceiling := p.InitialInterval, p.MaxInterval
-	if initial <= 0 {
-		initial = DefaultInitialInterval
-	}
-	if ceiling <= 0 {
-		ceiling = DefaultMaxInterval
-	}
-	d := min(initial, ceiling)
-	for i := 1; i < attempt && d < ceiling; i++ {
-		d *= 2
-	}
-	return rand.N(min(d, ceiling) + 1)
-}
 
 // stop ends intake: it unsubscribes (core) or drains the consumer with NAKs (JetStream)
 // and drops pending retries.

@@ -119,3 +119,55 @@ func (p *Pool) worker(f func()) {
 		}
 	}
 }
+
+// Queue runs jobs in order of arrival on at most max goroutines; further jobs wait in
+// the queue (in memory, without limit). Every job was admitted by its owner's Gate: a
+// worker calls it with the queue's context and then Leave on that Gate. Workers exit when
+// the queue is empty. Push never blocks; it is safe for concurrent use.
+type Queue struct {
+	ctx     context.Context
+	max     int
+	gate    *Gate
+	mu      sync.Mutex
+	jobs    []func(context.Context)
+	workers int
+}
+
+// NewQueue returns a queue whose jobs run with ctx on at most limit goroutines (at least 1)
+// and leave gate when done.
+func NewQueue(ctx context.Context, limit int, gate *Gate) *Queue {
+	return &Queue{ctx: ctx, max: max(limit, 1), gate: gate}
+}
+
+// Push queues j, already admitted by the queue's Gate, and starts a worker if fewer than
+// max run.
+func (q *Queue) Push(j func(context.Context)) {
+	q.mu.Lock()
+	q.jobs = append(q.jobs, j)
+	spawn := q.workers < q.max
+	if spawn {
+		q.workers++
+	}
+	q.mu.Unlock()
+	if spawn {
+		go q.worker()
+	}
+}
+
+func (q *Queue) worker() {
+	for {
+		q.mu.Lock()
+		if len(q.jobs) == 0 {
+			q.jobs = nil
+			q.workers--
+			q.mu.Unlock()
+			return
+		}
+		j := q.jobs[0]
+		q.jobs[0] = nil
+		q.jobs = q.jobs[1:]
+		q.mu.Unlock()
+		j(q.ctx)
+		q.gate.Leave()
+	}
+}

@@ -79,3 +79,35 @@ func TestPoolReusesAndStops(t *testing.T) {
 	}
 	cancel() // workers exit; -race and the test's end would show a leak as a hang
 }
+
+func TestQueueBoundsWorkersAndLeavesGate(t *testing.T) {
+	var g Gate
+	q := NewQueue(context.Background(), 2, &g)
+	var running, peak atomic.Int64
+	release := make(chan struct{})
+	for range 10 {
+		if !g.Enter(false) {
+			t.Fatal("gate refused")
+		}
+		q.Push(func(context.Context) {
+			n := running.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			<-release
+			running.Add(-1)
+		})
+	}
+	close(release)
+	select {
+	case <-g.Close():
+	case <-time.After(5 * time.Second):
+		t.Fatal("jobs did not leave the gate")
+	}
+	if p := peak.Load(); p > 2 || p < 1 {
+		t.Fatalf("peak concurrency %d, want 1..2", p)
+	}
+}

@@ -1,4 +1,0 @@
-package memory
-
-// RetryDelay exposes retryDelay to the external tests.
-var RetryDelay = retryDelay
