@@ -255,7 +255,6 @@ func attemptOf(h amqp091.Table) int {
 	return 1
 }
 
-
 // scheduleRetry republishes d to r's queue as attempt+1 after delay, then acknowledges
 // the original. Until then the original stays unacknowledged, so a crash loses nothing.
 func (r *subReg) scheduleRetry(d amqp091.Delivery, attempt int, delay time.Duration) {

@@ -347,7 +347,6 @@ func (r *subReg) giveUp(m jetstream.Msg, reason string, attempt int) {
 	_ = m.TermWithReason("dead-lettered: " + reason)
 }
 
-
 // stop ends intake: it unsubscribes (core) or drains the consumer with NAKs (JetStream)
 // and drops pending retries.
 func (r *subReg) stop() {
