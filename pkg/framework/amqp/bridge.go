@@ -79,10 +79,6 @@ const (
 	stateClosed
 )
 
-// ownerKey marks the contexts of a bridge's handlers (its value is the *Bridge), so that a
-// handler finishing during drain may still Invoke and Emit.
-type ownerKey struct{}
-
 // Bridge is one AMQP bridge instance (one service instance's connection). It implements
 // bridge.EventBridge and bridge.LocalDelivery; all methods are safe for concurrent use.
 // Create it with New; it owns one connection and the goroutines that consume from it,
@@ -176,7 +172,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	}
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
-	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
 	b.pool = inflight.NewPool(b.ctx)
 	return b, nil
 }
@@ -255,10 +251,7 @@ func (b *Bridge) intake(ctx context.Context) error {
 	case stateClosed:
 		return fmt.Errorf("amqp: %w", bridge.ErrClosed)
 	}
-	if b.work.Enter(false) {
-		return nil
-	}
-	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.Enter(true) {
+	if b.work.EnterCall(ctx, b) {
 		return nil
 	}
 	return fmt.Errorf("amqp: %w", bridge.ErrClosed)

@@ -51,10 +51,6 @@ const (
 // job is a unit of work run by a bridge's worker pool with the bridge's context.
 type job func(ctx context.Context)
 
-// ownerKey marks the contexts of a bridge's handlers (its value is the *Bridge), so that a
-// handler finishing during drain may still Invoke and Emit.
-type ownerKey struct{}
-
 // Bridge is one in-memory bridge instance. It implements bridge.EventBridge; create it with
 // New or (*Network).NewBridge.
 type Bridge struct {
@@ -105,7 +101,7 @@ func newBridge(n *Network, opts []Option) *Bridge {
 		retries: map[*retry]struct{}{},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
 	b.cmdPool = inflight.NewPool(b.ctx)
 	b.jobs = inflight.NewQueue(b.ctx, cfg.maxConcurrency, &b.work)
 	return b
@@ -185,10 +181,7 @@ func (b *Bridge) intake(ctx context.Context) error {
 	if err := b.faultErr(); err != nil {
 		return fmt.Errorf("memory: %w: %w", bridge.ErrUnavailable, err)
 	}
-	if b.work.Enter(false) {
-		return nil
-	}
-	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.Enter(true) {
+	if b.work.EnterCall(ctx, b) {
 		return nil
 	}
 	return fmt.Errorf("memory: %w", bridge.ErrClosed)

@@ -36,10 +36,6 @@ const (
 	stateClosed
 )
 
-// ownerKey marks the contexts of a bridge's handlers, so that a handler finishing during
-// drain may still Invoke and Emit.
-type ownerKey struct{}
-
 // Bridge is the MQTT v5 event bridge. It implements bridge.EventBridge and
 // bridge.LocalDelivery; all methods are safe for concurrent use. Create it with New.
 type Bridge struct {
@@ -120,7 +116,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	}
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
-	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
 	b.jobs = inflight.NewQueue(b.ctx, cfg.maxConcurrency, &b.work)
 	// The response route always exists: subscription identifier 1.
 	b.addHook(wire.MQTTResponseFilter(cfg.instanceID), b.onResponse)
@@ -326,10 +322,7 @@ func (b *Bridge) intake(ctx context.Context) error {
 	case stateClosed:
 		return fmt.Errorf("mqtt: %w", bridge.ErrClosed)
 	}
-	if b.work.Enter(false) {
-		return nil
-	}
-	if owner, _ := ctx.Value(ownerKey{}).(*Bridge); owner == b && b.work.Enter(true) {
+	if b.work.EnterCall(ctx, b) {
 		return nil
 	}
 	return fmt.Errorf("mqtt: %w", bridge.ErrClosed)

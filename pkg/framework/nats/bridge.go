@@ -59,10 +59,6 @@ const (
 	stateClosed
 )
 
-// ownerKey marks the contexts of a bridge's handlers, so that a handler finishing during
-// drain may still Invoke and Emit.
-type ownerKey struct{}
-
 // Bridge is one NATS bridge instance (one service instance). It implements
 // bridge.EventBridge and bridge.LocalDelivery; all methods are safe for concurrent use.
 type Bridge struct {
@@ -121,7 +117,7 @@ func New(url string, opts ...Option) (*Bridge, error) {
 	}
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
-	b.ctx, b.cancel = context.WithValue(ctx, ownerKey{}, b), cancel
+	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
 	b.pool = inflight.NewPool(b.ctx)
 	return b, nil
 }
@@ -302,11 +298,8 @@ func (b *Bridge) intake(ctx context.Context) (*natsgo.Conn, error) {
 		return nil, fmt.Errorf("nats: %w", bridge.ErrClosed)
 	}
 	nc := b.conn()
-	if !b.work.Enter(false) {
-		owner, _ := ctx.Value(ownerKey{}).(*Bridge)
-		if owner != b || !b.work.Enter(true) {
-			return nil, fmt.Errorf("nats: %w", bridge.ErrClosed)
-		}
+	if !b.work.EnterCall(ctx, b) {
+		return nil, fmt.Errorf("nats: %w", bridge.ErrClosed)
 	}
 	if st := nc.Status(); st != natsgo.CONNECTED {
 		b.work.Leave()

@@ -75,6 +75,26 @@ func (g *Gate) Wait(ctx context.Context) error {
 	}
 }
 
+// ownerKey marks contexts that belong to an owner's own work (its value is the owner).
+type ownerKey struct{}
+
+// WithOwner returns ctx marked as belonging to owner. A bridge derives its handlers'
+// contexts from such a context, so that EnterCall can tell its own follow-up calls apart.
+func WithOwner(ctx context.Context, owner any) context.Context {
+	return context.WithValue(ctx, ownerKey{}, owner)
+}
+
+// EnterCall admits a call (an Invoke or Emit) made with ctx: any call while the gate is
+// open; after Close only a call from owner's own work still in flight (ctx derived from
+// WithOwner(…, owner)), so that a handler finishing during a drain can still call
+// others. It reports whether the call was admitted; an admitted call must Leave.
+func (g *Gate) EnterCall(ctx context.Context, owner any) bool {
+	if g.Enter(false) {
+		return true
+	}
+	return ctx.Value(ownerKey{}) == owner && g.Enter(true)
+}
+
 // Pool runs functions on reused goroutines. A fresh goroutine per command pays for
 // growing its stack through the JSON code and the handler on every call; a reused worker
 // keeps its grown stack. There is no limit on the number of workers (a handler may block,

@@ -111,3 +111,36 @@ func TestQueueBoundsWorkersAndLeavesGate(t *testing.T) {
 		t.Fatalf("peak concurrency %d, want 1..2", p)
 	}
 }
+
+func TestEnterCall(t *testing.T) {
+	owner, other := new(int), new(int)
+	var g Gate
+	if !g.EnterCall(context.Background(), owner) {
+		t.Fatal("an open gate refused a call")
+	}
+	g.Close() // draining, one call inside
+	tests := []struct {
+		name string
+		ctx  context.Context
+		want bool
+	}{
+		{"a call from the owner's own work is admitted", WithOwner(context.Background(), owner), true},
+		{"a call from another owner is refused", WithOwner(context.Background(), other), false},
+		{"an outside call is refused", context.Background(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := g.EnterCall(tt.ctx, owner)
+			if got != tt.want {
+				t.Fatalf("EnterCall = %v, want %v", got, tt.want)
+			}
+			if got {
+				g.Leave()
+			}
+		})
+	}
+	g.Leave()
+	if g.EnterCall(WithOwner(context.Background(), owner), owner) {
+		t.Fatal("a shut, empty gate admitted a call")
+	}
+}
