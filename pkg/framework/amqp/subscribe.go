@@ -41,17 +41,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 		return err
 	}
 	defer b.work.Leave()
-	if msg == nil || msg.MessageType == wire.TypeCommand {
-		return fmt.Errorf("amqp: emit: %w: commands are sent with Invoke", wire.ErrInvalidMessage)
-	}
-	out := *msg
-	if out.Sender.InstanceID == "" {
-		out.Sender.InstanceID = b.cfg.instanceID
-	}
-	if err := out.Validate(); err != nil {
-		return fmt.Errorf("amqp: emit: %w", err)
-	}
-	data, err := wire.Encode(&out)
+	out, data, err := bridge.EncodeEvent(msg, b.cfg.instanceID)
 	if err != nil {
 		return fmt.Errorf("amqp: emit: %w", err)
 	}
@@ -59,7 +49,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if err != nil {
 		return fmt.Errorf("amqp: emit %s: %w", out.MessageType, err)
 	}
-	if err := b.publish(ctx, s, wire.AMQPExchange, "", publishing(&out, data, Headers(&out, ""))); err != nil {
+	if err := b.publish(ctx, s, wire.AMQPExchange, "", publishing(out, data, Headers(out, ""))); err != nil {
 		return fmt.Errorf("amqp: emit %s %s: %w", out.MessageType, out.EventName, err)
 	}
 	return nil

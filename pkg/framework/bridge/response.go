@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/purista-go/purista/pkg/framework/wire"
@@ -80,4 +81,26 @@ func CompleteResponse(ctx context.Context, cmd, resp *wire.Message, instanceID s
 		resp.Receiver = &s
 	}
 	return resp
+}
+
+// EncodeEvent prepares msg for Emit: it refuses commands (they are sent with Invoke),
+// stamps instanceID on a sender that has none, validates the envelope and encodes it. It
+// returns the stamped copy (msg itself is not changed) and its encoding; errors wrap
+// wire.ErrInvalidMessage.
+func EncodeEvent(msg *wire.Message, instanceID string) (*wire.Message, []byte, error) {
+	if msg == nil || msg.MessageType == wire.TypeCommand {
+		return nil, nil, fmt.Errorf("%w: commands are sent with Invoke", wire.ErrInvalidMessage)
+	}
+	out := *msg
+	if out.Sender.InstanceID == "" {
+		out.Sender.InstanceID = instanceID
+	}
+	if err := out.Validate(); err != nil {
+		return nil, nil, err
+	}
+	data, err := wire.Encode(&out)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", wire.ErrInvalidMessage, err)
+	}
+	return &out, data, nil
 }

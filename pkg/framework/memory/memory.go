@@ -308,21 +308,11 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 		return err
 	}
 	defer b.work.Leave()
-	if msg == nil || msg.MessageType == wire.TypeCommand {
-		return fmt.Errorf("memory: emit: %w: commands are sent with Invoke", wire.ErrInvalidMessage)
-	}
-	out := *msg
-	if out.Sender.InstanceID == "" {
-		out.Sender.InstanceID = b.cfg.instanceID
-	}
-	if err := out.Validate(); err != nil {
-		return fmt.Errorf("memory: emit: %w", err)
-	}
-	data, err := wire.Encode(&out)
+	out, data, err := bridge.EncodeEvent(msg, b.cfg.instanceID)
 	if err != nil {
 		return fmt.Errorf("memory: emit: %w", err)
 	}
-	b.net.publish(data, &out, b)
+	b.net.publish(data, out, b)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -19,24 +20,14 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 		return err
 	}
 	defer b.work.Leave()
-	if msg == nil || msg.MessageType == wire.TypeCommand {
-		return fmt.Errorf("nats: emit: %w: commands are sent with Invoke", wire.ErrInvalidMessage)
-	}
-	out := *msg
-	if out.Sender.InstanceID == "" {
-		out.Sender.InstanceID = b.cfg.instanceID
-	}
-	if err := out.Validate(); err != nil {
-		return fmt.Errorf("nats: emit: %w", err)
-	}
-	data, err := wire.Encode(&out)
+	out, data, err := bridge.EncodeEvent(msg, b.cfg.instanceID)
 	if err != nil {
 		return fmt.Errorf("nats: emit: %w", err)
 	}
 	if max := b.conn().MaxPayload(); int64(len(data)) > max {
 		return fmt.Errorf("nats: emit: %w: %d bytes, the server allows %d", ErrTooLarge, len(data), max)
 	}
-	if err := b.publish(ctx, &out, data); err != nil {
+	if err := b.publish(ctx, out, data); err != nil {
 		return fmt.Errorf("nats: emit %s: %w", out.MessageType, err)
 	}
 	return nil
