@@ -2,6 +2,7 @@ package nats_test
 
 import (
 	"context"
+	"encoding/json"
 	"runtime"
 	"strings"
 	"testing"
@@ -29,19 +30,29 @@ func benchSetups(tb testing.TB, u string) (ours, raw invoker) {
 	caller := startBridge(tb, u, pnats.WithLocalDelivery(false))
 	handler := startBridge(tb, u)
 	callee := addr(uniq("Bench"), "echo")
-	if _, err := handler.RegisterCommand(context.Background(), callee, echo, bridge.CommandOptions{}); err != nil {
+	from := addr("BenchCaller", "run")
+	cmd := command(from, callee, benchPayload)
+	output := json.RawMessage(`"` + benchPayload + `"`)
+	// Like the raw responder, the handler does no JSON work of its own: it answers with
+	// the bytes of its input (the bridge still decodes the command and encodes the
+	// response). Each call is a new command (fresh id, correlation id and timestamp)
+	// carrying the same payload bytes, as the raw side sends the same request bytes.
+	answer := func(context.Context, *wire.Message) *wire.Message {
+		return &wire.Message{MessageType: wire.TypeCommandSuccessResponse, Payload: output}
+	}
+	if _, err := handler.RegisterCommand(context.Background(), callee, answer, bridge.CommandOptions{}); err != nil {
 		tb.Fatal(err)
 	}
-	from := addr("BenchCaller", "run")
 	ours = func(ctx context.Context) error {
-		_, err := caller.Invoke(ctx, command(from, callee, benchPayload), 10*time.Second)
+		c := *cmd
+		c.ID, c.CorrelationID, c.Timestamp = wire.NewID(), wire.NewID(), wire.NowMillis()
+		_, err := caller.Invoke(ctx, &c, 10*time.Second)
 		return err
 	}
 
-	cmd := command(from, callee, benchPayload)
 	reqBody, _ := wire.Encode(cmd)
 	resp := &wire.Message{ID: cmd.ID, Timestamp: wire.NowMillis(), ContentType: wire.ContentTypeJSON, ContentEncoding: wire.EncodingUTF8,
-		MessageType: wire.TypeCommandSuccessResponse, Sender: callee, Receiver: &from, CorrelationID: cmd.CorrelationID, Payload: []byte(`"` + benchPayload + `"`)}
+		MessageType: wire.TypeCommandSuccessResponse, Sender: callee, Receiver: &from, CorrelationID: cmd.CorrelationID, Payload: output}
 	respBody, _ := wire.Encode(resp)
 	subject := "bench.raw." + wire.NewID()
 	srv := rawConn(tb, u)
