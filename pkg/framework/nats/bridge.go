@@ -24,6 +24,10 @@
 // Core-NATS subscriptions retry failed handlers in process with the same policy and
 // dead-letter the same way. Handler panics are recovered.
 //
+// The bridge dials its TCP connections itself and writes through a buffer drained by one
+// goroutine per connection (batchConn), so that under load many messages leave in one
+// system call instead of nats.go flushing nearly each one while it holds its lock.
+//
 // The connection reconnects forever with exponential backoff (WithReconnectWait); Healthy
 // reports bridge.ErrUnavailable while it is down. Every goroutine belongs to a bridge and
 // ends with Close.
@@ -35,6 +39,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -211,6 +216,7 @@ func (b *Bridge) flushQuietly(ctx context.Context) {
 func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 	opts := []natsgo.Option{
 		natsgo.Name("purista-" + b.cfg.instanceID),
+		natsgo.SetCustomDialer(&batchDialer{d: net.Dialer{Timeout: dialTimeout}}),
 		natsgo.MaxReconnects(-1),
 		natsgo.PingInterval(b.cfg.pingInterval),
 		natsgo.MaxPingsOutstanding(2),
@@ -229,7 +235,7 @@ func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 			b.log.Error("nats: async error", "subject", subj, "err", err)
 		}),
 	}
-	opts = append(opts, b.ep.opts...)
+	opts = append(opts, b.ep.opts...) // a custom dialer given with WithNATSOptions wins
 	opts = append(opts, b.cfg.extra...)
 	for attempt := 1; ; attempt++ {
 		nc, err := natsgo.Connect(b.ep.servers, opts...)
@@ -246,6 +252,9 @@ func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 		}
 	}
 }
+
+// dialTimeout bounds one TCP connection attempt (nats.go's default).
+const dialTimeout = 2 * time.Second
 
 // backoff returns the delay before attempt n (1-based): first·2^(n-1) capped at max, with
 // up to 20% jitter.

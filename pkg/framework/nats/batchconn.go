@@ -1,0 +1,149 @@
+package nats
+
+import (
+	"net"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// batchConn is a net.Conn whose writes are copied into a buffer and written to the socket
+// by its own goroutine, so that many small writes leave in one system call.
+//
+// nats.go's flusher writes to the socket while it holds the connection's lock: every
+// publisher waits for that system call, and under load the flusher is woken for nearly
+// every message, so each message costs a write on our side and a read on the server's.
+// With batchConn the flusher only copies; the writer goroutine yields once before each
+// write (runtime.Gosched), so goroutines that are ready to publish run first and their
+// messages join the same write. When nothing else is ready the yield returns at once, so a
+// lone message is not delayed beyond one goroutine switch.
+//
+// The writer belongs to the connection: it exits when the connection is closed (after
+// sending what is buffered, for at most closeFlush) or when a write fails; the error is
+// then returned by the following Write. Deadlines apply to the socket writes.
+type batchConn struct {
+	net.Conn
+
+	mu      sync.Mutex
+	room    sync.Cond // signalled when the buffer shrinks or the writer stops
+	buf     []byte    // bytes accepted, not yet handed to the socket
+	spare   []byte
+	err     error // sticky: the first write error
+	closing bool
+	wake    chan struct{} // cap 1: the buffer is not empty, or Close began
+	done    chan struct{} // closed when the writer has exited
+}
+
+// Bounds of batchConn: a writer keeps at most maxBuffered bytes (further writes wait),
+// reuses buffers of up to maxSpare bytes,
+// and Close waits at most closeFlush for the buffer to be written.
+const (
+	maxBuffered = 4 << 20
+	maxSpare    = 64 << 10 // a larger buffer is not kept for reuse
+	closeFlush  = time.Second
+)
+
+func newBatchConn(c net.Conn) *batchConn {
+	b := &batchConn{Conn: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	b.room.L = &b.mu
+	go b.writer()
+	return b
+}
+
+// Write copies p for the writer and returns; it blocks only while maxBuffered bytes wait.
+func (b *batchConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	for b.err == nil && !b.closing && len(b.buf) >= maxBuffered {
+		b.room.Wait()
+	}
+	if b.err != nil || b.closing {
+		err := b.err
+		b.mu.Unlock()
+		if err == nil {
+			err = net.ErrClosed
+		}
+		return 0, err
+	}
+	wasEmpty := len(b.buf) == 0
+	b.buf = append(b.buf, p...)
+	b.mu.Unlock()
+	if wasEmpty {
+		b.signal()
+	}
+	return len(p), nil
+}
+
+func (b *batchConn) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writer writes what Write buffered. Every Write into an empty buffer and Close leave a
+// token in wake, so the writer never sleeps while bytes wait or Close waits for it.
+func (b *batchConn) writer() {
+	defer close(b.done)
+	for range b.wake {
+		runtime.Gosched() // let ready publishers add to this write
+		b.mu.Lock()
+		out := b.buf
+		b.buf, b.spare = b.spare[:0], nil
+		closing := b.closing && len(out) == 0
+		b.mu.Unlock()
+		if closing {
+			return
+		}
+		if len(out) == 0 {
+			continue
+		}
+		_, err := b.Conn.Write(out)
+		b.mu.Lock()
+		if cap(out) <= maxSpare {
+			b.spare = out[:0]
+		}
+		if err != nil {
+			b.err = err
+		}
+		more := len(b.buf) > 0
+		b.room.Broadcast()
+		b.mu.Unlock()
+		if err != nil {
+			return
+		}
+		if more {
+			b.signal()
+		}
+	}
+}
+
+// Close writes what is buffered (waiting at most closeFlush), stops the writer and closes
+// the socket. It is safe to call more than once.
+func (b *batchConn) Close() error {
+	b.mu.Lock()
+	b.closing = true
+	b.room.Broadcast()
+	b.mu.Unlock()
+	b.signal()
+	t := time.NewTimer(closeFlush)
+	defer t.Stop()
+	select {
+	case <-b.done:
+	case <-t.C:
+	}
+	err := b.Conn.Close() // also ends a write still blocked after closeFlush
+	<-b.done
+	return err
+}
+
+// batchDialer dials TCP connections wrapped in batchConn (nats.go's CustomDialer).
+type batchDialer struct{ d net.Dialer }
+
+// Dial implements nats.CustomDialer.
+func (d *batchDialer) Dial(network, address string) (net.Conn, error) {
+	c, err := d.d.Dial(network, address)
+	if err != nil {
+		return nil, err
+	}
+	return newBatchConn(c), nil
+}
