@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/internal/jsonx"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -200,13 +201,13 @@ func (r CommandRef[In, Out]) InvokeWith(ctx context.Context, in In, opts InvokeO
 	if !ok {
 		return out, ErrNoInvoker
 	}
-	payload, err := json.Marshal(in)
+	payload, err := jsonx.Marshal(in)
 	if err != nil {
 		return out, fmt.Errorf("invoke %s: encode input: %w", r.def.address(), err)
 	}
 	param := json.RawMessage("{}")
 	if opts.Parameter != nil {
-		if param, err = json.Marshal(opts.Parameter); err != nil {
+		if param, err = jsonx.Marshal(opts.Parameter); err != nil {
 			return out, fmt.Errorf("invoke %s: encode parameter: %w", r.def.address(), err)
 		}
 	}
@@ -219,7 +220,7 @@ func (r CommandRef[In, Out]) InvokeWith(ctx context.Context, in In, opts InvokeO
 	if err != nil {
 		return out, err
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
+	if err := jsonx.Unmarshal(raw, &out); err != nil {
 		return out, &UnhandledError{Status: 502, Message: fmt.Sprintf("decode output of %s", r.def.address()), Err: err}
 	}
 	return out, nil
@@ -280,31 +281,23 @@ func Handle[In, Out any](svc *Service, ref CommandRef[In, Out], fn func(c *Conte
 		return
 	}
 	core := func(c *Context, input json.RawMessage) (json.RawMessage, error) {
-		if issues := d.inSchema.Validate(input); issues != nil {
-			return nil, &HandledError{Status: 400, Message: "input validation for payload failed: " + issues[0].Field + " " + issues[0].Message, Data: issues}
-		}
-		if d.paramSchema != nil {
-			if issues := d.paramSchema.Validate(c.parameter); issues != nil {
-				return nil, &HandledError{Status: 400, Message: "input validation for parameter failed: " + issues[0].Field + " " + issues[0].Message, Data: issues}
-			}
-		}
-		var in In
-		if len(input) > 0 {
-			if err := json.Unmarshal(input, &in); err != nil {
-				return nil, &HandledError{Status: 400, Message: "input validation for payload failed: " + err.Error(),
-					Data: []ValidationIssue{{Message: err.Error()}}}
-			}
+		in, err := decodeInput[In](d, c, input)
+		if err != nil {
+			return nil, err
 		}
 		out, err := fn(c, in)
 		if err != nil {
 			return nil, err
 		}
-		raw, err := json.Marshal(out)
+		raw, err := jsonx.Marshal(out)
 		if err != nil {
 			return nil, fmt.Errorf("encode output of %s: %w", d.address(), err)
 		}
 		if !d.outSchema.Constrained() {
 			return raw, nil // Go's type system already guarantees the schema's shape
+		}
+		if fc := d.outSchema.fast; fc != nil && fc.output(reflect.ValueOf(&out).Elem()) {
+			return raw, nil
 		}
 		if issues := d.outSchema.Validate(raw); issues != nil {
 			return nil, fmt.Errorf("output of %s fails its schema: %s %s", d.address(), issues[0].Field, issues[0].Message)
@@ -312,4 +305,40 @@ func Handle[In, Out any](svc *Service, ref CommandRef[In, Out], fn func(c *Conte
 		return raw, nil
 	}
 	svc.addCommand(&commandBinding{def: d, handler: core})
+}
+
+// decodeInput validates a command's input and parameter against their schemas and decodes
+// the input. Invalid input is a *HandledError with status 400 listing the issues.
+func decodeInput[In any](d *commandDef, c *Context, input json.RawMessage) (In, error) {
+	var in In
+	if fc := d.inSchema.fast; fc != nil && len(input) > 0 {
+		if jsonx.Unmarshal(input, &in) == nil && fc.input(input, reflect.ValueOf(&in).Elem()) {
+			return in, validateParameter(d, c)
+		}
+		in = *new(In) // not sure: the validator decides, from a fresh value
+	}
+	if issues := d.inSchema.Validate(input); issues != nil {
+		return in, &HandledError{Status: 400, Message: "input validation for payload failed: " + issues[0].Field + " " + issues[0].Message, Data: issues}
+	}
+	if err := validateParameter(d, c); err != nil {
+		return in, err
+	}
+	if len(input) > 0 {
+		if err := jsonx.Unmarshal(input, &in); err != nil {
+			return in, &HandledError{Status: 400, Message: "input validation for payload failed: " + err.Error(),
+				Data: []ValidationIssue{{Message: err.Error()}}}
+		}
+	}
+	return in, nil
+}
+
+// validateParameter validates the command's parameter against its schema, if it has one.
+func validateParameter(d *commandDef, c *Context) error {
+	if d.paramSchema == nil {
+		return nil
+	}
+	if issues := d.paramSchema.Validate(c.parameter); issues != nil {
+		return &HandledError{Status: 400, Message: "input validation for parameter failed: " + issues[0].Field + " " + issues[0].Message, Data: issues}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/purista-go/purista/pkg/framework/internal/jsonx"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -42,6 +43,7 @@ type Context struct {
 	target    string
 	parameter json.RawMessage
 	emitter   Emitter
+	invoker   Invoker
 }
 
 // ContextConfig holds what NewContext needs. Zero fields get harmless defaults.
@@ -72,11 +74,25 @@ func NewContext(parent context.Context, cfg ContextConfig) *Context {
 	if cfg.Message == nil {
 		cfg.Message = &wire.Message{MessageType: wire.TypeCommand}
 	}
-	if cfg.Invoker != nil {
-		parent = WithInvoker(parent, cfg.Invoker)
+	c := &Context{}
+	c.init(parent, cfg)
+	return c
+}
+
+// init sets up c as NewContext does, in place (the runtime embeds a Context in a larger
+// per-delivery allocation).
+func (c *Context) init(parent context.Context, cfg ContextConfig) {
+	*c = Context{Context: parent, baseLog: cfg.Logger, logAttrs: cfg.LogAttrs, msg: cfg.Message,
+		service: cfg.Service, target: cfg.Target, parameter: cfg.Parameter, emitter: cfg.Emitter, invoker: cfg.Invoker}
+}
+
+// Value implements context.Context. The Context answers for its own Invoker (what
+// WithInvoker would add as a layer) and asks its parent for everything else.
+func (c *Context) Value(key any) any {
+	if _, ok := key.(invokerKey); ok && c.invoker != nil {
+		return c.invoker
 	}
-	return &Context{Context: parent, baseLog: cfg.Logger, logAttrs: cfg.LogAttrs, msg: cfg.Message,
-		service: cfg.Service, target: cfg.Target, parameter: cfg.Parameter, emitter: cfg.Emitter}
+	return c.Context.Value(key)
 }
 
 // Logger returns the handler's logger, carrying service, target, trace and correlation ids.
@@ -118,7 +134,7 @@ func (c *Context) Parameter(v any) error {
 	if len(c.parameter) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(c.parameter, v); err != nil {
+	if err := jsonx.Unmarshal(c.parameter, v); err != nil {
 		return fmt.Errorf("decode parameter: %w", err)
 	}
 	return nil
@@ -130,7 +146,7 @@ func (c *Context) Emit(name string, body any) error {
 	if c.emitter == nil {
 		return fmt.Errorf("emit %s: this context has no emitter", name)
 	}
-	raw, err := json.Marshal(body)
+	raw, err := jsonx.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("emit %s: encode body: %w", name, err)
 	}

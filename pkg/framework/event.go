@@ -1,11 +1,11 @@
 package framework
 
 import (
-	"encoding/json"
 	"fmt"
 	"reflect"
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/internal/jsonx"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -108,7 +108,7 @@ func Subscribe[T any](svc *Service, name string, ev EventRef[T], fn func(c *Cont
 	subscribe(svc, name, sub, func(c *Context, msg *wire.Message) error {
 		var body T
 		if len(msg.Payload) > 0 {
-			if err := json.Unmarshal(msg.Payload, &body); err != nil {
+			if err := jsonx.Unmarshal(msg.Payload, &body); err != nil {
 				return fmt.Errorf("decode %s body into %v: %w", ev.name, reflect.TypeFor[T](), err)
 			}
 		}

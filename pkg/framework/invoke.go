@@ -2,9 +2,12 @@ package framework
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/internal/jsonx"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -72,7 +76,7 @@ func (c *caller) Invoke(ctx context.Context, req InvokeRequest) (json.RawMessage
 		return resp.Payload, nil
 	case wire.TypeCommandErrorResponse:
 		var ep wire.ErrorPayload
-		if err := json.Unmarshal(resp.Payload, &ep); err != nil || ep.Status == 0 {
+		if err := jsonx.Unmarshal(resp.Payload, &ep); err != nil || ep.Status == 0 {
 			return nil, &UnhandledError{Status: http.StatusBadGateway, Message: "malformed error response from " + recv.String(), TraceID: cmd.TraceID, Err: err}
 		}
 		if ep.TraceID == "" {
@@ -166,7 +170,20 @@ func (r *Runtime) stampTrace(ctx context.Context, msg *wire.Message) {
 	if !isHex32(traceID) {
 		traceID = wire.NewID()
 	}
-	msg.OTP = `{"traceparent":"00-` + traceID + "-" + wire.NewID()[:16] + `-01"}`
+	msg.OTP = traceParentCarrier(traceID)
+}
+
+// traceParentCarrier returns the W3C carrier purista writes into otp for a message
+// without an active span: {"traceparent":"00-<traceID>-<new span id>-01"}, built in
+// one allocation.
+func traceParentCarrier(traceID string) string {
+	const head, tail = `{"traceparent":"00-`, `-01"}`
+	var buf [len(head) + 32 + 1 + 16 + len(tail)]byte
+	var span [8]byte
+	binary.LittleEndian.PutUint64(span[:], rand.Uint64())
+	b := append(append(append(buf[:0], head...), traceID...), '-')
+	b = append(hex.AppendEncode(b, span[:]), tail...)
+	return string(b)
 }
 
 func isHex32(s string) bool {

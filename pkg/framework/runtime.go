@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/internal/jsonx"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -228,8 +229,26 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 }
 
 // commandHandler adapts a binding to the bridge: decode, call, encode, never panic.
+// delivery is what the runtime allocates per command or event it hands to a handler:
+// the handler's Context with its Invoker and Emitter, in one allocation.
+type delivery struct {
+	Context
+	inv caller
+	em  emitter
+}
+
+// newDelivery returns the handler Context for msg, delivered to the handler named by
+// self of service s; logAttrs are shared by every delivery (Logger never appends in place).
+func (r *Runtime) newDelivery(ctx context.Context, s *Service, self wire.Address, target string, logAttrs []any, msg *wire.Message, param json.RawMessage) *Context {
+	d := &delivery{inv: caller{rt: r, from: self, parent: msg}, em: emitter{rt: r, from: self, parent: msg}}
+	d.init(ctx, ContextConfig{Logger: r.log, LogAttrs: logAttrs, Message: msg, Service: s, Target: target,
+		Parameter: param, Invoker: &d.inv, Emitter: &d.em})
+	return &d.Context
+}
+
 func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) bridge.CommandHandler {
 	self := c.def.address()
+	logAttrs := []any{slog.String("service", s.name), slog.String("command", c.def.name)}
 	return func(ctx context.Context, cmd *wire.Message) (resp *wire.Message) {
 		start := time.Now()
 		if r.tracing {
@@ -243,15 +262,10 @@ func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) b
 		var cp wire.CommandPayload
 		var out json.RawMessage
 		var err error
-		if uerr := json.Unmarshal(cmd.Payload, &cp); uerr != nil {
+		if uerr := jsonx.Unmarshal(cmd.Payload, &cp); uerr != nil {
 			err = &HandledError{Status: http.StatusBadRequest, Message: "malformed command payload: " + uerr.Error()}
 		} else {
-			hc := NewContext(ctx, ContextConfig{
-				Logger: r.log, LogAttrs: []any{slog.String("service", s.name), slog.String("command", c.def.name)},
-				Message: cmd, Service: s, Target: c.def.name, Parameter: cp.Parameter,
-				Invoker: &caller{rt: r, from: self, parent: cmd}, Emitter: &emitter{rt: r, from: self, parent: cmd},
-			})
-			out, err = r.safeCall(hc, h, cp.Payload)
+			out, err = r.safeCall(r.newDelivery(ctx, s, self, c.def.name, logAttrs, cmd, cp.Parameter), h, cp.Payload)
 		}
 		resp = r.response(cmd, self, c.def.successEvent, out, err)
 		r.observe(Record{Time: start, Kind: "command", MessageType: wire.TypeCommand, From: cmd.Sender, To: self,
@@ -310,6 +324,7 @@ func (r *Runtime) response(cmd *wire.Message, self wire.Address, event string, o
 
 func (r *Runtime) subscriptionHandler(s *Service, sb *subscriptionBinding) bridge.MessageHandler {
 	self := sb.sub.Subscriber
+	logAttrs := []any{slog.String("service", s.name), slog.String("subscription", sb.info.Name)}
 	return func(ctx context.Context, msg *wire.Message) (err error) {
 		start := time.Now()
 		if r.tracing {
@@ -320,11 +335,7 @@ func (r *Runtime) subscriptionHandler(s *Service, sb *subscriptionBinding) bridg
 		if msg.TraceID == "" {
 			msg.TraceID = traceIDOf(ctx, msg)
 		}
-		hc := NewContext(ctx, ContextConfig{
-			Logger: r.log, LogAttrs: []any{slog.String("service", s.name), slog.String("subscription", sb.info.Name)},
-			Message: msg, Service: s, Target: sb.info.Name,
-			Invoker: &caller{rt: r, from: self, parent: msg}, Emitter: &emitter{rt: r, from: self, parent: msg},
-		})
+		hc := r.newDelivery(ctx, s, self, sb.info.Name, logAttrs, msg, nil)
 		defer func() {
 			if p := recover(); p != nil {
 				err = fmt.Errorf("subscription handler panicked: %v", p)

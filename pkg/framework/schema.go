@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	invopop "github.com/invopop/jsonschema"
+
+	"github.com/purista-go/purista/pkg/framework/internal/jsonx"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -22,6 +24,8 @@ type Schema struct {
 	// (lengths, patterns, formats, ranges, enums…), so values produced by Go code need
 	// checking.
 	constrained bool
+	// fast, when not nil, decides the common cases without compiled (see fastCheck).
+	fast *fastCheck
 }
 
 // Constrained reports whether the schema has constraints beyond the shape of its Go type.
@@ -78,7 +82,7 @@ func schemaForType(t reflect.Type) (*Schema, error) {
 			break
 		}
 	}
-	return &Schema{doc: doc, compiled: compiled, constrained: constrained}, nil
+	return &Schema{doc: doc, compiled: compiled, constrained: constrained, fast: newFastCheck(t, doc)}, nil
 }
 
 // Validate checks raw JSON against the schema. It returns nil or the list of issues.
@@ -87,10 +91,11 @@ func (s *Schema) Validate(raw json.RawMessage) []ValidationIssue {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = json.RawMessage("null")
 	}
-	// encoding/json's float64 numbers are exact for every integer up to 2^53, which is
-	// what validation needs; jsonschema.UnmarshalJSON's json.Decoder costs twice as much.
+	// float64 numbers (as encoding/json decodes them) are exact for every integer up to
+	// 2^53, which is what validation needs; jsonschema.UnmarshalJSON's json.Decoder costs
+	// several times as much as jsonx.
 	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := jsonx.Unmarshal(raw, &v); err != nil {
 		return []ValidationIssue{{Field: "", Message: "malformed JSON: " + err.Error()}}
 	}
 	err := s.compiled.Validate(v)

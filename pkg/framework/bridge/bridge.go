@@ -38,6 +38,8 @@ var (
 // correlationId equals the command's). It is called concurrently from many goroutines. It
 // must not block beyond ctx, which is cancelled when the invoke timeout passes or the
 // bridge is force-stopped. A nil response is answered by the bridge with an unhandled 500.
+// The returned message belongs to the bridge from then on (it may complete it in place and
+// hand it to the caller): return a fresh message and do not use it afterwards.
 type CommandHandler func(ctx context.Context, cmd *wire.Message) *wire.Message
 
 // MessageHandler consumes one event for a subscription. It is called concurrently. A nil

@@ -260,8 +260,9 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	}
 }
 
-// runCommand answers one command on b, the handler's instance, and sends a copy of the
-// response to res (buffered). A success response with an eventName is published too.
+// runCommand answers one command on b, the handler's instance, and sends the response to
+// res (buffered). A success response with an eventName is published too; the caller
+// then gets a copy, so that it never shares memory with the subscribers.
 func (b *Bridge) runCommand(ctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, res chan<- *wire.Message) {
 	defer b.work.Leave()
 	defer r.g.Leave()
@@ -271,15 +272,17 @@ func (b *Bridge) runCommand(ctx context.Context, cancel context.CancelFunc, r *c
 		b.log.Error("memory: invalid command response", "command", cmd.Receiver.String(), "err", err)
 		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
 	}
-	res <- resp.Clone()
-	if resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != "" {
-		out, err := wire.Encode(resp)
-		if err != nil {
-			b.log.Error("memory: success event not encodable", "command", cmd.Receiver.String(), "err", err)
-			return
-		}
-		b.net.publish(out, resp, b)
+	if resp.MessageType != wire.TypeCommandSuccessResponse || resp.EventName == "" {
+		res <- resp // the handler handed it over (bridge.CommandHandler); the caller owns it now
+		return
 	}
+	res <- resp.Clone()
+	out, err := wire.Encode(resp)
+	if err != nil {
+		b.log.Error("memory: success event not encodable", "command", cmd.Receiver.String(), "err", err)
+		return
+	}
+	b.net.publish(out, resp, b)
 }
 
 func (b *Bridge) callCommand(ctx context.Context, h bridge.CommandHandler, cmd *wire.Message) (resp *wire.Message) {
