@@ -35,9 +35,18 @@ func TestFaultCutAndRestore(t *testing.T) {
 
 	callee := uniqAddr("FaultCallee", "doIt")
 	caller := uniqAddr("FaultCaller", "run")
+	// The handler holds every call until the cut (however long the events before it take
+	// on a loaded machine), then answers within a second or so: calls are in flight
+	// across the cut, and their responses meet the cut connection.
+	cut := make(chan struct{})
 	register(t, b, callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
 		select {
-		case <-time.After(time.Second + time.Duration(rand.IntN(2000))*time.Millisecond):
+		case <-cut:
+		case <-ctx.Done():
+			return echo(ctx, cmd)
+		}
+		select {
+		case <-time.After(time.Duration(rand.IntN(1500)) * time.Millisecond):
 		case <-ctx.Done():
 		}
 		return echo(ctx, cmd)
@@ -139,6 +148,7 @@ func TestFaultCutAndRestore(t *testing.T) {
 	waitFor(t, 60*time.Second, "2,000 events accepted before the cut", func() bool { return acceptedN.Load() >= 2000 })
 	inFlight := invokes - okN.Load() - errN.Load()
 	p.Cut()
+	close(cut)
 	t.Logf("cut with %d invokes in flight and %d of %d events accepted", inFlight, acceptedN.Load(), events)
 	if inFlight == 0 {
 		t.Error("no invoke was in flight at the cut")
