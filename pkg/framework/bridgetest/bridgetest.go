@@ -68,6 +68,11 @@ type Features struct {
 	// sends the largest input that fits (at least 512 KiB) instead of 1 MiB, and checks that
 	// an input over the limit fails at once with an error instead of hanging.
 	MaxPayload int
+	// InlineHandlers: command handlers run on their callers' goroutines, so a handler that
+	// ignores its ctx holds its caller until it returns. The timeout case then lets its
+	// handler overrun the timeout briefly and checks that the handler's ctx ended at the
+	// timeout and that its late answer became ErrTimeout.
+	InlineHandlers bool
 }
 
 // Case is one named conformance case. Run receives the harness with defaults applied.

@@ -171,14 +171,18 @@ func caseInvokeTimeout(t *testing.T, h Harness) {
 	a, b := h.start(t), h.start(t)
 	release := make(chan struct{})
 	cancelled := make(chan struct{})
+	overrun := h.Wait // answer only after the caller gave up, so that it must see ErrTimeout
+	if h.Features.InlineHandlers {
+		overrun = 200 * time.Millisecond // the caller waits for it: keep it short
+	}
 	register(t, h, b, callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
 		<-ctx.Done()
 		close(cancelled)
-		select { // answer only after the caller gave up, so that it must see ErrTimeout
+		select {
 		case <-release:
-		case <-time.After(h.Wait):
+		case <-time.After(overrun):
 		}
-		return nil
+		return success(cmd, b.InstanceID(), json.RawMessage(`"late"`))
 	}, bridge.CommandOptions{Timeout: 300 * time.Millisecond})
 	t.Cleanup(func() { close(release) })
 	start := time.Now()
@@ -188,6 +192,8 @@ func caseInvokeTimeout(t *testing.T, h Harness) {
 	}
 	if elapsed := time.Since(start); elapsed > h.Wait {
 		t.Errorf("ErrTimeout after %s, want well within %s", elapsed, h.Wait)
+	} else if elapsed < 300*time.Millisecond {
+		t.Errorf("ErrTimeout after %s, before the 300ms timeout", elapsed)
 	}
 	select {
 	case <-cancelled:

@@ -18,9 +18,9 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +63,9 @@ type Bridge struct {
 	ctx    context.Context       // cancelled when Close gives up waiting or finishes
 	cancel context.CancelFunc
 	work   inflight.Gate // in-flight work of this instance: calls, handlers, queued jobs, retries
+	// handlerCtxs are children of ctx that command handlers' contexts derive from, spread
+	// so that concurrent calls do not all register with (and lock) ctx itself.
+	handlerCtxs [handlerCtxShards]context.Context
 
 	mu        sync.Mutex // guards the fields below
 	cmds      map[endpoint]*cmdReg
@@ -101,10 +104,29 @@ func newBridge(n *Network, opts []Option) *Bridge {
 		retries: map[*retry]struct{}{},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
+	b.ctx = inflight.WithOwner(ctx, b)
+	var shardCancels [handlerCtxShards]context.CancelFunc
+	for i := range b.handlerCtxs {
+		b.handlerCtxs[i], shardCancels[i] = context.WithCancel(b.ctx)
+	}
+	b.cancel = func() { // cancelling ctx ends the shards too; this releases them at once
+		cancel()
+		for _, c := range shardCancels {
+			c()
+		}
+	}
 	b.cmdPool = inflight.NewPool(b.ctx)
 	b.jobs = inflight.NewQueue(b.ctx, cfg.maxConcurrency, &b.work)
 	return b
+}
+
+// handlerCtxShards is the number of handlerCtxs of a bridge.
+const handlerCtxShards = 32
+
+// handlerCtx returns a context for a command handler's context to derive from: it ends
+// when the bridge is force-stopped, and is picked at random among handlerCtxs.
+func (b *Bridge) handlerCtx() context.Context {
+	return b.handlerCtxs[rand.Uint32()%handlerCtxShards]
 }
 
 // Name returns "memory".
@@ -187,122 +209,6 @@ func (b *Bridge) intake(ctx context.Context) error {
 	return fmt.Errorf("memory: %w", bridge.ErrClosed)
 }
 
-// Invoke implements bridge.EventBridge. A zero timeout means the bridge's default
-// (WithInvokeTimeout). The handler's ctx is cancelled when the caller stops waiting.
-func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
-	if err := b.intake(ctx); err != nil {
-		return nil, err
-	}
-	defer b.work.Leave()
-	if cmd == nil || cmd.MessageType != wire.TypeCommand {
-		return nil, fmt.Errorf("memory: invoke: %w: not a command", wire.ErrInvalidMessage)
-	}
-	if err := cmd.Validate(); err != nil {
-		return nil, fmt.Errorf("memory: invoke: %w", err)
-	}
-	if timeout <= 0 {
-		timeout = b.cfg.invokeTimeout
-	}
-	// Commands travel as deep copies (Clone), not as bytes: sender and handler never share
-	// memory, and the in-process hop costs no encode/decode.
-	out := cmd.Clone()
-	if out.Sender.InstanceID == "" {
-		out.Sender.InstanceID = b.cfg.instanceID
-	}
-	r := b.net.pickCommand(endpointOf(*cmd.Receiver), b)
-	if r == nil {
-		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrNoHandler)
-	}
-	if b.net.cmdWatchers.Load() > 0 { // subscriptions that filter on TypeCommand see it too
-		data, err := wire.Encode(out)
-		if err != nil {
-			return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, err)
-		}
-		b.net.publish(data, out, b)
-	}
-	hctx, cancel := context.WithTimeout(r.b.ctx, min(r.timeout, timeout))
-	defer cancel()
-	res := make(chan *wire.Message, 1)
-	r.b.cmdPool.Run(func() { r.b.runCommand(hctx, cancel, r, out, res) })
-
-	select {
-	case resp := <-res:
-		return resp, nil
-	case <-hctx.Done():
-		if !errors.Is(hctx.Err(), context.DeadlineExceeded) {
-			// Cancelled: runCommand cancels hctx once it has answered (the response is then
-			// waiting in res), or the callee's instance was force-stopped.
-			select {
-			case resp := <-res:
-				return resp, nil
-			default:
-				return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
-			}
-		}
-		if r.timeout < timeout {
-			// The handler's own deadline came first: it answers (a 504) itself, within
-			// what is left of the caller's timeout.
-			rest := time.NewTimer(timeout - r.timeout)
-			defer rest.Stop()
-			select {
-			case resp := <-res:
-				return resp, nil
-			case <-rest.C:
-			case <-ctx.Done():
-				return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
-			}
-		}
-		return nil, fmt.Errorf("memory: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
-	case <-ctx.Done():
-		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
-	case <-b.ctx.Done():
-		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
-	}
-}
-
-// runCommand answers one command on b, the handler's instance, and sends the response to
-// res (buffered). A success response with an eventName is published too; the caller
-// then gets a copy, so that it never shares memory with the subscribers.
-func (b *Bridge) runCommand(ctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, res chan<- *wire.Message) {
-	defer b.work.Leave()
-	defer r.g.Leave()
-	defer cancel()
-	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
-	if err := resp.Validate(); err != nil {
-		b.log.Error("memory: invalid command response", "command", cmd.Receiver.String(), "err", err)
-		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
-	}
-	if resp.MessageType != wire.TypeCommandSuccessResponse || resp.EventName == "" {
-		res <- resp // the handler handed it over (bridge.CommandHandler); the caller owns it now
-		return
-	}
-	res <- resp.Clone()
-	out, err := wire.Encode(resp)
-	if err != nil {
-		b.log.Error("memory: success event not encodable", "command", cmd.Receiver.String(), "err", err)
-		return
-	}
-	b.net.publish(out, resp, b)
-}
-
-func (b *Bridge) callCommand(ctx context.Context, h bridge.CommandHandler, cmd *wire.Message) (resp *wire.Message) {
-	defer func() {
-		if p := recover(); p != nil {
-			b.log.Error("memory: command handler panicked", "command", cmd.Receiver.String(), "panic", fmt.Sprint(p))
-			resp = nil
-		}
-	}()
-	return h(ctx, cmd)
-}
-
-// finishResponse fills what the handler left empty: a nil response becomes an unhandled
-// 500 (504 when the handler's time ran out); id, correlationId, sender (the command's
-// receiver, with this instance's id), receiver (the command's sender), timestamp and
-// content type default from the command.
-func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
-	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.instanceID)
-}
-
 // Emit implements bridge.EventBridge. It returns once every matching subscription has the
 // message queued; handlers run later on their instances' goroutines. Commands cannot be
 // emitted (use Invoke).
@@ -344,7 +250,12 @@ func (b *Bridge) InjectRaw(raw []byte) error {
 			return fmt.Errorf("memory: dropped command for %s: %w", msg.Receiver, bridge.ErrNoHandler)
 		}
 		hctx, cancel := context.WithTimeout(r.b.ctx, r.timeout)
-		r.b.cmdPool.Run(func() { r.b.runCommand(hctx, cancel, r, msg, make(chan *wire.Message, 1)) })
+		r.b.cmdPool.Run(func() {
+			defer r.b.work.Leave()
+			defer r.g.Leave()
+			defer cancel()
+			r.b.runCommand(hctx, r, msg) // nobody waits for the response
+		})
 	case msg.MessageType.IsResponse() && msg.EventName == "":
 		b.log.Debug("memory: dropped response nobody waits for", "correlationId", msg.CorrelationID)
 	default:

@@ -52,8 +52,21 @@ func harness() bridgetest.Harness {
 	}
 }
 
+// TestConformance runs the suite on the default bridge (handlers on their callers'
+// goroutines) and on bridges WithHandlerGoroutines.
 func TestConformance(t *testing.T) {
-	bridgetest.Run(t, harness())
+	t.Run("inline", func(t *testing.T) {
+		h := harness()
+		h.Features.InlineHandlers = true
+		bridgetest.Run(t, h)
+	})
+	t.Run("goroutines", func(t *testing.T) {
+		nets := &networks{m: map[*testing.T]*memory.Network{}}
+		h := harness()
+		h.NewBridge = func(t *testing.T) bridge.EventBridge { return nets.get(t).NewBridge(memory.WithHandlerGoroutines()) }
+		h.Disrupt = func(t *testing.T) func() { return nets.get(t).Partition() }
+		bridgetest.Run(t, h)
+	})
 }
 
 func TestCasesAreNamedAndUnique(t *testing.T) {

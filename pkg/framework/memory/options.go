@@ -15,6 +15,8 @@ type config struct {
 	invokeTimeout  time.Duration
 	instanceID     string
 	maxConcurrency int
+	// handlerGoroutines runs command handlers on worker goroutines (WithHandlerGoroutines).
+	handlerGoroutines bool
 }
 
 // DefaultMaxConcurrency is the number of goroutines a bridge uses at most to run event and
@@ -61,12 +63,23 @@ func WithInstanceID(id string) Option {
 
 // WithMaxConcurrency bounds the goroutines that run event and dead-letter handlers of one
 // bridge instance; further deliveries queue (in memory, without limit) until a worker is
-// free. Command handlers are not bounded by it: each runs on its own goroutine for as long
-// as its caller waits. Default: DefaultMaxConcurrency. Values <= 0 keep the default.
+// free. Command handlers are not bounded by it: they run on their callers' goroutines (or,
+// with WithHandlerGoroutines, each on a goroutine of its own). Default:
+// DefaultMaxConcurrency. Values <= 0 keep the default.
 func WithMaxConcurrency(n int) Option {
 	return func(c *config) {
 		if n > 0 {
 			c.maxConcurrency = n
 		}
 	}
+}
+
+// WithHandlerGoroutines runs this bridge's command handlers on worker goroutines of their
+// own instead of on their callers' goroutines. A caller then stops waiting when its
+// timeout passes even if the handler ignores its context (it goes on running, its answer
+// discarded); the price is two goroutine switches per call, about twice the latency of an
+// in-process invoke. Default: off — handlers run like function calls, and a handler that
+// ignores its context holds its caller, as bridge.CommandHandler says it must not.
+func WithHandlerGoroutines() Option {
+	return func(c *config) { c.handlerGoroutines = true }
 }

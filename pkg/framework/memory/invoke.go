@@ -1,0 +1,169 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/wire"
+)
+
+// Invoke implements bridge.EventBridge. A zero timeout means the bridge's default
+// (WithInvokeTimeout).
+//
+// By default the handler runs on the caller's goroutine, like a function call: its ctx
+// carries the deadline (the sooner of timeout and the command's own) and is cancelled when
+// the caller's ctx ends, and Invoke returns when the handler does. A handler that honours
+// its ctx (as bridge.CommandHandler requires) answers in time; one that ignores it holds
+// its caller. With WithHandlerGoroutines on the handler's bridge, handlers run on
+// goroutines of their own and the caller stops waiting at the timeout whatever the
+// handler does, at the cost of two goroutine switches per call.
+func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
+	if err := b.intake(ctx); err != nil {
+		return nil, err
+	}
+	defer b.work.Leave()
+	if cmd == nil || cmd.MessageType != wire.TypeCommand {
+		return nil, fmt.Errorf("memory: invoke: %w: not a command", wire.ErrInvalidMessage)
+	}
+	if err := cmd.Validate(); err != nil {
+		return nil, fmt.Errorf("memory: invoke: %w", err)
+	}
+	if timeout <= 0 {
+		timeout = b.cfg.invokeTimeout
+	}
+	// Commands travel as deep copies (Clone), not as bytes: sender and handler never share
+	// memory, and the in-process hop costs no encode/decode.
+	out := cmd.Clone()
+	if out.Sender.InstanceID == "" {
+		out.Sender.InstanceID = b.cfg.instanceID
+	}
+	r := b.net.pickCommand(endpointOf(*cmd.Receiver), b)
+	if r == nil {
+		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrNoHandler)
+	}
+	if b.net.cmdWatchers.Load() > 0 { // subscriptions that filter on TypeCommand see it too
+		data, err := wire.Encode(out)
+		if err != nil {
+			r.b.work.Leave()
+			r.g.Leave()
+			return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, err)
+		}
+		b.net.publish(data, out, b)
+	}
+	hctx, cancel := context.WithTimeout(r.b.handlerCtx(), min(r.timeout, timeout))
+	defer cancel()
+	if r.b.cfg.handlerGoroutines {
+		return b.invokeOnWorker(ctx, hctx, cancel, r, out, timeout)
+	}
+	return b.invokeInline(ctx, hctx, cancel, r, out, timeout)
+}
+
+// invokeInline runs r's handler for cmd on the calling goroutine (see Invoke).
+func (b *Bridge) invokeInline(ctx, hctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, cancel) // the caller stops waiting: so does the handler
+		defer stop()
+	}
+	start := time.Now()
+	resp := func() *wire.Message {
+		defer r.b.work.Leave()
+		defer r.g.Leave()
+		return r.b.runCommand(hctx, r, cmd)
+	}()
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
+	case time.Since(start) > timeout:
+		return nil, fmt.Errorf("memory: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
+	case b.ctx.Err() != nil:
+		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
+	}
+	return resp, nil
+}
+
+// invokeOnWorker runs r's handler for cmd on a worker goroutine of the handler's bridge
+// and waits for the answer, the timeout, the caller's ctx or the bridge's close.
+func (b *Bridge) invokeOnWorker(ctx, hctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
+	res := make(chan *wire.Message, 1)
+	r.b.cmdPool.Run(func() {
+		defer r.b.work.Leave()
+		defer r.g.Leave()
+		defer cancel()
+		res <- r.b.runCommand(hctx, r, cmd)
+	})
+	select {
+	case resp := <-res:
+		return resp, nil
+	case <-hctx.Done():
+		if !errors.Is(hctx.Err(), context.DeadlineExceeded) {
+			// Cancelled: the worker cancels hctx once it has answered (the response is then
+			// waiting in res), or the callee's instance was force-stopped.
+			select {
+			case resp := <-res:
+				return resp, nil
+			default:
+				return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
+			}
+		}
+		if r.timeout < timeout {
+			// The handler's own deadline came first: it answers (a 504) itself, within
+			// what is left of the caller's timeout.
+			rest := time.NewTimer(timeout - r.timeout)
+			defer rest.Stop()
+			select {
+			case resp := <-res:
+				return resp, nil
+			case <-rest.C:
+			case <-ctx.Done():
+				return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
+			}
+		}
+		return nil, fmt.Errorf("memory: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
+	case <-b.ctx.Done():
+		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
+	}
+}
+
+// runCommand answers one command on b, the handler's instance, and returns the response.
+// A success response with an eventName is published too; the caller then gets a copy,
+// so that it never shares memory with the subscribers.
+func (b *Bridge) runCommand(ctx context.Context, r *cmdReg, cmd *wire.Message) *wire.Message {
+	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
+	if err := resp.Validate(); err != nil {
+		b.log.Error("memory: invalid command response", "command", cmd.Receiver.String(), "err", err)
+		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
+	}
+	if resp.MessageType != wire.TypeCommandSuccessResponse || resp.EventName == "" {
+		return resp // the handler handed it over (bridge.CommandHandler); the caller owns it now
+	}
+	data, err := wire.Encode(resp)
+	if err != nil {
+		b.log.Error("memory: success event not encodable", "command", cmd.Receiver.String(), "err", err)
+		return resp
+	}
+	b.net.publish(data, resp, b)
+	return resp.Clone() // publish only reads resp, and only before it returns
+}
+
+func (b *Bridge) callCommand(ctx context.Context, h bridge.CommandHandler, cmd *wire.Message) (resp *wire.Message) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("memory: command handler panicked", "command", cmd.Receiver.String(), "panic", fmt.Sprint(p))
+			resp = nil
+		}
+	}()
+	return h(ctx, cmd)
+}
+
+// finishResponse fills what the handler left empty: a nil response becomes an unhandled
+// 500 (504 when the handler's time ran out); id, correlationId, sender (the command's
+// receiver, with this instance's id), receiver (the command's sender), timestamp and
+// content type default from the command.
+func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
+	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.instanceID)
+}
