@@ -5,11 +5,13 @@
 // New makes a network with one bridge, which is what an app running all its services in one
 // process needs. Tests attach several bridges to one Network to model several instances.
 //
-// The bridge behaves like a real transport: every message is encoded to JSON once per hop
-// and decoded by each receiver, so sender and receivers never share mutable memory, and
-// everything a broker bridge must do (timeouts, shared and every-instance subscriptions,
-// retries, dead letters, drain on Close) happens here too. Commands run on a goroutine per
-// call; events and dead letters run on a bounded pool of goroutines per bridge
+// The bridge behaves like a real transport: events are encoded to JSON once per hop and
+// decoded by each receiver, commands travel as deep copies, so sender and receivers never
+// share mutable memory, and everything a broker bridge must do (timeouts, shared and
+// every-instance subscriptions, retries, dead letters, drain on Close) happens here too.
+// A command handler runs on its caller's goroutine, like a function call whose ctx
+// carries the deadline (WithHandlerGoroutines runs it on a worker goroutine instead, see
+// Bridge.Invoke); events and dead letters run on a bounded pool of goroutines per bridge
 // (WithMaxConcurrency). Every goroutine belongs to a bridge and ends with its Close.
 //
 // Handler panics are recovered: a panicking command handler answers an unhandled 500, a
