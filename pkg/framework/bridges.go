@@ -3,6 +3,7 @@ package framework
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 
 	"github.com/purista-go/purista/pkg/framework/amqp"
 	"github.com/purista-go/purista/pkg/framework/bridge"
@@ -22,7 +23,11 @@ func NewBridge(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
 	var b bridge.EventBridge
 	switch kind {
 	case "memory":
-		opts := []memory.Option{memory.WithLogger(log)}
+		opts, err := memoryOptions(cfg.Bridge)
+		if err != nil {
+			return nil, fmt.Errorf("%w: memory bridge: %w", ErrConfig, err)
+		}
+		opts = append(opts, memory.WithLogger(log))
 		if cfg.InstanceID != "" {
 			opts = append(opts, memory.WithInstanceID(cfg.InstanceID))
 		}
@@ -52,4 +57,33 @@ func NewBridge(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
 		return nil, fmt.Errorf("%w: %s bridge: %w", ErrConfig, kind, err)
 	}
 	return b, nil
+}
+
+// memoryOptions reads the settings of a memory bridge URL: memory://?handlers=goroutines
+// runs command handlers on goroutines of their own (memory.WithHandlerGoroutines);
+// handlers=inline, the default, on their callers' goroutines.
+func memoryOptions(setting string) ([]memory.Option, error) {
+	if setting == "" || setting == "memory" {
+		return nil, nil
+	}
+	u, err := url.Parse(setting)
+	if err != nil {
+		return nil, fmt.Errorf("bridge %q is not understood: use memory or memory://?handlers=goroutines", setting)
+	}
+	var opts []memory.Option
+	for k, vs := range u.Query() {
+		switch v := vs[len(vs)-1]; {
+		case k == "handlers" && v == "goroutines":
+			opts = append(opts, memory.WithHandlerGoroutines())
+		case k == "handlers" && v == "inline":
+		case k == "handlers":
+			return nil, fmt.Errorf("handlers=%q is unknown: use handlers=inline (the default) or handlers=goroutines", v)
+		default:
+			return nil, fmt.Errorf("setting %q is unknown: the memory bridge takes only handlers=inline|goroutines", k)
+		}
+	}
+	if u.Host != "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("%q names a host or path: the memory bridge is in-process, use memory:// with settings only", setting)
+	}
+	return opts, nil
 }

@@ -182,6 +182,8 @@ func BridgeKind(setting string) (string, error) {
 		return "", fmt.Errorf("bridge %q is not understood: use memory, nats://host:4222, amqp://user:pass@host:5672/ or mqtt://host:1883", RedactURL(setting))
 	}
 	switch u.Scheme {
+	case "memory":
+		return "memory", nil
 	case "nats", "tls":
 		return "nats", nil
 	case "amqp", "amqps":

@@ -1,0 +1,69 @@
+package framework_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework"
+)
+
+func TestNewBridgeMemorySettings(t *testing.T) {
+	tests := []struct {
+		setting string
+		wantErr string // empty: a memory bridge
+	}{
+		{setting: ""},
+		{setting: "memory"},
+		{setting: "memory://"},
+		{setting: "memory://?handlers=goroutines"},
+		{setting: "memory://?handlers=inline"},
+		{setting: "memory://?handlers=threads", wantErr: `handlers="threads" is unknown`},
+		{setting: "memory://?workers=4", wantErr: `setting "workers" is unknown`},
+		{setting: "memory://somehost", wantErr: "names a host or path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.setting, func(t *testing.T) {
+			b, err := framework.NewBridge(framework.Config{Bridge: tt.setting}, slog.New(slog.DiscardHandler))
+			if tt.wantErr == "" {
+				if err != nil || b.Name() != "memory" {
+					t.Fatalf("NewBridge(%q) = %v, %v; want a memory bridge", tt.setting, b, err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, framework.ErrConfig) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("NewBridge(%q) error = %v; want ErrConfig saying %q", tt.setting, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestMemoryHandlerGoroutines checks that memory://?handlers=goroutines takes effect: a
+// caller stops waiting at its timeout while the handler, ignoring its context, still runs.
+func TestMemoryHandlerGoroutines(t *testing.T) {
+	b, err := framework.NewBridge(framework.Config{Bridge: "memory://?handlers=goroutines"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	stuck := framework.Command[echoIn, echoOut]("Stuck", "1", "wait")
+	svc := framework.NewService("Stuck", "1", "ignores its context")
+	framework.Handle(svc, stuck, func(c *framework.Context, in echoIn) (echoOut, error) {
+		<-release // ignores c on purpose
+		return echoOut{Text: in.Text}, nil
+	})
+	rt, err := framework.Start(context.Background(), b, []*framework.Service{svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	t.Cleanup(func() { close(release) })
+	_, err = stuck.InvokeWith(rt.Context(context.Background()), echoIn{Text: "x"}, framework.InvokeOptions{Timeout: 50 * time.Millisecond})
+	var ue *framework.UnhandledError
+	if !errors.As(err, &ue) || ue.Status != 504 {
+		t.Fatalf("Invoke = %v; want a 504 while the handler is still blocked", err)
+	}
+}
