@@ -80,39 +80,38 @@ func (b *batchConn) signal() {
 	}
 }
 
-// writer writes what Write buffered. Every Write into an empty buffer and Close leave a
-// token in wake, so the writer never sleeps while bytes wait or Close waits for it.
+// writer writes what Write buffered. Write into an empty buffer and Close leave a token
+// in wake; after each write the writer looks again before it waits for the next token,
+// so it never sleeps while bytes wait or Close waits for it.
 func (b *batchConn) writer() {
 	defer close(b.done)
 	for range b.wake {
-		runtime.Gosched() // let ready publishers add to this write
-		b.mu.Lock()
-		out := b.buf
-		b.buf, b.spare = b.spare[:0], nil
-		closing := b.closing && len(out) == 0
-		b.mu.Unlock()
-		if closing {
-			return
-		}
-		if len(out) == 0 {
-			continue
-		}
-		_, err := b.Conn.Write(out)
-		b.mu.Lock()
-		if cap(out) <= maxSpare {
-			b.spare = out[:0]
-		}
-		if err != nil {
-			b.err = err
-		}
-		more := len(b.buf) > 0
-		b.room.Broadcast()
-		b.mu.Unlock()
-		if err != nil {
-			return
-		}
-		if more {
-			b.signal()
+		for {
+			runtime.Gosched() // let ready publishers add to this write
+			b.mu.Lock()
+			out := b.buf
+			b.buf, b.spare = b.spare[:0], nil
+			closing := b.closing
+			b.mu.Unlock()
+			if len(out) == 0 {
+				if closing {
+					return
+				}
+				break
+			}
+			_, err := b.Conn.Write(out)
+			b.mu.Lock()
+			if cap(out) <= maxSpare {
+				b.spare = out[:0]
+			}
+			if err != nil {
+				b.err = err
+			}
+			b.room.Broadcast()
+			b.mu.Unlock()
+			if err != nil {
+				return
+			}
 		}
 	}
 }
