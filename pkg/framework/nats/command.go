@@ -60,9 +60,15 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		return nil, fmt.Errorf("nats: invoke %s: %w: %d bytes, the server allows %d", cmd.Receiver, ErrTooLarge, len(data), max)
 	}
 	deadline := time.Now().Add(timeout)
-	rctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	reply, err := nc.RequestMsgWithContext(rctx, req)
+	var reply *natsgo.Msg
+	if ctx.Done() == nil {
+		// ctx never ends: nats.go's pooled timer is cheaper than a context with a deadline.
+		reply, err = nc.RequestMsg(req, timeout)
+	} else {
+		rctx, cancel := context.WithDeadline(ctx, deadline)
+		reply, err = nc.RequestMsgWithContext(rctx, req)
+		cancel()
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, natsgo.ErrNoResponders):

@@ -100,19 +100,17 @@ func ConsumerName(a wire.Address) string {
 	return sb.String()
 }
 
-// natsHeader converts PURISTA headers to a nats.Header.
-func natsHeader(m map[string]string) natsgo.Header {
-	h := make(natsgo.Header, len(m)+1)
-	vals := make([]string, 0, len(m)) // one backing array for all values
-	for k, v := range m {
+// messageHeader returns the headers of m (WIRE.md names), with room for one more. The
+// values share one backing array.
+func messageHeader(m *wire.Message) natsgo.Header {
+	h := make(natsgo.Header, wire.MaxHeaders+1)
+	vals := make([]string, 0, wire.MaxHeaders)
+	wire.VisitHeaders(m, func(k, v string) {
 		vals = append(vals, v)
 		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
+	})
 	return h
 }
-
-// messageHeader returns the headers of m (WIRE.md names).
-func messageHeader(m *wire.Message) natsgo.Header { return natsHeader(wire.Headers(m)) }
 
 // subjectOf returns the 13-token subject m is published on.
 func (b *Bridge) subjectOf(m *wire.Message) string { return b.namer.NATSSubject(wire.TokensOf(m)) }

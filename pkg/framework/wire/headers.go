@@ -72,17 +72,27 @@ func AMQPHeaders(m *Message, replyTo string) map[string]string {
 }
 
 func headers(m *Message) map[string]string {
-	names := tokenHeaders(false)
 	h := make(map[string]string, 14)
+	VisitHeaders(m, func(name, value string) { h[name] = value })
+	return h
+}
+
+// MaxHeaders is the most headers VisitHeaders reports for one message.
+const MaxHeaders = 13
+
+// VisitHeaders calls f with the name and value of every header Headers(m) holds, in wire
+// order, without building a map (so a bridge can fill its transport's header type
+// directly). f must not keep m.
+func VisitHeaders(m *Message, f func(name, value string)) {
+	names := tokenHeaders(false)
 	for i, v := range TokensOf(m).list() {
 		if v != "" {
-			h[names[i]] = v
+			f(names[i], v)
 		}
 	}
 	if tp := TraceParent(m); tp != "" {
-		h[HeaderTraceParent] = tp
+		f(HeaderTraceParent, tp)
 	}
-	return h
 }
 
 // ReadHeaders reads the tokens from a message's headers through get, which returns the
