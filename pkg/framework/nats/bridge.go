@@ -25,7 +25,7 @@
 // dead-letter the same way. Handler panics are recovered.
 //
 // The bridge dials its TCP connections itself and writes through a buffer drained by one
-// goroutine per connection (batchConn), so that under load many messages leave in one
+// goroutine per connection (internal/batchconn), so that under load many messages leave in one
 // system call instead of nats.go flushing nearly each one while it holds its lock.
 //
 // The connection reconnects forever with exponential backoff (WithReconnectWait); Healthy
@@ -50,6 +50,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
 
+	"github.com/purista-go/purista/pkg/framework/internal/batchconn"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
@@ -216,7 +217,7 @@ func (b *Bridge) flushQuietly(ctx context.Context) {
 func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 	opts := []natsgo.Option{
 		natsgo.Name("purista-" + b.cfg.instanceID),
-		natsgo.SetCustomDialer(&batchDialer{d: net.Dialer{Timeout: dialTimeout}}),
+		natsgo.SetCustomDialer(&batchconn.Dialer{Dialer: net.Dialer{Timeout: dialTimeout}}),
 		natsgo.MaxReconnects(-1),
 		natsgo.PingInterval(b.cfg.pingInterval),
 		natsgo.MaxPingsOutstanding(2),

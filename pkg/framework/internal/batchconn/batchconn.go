@@ -1,4 +1,6 @@
-package nats
+// Package batchconn wraps a network connection so that many small writes leave in one
+// system call. The NATS, AMQP and MQTT bridges dial their broker connections through it.
+package batchconn
 
 import (
 	"net"
@@ -7,21 +9,22 @@ import (
 	"time"
 )
 
-// batchConn is a net.Conn whose writes are copied into a buffer and written to the socket
-// by its own goroutine, so that many small writes leave in one system call.
+// Conn is a net.Conn whose writes are copied into a buffer and written to the socket by
+// its own goroutine, so that many small writes leave in one system call.
 //
-// nats.go's flusher writes to the socket while it holds the connection's lock: every
-// publisher waits for that system call, and under load the flusher is woken for nearly
-// every message, so each message costs a write on our side and a read on the server's.
-// With batchConn the flusher only copies; the writer goroutine yields once before each
-// write (runtime.Gosched), so goroutines that are ready to publish run first and their
-// messages join the same write. When nothing else is ready the yield returns at once, so a
-// lone message is not delayed beyond one goroutine switch.
+// The broker client libraries write each message (nats.go's flusher, amqp091's publish,
+// paho's packet writer) with a system call made while they hold the connection's lock:
+// every other publisher waits for it, and under load nearly every message costs a write
+// on our side and a read on the broker's. Through Conn those writes only copy; the writer
+// goroutine yields once before each system call (runtime.Gosched), so goroutines that are
+// ready to publish run first and their messages join the same write. When nothing else is
+// ready the yield returns at once, so a lone message is not delayed beyond one goroutine
+// switch.
 //
 // The writer belongs to the connection: it exits when the connection is closed (after
 // sending what is buffered, for at most closeFlush) or when a write fails; the error is
 // then returned by the following Write. Deadlines apply to the socket writes.
-type batchConn struct {
+type Conn struct {
 	net.Conn
 
 	mu      sync.Mutex
@@ -34,7 +37,7 @@ type batchConn struct {
 	done    chan struct{} // closed when the writer has exited
 }
 
-// Bounds of batchConn: a writer keeps at most maxBuffered bytes (further writes wait),
+// Bounds of Conn: a writer keeps at most maxBuffered bytes (further writes wait),
 // reuses buffers of up to maxSpare bytes,
 // and Close waits at most closeFlush for the buffer to be written.
 const (
@@ -43,15 +46,16 @@ const (
 	closeFlush  = time.Second
 )
 
-func newBatchConn(c net.Conn) *batchConn {
-	b := &batchConn{Conn: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// New wraps c and starts its writer.
+func New(c net.Conn) *Conn {
+	b := &Conn{Conn: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	b.room.L = &b.mu
 	go b.writer()
 	return b
 }
 
 // Write copies p for the writer and returns; it blocks only while maxBuffered bytes wait.
-func (b *batchConn) Write(p []byte) (int, error) {
+func (b *Conn) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	for b.err == nil && !b.closing && len(b.buf) >= maxBuffered {
 		b.room.Wait()
@@ -73,7 +77,7 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (b *batchConn) signal() {
+func (b *Conn) signal() {
 	select {
 	case b.wake <- struct{}{}:
 	default:
@@ -83,7 +87,7 @@ func (b *batchConn) signal() {
 // writer writes what Write buffered. Write into an empty buffer and Close leave a token
 // in wake; after each write the writer looks again before it waits for the next token,
 // so it never sleeps while bytes wait or Close waits for it.
-func (b *batchConn) writer() {
+func (b *Conn) writer() {
 	defer close(b.done)
 	for range b.wake {
 		for {
@@ -118,7 +122,7 @@ func (b *batchConn) writer() {
 
 // Close writes what is buffered (waiting at most closeFlush), stops the writer and closes
 // the socket. It is safe to call more than once.
-func (b *batchConn) Close() error {
+func (b *Conn) Close() error {
 	b.mu.Lock()
 	b.closing = true
 	b.room.Broadcast()
@@ -135,14 +139,14 @@ func (b *batchConn) Close() error {
 	return err
 }
 
-// batchDialer dials TCP connections wrapped in batchConn (nats.go's CustomDialer).
-type batchDialer struct{ d net.Dialer }
+// Dialer dials connections wrapped in Conn; it fits nats.go's CustomDialer.
+type Dialer struct{ net.Dialer }
 
-// Dial implements nats.CustomDialer.
-func (d *batchDialer) Dial(network, address string) (net.Conn, error) {
-	c, err := d.d.Dial(network, address)
+// Dial dials address and wraps the connection.
+func (d *Dialer) Dial(network, address string) (net.Conn, error) {
+	c, err := d.Dialer.Dial(network, address)
 	if err != nil {
 		return nil, err
 	}
-	return newBatchConn(c), nil
+	return New(c), nil
 }

@@ -1,4 +1,4 @@
-package nats
+package batchconn
 
 import (
 	"bytes"
@@ -10,14 +10,14 @@ import (
 	"time"
 )
 
-func TestBatchConnKeepsOrderAndFlushesOnClose(t *testing.T) {
+func TestConnKeepsOrderAndFlushesOnClose(t *testing.T) {
 	client, server := net.Pipe()
 	got := make(chan []byte, 1)
 	go func() {
 		b, _ := io.ReadAll(server)
 		got <- b
 	}()
-	c := newBatchConn(client)
+	c := New(client)
 	var want bytes.Buffer
 	for i := range 1000 {
 		p := []byte(strconv.Itoa(i) + ",")
@@ -42,10 +42,10 @@ func TestBatchConnKeepsOrderAndFlushesOnClose(t *testing.T) {
 	}
 }
 
-func TestBatchConnReportsWriteErrors(t *testing.T) {
+func TestConnReportsWriteErrors(t *testing.T) {
 	client, server := net.Pipe()
 	_ = server.Close()
-	c := newBatchConn(client)
+	c := New(client)
 	defer c.Close()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
