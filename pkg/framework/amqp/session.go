@@ -15,6 +15,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/batchconn"
 )
 
 // dialTimeout bounds the TCP connect and the AMQP handshake of one connection attempt.
@@ -64,7 +66,14 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 			if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 				deadline = d
 			}
-			return c, c.SetDeadline(deadline) // cleared after the handshake
+			if err := c.SetDeadline(deadline); err != nil { // cleared after the handshake
+				_ = c.Close()
+				return nil, err
+			}
+			// Writes go through a buffer drained by one goroutine, so publishes made at
+			// the same time leave in one system call instead of one each under amqp091's
+			// send lock.
+			return batchconn.New(c), nil
 		},
 	}
 	conn, err := amqp091.DialConfig(b.url, cfg)
