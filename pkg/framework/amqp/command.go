@@ -133,7 +133,7 @@ func (b *Bridge) respond(resp *wire.Message, replyTo string) {
 		b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
 		return
 	}
-	p := publishing(resp, data, Headers(resp, replyTo))
+	p := publishing(resp, data, replyTo)
 	if resp.EventName == "" { // only for the caller: no confirm needed
 		if err := s.fast.PublishWithContext(context.Background(), wire.AMQPExchange, "", false, false, p); err != nil {
 			b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)

@@ -85,7 +85,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if s.isDead() { // the supervisor may have failed the pending calls before c was added
 		return nil, fmt.Errorf("amqp: invoke %s: %w: connection down", cmd.Receiver, bridge.ErrUnavailable)
 	}
-	p := publishing(&out, data, Headers(&out, ""))
+	p := publishing(&out, data, "")
 	p.ReplyTo = s.replyQueue
 	if err := s.fast.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p); err != nil {
 		return nil, fmt.Errorf("amqp: invoke %s: publish: %w: %w", cmd.Receiver, bridge.ErrUnavailable, err)
@@ -110,15 +110,34 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 // receiverInstanceId (the receiver instance travels as receiverServiceInstanceId), plus
 // replyTo when not empty.
 func Headers(m *wire.Message, replyTo string) map[string]string {
-	h := wire.AMQPHeaders(m, replyTo)
-	delete(h, wire.HeaderReceiverInstanceID)
+	t := headerTable(m, replyTo)
+	h := make(map[string]string, len(t))
+	for k, v := range t {
+		h[k], _ = v.(string)
+	}
 	return h
 }
 
-// publishing builds the AMQP message for m, encoded as data, with the PURISTA properties.
-func publishing(m *wire.Message, data []byte, headers map[string]string) amqp091.Publishing {
+// headerTable builds the table of Headers directly (no intermediate map).
+func headerTable(m *wire.Message, replyTo string) amqp091.Table {
+	t := make(amqp091.Table, wire.MaxHeaders+1)
+	wire.VisitHeaders(m, func(k, v string) {
+		if k == wire.HeaderReceiverInstanceID {
+			k = wire.HeaderAMQPReceiverInstanceID
+		}
+		t[k] = v
+	})
+	if replyTo != "" {
+		t[wire.HeaderReplyTo] = replyTo
+	}
+	return t
+}
+
+// publishing builds the AMQP message for m, encoded as data, with the PURISTA properties
+// and the headers replyTo selects (see Headers).
+func publishing(m *wire.Message, data []byte, replyTo string) amqp091.Publishing {
 	return amqp091.Publishing{
-		Headers:         table(headers),
+		Headers:         headerTable(m, replyTo),
 		ContentType:     wire.ContentTypeJSON,
 		ContentEncoding: wire.EncodingUTF8,
 		DeliveryMode:    amqp091.Persistent,
