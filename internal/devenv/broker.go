@@ -88,18 +88,18 @@ func Provision(ctx context.Context, opts ProvisionOptions) (*Broker, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	url := opts.URL
+	url, from := opts.URL, "--broker-url"
 	if url == "" {
-		url = getenv("PURISTA_BROKER_URL")
+		url, from = getenv("PURISTA_BROKER_URL"), "PURISTA_BROKER_URL"
 	}
 	kind := opts.Kind
 	if url != "" {
 		k, err := framework.BridgeKind(url)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s %s: %w", from, framework.RedactURL(url), err)
 		}
 		if k == "memory" {
-			return nil, fmt.Errorf("broker URL %q is the in-memory bridge: --distributed needs nats://, amqp:// or mqtt://", url)
+			return nil, fmt.Errorf("%s %q is the in-memory bridge: --distributed needs nats://, amqp:// or mqtt://", from, url)
 		}
 		if kind != "" && kind != k {
 			return nil, fmt.Errorf("--broker %s does not match the broker URL %s (a %s URL)", kind, framework.RedactURL(url), k)

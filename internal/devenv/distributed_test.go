@@ -147,6 +147,13 @@ func TestProvision(t *testing.T) {
 		}}, "mqtt", SourceURL, ""},
 		{"kind mismatch", ProvisionOptions{Kind: "amqp", URL: "nats://x:4222"}, "", "", "does not match"},
 		{"memory url", ProvisionOptions{URL: "memory"}, "", "", "needs nats://"},
+		{"unknown scheme names the flag", ProvisionOptions{URL: "kafka://x"}, "", "", `--broker-url kafka://x: bridge scheme "kafka" is unknown`},
+		{"unknown scheme names the variable", ProvisionOptions{Getenv: func(k string) string {
+			if k == "PURISTA_BROKER_URL" {
+				return "kafka://u:secret@x"
+			}
+			return ""
+		}}, "", "", "PURISTA_BROKER_URL kafka://u:xxxxx@x: "},
 		{"embedded nats", ProvisionOptions{Kind: "nats", DockerAvailable: noDocker}, "nats", SourceEmbedded, ""},
 		{"embedded mqtt", ProvisionOptions{Kind: "mqtt", DockerAvailable: noDocker}, "mqtt", SourceEmbedded, ""},
 		{"amqp without docker", ProvisionOptions{Kind: "amqp", DockerAvailable: noDocker}, "", "", "--broker-url amqp://"},

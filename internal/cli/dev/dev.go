@@ -93,6 +93,12 @@ app's error.`,
 			if (opts.Broker != "" || opts.BrokerURL != "") && !opts.Distributed && opts.Profile == "" {
 				return cmdutil.UsageErrorf("--broker and --broker-url need --distributed")
 			}
+			if err := checkBrokerURL(opts.Broker, opts.BrokerURL); err != nil {
+				return err
+			}
+			if opts.Grace < 0 {
+				return cmdutil.UsageErrorf("--grace %v is negative: use e.g. 10s (0 kills at once)", opts.Grace)
+			}
 			opts.Changed = cmd.Flags().Changed
 			if runF != nil {
 				return runF(opts)
@@ -131,6 +137,25 @@ func Run(cmd *cobra.Command, opts *Options) error {
 		NoColor: opts.Getenv("NO_COLOR") != "", Grace: opts.Grace,
 		In: opts.IO.In, Out: opts.IO.Out, ErrOut: opts.IO.ErrOut,
 	})
+}
+
+// checkBrokerURL rejects a --broker-url that names no broker (an unknown scheme, the
+// in-memory bridge) or contradicts --broker, before anything is built.
+func checkBrokerURL(broker, url string) error {
+	if url == "" {
+		return nil
+	}
+	kind, err := framework.BridgeKind(url)
+	switch {
+	case err != nil:
+		return cmdutil.UsageErrorf("--broker-url %s: %v", framework.RedactURL(url), err)
+	case kind == "memory":
+		return cmdutil.UsageErrorf("--broker-url %q is the in-memory bridge: give a broker, e.g. nats://127.0.0.1:4222", url)
+	case broker != "" && broker != kind:
+		return cmdutil.UsageErrorf("--broker %s contradicts --broker-url %s (a %s URL): drop --broker, or give a %s:// URL",
+			broker, framework.RedactURL(url), kind, broker)
+	}
+	return nil
 }
 
 // manifestError attaches the hint that fits why the project could not be loaded: no

@@ -27,6 +27,13 @@ func TestNewCmdDevFlags(t *testing.T) {
 		{"broker without distributed", []string{"--broker", "nats"}, true, nil},
 		{"unknown broker", []string{"--distributed", "--broker", "kafka"}, true, nil},
 		{"no args", []string{"extra"}, true, nil},
+		{"unknown broker URL scheme", []string{"--distributed", "--broker-url", "foo://x"}, true, nil},
+		{"memory as broker URL", []string{"--distributed", "--broker-url", "memory"}, true, nil},
+		{"--broker contradicts the URL", []string{"--distributed", "--broker", "mqtt", "--broker-url", "nats://127.0.0.1:4222"}, true, nil},
+		{"broker URL of the named kind", []string{"--distributed", "--broker", "nats", "--broker-url", "nats://127.0.0.1:4222"}, false,
+			func(o *Options) bool { return o.Broker == "nats" }},
+		{"negative grace", []string{"--grace", "-1s"}, true, nil},
+		{"zero grace kills at once", []string{"--grace", "0s"}, false, func(o *Options) bool { return o.Grace == 0 }},
 		{"profile defers the broker check", []string{"--profile", "micro", "--broker", "mqtt"}, false,
 			func(o *Options) bool {
 				return o.Profile == "micro" && o.Broker == "mqtt" && o.Changed("broker") && !o.Changed("distributed")
@@ -42,6 +49,9 @@ func TestNewCmdDevFlags(t *testing.T) {
 			err := cmd.Execute()
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if err != nil && !cmdutil.IsUsageError(err) {
+				t.Errorf("err = %v is not a usage error (exit 2)", err)
 			}
 			if tt.check != nil && (got == nil || !tt.check(got)) {
 				t.Errorf("options %+v", got)
