@@ -21,6 +21,12 @@ import (
 // ready the yield returns at once, so a lone message is not delayed beyond one goroutine
 // switch.
 //
+// Each Write is kept whole and in order, but a message written with several Write calls
+// is only whole if its writer holds a lock across them (nats.go and amqp091 do). Not for
+// paho: it writes each MQTT packet with net.Buffers.WriteTo from several goroutines at
+// once, which stays whole only on a *net.TCPConn (one writev); through Conn the pieces of
+// two packets would interleave.
+//
 // The writer belongs to the connection: it exits when the connection is closed (after
 // sending what is buffered, for at most closeFlush) or when a write fails; the error is
 // then returned by the following Write. Deadlines apply to the socket writes.
