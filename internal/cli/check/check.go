@@ -157,7 +157,7 @@ func Run(ctx context.Context, opts *Options) error {
 	case errors.As(err, &be):
 		return &cmdutil.ExitCodeError{Code: ExitNotBuilt, Err: err}
 	case err != nil:
-		return err
+		return cmdutil.ProjectHint(err, "check", "purista check DIR")
 	}
 	if opts.JUnit != "" {
 		if err := writeFile(opts.JUnit, func(w io.Writer) error { return check.WriteJUnit(w, rep) }); err != nil {

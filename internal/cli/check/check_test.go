@@ -15,6 +15,7 @@ import (
 
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
+	"github.com/purista-go/purista/internal/project"
 )
 
 func TestNewCmdCheck(t *testing.T) {
@@ -103,6 +104,18 @@ func TestRunUsage(t *testing.T) {
 			}
 		})
 	}
+	t.Run("not a project says what to do", func(t *testing.T) {
+		ios, _, _, _ := iostreams.Test()
+		err := Run(context.Background(), &Options{IO: ios, Dir: notProject, Format: "text", Timeout: time.Minute})
+		if !errors.Is(err, project.ErrNotFound) || cmdutil.IsUsageError(err) {
+			t.Fatalf("err = %v, want project.ErrNotFound (exit 1)", err)
+		}
+		for _, w := range []string{"purista check DIR", "purista new NAME"} {
+			if h := cmdutil.HintOf(err); !strings.Contains(h, w) {
+				t.Errorf("hint %q does not say %q", h, w)
+			}
+		}
+	})
 	t.Run("junit check leaves no file", func(t *testing.T) {
 		name := filepath.Join(t.TempDir(), "r.xml")
 		if err := checkWritable(name); err != nil {

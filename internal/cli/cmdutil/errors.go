@@ -3,6 +3,8 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+
+	"github.com/purista-go/purista/internal/project"
 )
 
 // Exit codes of the purista binary (documented in docs/cli.md).
@@ -88,3 +90,13 @@ func (e *ExitCodeError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the wrapped error.
 func (e *ExitCodeError) Unwrap() error { return e.Err }
+
+// ProjectHint attaches, to an error of project.Find that found no purista.yaml, the hint
+// to run the verb inside a project, point it at one (dirUsage, e.g. "purista check
+// DIR") or create one. Other errors are returned as they are.
+func ProjectHint(err error, verb, dirUsage string) error {
+	if errors.Is(err, project.ErrNotFound) {
+		return WithHint(err, fmt.Sprintf("Run 'purista %s' inside a project or point it at one (%s), or create one with 'purista new NAME'.", verb, dirUsage))
+	}
+	return err
+}

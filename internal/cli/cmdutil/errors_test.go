@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/purista-go/purista/internal/cli/cmdutil"
+	"github.com/purista-go/purista/internal/project"
 )
 
 func TestErrors(t *testing.T) {
@@ -69,6 +70,34 @@ func TestArgs(t *testing.T) {
 			}
 			if err != nil && !cmdutil.IsUsageError(err) {
 				t.Errorf("%v is not a usage error", err)
+			}
+		})
+	}
+}
+
+func TestProjectHint(t *testing.T) {
+	t.Parallel()
+	notFound := fmt.Errorf("%w (searched /x and its parents)", project.ErrNotFound)
+	other := errors.New("purista.yaml: unknown field foo (line 3)")
+	tests := []struct {
+		name     string
+		err      error
+		wantHint string
+	}{
+		{name: "nil", err: nil},
+		{name: "no purista.yaml", err: notFound,
+			wantHint: "Run 'purista check' inside a project or point it at one (purista check DIR), or create one with 'purista new NAME'."},
+		{name: "other errors pass through", err: other},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := cmdutil.ProjectHint(tt.err, "check", "purista check DIR")
+			if !errors.Is(got, tt.err) {
+				t.Errorf("ProjectHint() = %v, want it to wrap %v", got, tt.err)
+			}
+			if h := cmdutil.HintOf(got); h != tt.wantHint {
+				t.Errorf("hint %q, want %q", h, tt.wantHint)
 			}
 		})
 	}

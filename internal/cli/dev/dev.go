@@ -162,9 +162,9 @@ func checkBrokerURL(broker, url string) error {
 // purista.yaml at all, or one that is broken.
 func manifestError(err error) error {
 	if errors.Is(err, project.ErrNotFound) {
-		return cmdutil.WithHint(err, "run purista dev inside a project, or create one with `purista new <name>`")
+		return cmdutil.ProjectHint(err, "dev", "purista dev -C DIR")
 	}
-	return cmdutil.WithHint(err, "fix "+project.FileName+" (its fields are described in docs/cli.md) and run purista dev again")
+	return cmdutil.WithHint(err, "Fix "+project.FileName+" and run 'purista dev' again.")
 }
 
 // ApplyProfile fills opts from the purista.yaml profile opts.Profile (nothing when it is

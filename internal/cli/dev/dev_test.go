@@ -137,9 +137,9 @@ func TestRunManifestHints(t *testing.T) {
 	}{
 		{name: "no project", wantErr: "not inside a purista project", wantHint: "purista new"},
 		{name: "unknown field", manifest: "name: shop\nmodule: x\nmain: ./cmd/shop\nfoo: 1\n",
-			wantErr: "purista.yaml: unknown field foo (line 4", wantHint: "fix purista.yaml", notHint: "purista new"},
+			wantErr: "purista.yaml: unknown field foo (line 4", wantHint: "Fix purista.yaml", notHint: "purista new"},
 		{name: "invalid value", manifest: "name: 1shop\nmodule: x\nmain: ./cmd/shop\n",
-			wantErr: "not a Go identifier", wantHint: "fix purista.yaml", notHint: "purista new"},
+			wantErr: "not a Go identifier", wantHint: "Fix purista.yaml", notHint: "purista new"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
