@@ -64,8 +64,8 @@ func WriteLayout(dir string, imgs []Image) error {
 	if err != nil {
 		return &OutputError{Path: dir, Err: err}
 	}
-	if err := checkReplaceable(abs); err != nil {
-		return &OutputError{Path: abs, Err: err}
+	if err := CheckLayoutOutput(abs); err != nil {
+		return err
 	}
 	parent := filepath.Dir(abs)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -111,6 +111,35 @@ func WriteLayout(dir string, imgs []Image) error {
 	return nil
 }
 
+// CheckLayoutOutput reports, without writing anything, whether WriteLayout could put an
+// OCI layout at dir as far as what is there now goes: an *OutputError when dir exists
+// and is not an empty folder or an OCI layout.
+func CheckLayoutOutput(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return &OutputError{Path: dir, Err: err}
+	}
+	if err := checkReplaceable(abs); err != nil {
+		return &OutputError{Path: abs, Err: err}
+	}
+	return nil
+}
+
+// CheckTarballOutput reports, without writing anything, whether WriteTarball could write
+// file as far as what is there now goes: an *OutputError when file is a folder.
+func CheckTarballOutput(file string) error {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return &OutputError{Path: file, Err: err}
+	}
+	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
+		return &OutputError{Path: abs, Err: errTarIsFolder}
+	}
+	return nil
+}
+
+var errTarIsFolder = errors.New("it is a folder: give a file name such as dist/image.tar")
+
 // checkReplaceable refuses to replace anything but a missing path, an empty folder or
 // an OCI layout: a mistyped --output must never delete a user's folder.
 func checkReplaceable(abs string) error {
@@ -122,7 +151,7 @@ func checkReplaceable(abs string) error {
 		return err
 	}
 	if !fi.IsDir() {
-		return errors.New("it exists and is not a folder: pick another --output")
+		return errors.New("it exists and is not a folder")
 	}
 	entries, err := os.ReadDir(abs)
 	if err != nil {
@@ -132,7 +161,7 @@ func checkReplaceable(abs string) error {
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(abs, "oci-layout")); err != nil {
-		return errors.New("it exists and is not an OCI image layout (no oci-layout file): pick another --output or remove it")
+		return errors.New("it exists and is not an OCI image layout (no oci-layout file); remove it or pick another place")
 	}
 	return nil
 }
@@ -168,8 +197,8 @@ func WriteTarball(file string, imgs []Image) error {
 	if err != nil {
 		return &OutputError{Path: file, Err: err}
 	}
-	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
-		return &OutputError{Path: abs, Err: errors.New("it is a folder: give a file name such as dist/image.tar")}
+	if err := CheckTarballOutput(abs); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return &OutputError{Path: abs, Err: err}

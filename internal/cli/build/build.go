@@ -298,6 +298,13 @@ func probeOutputs(opts *Options) error {
 		}
 		_ = f.Close()
 		_ = os.Remove(f.Name())
+		check := image.CheckLayoutOutput
+		if o.flag == "--tar" {
+			check = image.CheckTarballOutput
+		}
+		if err := check(abs); err != nil {
+			return outputError(err, o.flag)
+		}
 	}
 	return nil
 }
@@ -314,7 +321,7 @@ func buildError(err error) error {
 	var be *runtime.BuildError
 	switch {
 	case errors.Is(err, project.ErrNotFound):
-		return cmdutil.WithHint(err, "Run purista build inside a project, pass its folder (purista build DIR), or create one with 'purista new NAME'.")
+		return cmdutil.ProjectHint(err, "build", "purista build DIR")
 	case errors.Is(err, image.ErrUsage):
 		return usage(err)
 	case errors.As(err, &be):

@@ -91,6 +91,10 @@ func TestBuildErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	notProject := t.TempDir()
+	notLayout := t.TempDir() // a folder of the user's that --output must not replace
+	if err := os.WriteFile(filepath.Join(notLayout, "keep.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(tmp, "no-docker.sock"))
 	tests := []struct {
 		name     string
@@ -98,13 +102,16 @@ func TestBuildErrors(t *testing.T) {
 		wantCode int
 		wantErr  []string
 	}{
-		{"not a project", []string{notProject}, 1, []string{"not inside a purista project", "purista new NAME"}},
+		{"not a project", []string{notProject}, 1, []string{"not inside a purista project", "purista build DIR", "purista new NAME"}},
 		{"unknown service", []string{signup, "--services", "Billing"}, 2, []string{`unknown service "Billing"`, "User, Email", "--help"}},
 		{"each with names", []string{signup, "--services", "each,User"}, 2, []string{"stands alone"}},
 		{"bad platform", []string{signup, "--platform", "linux/sparc64"}, 2, []string{"unknown architecture", "linux/arm64"}},
 		{"unwritable output", []string{signup, "--output", filepath.Join(file, "image")}, 1, []string{"cannot write", "is not a folder", "Pick a writable place with --output"}},
 		{"no daemon for --load", []string{signup, "--load"}, 1, []string{"no Docker daemon at unix://" + tmp, "--tar FILE", "--push", "Start Docker"}},
 		{"unwritable tar", []string{signup, "--tar", filepath.Join(file, "x", "i.tar")}, 1, []string{"cannot write", "--tar"}},
+		{"output is another folder", []string{signup, "--output", notLayout}, 1, []string{"cannot write " + notLayout, "not an OCI image layout", "--output"}},
+		{"output is a file", []string{signup, "--output", file}, 1, []string{"cannot write " + file, "not a folder", "--output"}},
+		{"tar is a folder", []string{signup, "--tar", notLayout}, 1, []string{"cannot write " + notLayout, "is a folder", "--tar"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,7 +124,13 @@ func TestBuildErrors(t *testing.T) {
 					t.Errorf("stderr %q does not say %q", errOut, w)
 				}
 			}
+			if strings.Contains(errOut, "compiling") { // every one of these is known before the slow compile
+				t.Errorf("stderr %q: the error came only after compiling", errOut)
+			}
 		})
+	}
+	if b, err := os.ReadFile(filepath.Join(notLayout, "keep.txt")); err != nil || string(b) != "mine" {
+		t.Errorf("the user's folder was touched: %q, %v", b, err)
 	}
 	if entries, _ := os.ReadDir(tmp); len(entries) != 1 {
 		t.Errorf("left behind: %v", entries)
