@@ -49,7 +49,9 @@ type Bridge struct {
 	up     atomic.Bool // connected and every route subscribed
 	ctx    context.Context
 	cancel context.CancelFunc
-	work   inflight.Gate // in-flight calls, handlers, queued jobs and retries
+	work   inflight.Gate  // in-flight calls, handlers, queued jobs and retries
+	pool   *inflight.Pool // reused goroutines for command handlers
+	namer  wire.Namer     // topic tokens, snake-cased once
 
 	cm     *autopaho.ConnectionManager
 	connMu sync.Mutex // serialises (re)subscription passes
@@ -118,6 +120,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
 	b.jobs = inflight.NewQueue(b.ctx, cfg.maxConcurrency, &b.work)
+	b.pool = inflight.NewPool(b.ctx)
 	// The response route always exists: subscription identifier 1.
 	b.addHook(wire.MQTTResponseFilter(cfg.instanceID), b.onResponse)
 	return b, nil

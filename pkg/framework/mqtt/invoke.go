@@ -35,20 +35,31 @@ func expirySeconds(d time.Duration) *uint32 {
 }
 
 // packet builds the PUBLISH of m (encoded as data): its 13-level topic, content type,
-// the PURISTA user properties, correlation data for commands and responses, and expiry.
-func packet(m *wire.Message, data []byte, expiry time.Duration) *paho.Publish {
-	h := wire.Headers(m)
+// the PURISTA user properties in headerOrder, correlation data for commands and
+// responses, and expiry.
+func (b *Bridge) packet(m *wire.Message, data []byte, expiry time.Duration) *paho.Publish {
+	var vals [len(headerOrder)]string
+	n := 0
+	wire.VisitHeaders(m, func(k, v string) {
+		for i, name := range headerOrder {
+			if name == k {
+				vals[i] = v
+				n++
+				return
+			}
+		}
+	})
 	props := &paho.PublishProperties{ContentType: wire.ContentTypeJSON, MessageExpiry: expirySeconds(expiry)}
-	props.User = make(paho.UserProperties, 0, len(h))
-	for _, k := range headerOrder {
-		if v, ok := h[k]; ok {
-			props.User = append(props.User, paho.UserProperty{Key: k, Value: v})
+	props.User = make(paho.UserProperties, 0, n)
+	for i, v := range vals {
+		if v != "" {
+			props.User = append(props.User, paho.UserProperty{Key: headerOrder[i], Value: v})
 		}
 	}
 	if m.MessageType == wire.TypeCommand || m.MessageType.IsResponse() {
 		props.CorrelationData = []byte(m.CorrelationID)
 	}
-	return &paho.Publish{QoS: 1, Topic: wire.MQTTTopic(wire.TokensOf(m)), Payload: data, Properties: props}
+	return &paho.Publish{QoS: 1, Topic: b.namer.MQTTTopic(wire.TokensOf(m)), Payload: data, Properties: props}
 }
 
 // Invoke implements bridge.EventBridge. The command's sender instance is set to this
@@ -100,7 +111,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	pctx, cancel := context.WithTimeout(ctx, timeout)
-	err = b.publish(pctx, packet(&out, data, timeout))
+	err = b.publish(pctx, b.packet(&out, data, timeout))
 	cancel()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
@@ -253,7 +264,7 @@ func (c *cmdReg) handle(p *paho.Publish, ack func()) {
 		b.work.Leave()
 		return
 	}
-	go func() {
+	b.pool.Run(func() {
 		defer b.work.Leave()
 		defer c.g.Leave()
 		cmd, err := wire.Decode(p.Payload)
@@ -273,7 +284,7 @@ func (c *cmdReg) handle(p *paho.Publish, ack func()) {
 		resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, c.h, cmd))
 		cancel()
 		b.sendResponse(cmd, resp, timeout)
-	}()
+	})
 }
 
 // sendResponse publishes resp to the caller's response topic (and so to subscriptions
@@ -291,7 +302,7 @@ func (b *Bridge) sendResponse(cmd, resp *wire.Message, timeout time.Duration) {
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, max(timeout, 5*time.Second))
 	defer cancel()
-	if err := b.publish(ctx, packet(resp, data, expiry)); err != nil {
+	if err := b.publish(ctx, b.packet(resp, data, expiry)); err != nil {
 		b.log.Warn("mqtt: response not sent", "command", cmd.Receiver.String(), "correlationId", cmd.CorrelationID, "err", err)
 	}
 }

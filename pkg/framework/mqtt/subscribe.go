@@ -27,7 +27,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if err != nil {
 		return fmt.Errorf("mqtt: emit: %w", err)
 	}
-	if err := b.publish(ctx, packet(out, data, b.cfg.eventExpiry)); err != nil {
+	if err := b.publish(ctx, b.packet(out, data, b.cfg.eventExpiry)); err != nil {
 		return fmt.Errorf("mqtt: emit %s: %w", out.MessageType, err)
 	}
 	return nil
