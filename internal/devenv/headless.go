@@ -54,10 +54,18 @@ func (p *Printer) Sink(msg any) {
 		if m.State == StateStopped || m.State == StateExited {
 			line += fmt.Sprintf(" code=%d", m.ExitCode)
 		}
-		if m.Err != "" {
-			line += " error=" + m.Err
+		// A crash's error is "exited with code N:" and the tail of its stderr: the
+		// first line goes on the state line, the others below it, each with the prefix.
+		first, more, _ := strings.Cut(m.Err, "\n")
+		if first != "" {
+			line += " error=" + first
 		}
 		p.line(m.Unit, line)
+		if more != "" {
+			for _, l := range strings.Split(more, "\n") {
+				p.line(m.Unit, "  "+l)
+			}
+		}
 	case HealthMsg:
 		if m.OK {
 			p.line(m.Unit, "health ok")
@@ -96,6 +104,8 @@ func (p *Printer) Sink(msg any) {
 }
 
 func (p *Printer) line(prefix, text string) {
+	// A service added while dev runs widens the column from then on.
+	p.width = max(p.width, len(prefix))
 	_, _ = fmt.Fprintf(p.out, "%-*s | %s\n", p.width, prefix, text) // a closed stdout is not our problem
 }
 

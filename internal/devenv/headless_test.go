@@ -44,3 +44,53 @@ func TestPrinterLines(t *testing.T) {
 		})
 	}
 }
+
+// TestPrinterCrashAndWidth: a crashed unit's stderr tail is printed line by line under
+// its prefix (the "unit | text" shape holds for every line), and a unit longer than
+// those known at start (a service added while dev runs) widens the column.
+func TestPrinterCrashAndWidth(t *testing.T) {
+	var b strings.Builder
+	p := NewPrinter(&b, false, []string{"User", "Email"})
+	p.Sink(UnitStateMsg{Unit: "Email", State: StateExited, PID: 7, ExitCode: 1,
+		Err: "exited with code 1:\nWARN retrying\nError: start nats bridge: no connection"})
+	p.Sink(UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "state", Service: "Inventory", State: "ready"}})
+	p.Sink(InfoMsg{Text: "hello"})
+	want := []string{
+		"Email | exited pid=7 restarts=0 code=1 error=exited with code 1:",
+		"Email |   WARN retrying",
+		"Email |   Error: start nats bridge: no connection",
+		"Inventory | service ready",
+		"dev       | hello",
+	}
+	got := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestTailBufferWholeLines: once the front of a process's stderr was dropped, the
+// tail starts at a whole line.
+func TestTailBufferWholeLines(t *testing.T) {
+	tests := []struct {
+		name   string
+		max    int
+		writes []string
+		want   string
+	}{
+		{"fits", 100, []string{"a\n", "b\n"}, "a\nb\n"},
+		{"cut mid-line drops the partial line", 10, []string{"first line\n", "second\n", "third\n"}, "third\n"},
+		{"cut at a line start keeps the line", 13, []string{"aaaa\n", "second\n", "third\n"}, "second\nthird\n"},
+		{"one long line without newline is kept", 4, []string{"abcdefgh"}, "efgh"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := &tailBuffer{max: tt.max}
+			for _, w := range tt.writes {
+				_, _ = tb.Write([]byte(w))
+			}
+			if got := tb.String(); got != tt.want {
+				t.Errorf("String() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ type tailBuffer struct {
 	mu  sync.Mutex
 	max int
 	buf []byte
+	cut bool // the front was dropped in the middle of a line
 }
 
 // Write implements io.Writer.
@@ -20,16 +21,24 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	defer t.mu.Unlock()
 	t.buf = append(t.buf, p...)
 	if over := len(t.buf) - t.max; over > 0 {
+		t.cut = t.buf[over-1] != '\n'
 		t.buf = append([]byte(nil), t.buf[over:]...)
 	}
 	return len(p), nil
 }
 
-// String returns the kept bytes.
+// String returns the kept bytes, from the first whole line on when the front was
+// dropped in the middle of a line: the tail never starts with half a line.
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.buf)
+	b := t.buf
+	if t.cut {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return string(b)
 }
 
 // lineWriter calls emit for every complete line written to it.
