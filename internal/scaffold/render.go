@@ -59,5 +59,9 @@ func funcs() template.FuncMap {
 		},
 		"lower": strings.ToLower,
 		"title": upperFirst,
+		// pad fills s with spaces to width w, for columns in text files.
+		"pad": func(s string, w int) string { return s + strings.Repeat(" ", max(w-len(s), 1)) },
+		"add": func(a, b int) int { return a + b },
+		"max": func(a, b int) int { return max(a, b) },
 	}
 }

@@ -114,3 +114,40 @@ func TestNewProjectRefusesNonEmpty(t *testing.T) {
 		t.Errorf("README.md should be an update: %v", p.Describe())
 	}
 }
+
+// TestReadmeLayoutColumns: the descriptions in the README's layout block start in one
+// column whatever the project's name (short, or longer than the other paths).
+func TestReadmeLayoutColumns(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"shop", "inventorymanagementsystem"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p, err := scaffold.NewProject(scaffold.ProjectOptions{Name: name, Framework: "../..", Dir: filepath.Join(t.TempDir(), name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var readme string
+			for _, f := range p.Files {
+				if f.Path == "README.md" {
+					readme = string(f.Data)
+				}
+			}
+			_, block, ok := strings.Cut(readme, "## Layout\n\n```\n")
+			block, _, _ = strings.Cut(block, "```")
+			lines := strings.Split(strings.TrimSuffix(block, "\n"), "\n")
+			if !ok || len(lines) != 4 || !strings.HasPrefix(lines[0], "cmd/"+name+"/main.go ") {
+				t.Fatalf("layout block not found in README.md:\n%s", readme)
+			}
+			col := func(l string) int { // where the text after the path starts
+				path := strings.Fields(l)[0]
+				return len(l) - len(strings.TrimLeft(l[len(path):], " "))
+			}
+			for _, l := range lines[1:] {
+				if col(l) != col(lines[0]) {
+					t.Errorf("descriptions start in different columns:\n%s", strings.Join(lines, "\n"))
+					break
+				}
+			}
+		})
+	}
+}
