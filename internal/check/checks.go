@@ -94,11 +94,11 @@ func checkTwoModels(ctx context.Context, e *env) Result {
 		}
 		good = append(good, note("%s: %s in both models", cmdName(c), o1))
 	}
-	models := fmt.Sprintf("monolith (memory) and %d processes over %s", len(split), e.brokers.describe())
+	models := fmt.Sprintf("monolith (memory) and %s over %s", count(len(split), "process", "processes"), e.brokers.describe())
 	if len(bad) > 0 {
 		return fail(fmt.Sprintf("%d of %d commands differ between %s", len(bad), len(bad)+len(good), models), append(bad, good...)...)
 	}
-	return pass(fmt.Sprintf("%d commands gave equal results in %s", len(good), models), good...)
+	return pass(fmt.Sprintf("%s gave equal results in %s", count(len(good), "command", "commands"), models), good...)
 }
 
 // checkExternalConfig reports bridge choices in service code.
@@ -110,7 +110,7 @@ func checkExternalConfig(_ context.Context, e *env) Result {
 	if len(f.External) > 0 {
 		return fail(fmt.Sprintf("%d bridge choices in service code", len(f.External)), f.External...)
 	}
-	return pass(fmt.Sprintf("no bridge constructor, broker URL or bridge setting in %d service packages", f.Packages))
+	return pass("no bridge constructor, broker URL or bridge setting in " + count(f.Packages, "service package", "service packages"))
 }
 
 // checkStateless reports package-level mutable state and compares the answers of two
@@ -154,5 +154,14 @@ func checkStateless(ctx context.Context, e *env) Result {
 	if len(bad) > 0 {
 		return fail(fmt.Sprintf("%d signs of instance state", len(bad)), append(bad, good...)...)
 	}
-	return pass(fmt.Sprintf("no package-level mutable state in %d packages; 2 instances agree on %d commands", f.Packages, len(good)), good...)
+	return pass(fmt.Sprintf("no package-level mutable state in %s; 2 instances agree on %s",
+		count(f.Packages, "package", "packages"), count(len(good), "command", "commands")), good...)
+}
+
+// count says "1 command" or "2 commands".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

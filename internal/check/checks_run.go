@@ -94,11 +94,20 @@ func checkTimeouts(ctx context.Context, e *env) Result {
 	for _, c := range f.Calls {
 		good = append(good, c.Pos)
 	}
-	good = append(good, note("%d subscriptions: retried with backoff, then dead-lettered by the bridge with the reason", f.Subscriptions))
+	good = append(good, note("%s: retried with backoff, then dead-lettered by the bridge with the reason", count(f.Subscriptions, "subscription", "subscriptions")))
 	if len(bad) > 0 {
 		return fail(fmt.Sprintf("%d unbounded calls or missing retries", len(bad)), append(bad, good...)...)
 	}
-	return pass(fmt.Sprintf("%d cross-service calls answer in bounded time with the callee stopped; %d subscriptions retry", len(f.Calls), f.Subscriptions), good...)
+	return pass(timeoutsReason(len(f.Calls), f.Subscriptions), good...)
+}
+
+// timeoutsReason is the one-line reason of a passed timeouts-and-retries check.
+func timeoutsReason(calls, subscriptions int) string {
+	what := "no cross-service calls to stop a callee of"
+	if calls > 0 {
+		what = count(calls, "cross-service call answers", "cross-service calls answer") + " in bounded time with the callee stopped"
+	}
+	return what + "; " + count(subscriptions, "subscription retries", "subscriptions retry")
 }
 
 // checkShutdown sends SIGTERM to every process of each model while calls are in

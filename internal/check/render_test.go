@@ -214,3 +214,29 @@ func TestLongEvidence(t *testing.T) {
 		})
 	}
 }
+
+// TestReasonCounts: reasons say "1 command", "2 commands", and a project without
+// cross-service calls is not reported as "0 cross-service calls answer".
+func TestReasonCounts(t *testing.T) {
+	tests := []struct {
+		name string
+		got  string
+		want string
+	}{
+		{"one", count(1, "command", "commands"), "1 command"},
+		{"several", count(2, "process", "processes"), "2 processes"},
+		{"none", count(0, "package", "packages"), "0 packages"},
+		{"no calls", timeoutsReason(0, 2), "no cross-service calls to stop a callee of; 2 subscriptions retry"},
+		{"one call, one subscription", timeoutsReason(1, 1),
+			"1 cross-service call answers in bounded time with the callee stopped; 1 subscription retries"},
+		{"several calls, no subscription", timeoutsReason(3, 0),
+			"3 cross-service calls answer in bounded time with the callee stopped; 0 subscriptions retry"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %q, want %q", tt.got, tt.want)
+			}
+		})
+	}
+}
