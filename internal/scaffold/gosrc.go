@@ -22,7 +22,7 @@ func addImport(file string, src []byte, alias, path string) ([]byte, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, file, src, parser.ImportsOnly|parser.ParseComments)
 	if err != nil {
-		return nil, err
+		return nil, notValidGo(err)
 	}
 	for _, imp := range f.Imports {
 		p, _ := strconv.Unquote(imp.Path.Value)
@@ -51,13 +51,19 @@ func addImport(file string, src []byte, alias, path string) ([]byte, error) {
 	return splice(src, at, "\n\t"+spec), nil
 }
 
+// notValidGo says what to do about a Go file that purista add must read or edit but
+// that does not parse (err names the file, line and column).
+func notValidGo(err error) error {
+	return fmt.Errorf("%w: purista add reads this file and needs it to be valid Go; fix it and run the command again (nothing was written)", err)
+}
+
 // insertRegistration inserts the statement stmt(svcVar) before the final `return <svc>`
 // of function New in src: the place where a service registers its handlers.
 func insertRegistration(file string, src []byte, stmt func(svcVar string) string) ([]byte, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, file, src, parser.ParseComments)
 	if err != nil {
-		return nil, err
+		return nil, notValidGo(err)
 	}
 	for _, d := range f.Decls {
 		fn, ok := d.(*ast.FuncDecl)
@@ -82,7 +88,7 @@ func appendMainArg(file string, src []byte, arg string) ([]byte, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, file, src, parser.ParseComments)
 	if err != nil {
-		return nil, err
+		return nil, notValidGo(err)
 	}
 	fwName := importName(f, frameworkImport, "framework")
 	var call *ast.CallExpr
@@ -170,7 +176,7 @@ func scanPackage(dir string) (pkgInfo, error) {
 		}
 		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.SkipObjectResolution)
 		if err != nil {
-			return info, err
+			return info, notValidGo(err)
 		}
 		info.name = f.Name.Name
 		for _, d := range f.Decls {

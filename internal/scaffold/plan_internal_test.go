@@ -121,6 +121,37 @@ func TestGoSourceEdits(t *testing.T) {
 	}
 }
 
+// TestGoSourceEditsOnBrokenFiles: a file that does not parse is named with its line,
+// and the error says what to do.
+func TestGoSourceEditsOnBrokenFiles(t *testing.T) {
+	t.Parallel()
+	broken := []byte("package main\n\nimport (\n\t\"x\"\n\nfunc main() {\n\tframework.Main(a.New())\n}\n")
+	tests := []struct {
+		name string
+		edit func() ([]byte, error)
+	}{
+		{"addImport", func() ([]byte, error) { return addImport("cmd/shop/main.go", broken, "x", "example.com/x") }},
+		{"appendMainArg", func() ([]byte, error) { return appendMainArg("cmd/shop/main.go", broken, "b.New()") }},
+		{"insertRegistration", func() ([]byte, error) {
+			return insertRegistration("cmd/shop/main.go", broken, func(string) string { return "" })
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := tt.edit()
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range []string{"cmd/shop/main.go:", "needs it to be valid Go", "fix it", "nothing was written"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
 func TestSnake(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{"sendInvoice": "send_invoice", "greet": "greet", "HTTPCall": "http_call", "onV2Event": "on_v2_event"}
