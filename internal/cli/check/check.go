@@ -155,7 +155,8 @@ func Run(ctx context.Context, opts *Options) error {
 	case err != nil && timedOut() && errors.Is(err, context.DeadlineExceeded):
 		return &cmdutil.ExitCodeError{Code: ExitFailed, Err: fmt.Errorf("check timed out after %v (raise --timeout)", opts.Timeout)}
 	case errors.As(err, &be):
-		return &cmdutil.ExitCodeError{Code: ExitNotBuilt, Err: err}
+		return &cmdutil.ExitCodeError{Code: ExitNotBuilt, Err: cmdutil.WithHint(err,
+			"Fix the errors above; `go build ./...` and `go vet ./...` in the project show the same.")}
 	case err != nil:
 		return cmdutil.ProjectHint(err, "check", "purista check DIR")
 	}

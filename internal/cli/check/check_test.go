@@ -104,18 +104,6 @@ func TestRunUsage(t *testing.T) {
 			}
 		})
 	}
-	t.Run("not a project says what to do", func(t *testing.T) {
-		ios, _, _, _ := iostreams.Test()
-		err := Run(context.Background(), &Options{IO: ios, Dir: notProject, Format: "text", Timeout: time.Minute})
-		if !errors.Is(err, project.ErrNotFound) || cmdutil.IsUsageError(err) {
-			t.Fatalf("err = %v, want project.ErrNotFound (exit 1)", err)
-		}
-		for _, w := range []string{"purista check DIR", "purista new NAME"} {
-			if h := cmdutil.HintOf(err); !strings.Contains(h, w) {
-				t.Errorf("hint %q does not say %q", h, w)
-			}
-		}
-	})
 	t.Run("junit check leaves no file", func(t *testing.T) {
 		name := filepath.Join(t.TempDir(), "r.xml")
 		if err := checkWritable(name); err != nil {
@@ -132,6 +120,48 @@ func TestRunUsage(t *testing.T) {
 		}
 		if b, _ := os.ReadFile(name); string(b) != "old" {
 			t.Errorf("checkWritable changed an existing file: %q", b)
+		}
+	})
+}
+
+// TestRunProjectErrors: a folder that is no project, and a project that does not
+// compile, are not usage errors, and each says what to do.
+func TestRunProjectErrors(t *testing.T) {
+	notProject := t.TempDir()
+	t.Run("not a project says what to do", func(t *testing.T) {
+		ios, _, _, _ := iostreams.Test()
+		err := Run(context.Background(), &Options{IO: ios, Dir: notProject, Format: "text", Timeout: time.Minute})
+		if !errors.Is(err, project.ErrNotFound) || cmdutil.IsUsageError(err) {
+			t.Fatalf("err = %v, want project.ErrNotFound (exit 1)", err)
+		}
+		for _, w := range []string{"purista check DIR", "purista new NAME"} {
+			if h := cmdutil.HintOf(err); !strings.Contains(h, w) {
+				t.Errorf("hint %q does not say %q", h, w)
+			}
+		}
+	})
+	t.Run("a project that does not compile is exit 3 with what to do", func(t *testing.T) {
+		dir := t.TempDir()
+		for name, body := range map[string]string{
+			"go.mod":         "module bk\n\ngo 1.26\n",
+			"cmd/bk/main.go": "package main\n\nfunc main() {\n",
+			project.FileName: "name: bk\nmodule: bk\nmain: ./cmd/bk\n",
+		} {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ios, _, _, _ := iostreams.Test()
+		err := Run(context.Background(), &Options{IO: ios, Dir: dir, Format: "text", Timeout: time.Minute})
+		var ec *cmdutil.ExitCodeError
+		if !errors.As(err, &ec) || ec.Code != ExitNotBuilt || !strings.Contains(err.Error(), "syntax error") {
+			t.Fatalf("err = %v, want exit %d with the compiler's message", err, ExitNotBuilt)
+		}
+		if h := cmdutil.HintOf(err); !strings.Contains(h, "go build ./...") {
+			t.Errorf("hint %q does not say how to see the errors", h)
 		}
 	})
 }
