@@ -243,6 +243,9 @@ func openEvents(dest string) (io.Writer, func(), error) {
 		if f == nil {
 			return nil, nil, fmt.Errorf("file descriptor %d is not open", fd)
 		}
+		if _, err := f.Stat(); err != nil {
+			return nil, nil, fmt.Errorf("file descriptor %d is not open in this process: start it with that descriptor open (purista dev does), or name a file", fd)
+		}
 		return f, func() { _ = f.Close() }, nil
 	}
 	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"net"
 	"net/http"
 	"strings"
@@ -28,14 +29,38 @@ func TestParseConfigErrors(t *testing.T) {
 		{"unknown flag", []string{"--brige=memory"}, nil, "flag provided but not defined"},
 		{"bad local delivery", nil, map[string]string{"PURISTA_LOCAL_DELIVERY": "maybe"}, "use true or false"},
 		{"bad instance id", []string{"--instance-id=xyz"}, nil, "not 32 lowercase hex characters"},
+		{"names the variable", nil, map[string]string{"PURISTA_SHUTDOWN_TIMEOUT": "abc"}, `"abc" (PURISTA_SHUTDOWN_TIMEOUT) is not`},
+		{"names the flag over the variable", []string{"--start-timeout=-1s"}, map[string]string{"PURISTA_START_TIMEOUT": "5s"}, `"-1s" (--start-timeout) is not`},
+		{"bridge variable", nil, map[string]string{"PURISTA_BRIDGE": "kafka://x"}, "PURISTA_BRIDGE: bridge scheme"},
+		{"unknown flag hints at -h", []string{"--nope"}, nil, "run with -h to list the settings"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := framework.ParseConfig(tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
+			var out bytes.Buffer
+			_, err := framework.ParseConfig(tt.args, func(k string) string { return tt.env[k] }, &out)
 			if !errors.Is(err, framework.ErrConfig) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want ErrConfig containing %q", err, tt.want)
 			}
+			if out.Len() > 0 {
+				t.Fatalf("an error printed %q; it belongs in the error only", out.String())
+			}
 		})
+	}
+}
+
+func TestParseConfigHelpAndHealthOff(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := framework.ParseConfig([]string{"-h"}, func(string) string { return "" }, &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: err = %v, want flag.ErrHelp", err)
+	}
+	if !strings.Contains(out.String(), "-shutdown-timeout") || !strings.Contains(out.String(), "PURISTA_SHUTDOWN_TIMEOUT") {
+		t.Fatalf("-h printed %q, want every setting with its variable", out.String())
+	}
+	for _, args := range [][]string{{"--health-addr=off"}, {"--health-addr="}} {
+		cfg, err := framework.ParseConfig(args, func(string) string { return "" }, nil)
+		if err != nil || cfg.HealthAddr != "" {
+			t.Fatalf("%v: HealthAddr = %q, %v; want disabled", args, cfg.HealthAddr, err)
+		}
 	}
 }
 

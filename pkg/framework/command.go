@@ -300,7 +300,7 @@ func Handle[In, Out any](svc *Service, ref CommandRef[In, Out], fn func(c *Conte
 			return raw, nil
 		}
 		if issues := d.outSchema.Validate(raw); issues != nil {
-			return nil, fmt.Errorf("output of %s fails its schema: %s %s", d.address(), issues[0].Field, issues[0].Message)
+			return nil, fmt.Errorf("output of %s fails its schema: %s", d.address(), issues[0])
 		}
 		return raw, nil
 	}
@@ -318,7 +318,7 @@ func decodeInput[In any](d *commandDef, c *Context, input json.RawMessage) (In, 
 		in = *new(In) // not sure: the validator decides, from a fresh value
 	}
 	if issues := d.inSchema.Validate(input); issues != nil {
-		return in, &HandledError{Status: 400, Message: "input validation for payload failed: " + issues[0].Field + " " + issues[0].Message, Data: issues}
+		return in, &HandledError{Status: 400, Message: "input validation for payload failed: " + issues[0].String(), Data: issues}
 	}
 	if err := validateParameter(d, c); err != nil {
 		return in, err
@@ -338,7 +338,7 @@ func validateParameter(d *commandDef, c *Context) error {
 		return nil
 	}
 	if issues := d.paramSchema.Validate(c.parameter); issues != nil {
-		return &HandledError{Status: 400, Message: "input validation for parameter failed: " + issues[0].Field + " " + issues[0].Message, Data: issues}
+		return &HandledError{Status: 400, Message: "input validation for parameter failed: " + issues[0].String(), Data: issues}
 	}
 	return nil
 }

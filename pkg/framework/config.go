@@ -60,8 +60,10 @@ var ErrConfig = errors.New("invalid configuration")
 func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
 	cfg := Config{Bridge: "memory", HealthAddr: "127.0.0.1:8081", ShutdownTimeout: 15 * time.Second,
 		StartTimeout: 30 * time.Second, LogLevel: slog.LevelInfo, LogFormat: "text", LocalDelivery: true}
+	fromEnv := map[string]bool{} // PURISTA_* variables that were set
 	env := func(name string) (string, bool) {
 		v := strings.TrimSpace(getenv(name))
+		fromEnv[name] = v != ""
 		return v, v != ""
 	}
 	var errs []error
@@ -108,10 +110,11 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	}
 
 	fs := flag.NewFlagSet(filepath.Base(os.Args[0]), flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(io.Discard) // errors are returned; -h prints the settings below
+	fs.Usage = func() {}
 	fs.StringVar(&cfg.Bridge, "bridge", cfg.Bridge, "event bridge: memory | nats://host:4222 | amqp://user:pass@host:5672/ | mqtt://host:1883 (env PURISTA_BRIDGE)")
 	fs.StringVar(&services, "services", services, "comma-separated services to run; empty runs all (env PURISTA_SERVICES)")
-	fs.StringVar(&cfg.HealthAddr, "health-addr", cfg.HealthAddr, "health endpoint address; empty disables (env PURISTA_HEALTH_ADDR)")
+	fs.StringVar(&cfg.HealthAddr, "health-addr", cfg.HealthAddr, "health endpoint address; off (or an empty value) disables (env PURISTA_HEALTH_ADDR: off)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "serve commands over HTTP on this address (env PURISTA_HTTP_ADDR)")
 	fs.StringVar(&shutdown, "shutdown-timeout", shutdown, "graceful shutdown bound, e.g. 15s (env PURISTA_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&startTimeout, "start-timeout", startTimeout, "bound for connecting to the broker at start-up, e.g. 30s (env PURISTA_START_TIMEOUT)")
@@ -122,9 +125,28 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&local, "local-delivery", local, "deliver calls between services of this process in memory (env PURISTA_LOCAL_DELIVERY)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(out, "Usage of %s (every setting is also an environment variable):\n", fs.Name())
+			fs.SetOutput(out)
+			fs.PrintDefaults()
 			return cfg, err
 		}
-		return cfg, fmt.Errorf("%w: %w", ErrConfig, err)
+		return cfg, fmt.Errorf("%w: %w (run with -h to list the settings)", ErrConfig, err)
+	}
+	if cfg.HealthAddr == "off" || cfg.HealthAddr == "none" {
+		cfg.HealthAddr = ""
+	}
+	flagSet := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { flagSet[f.Name] = true })
+	// from names where a setting came from, for errors: the flag when given, else the
+	// environment variable.
+	from := func(flagName, envName string) string {
+		switch {
+		case flagSet[flagName]:
+			return " (--" + flagName + ")"
+		case fromEnv[envName]:
+			return " (" + envName + ")"
+		}
+		return ""
 	}
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected argument %q: settings are flags such as --bridge=nats://127.0.0.1:4222", fs.Arg(0)))
@@ -136,20 +158,20 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	}
 	d, err := time.ParseDuration(shutdown)
 	if err != nil || d <= 0 {
-		errs = append(errs, fmt.Errorf("shutdown timeout %q is not a positive duration: use e.g. 15s", shutdown))
+		errs = append(errs, fmt.Errorf("shutdown timeout %q%s is not a positive duration: use e.g. 15s", shutdown, from("shutdown-timeout", "PURISTA_SHUTDOWN_TIMEOUT")))
 	} else {
 		cfg.ShutdownTimeout = d
 	}
 	if d, err := time.ParseDuration(startTimeout); err != nil || d <= 0 {
-		errs = append(errs, fmt.Errorf("start timeout %q is not a positive duration: use e.g. 30s", startTimeout))
+		errs = append(errs, fmt.Errorf("start timeout %q%s is not a positive duration: use e.g. 30s", startTimeout, from("start-timeout", "PURISTA_START_TIMEOUT")))
 	} else {
 		cfg.StartTimeout = d
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
-		errs = append(errs, fmt.Errorf("log level %q is unknown: use debug, info, warn or error", level))
+		errs = append(errs, fmt.Errorf("log level %q%s is unknown: use debug, info, warn or error", level, from("log-level", "PURISTA_LOG_LEVEL")))
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
-		errs = append(errs, fmt.Errorf("log format %q is unknown: use text or json", cfg.LogFormat))
+		errs = append(errs, fmt.Errorf("log format %q%s is unknown: use text or json", cfg.LogFormat, from("log-format", "PURISTA_LOG_FORMAT")))
 	}
 	switch strings.ToLower(local) {
 	case "1", "true", "yes", "on":
@@ -157,12 +179,15 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	case "0", "false", "no", "off":
 		cfg.LocalDelivery = false
 	default:
-		errs = append(errs, fmt.Errorf("local delivery %q is not a boolean: use true or false", local))
+		errs = append(errs, fmt.Errorf("local delivery %q%s is not a boolean: use true or false", local, from("local-delivery", "PURISTA_LOCAL_DELIVERY")))
 	}
 	if id := cfg.InstanceID; id != "" && !isHex32(id) {
-		errs = append(errs, fmt.Errorf("instance id %q is not 32 lowercase hex characters: leave it empty for a random one, or use e.g. %s", id, strings.Repeat("0", 31)+"1"))
+		errs = append(errs, fmt.Errorf("instance id %q%s is not 32 lowercase hex characters: leave it empty for a random one, or use e.g. %s", id, from("instance-id", "PURISTA_INSTANCE_ID"), strings.Repeat("0", 31)+"1"))
 	}
 	if _, err := BridgeKind(cfg.Bridge); err != nil {
+		if src := from("bridge", "PURISTA_BRIDGE"); src != "" {
+			err = fmt.Errorf("%s: %w", strings.Trim(src, " ()"), err)
+		}
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {

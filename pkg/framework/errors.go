@@ -108,3 +108,11 @@ type ValidationIssue struct {
 	// Message says what is wrong.
 	Message string `json:"message"`
 }
+
+// String returns "<field> <message>", or the message alone for the whole value.
+func (v ValidationIssue) String() string {
+	if v.Field == "" {
+		return v.Message
+	}
+	return v.Field + " " + v.Message
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/jsonx"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
 
 // Schema is a JSON Schema derived from a Go type, with a compiled validator.
@@ -115,10 +116,11 @@ func (s *Schema) Validate(raw json.RawMessage) []ValidationIssue {
 		k := u.KeywordLocation
 		nullWrap := strings.HasSuffix(k, "/anyOf") || strings.HasSuffix(k, "/anyOf/1/type")
 		if u.Error != nil && len(u.Errors) == 0 && !nullWrap {
-			is := ValidationIssue{Field: u.InstanceLocation, Message: u.Error.String()}
-			if !seen[is] {
-				seen[is] = true
-				issues = append(issues, is)
+			for _, is := range issuesOf(u) {
+				if !seen[is] {
+					seen[is] = true
+					issues = append(issues, is)
+				}
 			}
 		}
 		for i := range u.Errors {
@@ -131,4 +133,18 @@ func (s *Schema) Validate(raw json.RawMessage) []ValidationIssue {
 	}
 	sort.Slice(issues, func(i, j int) bool { return issues[i].Field < issues[j].Field })
 	return issues
+}
+
+// issuesOf turns one failed output unit into issues. A missing required property is
+// reported at the property's own location ("/name" is required), not at its object's.
+func issuesOf(u *jsonschema.OutputUnit) []ValidationIssue {
+	if req, ok := u.Error.Kind.(*kind.Required); ok && len(req.Missing) > 0 {
+		out := make([]ValidationIssue, 0, len(req.Missing))
+		for _, m := range req.Missing {
+			field := u.InstanceLocation + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(m)
+			out = append(out, ValidationIssue{Field: field, Message: "is required"})
+		}
+		return out
+	}
+	return []ValidationIssue{{Field: u.InstanceLocation, Message: u.Error.String()}}
 }

@@ -36,7 +36,7 @@ func TestSchemaValidate(t *testing.T) {
 		{"filled value passes", encode(schemaOut{Name: "x", Tags: []string{"a"}, Items: []schemaItem{{Label: "l"}}, Ptr: &schemaItem{Label: "p"}}), nil},
 		{"nested constraint still checked", encode(schemaOut{Name: "x", Items: []schemaItem{{}}}), []string{"/items/0/label"}},
 		{"constraint inside a nullable pointer still checked", encode(schemaOut{Name: "x", Ptr: &schemaItem{}}), []string{"/ptr/label"}},
-		{"missing required field", json.RawMessage(`{"tags":null,"meta":null,"ptr":null}`), []string{""}},
+		{"missing required field", json.RawMessage(`{"tags":null,"meta":null,"ptr":null}`), []string{"/name"}}, // at the missing property, not at its object
 		{"wrong type", json.RawMessage(`{"name":1,"tags":null,"meta":null,"ptr":null}`), []string{"/name"}},
 		{"malformed JSON", json.RawMessage(`{"name":`), []string{""}},
 		{"range constraint", json.RawMessage(`{"name":"x","tags":null,"meta":null,"ptr":null,"age":-1}`), []string{"/age"}},
