@@ -120,3 +120,43 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	})
 }
+
+// compactSeeds are payloads around the edges of JSON's grammar.
+var compactSeeds = []string{
+	`0`, `-0`, `-`, `01`, `1.`, `.5`, `1.5e`, `1e+5`, `1E-05`, `-1.25e3 `, ` 12 `, `1 2`, `"a\u00e9\ud83d"`, `"\u12"`,
+	`"\x"`, "\"\x01\"", "\"\xff\xfe\"", `"a\/b\\c\"d"`, `[1 , [ ] , { } ,{"a" :null}]`, `{"a":1 "b":2}`, `{"a"}`, `{1:2}`,
+	`[1,]`, `[,1]`, `{"a":1,}`, `tru`, `truex`, `nul`, `null `, "\t\r\n[\ttrue\n,false\r]\t", `"`, `[`, `{`, `]`,
+	strings.Repeat("[", maxCompactDepth+2) + strings.Repeat("]", maxCompactDepth+2),
+}
+
+// FuzzCompact checks appendCompactJSON against json.Compact: whatever it accepts,
+// json.Compact accepts with the same bytes, and it refuses valid JSON only when that is
+// nested deeper than maxCompactDepth.
+func FuzzCompact(f *testing.F) {
+	for _, s := range append(compactSeeds, codecSeeds...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkCompact(t, data) })
+}
+
+func TestCompactSeeds(t *testing.T) {
+	for _, s := range append(compactSeeds, codecSeeds...) {
+		checkCompact(t, []byte(s))
+	}
+}
+
+func checkCompact(t *testing.T, data []byte) {
+	t.Helper()
+	got, ok := appendCompactJSON([]byte("x"), data)
+	var want bytes.Buffer
+	want.WriteString("x")
+	err := json.Compact(&want, data)
+	switch {
+	case ok && err != nil:
+		t.Fatalf("accepted %q, which encoding/json rejects: %v", data, err)
+	case ok && !bytes.Equal(got, want.Bytes()):
+		t.Fatalf("compacted %q to %q, encoding/json to %q", data, got, want.Bytes())
+	case !ok && err == nil && bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) <= maxCompactDepth:
+		t.Fatalf("refused valid JSON %q", data)
+	}
+}
