@@ -292,9 +292,23 @@ func FindRoot(dir string) (string, error) {
 		return "", err
 	}
 	for d := abs; ; {
-		fi, err := os.Stat(filepath.Join(d, FileName))
+		p := filepath.Join(d, FileName)
+		fi, err := os.Stat(p)
 		if err == nil && fi.Mode().IsRegular() {
 			return d, nil
+		}
+		if _, lerr := os.Lstat(p); lerr == nil {
+			// Something is there, but not a file we can read: say so instead of searching on.
+			what := "not a regular file"
+			switch {
+			case err == nil && fi.IsDir():
+				what = "a folder"
+			case errors.Is(err, fs.ErrNotExist):
+				what = "a link to nothing"
+			case err != nil:
+				what = err.Error()
+			}
+			return "", fmt.Errorf("%s is %s: the project manifest must be a readable YAML file (purista new writes one)", p, what)
 		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", err

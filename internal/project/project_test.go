@@ -87,18 +87,26 @@ func TestFindErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		manifest string // "" writes none
+		manifest string             // "" writes none
+		setup    func(string) error // makes something else at the manifest's path
 		wantErr  string
 		notFound bool
 	}{
 		{name: "no manifest", notFound: true, wantErr: "not inside a purista project"},
 		{name: "unknown field", manifest: "name: shop\nmodule: x\nmain: ./cmd/shop\nservics: []\n", wantErr: "servics"},
 		{name: "invalid", manifest: "name: 1shop\nmodule: x\nmain: ./cmd/shop\n", wantErr: "not a Go identifier"},
+		{name: "manifest is a folder", setup: func(p string) error { return os.Mkdir(p, 0o755) }, wantErr: "purista.yaml is a folder"},
+		{name: "manifest is a dangling link", setup: func(p string) error { return os.Symlink(p+".gone", p) }, wantErr: "purista.yaml is a link to nothing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
+			if tt.setup != nil {
+				if err := tt.setup(filepath.Join(dir, project.FileName)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if tt.manifest != "" {
 				if err := os.WriteFile(filepath.Join(dir, project.FileName), []byte(tt.manifest), 0o644); err != nil {
 					t.Fatal(err)
