@@ -133,7 +133,7 @@ func Run(ctx context.Context, cfg Config, services []*Service, opts ...RunOption
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			err = fmt.Errorf("%w: no connection to %s within %v: is the broker running? (raise --start-timeout to wait longer)",
+			err = fmt.Errorf("%w: no connection to %s within %v: is the broker running? (raise PURISTA_START_TIMEOUT or --start-timeout to wait longer)",
 				err, RedactURL(cfg.Bridge), cfg.StartTimeout)
 		}
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
