@@ -6,7 +6,11 @@
 // service share the load; callers use nats.go's single wildcard inbox subscription for
 // responses and fail fast with bridge.ErrNoHandler when the server reports no responders.
 // A success response carrying an eventName is published a second time on its own subject,
-// as TypeScript PURISTA does, so that subscriptions see it.
+// as TypeScript PURISTA does, so that subscriptions see it. Handlers run on the
+// registration's receiver goroutines (receivers.go), which never let a blocked handler
+// hold up the next command for longer than a millisecond; up to 8192 commands wait in the
+// client per registration, beyond that nats.go drops them as a slow consumer (logged, the
+// callers time out).
 //
 // Subscriptions:
 //   - Durable (and shared): a durable JetStream pull consumer per subscriber address on the
@@ -78,7 +82,6 @@ type Bridge struct {
 	ctx    context.Context // cancelled when Close finishes or gives up
 	cancel context.CancelFunc
 	work   inflight.Gate // Invoke/Emit calls and command handlers in flight
-	pool   *inflight.Pool
 
 	mu        sync.Mutex
 	nc        *natsgo.Conn
@@ -124,7 +127,6 @@ func New(url string, opts ...Option) (*Bridge, error) {
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
-	b.pool = inflight.NewPool(b.ctx)
 	return b, nil
 }
 

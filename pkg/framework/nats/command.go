@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
@@ -180,15 +181,21 @@ type cmdReg struct {
 	timeout time.Duration
 	g       inflight.Gate // calls in flight
 
-	mu      sync.Mutex
-	sub     *natsgo.Subscription
-	drained *natsgo.Subscription // the subscription stop began to drain
-	once    sync.Once
+	ch      chan *natsgo.Msg // the subscription's commands, taken by receivers
+	quit    chan struct{}    // closed when the registration ends: receivers exit
+	waiting atomic.Int32     // receivers waiting for a command
+	active  atomic.Int32     // receivers running a handler
+
+	mu       sync.Mutex
+	sub      *natsgo.Subscription
+	drained  *natsgo.Subscription // the subscription stop began to drain
+	once     sync.Once
+	quitOnce sync.Once
 }
 
 // RegisterCommand implements bridge.EventBridge: a queue subscription on
 // wire.NATSCommandSubject(addr) in the group wire.NATSQueueGroup(addr). Each command runs
-// on its own goroutine (a reused worker) with a ctx that ends after opts.Timeout.
+// on a receiver goroutine (receivers.go) with a ctx that ends after opts.Timeout.
 func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridge.CommandHandler, opts bridge.CommandOptions) (bridge.Registration, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -226,30 +233,18 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 // subscribe makes r's queue subscription; b.mu is held.
 func (r *cmdReg) subscribe() error {
 	b := r.b
-	sub, err := b.nc.QueueSubscribe(wire.NATSCommandSubject(r.addr), wire.NATSQueueGroup(r.addr), r.onMsg)
+	if r.ch == nil {
+		r.ch, r.quit = make(chan *natsgo.Msg, cmdBuffer), make(chan struct{})
+	}
+	sub, err := b.nc.ChanQueueSubscribe(wire.NATSCommandSubject(r.addr), wire.NATSQueueGroup(r.addr), r.ch)
 	if err != nil {
 		return fmt.Errorf("nats: register command %s: %w", r.addr, err)
 	}
-	_ = sub.SetPendingLimits(-1, -1)
+	r.spawnIfNoneWaits()
 	r.mu.Lock()
 	r.sub = sub
 	r.mu.Unlock()
 	return nil
-}
-
-// onMsg is the subscription callback: it hands the command to a worker at once.
-func (r *cmdReg) onMsg(m *natsgo.Msg) {
-	if !r.g.Enter(false) {
-		// Delivered after the drain began (commands already buffered in the client when the
-		// subscription went away): answer at once that this instance is shutting down,
-		// instead of leaving the caller to wait for its timeout.
-		r.b.refuse(m)
-		return
-	}
-	r.b.pool.Run(func() {
-		defer r.g.Leave()
-		r.b.serve(r, m)
-	})
 }
 
 // refuse answers a command this instance no longer takes with an unhandled 503.
@@ -310,7 +305,7 @@ func (r *cmdReg) stop() {
 }
 
 // waitDrained waits until the draining subscription has handed over its buffered
-// commands, at most until ctx ends or drainWait passes.
+// commands and receivers have taken them, at most until ctx ends or drainWait passes.
 func (r *cmdReg) waitDrained(ctx context.Context) {
 	r.mu.Lock()
 	sub := r.drained
@@ -319,7 +314,7 @@ func (r *cmdReg) waitDrained(ctx context.Context) {
 		return
 	}
 	deadline := time.Now().Add(drainWait)
-	for sub.IsValid() && ctx.Err() == nil && time.Now().Before(deadline) {
+	for (sub.IsValid() || len(r.ch) > 0) && ctx.Err() == nil && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
@@ -339,5 +334,12 @@ func (r *cmdReg) Unregister(ctx context.Context) error {
 		r.stop()
 		r.b.flushQuietly(ctx)
 	})
-	return waitIdle(ctx, &r.g)
+	err := waitIdle(ctx, &r.g)
+	r.quitOnce.Do(func() {
+		r.waitDrained(ctx)
+		if r.quit != nil {
+			close(r.quit)
+		}
+	})
+	return err
 }
