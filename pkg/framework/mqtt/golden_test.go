@@ -304,9 +304,11 @@ func TestGoldenAcceptTS(t *testing.T) {
 		}
 		done <- m
 	}()
+	// Wait for this very command (raw also saw the command it published in part 1): only
+	// then is the caller waiting for the answer.
 	waitFor(t, 10*time.Second, "the command to be sent", func() bool {
 		for _, p := range raw.received() {
-			if p.Properties.User.Get(wire.HeaderMessageType) == "command" {
+			if p.Properties.User.Get(wire.HeaderMessageType) == "command" && string(p.Properties.CorrelationData) == cmd.CorrelationID {
 				return true
 			}
 		}
