@@ -55,7 +55,7 @@ func decodeCapture(t *testing.T, c capture) *wire.Message {
 // sniff subscribes raw to subject and returns the channel of what it sees.
 func sniff(t *testing.T, nc *natsgo.Conn, subject string) <-chan *natsgo.Msg {
 	t.Helper()
-	ch := make(chan *natsgo.Msg, 16)
+	ch := make(chan *natsgo.Msg, 4096) // wildcard sniffers see other tests too: never a slow consumer
 	s, err := nc.ChanSubscribe(subject, ch)
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +65,24 @@ func sniff(t *testing.T, nc *natsgo.Conn, subject string) <-chan *natsgo.Msg {
 		t.Fatal(err)
 	}
 	return ch
+}
+
+// nextOf returns the next message on ch whose data holds id, skipping others: the broker
+// is shared, so a wildcard sniffer also sees other tests' traffic.
+func nextOf(t *testing.T, ch <-chan *natsgo.Msg, what, id string) *natsgo.Msg {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case m := <-ch:
+			if strings.Contains(string(m.Data), id) {
+				return m
+			}
+		case <-deadline:
+			t.Fatalf("no %s with %s seen on the broker", what, id)
+			return nil
+		}
+	}
 }
 
 func next(t *testing.T, ch <-chan *natsgo.Msg, what string) *natsgo.Msg {
@@ -141,17 +159,17 @@ func TestGoldenCommandAndResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := next(t, cmds, "command")
+	m := nextOf(t, cmds, "command", tsCmd.CorrelationID)
 	if m.Subject != cmdCap.Subject || !strings.HasPrefix(m.Reply, "_INBOX.") || m.Header != nil {
 		t.Errorf("command: subject %q reply %q headers %v; want %q, _INBOX.…, none", m.Subject, m.Reply, m.Header, cmdCap.Subject)
 	}
 	sameEnvelope(t, "command", m.Data, cmdCap.Body)
-	r := next(t, inbox, "response")
+	r := nextOf(t, inbox, "response", tsCmd.CorrelationID)
 	if got := headerMap(r.Header); !reflect.DeepEqual(got, normHeaders(respCap.Headers)) {
 		t.Errorf("response headers\n got %v\nwant %v", got, respCap.Headers)
 	}
 	sameEnvelope(t, "response", r.Data, respCap.Body, "timestamp", "traceId")
-	e := next(t, events, "success event")
+	e := nextOf(t, events, "success event", tsCmd.CorrelationID)
 	if got := headerMap(e.Header); !reflect.DeepEqual(got, normHeaders(evCap.Headers)) {
 		t.Errorf("event headers\n got %v\nwant %v", got, evCap.Headers)
 	}
