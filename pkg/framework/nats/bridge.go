@@ -227,6 +227,10 @@ func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 			return backoff(b.cfg.reconnectWait, b.cfg.reconnectMax, attempts)
 		}),
 		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
+			if err == nil { // our own Close: nothing went wrong
+				b.log.Debug("nats: connection closed")
+				return
+			}
 			b.log.Warn("nats: disconnected", "err", err)
 		}),
 		natsgo.ReconnectHandler(func(*natsgo.Conn) { b.log.Info("nats: reconnected") }),
