@@ -53,6 +53,9 @@ func SchemaFor[T any]() (*Schema, error) {
 }
 
 func schemaForType(t reflect.Type) (*Schema, error) {
+	if err := checkTags(t); err != nil {
+		return nil, fmt.Errorf("%w: schema of %v: %w", ErrInvalidDefinition, t, err)
+	}
 	r := &invopop.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true, AllowAdditionalProperties: true}
 	s := r.ReflectFromType(t)
 	allowNulls(s, t)
