@@ -280,7 +280,8 @@ func Handle[In, Out any](svc *Service, ref CommandRef[In, Out], fn func(c *Conte
 		svc.addError(fmt.Errorf("command %s: %w", d.name, err))
 		return
 	}
-	core := func(c *Context, input json.RawMessage) (json.RawMessage, error) {
+	core := func(c *Context, input json.RawMessage) (_ json.RawMessage, err error) {
+		defer recoverPanic(&err) // so that every caller of the handler (tests too) gets an error
 		in, err := decodeInput[In](d, c, input)
 		if err != nil {
 			return nil, err

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 )
 
 // HandledError is an error a handler returns on purpose: its status, message and data
@@ -115,4 +117,41 @@ func (v ValidationIssue) String() string {
 		return v.Message
 	}
 	return v.Field + " " + v.Message
+}
+
+// PanicError is the error a recovered handler panic becomes: on the wire a masked 500
+// like any unhandled error; in the callee's log with the panic value and the stack.
+type PanicError struct {
+	// Value is what the handler panicked with.
+	Value any
+	// Stack is the goroutine's stack at the panic.
+	Stack []byte
+}
+
+// Error implements error.
+func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }
+
+// Unwrap returns the panic value when it is an error (errors.Is(err, ErrSomething)).
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// recoverPanic turns a panic of the calling function into a *PanicError in *err. Call it
+// deferred: defer recoverPanic(&err).
+func recoverPanic(err *error) {
+	if p := recover(); p != nil {
+		*err = &PanicError{Value: p, Stack: debug.Stack()}
+	}
+}
+
+// errorAttrs are the log attributes of a failed handler: the error, and the stack of a
+// panic.
+func errorAttrs(err error) []any {
+	attrs := []any{slog.Any("error", err)}
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		attrs = append(attrs, slog.String("stack", string(pe.Stack)))
+	}
+	return attrs
 }

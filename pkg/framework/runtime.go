@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -275,11 +276,7 @@ func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) b
 }
 
 func (r *Runtime) safeCall(c *Context, h HandlerFunc, in json.RawMessage) (out json.RawMessage, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("handler panicked: %v", p)
-		}
-	}()
+	defer recoverPanic(&err) // a panicking middleware; Handle recovers the handler's own
 	return h(c, in)
 }
 
@@ -315,8 +312,8 @@ func (r *Runtime) response(cmd *wire.Message, self wire.Address, event string, o
 		}
 	} else {
 		ep.Status, ep.Message = http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError)
-		r.log.Error("command failed", slog.String("command", self.String()), slog.String("traceId", cmd.TraceID),
-			slog.String("correlationId", cmd.CorrelationID), slog.Any("error", err))
+		r.log.Error("command failed", append([]any{slog.String("command", self.String()), slog.String("traceId", cmd.TraceID),
+			slog.String("correlationId", cmd.CorrelationID)}, errorAttrs(err)...)...)
 	}
 	resp.Payload, _ = json.Marshal(ep) // ErrorPayload always encodes
 	return resp
@@ -338,11 +335,11 @@ func (r *Runtime) subscriptionHandler(s *Service, sb *subscriptionBinding) bridg
 		hc := r.newDelivery(ctx, s, self, sb.info.Name, logAttrs, msg, nil)
 		defer func() {
 			if p := recover(); p != nil {
-				err = fmt.Errorf("subscription handler panicked: %v", p)
+				err = &PanicError{Value: p, Stack: debug.Stack()}
 			}
 			if err != nil {
-				r.log.Warn("subscription failed", slog.String("subscription", self.String()),
-					slog.String("traceId", msg.TraceID), slog.Any("error", err))
+				r.log.Warn("subscription failed", append([]any{slog.String("subscription", self.String()),
+					slog.String("traceId", msg.TraceID)}, errorAttrs(err)...)...)
 			}
 			r.observe(Record{Time: start, Kind: "subscription", MessageType: msg.MessageType, From: msg.Sender, To: self,
 				EventName: msg.EventName, Status: StatusOf(err), Latency: time.Since(start), TraceID: msg.TraceID, Error: errText(err)})

@@ -103,3 +103,20 @@ func TestCall(t *testing.T) {
 		t.Fatalf("missing stub: %v", err)
 	}
 }
+
+// TestCallRecoversPanics: a panicking handler fails the call with a *framework.PanicError
+// (a masked 500 on a bridge) instead of crashing the test binary.
+func TestCallRecoversPanics(t *testing.T) {
+	svc := framework.NewService("Orders", "1", "takes orders")
+	framework.Handle(svc, placeOrder, func(c *framework.Context, in orderIn) (orderOut, error) {
+		var m map[string]int
+		m[in.Item] = 1 // assignment to entry in nil map
+		return orderOut{}, nil
+	})
+	c, _ := frameworktest.NewContext(t)
+	_, err := frameworktest.Call(c, svc, placeOrder, orderIn{Item: "tea"})
+	var pe *framework.PanicError
+	if !errors.As(err, &pe) || len(pe.Stack) == 0 || framework.StatusOf(err) != 500 {
+		t.Fatalf("err = %v; want a *framework.PanicError with its stack, status 500", err)
+	}
+}
