@@ -80,6 +80,8 @@ func TestRedactURL(t *testing.T) {
 		"amqp://guest:hunter2@host:5672/": "amqp://guest:xxxxx@host:5672/",
 		"nats://127.0.0.1:4222":           "nats://127.0.0.1:4222",
 		"memory":                          "memory",
+		"memory://?handlers=goroutines":   "memory://?handlers=goroutines",
+		"nats://user@host:4222":           "nats://user@host:4222",
 	} {
 		if got := framework.RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)

@@ -67,3 +67,32 @@ func TestMemoryHandlerGoroutines(t *testing.T) {
 		t.Fatalf("Invoke = %v; want a 504 while the handler is still blocked", err)
 	}
 }
+
+// TestHandlerOutOfTimeIs504: a handler that honours its deadline and returns ctx.Err()
+// answers an unhandled 504, not a masked 500 — also to a caller still willing to wait.
+func TestHandlerOutOfTimeIs504(t *testing.T) {
+	for _, setting := range []string{"memory", "memory://?handlers=goroutines"} {
+		t.Run(setting, func(t *testing.T) {
+			b, err := framework.NewBridge(framework.Config{Bridge: setting}, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			slow := framework.Command[echoIn, echoOut]("Slow", "1", "work", framework.WithTimeout(50*time.Millisecond))
+			svc := framework.NewService("Slow", "1", "runs out of time")
+			framework.Handle(svc, slow, func(c *framework.Context, in echoIn) (echoOut, error) {
+				<-c.Done()
+				return echoOut{}, c.Err()
+			})
+			rt, err := framework.Start(context.Background(), b, []*framework.Service{svc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+			_, err = slow.InvokeWith(rt.Context(context.Background()), echoIn{Text: "x"}, framework.InvokeOptions{Timeout: 5 * time.Second})
+			var ue *framework.UnhandledError
+			if !errors.As(err, &ue) || ue.Status != 504 {
+				t.Fatalf("Invoke = %v; want an unhandled 504", err)
+			}
+		})
+	}
+}

@@ -179,7 +179,9 @@ func (r CommandRef[In, Out]) SuccessEvent() EventRef[Out] {
 type InvokeOptions struct {
 	// Parameter is the command's parameter value (see WithParameter).
 	Parameter any
-	// Timeout overrides the command's timeout for this call.
+	// Timeout bounds how long this call waits, instead of the command's timeout (the
+	// callee's WithTimeout, default 30s). The handler's own deadline is the shorter of the
+	// two: a longer Timeout lets the caller wait longer, not the handler run longer.
 	Timeout time.Duration
 	// PrincipalID and TenantID override the values inherited from the calling context.
 	PrincipalID, TenantID string

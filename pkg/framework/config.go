@@ -231,5 +231,8 @@ func RedactURL(s string) string {
 		}
 		return s
 	}
+	if _, hasPassword := u.User.Password(); !hasPassword {
+		return s // nothing to hide: keep the setting exactly as written
+	}
 	return u.Redacted()
 }

@@ -268,7 +268,7 @@ func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) b
 		} else {
 			out, err = r.safeCall(r.newDelivery(ctx, s, self, c.def.name, logAttrs, cmd, cp.Parameter), h, cp.Payload)
 		}
-		resp = r.response(cmd, self, c.def.successEvent, out, err)
+		resp = r.response(ctx, cmd, self, c.def.successEvent, out, err)
 		r.observe(Record{Time: start, Kind: "command", MessageType: wire.TypeCommand, From: cmd.Sender, To: self,
 			Status: StatusOf(err), Latency: time.Since(start), TraceID: cmd.TraceID, Error: errText(err)})
 		return resp
@@ -281,7 +281,10 @@ func (r *Runtime) safeCall(c *Context, h HandlerFunc, in json.RawMessage) (out j
 }
 
 // response builds the success or error response to cmd.
-func (r *Runtime) response(cmd *wire.Message, self wire.Address, event string, out json.RawMessage, err error) *wire.Message {
+//
+// An unhandled error returned after the handler's deadline passed (usually ctx.Err()
+// itself) is an unhandled 504 and a warning: the command ran out of time, it did not fail.
+func (r *Runtime) response(ctx context.Context, cmd *wire.Message, self wire.Address, event string, out json.RawMessage, err error) *wire.Message {
 	resp := &wire.Message{ID: cmd.ID, Timestamp: wire.NowMillis(), ContentType: wire.ContentTypeJSON,
 		ContentEncoding: wire.EncodingUTF8, CorrelationID: cmd.CorrelationID, TraceID: cmd.TraceID,
 		PrincipalID: cmd.PrincipalID, TenantID: cmd.TenantID, OTP: cmd.OTP}
@@ -310,6 +313,10 @@ func (r *Runtime) response(cmd *wire.Message, self wire.Address, event string, o
 				ep.Data = raw
 			}
 		}
+	} else if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		ep.Status, ep.Message = http.StatusGatewayTimeout, "the command ran out of time"
+		r.log.Warn("command timed out", append([]any{slog.String("command", self.String()), slog.String("traceId", cmd.TraceID),
+			slog.String("correlationId", cmd.CorrelationID)}, errorAttrs(err)...)...)
 	} else {
 		ep.Status, ep.Message = http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError)
 		r.log.Error("command failed", append([]any{slog.String("command", self.String()), slog.String("traceId", cmd.TraceID),

@@ -69,7 +69,7 @@ func (s *Service) Err() error {
 	for i, e := range s.errs {
 		joined[i] = e.Error()
 	}
-	return fmt.Errorf("%w: service %s v%s: %s", ErrInvalidDefinition, s.name, s.version, strings.Join(joined, "; "))
+	return fmt.Errorf("%w: service %q version %q: %s", ErrInvalidDefinition, s.name, s.version, strings.Join(joined, "; "))
 }
 
 // Commands lists the service's command metadata in registration order.
