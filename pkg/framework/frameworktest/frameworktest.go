@@ -11,8 +11,10 @@ package frameworktest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 
@@ -23,6 +25,9 @@ import (
 // Recorder records what a handler did through its fake Context. It is safe for
 // concurrent use.
 type Recorder struct {
+	// principal and tenant of the fake incoming message, which invocations inherit.
+	principal, tenant string
+
 	mu     sync.Mutex
 	events []Emitted
 	calls  []Invocation
@@ -37,8 +42,10 @@ type Emitted struct {
 
 // Invocation is one command the handler invoked.
 type Invocation struct {
-	Receiver          wire.Address
-	Payload           json.RawMessage
+	Receiver wire.Address
+	Payload  json.RawMessage
+	// Principal and Tenant are what the call carries: inherited from the incoming
+	// message (WithPrincipal, WithTenant) unless InvokeOptions override them.
 	Principal, Tenant string
 }
 
@@ -65,7 +72,7 @@ func WithParameter(v any) Option {
 	return func(c *config) { c.param, _ = json.Marshal(v) }
 }
 
-// WithLogger sets the handler's logger (default: discards below warn via t.Log).
+// WithLogger sets the handler's logger (default: every level, through t.Log).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // NewContext returns a handler Context backed by a Recorder. Invocations of commands
@@ -81,7 +88,8 @@ func NewContext(t testing.TB, opts ...Option) (*framework.Context, *Recorder) {
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	rec := &Recorder{stubs: map[string]func(json.RawMessage) (json.RawMessage, error){}}
+	rec := &Recorder{principal: cfg.msg.PrincipalID, tenant: cfg.msg.TenantID,
+		stubs: map[string]func(json.RawMessage) (json.RawMessage, error){}}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	msg := cfg.msg
@@ -90,7 +98,10 @@ func NewContext(t testing.TB, opts ...Option) (*framework.Context, *Recorder) {
 	return c, rec
 }
 
-// Stub answers invocations of ref made through the recorder's context with fn.
+// Stub answers invocations of ref made through the recorder's context with fn. Errors
+// reach the handler as they would over a bridge: a *framework.HandledError with its Data
+// as JSON (json.RawMessage; read it with DecodeData), a *framework.UnhandledError (a
+// timeout, say) as it is, and any other error masked as an unhandled 500.
 func Stub[In, Out any](rec *Recorder, ref framework.CommandRef[In, Out], fn func(in In) (Out, error)) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -101,16 +112,44 @@ func Stub[In, Out any](rec *Recorder, ref framework.CommandRef[In, Out], fn func
 		}
 		out, err := fn(in)
 		if err != nil {
-			return nil, err
+			return nil, asOnTheWire(err)
 		}
 		return json.Marshal(out)
 	}
 }
 
+// asOnTheWire returns err as a caller receives it from a bridge.
+func asOnTheWire(err error) error {
+	var he *framework.HandledError
+	if errors.As(err, &he) {
+		wired := &framework.HandledError{Status: he.Status, Message: he.Message, TraceID: he.TraceID}
+		if he.Data != nil {
+			raw, merr := json.Marshal(he.Data)
+			if merr != nil {
+				return fmt.Errorf("stub: the HandledError's data does not encode to JSON, so it could not cross a bridge: %w", merr)
+			}
+			wired.Data = json.RawMessage(raw)
+		}
+		return wired
+	}
+	var ue *framework.UnhandledError
+	if errors.As(err, &ue) {
+		return ue
+	}
+	return &framework.UnhandledError{Status: 500, Message: "Internal Server Error"}
+}
+
 // Invoke implements framework.Invoker.
 func (r *Recorder) Invoke(ctx context.Context, req framework.InvokeRequest) (json.RawMessage, error) {
 	r.mu.Lock()
-	r.calls = append(r.calls, Invocation{Receiver: req.Receiver, Payload: req.Payload, Principal: req.PrincipalID, Tenant: req.TenantID})
+	inv := Invocation{Receiver: req.Receiver, Payload: req.Payload, Principal: r.principal, Tenant: r.tenant}
+	if req.PrincipalID != "" {
+		inv.Principal = req.PrincipalID
+	}
+	if req.TenantID != "" {
+		inv.Tenant = req.TenantID
+	}
+	r.calls = append(r.calls, inv)
 	stub := r.stubs[req.Receiver.String()]
 	r.mu.Unlock()
 	if stub == nil {
@@ -177,6 +216,6 @@ type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
-	w.t.Log(string(p))
+	w.t.Log(strings.TrimSuffix(string(p), "\n")) // t.Log ends the line itself
 	return len(p), nil
 }

@@ -3,6 +3,7 @@ package frameworktest_test
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/purista-go/purista/pkg/framework"
@@ -118,5 +119,53 @@ func TestCallRecoversPanics(t *testing.T) {
 	var pe *framework.PanicError
 	if !errors.As(err, &pe) || len(pe.Stack) == 0 || framework.StatusOf(err) != 500 {
 		t.Fatalf("err = %v; want a *framework.PanicError with its stack, status 500", err)
+	}
+}
+
+// TestStubErrorsAsOnTheWire: a stub's errors reach the handler as a bridge delivers them.
+func TestStubErrorsAsOnTheWire(t *testing.T) {
+	type conflict struct {
+		Left int `json:"left"`
+	}
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		check      func(t *testing.T, err error)
+	}{
+		{"plain error is masked", errors.New("db down"), 500, func(t *testing.T, err error) {
+			var ue *framework.UnhandledError
+			if !errors.As(err, &ue) || strings.Contains(err.Error(), "db down") {
+				t.Fatalf("err = %v; want a masked *framework.UnhandledError", err)
+			}
+		}},
+		{"handled error data as JSON", framework.NewHandledError(409, "out of stock", conflict{Left: 0}), 409, func(t *testing.T, err error) {
+			var he *framework.HandledError
+			if !errors.As(err, &he) {
+				t.Fatalf("err = %v; want a *framework.HandledError", err)
+			}
+			if _, ok := he.Data.(json.RawMessage); !ok {
+				t.Fatalf("Data is %T; over a bridge it is json.RawMessage", he.Data)
+			}
+			var c conflict
+			if err := he.DecodeData(&c); err != nil || c.Left != 0 {
+				t.Fatalf("DecodeData = %+v, %v", c, err)
+			}
+		}},
+		{"unhandled error as it is", &framework.UnhandledError{Status: 504, Message: "timed out"}, 504, func(t *testing.T, err error) {}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, rec := frameworktest.NewContext(t, frameworktest.WithPrincipal("ann"))
+			frameworktest.Stub(rec, takeStock, func(orderIn) (stockOut, error) { return stockOut{}, tt.err })
+			_, err := takeStock.Invoke(c, orderIn{Item: "tea"})
+			if got := framework.StatusOf(err); got != tt.wantStatus {
+				t.Fatalf("status %d (%v), want %d", got, err, tt.wantStatus)
+			}
+			tt.check(t, err)
+			if inv := rec.Invocations(); len(inv) != 1 || inv[0].Principal != "ann" {
+				t.Fatalf("invocations = %+v, want one carrying the inherited principal ann", inv)
+			}
+		})
 	}
 }

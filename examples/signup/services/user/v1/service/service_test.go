@@ -57,8 +57,8 @@ func TestSignUp(t *testing.T) {
 			if len(ev) != 2 || ev[0].Name != userv1.UserAudit.Name() || ev[1].Name != userv1.SignUp.SuccessEvent().Name() {
 				t.Fatalf("events = %+v, want userAudit, then the success event userSignedUp", ev)
 			}
-			if p := rec.Invocations()[0].Principal; p != "" {
-				t.Fatalf("principal override %q, want inherited (empty override)", p)
+			if p := rec.Invocations()[0].Principal; p != "u-1" {
+				t.Fatalf("the call carries principal %q, want u-1 inherited from the incoming message", p)
 			}
 		})
 	}
