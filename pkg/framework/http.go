@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/purista-go/purista/pkg/framework/wire"
@@ -62,11 +64,7 @@ func (r *Runtime) HTTPHandler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, wire.ErrorPayload{Status: http.StatusBadRequest, Message: "request body is not valid JSON"})
 			return
 		}
-		params := map[string]string{}
-		for k, v := range req.URL.Query() {
-			params[k] = v[0]
-		}
-		praw, _ := json.Marshal(params) // a string map always encodes
+		praw := queryParameter(req.URL.Query(), info.ParameterSchema)
 		inv := &caller{rt: r, from: r.client}
 		out, err := inv.Invoke(req.Context(), InvokeRequest{Receiver: recv, Payload: body, Parameter: praw,
 			Timeout: info.Timeout, PrincipalID: req.Header.Get("X-Principal-Id"), TenantID: req.Header.Get("X-Tenant-Id")})
@@ -92,4 +90,48 @@ func (r *Runtime) HTTPHandler() http.Handler {
 		_, _ = w.Write(out) // the client may have gone
 	})
 	return mux
+}
+
+// queryParameter turns a query string into a command parameter: each value becomes the
+// JSON type its property has in the parameter schema (?page=2 is 2 for an integer page,
+// true for a boolean, every value for an array), a string otherwise. Values that do not
+// parse as that type stay strings, so that validation reports them.
+func queryParameter(q url.Values, schema json.RawMessage) json.RawMessage {
+	var doc struct {
+		Properties map[string]struct {
+			Type  string `json:"type"`
+			AnyOf []struct {
+				Type string `json:"type"`
+			} `json:"anyOf"`
+		} `json:"properties"`
+	}
+	_ = json.Unmarshal(schema, &doc) // no schema: every value is a string
+	params := make(map[string]any, len(q))
+	for k, vs := range q {
+		typ := doc.Properties[k].Type
+		for _, a := range doc.Properties[k].AnyOf {
+			if typ == "" && a.Type != "null" {
+				typ = a.Type
+			}
+		}
+		v := vs[0]
+		switch typ {
+		case "integer", "number":
+			if json.Valid([]byte(v)) && v != "" && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
+				params[k] = json.RawMessage(v)
+				continue
+			}
+		case "boolean":
+			if b, err := strconv.ParseBool(v); err == nil {
+				params[k] = b
+				continue
+			}
+		case "array":
+			params[k] = vs
+			continue
+		}
+		params[k] = v
+	}
+	raw, _ := json.Marshal(params) // strings, bools, string slices and valid numbers always encode
+	return raw
 }
