@@ -30,7 +30,10 @@ const (
 // exits the process with ExitOK after a clean shutdown. It is all a project's main
 // function needs:
 //
-//	func main() { framework.Main(userv1.Service(), emailv1.Service()) }
+//	func main() { framework.Main(usersvc.New(), emailsvc.New()) }
+//
+// with usersvc and emailsvc the services' implementation packages
+// (services/user/v1/service, …); callers import only the contracts (services/user/v1).
 func Main(services ...*Service) {
 	os.Exit(RunMain(context.Background(), os.Args[1:], os.Getenv, os.Stderr, services...))
 }
