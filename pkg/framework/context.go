@@ -111,6 +111,15 @@ func (c *Context) Logger() *slog.Logger {
 	return c.logger
 }
 
+// WithMessage returns a copy of c for another incoming message msg: same parent context,
+// logger, invoker and emitter. Test helpers use it to hand a handler an event.
+func (c *Context) WithMessage(msg *wire.Message) *Context {
+	n := &Context{}
+	n.init(c.Context, ContextConfig{Logger: c.baseLog, LogAttrs: c.logAttrs, Message: msg, Service: c.service,
+		Target: c.target, Parameter: c.parameter, Invoker: c.invoker, Emitter: c.emitter})
+	return n
+}
+
 // Message returns the incoming message's envelope. Treat it as read-only.
 func (c *Context) Message() *wire.Message { return c.msg }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
 // Service groups commands and subscriptions under a name and version. A Service is a
@@ -174,6 +176,19 @@ func (s *Service) Handler(name string) (h HandlerFunc, ok bool) {
 				h = mws[i](h)
 			}
 			return h, true
+		}
+	}
+	return nil, false
+}
+
+// SubscriptionHandler returns the handler of subscription name, as the runtime calls it
+// with each matching message (the event body decoded for Subscribe). It is how test
+// helpers (frameworktest.Deliver) and custom transports reach a subscription.
+func (s *Service) SubscriptionHandler(name string) (h func(c *Context, msg *wire.Message) error, ok bool) {
+	_, subs, _ := s.snapshot()
+	for _, b := range subs {
+		if b.info.Name == name {
+			return b.handler, true
 		}
 	}
 	return nil, false

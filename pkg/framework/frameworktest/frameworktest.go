@@ -6,6 +6,12 @@
 //		return emailv1.SendWelcomeOut{Sent: true}, nil
 //	})
 //	out, err := frameworktest.Call(c, userService, userv1.SignUp, userv1.SignUpIn{Email: "a@b.c"})
+//
+// A subscription is tested the same way: Deliver hands it an event, EventsOf reads back
+// what it emitted.
+//
+//	err := frameworktest.Deliver(c, emailService, "onUserSignedUp", userv1.SignUp.SuccessEvent(), out)
+//	sent, err := frameworktest.EventsOf(rec, emailv1.WelcomeSent)
 package frameworktest
 
 import (
@@ -14,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -218,4 +225,50 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(strings.TrimSuffix(string(p), "\n")) // t.Log ends the line itself
 	return len(p), nil
+}
+
+// Deliver hands body, as event ev, to svc's subscription name with a Context derived from
+// c (its principal, tenant and trace id; emits and invocations go to c's Recorder), the
+// way a bridge delivers it once: the body is encoded to JSON and decoded by the
+// subscription. It returns the handler's error (nil acknowledges the event; a bridge would
+// retry an error). A panic is returned as a *framework.PanicError.
+func Deliver[T any](c *framework.Context, svc *framework.Service, name string, ev framework.EventRef[T], body T) (err error) {
+	if err := svc.Err(); err != nil {
+		return err
+	}
+	h, ok := svc.SubscriptionHandler(name)
+	if !ok {
+		return fmt.Errorf("service %s has no subscription %q: register one with framework.Subscribe", svc.Name(), name)
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("encode event body: %w", err)
+	}
+	in := c.Message()
+	msg := &wire.Message{ID: wire.NewID(), Timestamp: wire.NowMillis(), ContentType: wire.ContentTypeJSON,
+		ContentEncoding: wire.EncodingUTF8, MessageType: wire.TypeCustomMessage, EventName: ev.Name(), Sender: in.Sender,
+		CorrelationID: wire.NewID(), TraceID: in.TraceID, PrincipalID: in.PrincipalID, TenantID: in.TenantID, Payload: raw}
+	defer func() {
+		if p := recover(); p != nil {
+			err = &framework.PanicError{Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return h(c.WithMessage(msg), msg)
+}
+
+// EventsOf returns the bodies of the events named like ev that were emitted so far
+// (success events recorded by Call included), decoded into T.
+func EventsOf[T any](rec *Recorder, ev framework.EventRef[T]) ([]T, error) {
+	var out []T
+	for _, e := range rec.Events() {
+		if e.Name != ev.Name() {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal(e.Payload, &v); err != nil {
+			return out, fmt.Errorf("decode %s body %s: %w", e.Name, e.Payload, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

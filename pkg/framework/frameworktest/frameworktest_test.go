@@ -3,6 +3,7 @@ package frameworktest_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -105,19 +106,19 @@ func TestCall(t *testing.T) {
 	}
 }
 
+var errBoom = errors.New("boom")
+
 // TestCallRecoversPanics: a panicking handler fails the call with a *framework.PanicError
 // (a masked 500 on a bridge) instead of crashing the test binary.
 func TestCallRecoversPanics(t *testing.T) {
 	svc := framework.NewService("Orders", "1", "takes orders")
 	framework.Handle(svc, placeOrder, func(c *framework.Context, in orderIn) (orderOut, error) {
-		var m map[string]int
-		m[in.Item] = 1 // assignment to entry in nil map
-		return orderOut{}, nil
+		panic(errBoom)
 	})
 	c, _ := frameworktest.NewContext(t)
 	_, err := frameworktest.Call(c, svc, placeOrder, orderIn{Item: "tea"})
 	var pe *framework.PanicError
-	if !errors.As(err, &pe) || len(pe.Stack) == 0 || framework.StatusOf(err) != 500 {
+	if !errors.As(err, &pe) || len(pe.Stack) == 0 || framework.StatusOf(err) != 500 || !errors.Is(err, errBoom) {
 		t.Fatalf("err = %v; want a *framework.PanicError with its stack, status 500", err)
 	}
 }
@@ -167,5 +168,34 @@ func TestStubErrorsAsOnTheWire(t *testing.T) {
 				t.Fatalf("invocations = %+v, want one carrying the inherited principal ann", inv)
 			}
 		})
+	}
+}
+
+// TestDeliver runs a subscription's handler with an event, as a bridge would, and reads
+// back what it emitted with EventsOf.
+func TestDeliver(t *testing.T) {
+	svc := framework.NewService("Audit", "1", "audits orders")
+	framework.Subscribe(svc, "onAudited", audited, func(c *framework.Context, in orderIn) error {
+		if in.Item == "" {
+			return errors.New("empty item")
+		}
+		if c.PrincipalID() != "ann" || c.Message().EventName != audited.Name() {
+			return fmt.Errorf("context carries principal %q, event %q", c.PrincipalID(), c.Message().EventName)
+		}
+		return audited.Emit(c, orderIn{Item: in.Item + "-seen"})
+	})
+	c, rec := frameworktest.NewContext(t, frameworktest.WithPrincipal("ann"))
+	if err := frameworktest.Deliver(c, svc, "onAudited", audited, orderIn{Item: "tea"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := frameworktest.EventsOf(rec, audited)
+	if err != nil || len(got) != 1 || got[0].Item != "tea-seen" {
+		t.Fatalf("EventsOf = %+v, %v; want the one event the subscription emitted", got, err)
+	}
+	if err := frameworktest.Deliver(c, svc, "onAudited", audited, orderIn{}); err == nil || err.Error() != "empty item" {
+		t.Fatalf("Deliver of a bad event = %v, want the handler's error", err)
+	}
+	if err := frameworktest.Deliver(c, svc, "missing", audited, orderIn{}); err == nil {
+		t.Fatal("Deliver to an unknown subscription: no error")
 	}
 }

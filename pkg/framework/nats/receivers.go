@@ -39,12 +39,6 @@ const (
 // for takeover: one per processor but one (the read loop needs one too), at least one.
 func parallel() int32 { return int32(max(runtime.GOMAXPROCS(0)-1, 1)) }
 
-// spawn starts a receiver, counted as waiting from now on.
-func (r *cmdReg) spawn() {
-	r.waiting.Add(1)
-	go r.receive()
-}
-
 // spawnIfNoneWaits starts a receiver unless one is waiting.
 func (r *cmdReg) spawnIfNoneWaits() {
 	if r.waiting.CompareAndSwap(0, 1) {
