@@ -340,6 +340,17 @@ func TestHTTPHandler(t *testing.T) {
 		{"not json", "/api/Echo/v1/echo", `{`, 400, "not valid JSON"},
 		{"unknown", "/api/Echo/v1/nope", `{}`, 404, "GET /api lists"},
 	}
+	t.Run("GET on a command is a JSON 405", func(t *testing.T) {
+		resp, err := http.Get(srv.URL + "/api/Echo/v1/echo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var ep struct{ Status int }
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" || json.NewDecoder(resp.Body).Decode(&ep) != nil || ep.Status != 405 {
+			t.Fatalf("GET: %d %v, want a JSON 405 allowing POST", resp.StatusCode, resp.Header)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, err := http.Post(srv.URL+tt.path, "application/json", strings.NewReader(tt.body))

@@ -19,7 +19,7 @@ const maxHTTPBody = 8 << 20
 // serverless deployment model (an http.Handler in front of the in-memory bridge):
 //
 //	POST /api/<service>/v<version>/<command>   body: the input JSON
-//	                                           query: the parameter, as string values
+//	                                           query: the parameter (values typed by its schema)
 //	GET  /api                                  the list of commands with their schemas
 //
 // Success answers 200 with the output JSON; errors answer the error's status with
@@ -37,6 +37,11 @@ func (r *Runtime) HTTPHandler() http.Handler {
 		_ = json.NewEncoder(w).Encode(v) // the client may have gone
 	}
 	mux.HandleFunc("GET /api", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, infos) })
+	mux.HandleFunc("/api/{service}/{version}/{command}", func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, wire.ErrorPayload{Status: http.StatusMethodNotAllowed,
+			Message: req.Method + " is not allowed: invoke a command with POST and its input as the JSON body"})
+	})
 	mux.HandleFunc("POST /api/{service}/{version}/{command}", func(w http.ResponseWriter, req *http.Request) {
 		recv := wire.Address{ServiceName: req.PathValue("service"),
 			ServiceVersion: strings.TrimPrefix(req.PathValue("version"), "v"), ServiceTarget: req.PathValue("command")}
