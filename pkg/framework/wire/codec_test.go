@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // codecSeeds are inputs around the edges where goccy/go-json and encoding/json could differ.
@@ -40,6 +42,12 @@ func TestCodecSeeds(t *testing.T) {
 	for _, s := range codecSeeds {
 		checkCodec(t, []byte(s))
 	}
+}
+
+// decodeFast decodes data into m with goccy/go-json alone and reports whether it
+// succeeded: the fast path of Decode (through jsonx), checked against encoding/json.
+func decodeFast(data []byte, m *Message) bool {
+	return gojson.Unmarshal(data, m) == nil
 }
 
 func checkCodec(t *testing.T, data []byte) {

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/purista-go/purista/pkg/framework/internal/jsonx"
 )
 
 // MessageType is the kind of a message, as carried in the envelope's messageType field.
@@ -146,11 +148,8 @@ var ErrInvalidMessage = errors.New("invalid PURISTA message")
 // equals m up to the payload's insignificant whitespace.
 func Decode(data []byte) (*Message, error) {
 	var m Message
-	if !decodeFast(data, &m) {
-		m = Message{}
-		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
-		}
+	if err := jsonx.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
