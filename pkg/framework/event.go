@@ -140,7 +140,10 @@ func subscribe(svc *Service, name string, sub bridge.Subscription, fn func(*Cont
 	svc.addSubscription(&subscriptionBinding{
 		info: SubscriptionInfo{Service: svc.name, Version: svc.version, Name: name, EventName: sub.Filter.EventName,
 			EveryInstance: sub.EveryInstance, Durable: sub.Durable, Filter: sub.Filter, Retry: sub.Retry},
-		sub:     sub,
-		handler: fn,
+		sub: sub,
+		handler: func(c *Context, msg *wire.Message) (err error) {
+			defer recoverPanic(&err) // so that every caller of the handler (tests too) gets an error
+			return fn(c, msg)
+		},
 	})
 }

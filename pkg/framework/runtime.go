@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -340,10 +339,7 @@ func (r *Runtime) subscriptionHandler(s *Service, sb *subscriptionBinding) bridg
 			msg.TraceID = traceIDOf(ctx, msg)
 		}
 		hc := r.newDelivery(ctx, s, self, sb.info.Name, logAttrs, msg, nil)
-		defer func() {
-			if p := recover(); p != nil {
-				err = &PanicError{Value: p, Stack: debug.Stack()}
-			}
+		defer func() { // sb.handler recovers panics itself (subscribe)
 			if err != nil {
 				r.log.Warn("subscription failed", append([]any{slog.String("subscription", self.String()),
 					slog.String("traceId", msg.TraceID)}, errorAttrs(err)...)...)

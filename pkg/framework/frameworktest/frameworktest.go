@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -232,7 +231,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // way a bridge delivers it once: the body is encoded to JSON and decoded by the
 // subscription. It returns the handler's error (nil acknowledges the event; a bridge would
 // retry an error). A panic is returned as a *framework.PanicError.
-func Deliver[T any](c *framework.Context, svc *framework.Service, name string, ev framework.EventRef[T], body T) (err error) {
+func Deliver[T any](c *framework.Context, svc *framework.Service, name string, ev framework.EventRef[T], body T) error {
 	if err := svc.Err(); err != nil {
 		return err
 	}
@@ -248,12 +247,7 @@ func Deliver[T any](c *framework.Context, svc *framework.Service, name string, e
 	msg := &wire.Message{ID: wire.NewID(), Timestamp: wire.NowMillis(), ContentType: wire.ContentTypeJSON,
 		ContentEncoding: wire.EncodingUTF8, MessageType: wire.TypeCustomMessage, EventName: ev.Name(), Sender: in.Sender,
 		CorrelationID: wire.NewID(), TraceID: in.TraceID, PrincipalID: in.PrincipalID, TenantID: in.TenantID, Payload: raw}
-	defer func() {
-		if p := recover(); p != nil {
-			err = &framework.PanicError{Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return h(c.WithMessage(msg), msg)
+	return h(c.WithMessage(msg), msg) // the handler recovers panics as *framework.PanicError
 }
 
 // EventsOf returns the bodies of the events named like ev that were emitted so far

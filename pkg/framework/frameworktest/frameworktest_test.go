@@ -198,4 +198,9 @@ func TestDeliver(t *testing.T) {
 	if err := frameworktest.Deliver(c, svc, "missing", audited, orderIn{}); err == nil {
 		t.Fatal("Deliver to an unknown subscription: no error")
 	}
+	framework.Subscribe(svc, "onAuditedBoom", audited, func(*framework.Context, orderIn) error { panic(errBoom) })
+	var pe *framework.PanicError
+	if err := frameworktest.Deliver(c, svc, "onAuditedBoom", audited, orderIn{Item: "tea"}); !errors.As(err, &pe) || !errors.Is(err, errBoom) {
+		t.Fatalf("Deliver to a panicking subscription = %v, want a *framework.PanicError", err)
+	}
 }
