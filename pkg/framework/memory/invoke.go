@@ -47,8 +47,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if b.net.cmdWatchers.Load() > 0 { // subscriptions that filter on TypeCommand see it too
 		data, err := wire.Encode(out)
 		if err != nil {
-			r.b.work.Leave()
-			r.g.Leave()
+			r.release()
 			return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, err)
 		}
 		b.net.publish(data, out, b)
@@ -68,11 +67,7 @@ func (b *Bridge) invokeInline(ctx, hctx context.Context, cancel context.CancelFu
 		defer stop()
 	}
 	start := time.Now()
-	resp := func() *wire.Message {
-		defer r.b.work.Leave()
-		defer r.g.Leave()
-		return r.b.runCommand(hctx, r, cmd)
-	}()
+	resp := r.answer(hctx, cmd)
 	switch {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
@@ -89,10 +84,8 @@ func (b *Bridge) invokeInline(ctx, hctx context.Context, cancel context.CancelFu
 func (b *Bridge) invokeOnWorker(ctx, hctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
 	res := make(chan *wire.Message, 1)
 	r.b.cmdPool.Run(func() {
-		defer r.b.work.Leave()
-		defer r.g.Leave()
 		defer cancel()
-		res <- r.b.runCommand(hctx, r, cmd)
+		res <- r.answer(hctx, cmd)
 	})
 	select {
 	case resp := <-res:
@@ -127,6 +120,19 @@ func (b *Bridge) invokeOnWorker(ctx, hctx context.Context, cancel context.Cancel
 	case <-b.ctx.Done():
 		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
 	}
+}
+
+// answer runs r's handler for cmd (see runCommand) and then releases the admission
+// pickCommand granted.
+func (r *cmdReg) answer(ctx context.Context, cmd *wire.Message) *wire.Message {
+	defer r.release()
+	return r.b.runCommand(ctx, r, cmd)
+}
+
+// release ends a call pickCommand admitted: on the registration and on its bridge.
+func (r *cmdReg) release() {
+	r.g.Leave()
+	r.b.work.Leave()
 }
 
 // runCommand answers one command on b, the handler's instance, and returns the response.

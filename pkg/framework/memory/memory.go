@@ -253,10 +253,8 @@ func (b *Bridge) InjectRaw(raw []byte) error {
 		}
 		hctx, cancel := context.WithTimeout(r.b.ctx, r.timeout)
 		r.b.cmdPool.Run(func() {
-			defer r.b.work.Leave()
-			defer r.g.Leave()
 			defer cancel()
-			r.b.runCommand(hctx, r, msg) // nobody waits for the response
+			r.answer(hctx, msg) // nobody waits for the response
 		})
 	case msg.MessageType.IsResponse() && msg.EventName == "":
 		b.log.Debug("memory: dropped response nobody waits for", "correlationId", msg.CorrelationID)
