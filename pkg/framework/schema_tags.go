@@ -68,13 +68,13 @@ func checkFieldTag(ft reflect.Type, tag string) error {
 	for _, item := range splitTag(tag) {
 		name, val, hasVal := strings.Cut(item, "=")
 		if !hasVal {
-			if !contains(tagWords, name) {
+			if !slices.Contains(tagWords, name) {
 				return fmt.Errorf("%q is not a keyword: use key=value (e.g. minLength=1) or one of %s", name, strings.Join(tagWords, ", "))
 			}
 			continue
 		}
-		if !contains(keys, name) {
-			if contains(tagKeysString, name) || contains(tagKeysNumber, name) || contains(tagKeysArray, name) {
+		if !slices.Contains(keys, name) {
+			if slices.Contains(tagKeysString, name) || slices.Contains(tagKeysNumber, name) || slices.Contains(tagKeysArray, name) {
 				return fmt.Errorf("%s does not apply to a %v field: it would be ignored", name, ft)
 			}
 			return fmt.Errorf("unknown key %q: the keys for a %v field are %s", name, ft, strings.Join(keys, ", "))
@@ -84,7 +84,7 @@ func checkFieldTag(ft reflect.Type, tag string) error {
 			if _, err := strconv.ParseUint(val, 10, 64); err != nil {
 				return fmt.Errorf("%s=%s: want a whole number of 0 or more, e.g. %s=1", name, val, name)
 			}
-		case contains(tagKeysNumber, name):
+		case slices.Contains(tagKeysNumber, name):
 			if _, err := strconv.ParseFloat(val, 64); err != nil {
 				return fmt.Errorf("%s=%s: want a number, e.g. %s=1", name, val, name)
 			}
@@ -123,5 +123,3 @@ func splitTag(tag string) []string {
 	}
 	return out
 }
-
-func contains(list []string, s string) bool { return slices.Contains(list, s) }
