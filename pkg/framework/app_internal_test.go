@@ -47,12 +47,12 @@ func TestQueryParameter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := string(queryParameter(q, schema)); got != tt.want {
+			if got := string(queryParameter(q, parameterTypes(schema))); got != tt.want {
 				t.Fatalf("queryParameter(%s) = %s, want %s", tt.query, got, tt.want)
 			}
 		})
 	}
-	if got := string(queryParameter(url.Values{"page": {"2"}}, nil)); got != `{"page":"2"}` {
+	if got := string(queryParameter(url.Values{"page": {"2"}}, parameterTypes(nil))); got != `{"page":"2"}` {
 		t.Fatalf("without a schema: %s, want strings", got)
 	}
 }

@@ -31,6 +31,10 @@ func (r *Runtime) HTTPHandler() http.Handler {
 	for _, s := range r.services {
 		infos = append(infos, s.Commands()...)
 	}
+	paramTypes := make([]map[string]string, len(infos)) // by index in infos, read once here
+	for i, info := range infos {
+		paramTypes[i] = parameterTypes(info.ParameterSchema)
+	}
 	writeJSON := func(w http.ResponseWriter, code int, v any) {
 		w.Header().Set("Content-Type", wire.ContentTypeJSON)
 		w.WriteHeader(code)
@@ -46,9 +50,10 @@ func (r *Runtime) HTTPHandler() http.Handler {
 		recv := wire.Address{ServiceName: req.PathValue("service"),
 			ServiceVersion: strings.TrimPrefix(req.PathValue("version"), "v"), ServiceTarget: req.PathValue("command")}
 		var info *CommandInfo
+		var types map[string]string
 		for i := range infos {
 			if infos[i].Service == recv.ServiceName && infos[i].Version == recv.ServiceVersion && infos[i].Name == recv.ServiceTarget {
-				info = &infos[i]
+				info, types = &infos[i], paramTypes[i]
 			}
 		}
 		if info == nil {
@@ -69,7 +74,7 @@ func (r *Runtime) HTTPHandler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, wire.ErrorPayload{Status: http.StatusBadRequest, Message: "request body is not valid JSON"})
 			return
 		}
-		praw := queryParameter(req.URL.Query(), info.ParameterSchema)
+		praw := queryParameter(req.URL.Query(), types)
 		inv := &caller{rt: r, from: r.client}
 		out, err := inv.Invoke(req.Context(), InvokeRequest{Receiver: recv, Payload: body, Parameter: praw,
 			Timeout: info.Timeout, PrincipalID: req.Header.Get("X-Principal-Id"), TenantID: req.Header.Get("X-Tenant-Id")})
@@ -101,26 +106,11 @@ func (r *Runtime) HTTPHandler() http.Handler {
 // JSON type its property has in the parameter schema (?page=2 is 2 for an integer page,
 // true for a boolean, every value for an array), a string otherwise. Values that do not
 // parse as that type stay strings, so that validation reports them.
-func queryParameter(q url.Values, schema json.RawMessage) json.RawMessage {
-	var doc struct {
-		Properties map[string]struct {
-			Type  string `json:"type"`
-			AnyOf []struct {
-				Type string `json:"type"`
-			} `json:"anyOf"`
-		} `json:"properties"`
-	}
-	_ = json.Unmarshal(schema, &doc) // no schema: every value is a string
+func queryParameter(q url.Values, types map[string]string) json.RawMessage {
 	params := make(map[string]any, len(q))
 	for k, vs := range q {
-		typ := doc.Properties[k].Type
-		for _, a := range doc.Properties[k].AnyOf {
-			if typ == "" && a.Type != "null" {
-				typ = a.Type
-			}
-		}
 		v := vs[0]
-		switch typ {
+		switch types[k] {
 		case "integer", "number":
 			if json.Valid([]byte(v)) && v != "" && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
 				params[k] = json.RawMessage(v)
@@ -139,4 +129,31 @@ func queryParameter(q url.Values, schema json.RawMessage) json.RawMessage {
 	}
 	raw, _ := json.Marshal(params) // strings, bools, string slices and valid numbers always encode
 	return raw
+}
+
+// parameterTypes returns the JSON type of each property of a parameter schema (the
+// non-null one of a nullable property); nil without a schema.
+func parameterTypes(schema json.RawMessage) map[string]string {
+	var doc struct {
+		Properties map[string]struct {
+			Type  string `json:"type"`
+			AnyOf []struct {
+				Type string `json:"type"`
+			} `json:"anyOf"`
+		} `json:"properties"`
+	}
+	if json.Unmarshal(schema, &doc) != nil {
+		return nil // no schema: every value is a string
+	}
+	types := make(map[string]string, len(doc.Properties))
+	for name, p := range doc.Properties {
+		typ := p.Type
+		for _, a := range p.AnyOf {
+			if typ == "" && a.Type != "null" {
+				typ = a.Type
+			}
+		}
+		types[name] = typ
+	}
+	return types
 }
