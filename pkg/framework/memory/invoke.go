@@ -67,7 +67,10 @@ func (b *Bridge) invokeInline(ctx, hctx context.Context, cancel context.CancelFu
 		defer stop()
 	}
 	start := time.Now()
-	resp := r.answer(hctx, cmd)
+	resp := func() *wire.Message {
+		defer r.release()
+		return r.b.runCommand(hctx, r, cmd)
+	}()
 	switch {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
@@ -84,8 +87,9 @@ func (b *Bridge) invokeInline(ctx, hctx context.Context, cancel context.CancelFu
 func (b *Bridge) invokeOnWorker(ctx, hctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
 	res := make(chan *wire.Message, 1)
 	r.b.cmdPool.Run(func() {
+		defer r.release() // after the answer is in res: a drain must not end before it
 		defer cancel()
-		res <- r.answer(hctx, cmd)
+		res <- r.b.runCommand(hctx, r, cmd)
 	})
 	select {
 	case resp := <-res:
@@ -120,13 +124,6 @@ func (b *Bridge) invokeOnWorker(ctx, hctx context.Context, cancel context.Cancel
 	case <-b.ctx.Done():
 		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
 	}
-}
-
-// answer runs r's handler for cmd (see runCommand) and then releases the admission
-// pickCommand granted.
-func (r *cmdReg) answer(ctx context.Context, cmd *wire.Message) *wire.Message {
-	defer r.release()
-	return r.b.runCommand(ctx, r, cmd)
 }
 
 // release ends a call pickCommand admitted: on the registration and on its bridge.

@@ -253,8 +253,9 @@ func (b *Bridge) InjectRaw(raw []byte) error {
 		}
 		hctx, cancel := context.WithTimeout(r.b.ctx, r.timeout)
 		r.b.cmdPool.Run(func() {
+			defer r.release()
 			defer cancel()
-			r.answer(hctx, msg) // nobody waits for the response
+			r.b.runCommand(hctx, r, msg) // nobody waits for the response
 		})
 	case msg.MessageType.IsResponse() && msg.EventName == "":
 		b.log.Debug("memory: dropped response nobody waits for", "correlationId", msg.CorrelationID)

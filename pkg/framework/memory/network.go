@@ -157,8 +157,8 @@ func (n *Network) removeDeadLetter(r *dlReg) {
 // pickCommand chooses, round-robin, an instance that handles ep and admits the call on
 // it: a running, connected instance, or local (the caller's own instance, nil for none) as
 // long as it has work in flight, so that handlers finishing during drain can still call
-// their neighbours in the same process. The caller must end the call with r.release
-// (r.answer does). It returns nil when no instance can take the command.
+// their neighbours in the same process. The caller must end the call with r.release.
+// It returns nil when no instance can take the command.
 func (n *Network) pickCommand(ep endpoint, local *Bridge) *cmdReg {
 	n.mu.RLock()
 	g := n.cmds[ep]
