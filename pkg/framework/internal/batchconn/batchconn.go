@@ -48,7 +48,7 @@ type Conn struct {
 // and Close waits at most closeFlush for the buffer to be written.
 const (
 	maxBuffered = 4 << 20
-	maxSpare    = 64 << 10 // a larger buffer is not kept for reuse
+	maxSpare    = 1 << 20 // a larger buffer is not kept for reuse (64 calls in flight can exceed 64 kB)
 	closeFlush  = time.Second
 )
 
@@ -99,16 +99,17 @@ func (b *Conn) writer() {
 		for {
 			runtime.Gosched() // let ready publishers add to this write
 			b.mu.Lock()
-			out := b.buf
-			b.buf, b.spare = b.spare[:0], nil
-			closing := b.closing
-			b.mu.Unlock()
-			if len(out) == 0 {
+			if len(b.buf) == 0 { // nothing to write: keep both buffers
+				closing := b.closing
+				b.mu.Unlock()
 				if closing {
 					return
 				}
 				break
 			}
+			out := b.buf
+			b.buf, b.spare = b.spare[:0], nil
+			b.mu.Unlock()
 			_, err := b.Conn.Write(out)
 			b.mu.Lock()
 			if cap(out) <= maxSpare {
