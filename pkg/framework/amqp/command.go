@@ -64,7 +64,7 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 
 func (r *cmdReg) attach(s *session) error {
 	q := wire.AMQPCommandQueue(r.addr)
-	return r.cons.start(s, r.b.cfg.prefetch, true, func(ch *amqp091.Channel) (string, error) {
+	return r.cons.start(s, r.b.cfg.prefetch, true, true, func(ch *amqp091.Channel) (string, error) {
 		if _, err := ch.QueueDeclare(q, false, true, false, false, nil); err != nil {
 			return "", fmt.Errorf("amqp: declare %s: %w", q, err)
 		}

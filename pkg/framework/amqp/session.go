@@ -50,6 +50,7 @@ func (s *session) close() { _ = s.conn.Close() }
 // connect dials the broker, opens the publishing channel and the reply queue, and starts
 // the session's goroutines (returns, replies, watcher), which end with the connection.
 func (b *Bridge) connect(ctx context.Context) (*session, error) {
+	plain := strings.HasPrefix(strings.ToLower(b.url), "amqp:")
 	props := amqp091.NewConnectionProperties()
 	props.SetClientConnectionName(b.cfg.connName)
 	cfg := amqp091.Config{
@@ -73,7 +74,11 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 			// Writes go through a buffer drained by one goroutine, so publishes made at
 			// the same time leave in one system call instead of one each under amqp091's
 			// send lock.
-			return batchconn.New(c), nil
+			bc := batchconn.New(c)
+			if !plain { // amqp091 puts TLS on top: the frames are not readable here
+				return bc, nil
+			}
+			return newStripConn(bc), nil
 		},
 	}
 	conn, err := amqp091.DialConfig(b.url, cfg)
@@ -124,7 +129,7 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 	if err := rch.QueueBind(q.Name, "", wire.AMQPExchange, false, table(wire.AMQPReplyBindingArgs(q.Name))); err != nil {
 		return nil, fmt.Errorf("amqp: bind reply queue: %w", err)
 	}
-	replies, err := rch.Consume(q.Name, "", true, true, false, false, nil)
+	replies, err := rch.Consume(q.Name, noHeadersTag+wire.NewID(), true, true, false, false, nil) // the body has all a response needs
 	if err != nil {
 		return nil, fmt.Errorf("amqp: consume reply queue: %w", err)
 	}
@@ -232,8 +237,10 @@ type consumer struct {
 }
 
 // start opens a channel on s with the given prefetch, lets declare make the queue, and
-// consumes it (without acknowledgements when autoAck), calling handle for each delivery on one dispatch goroutine.
-func (c *consumer) start(s *session, prefetch int, autoAck bool, declare func(ch *amqp091.Channel) (string, error), handle func(d amqp091.Delivery)) error {
+// consumes it (without acknowledgements when autoAck), calling handle for each delivery on
+// one dispatch goroutine. With noHeaders the deliveries come without their headers (see
+// stripConn): for consumers that read only the body and the properties.
+func (c *consumer) start(s *session, prefetch int, autoAck, noHeaders bool, declare func(ch *amqp091.Channel) (string, error), handle func(d amqp091.Delivery)) error {
 	c.mu.Lock()
 	stopped := c.stopped
 	c.mu.Unlock()
@@ -253,6 +260,9 @@ func (c *consumer) start(s *session, prefetch int, autoAck bool, declare func(ch
 		return err
 	}
 	tag := "purista-" + wire.NewID()
+	if noHeaders {
+		tag = noHeadersTag + wire.NewID()
+	}
 	dels, err := ch.Consume(q, tag, autoAck, false, false, false, nil)
 	if err != nil {
 		return fmt.Errorf("amqp: consume %s: %w", q, err)

@@ -1,0 +1,135 @@
+package amqp
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"testing"
+)
+
+// frame builds one AMQP frame.
+func frame(typ byte, ch uint16, payload []byte) []byte {
+	f := []byte{typ, byte(ch >> 8), byte(ch)}
+	f = binary.BigEndian.AppendUint32(f, uint32(len(payload)))
+	f = append(f, payload...)
+	return append(f, frameEnd)
+}
+
+func shortstr(s string) []byte { return append([]byte{byte(len(s))}, s...) }
+
+// deliverFrame is a basic.deliver method frame for consumer tag.
+func deliverFrame(ch uint16, tag string) []byte {
+	p := []byte{0, classBasic, 0, methodDeliver}
+	p = append(p, shortstr(tag)...)
+	p = binary.BigEndian.AppendUint64(p, 7) // delivery tag
+	p = append(p, 0)                        // redelivered
+	p = append(p, shortstr("purista")...)
+	p = append(p, shortstr("")...)
+	return frame(frameMethod, ch, p)
+}
+
+// contentHeader is a basic content header frame with content type, encoding, an opaque
+// headers table (when table is not nil) and correlation id.
+func contentHeader(ch uint16, table []byte) []byte {
+	p := []byte{0, classBasic, 0, 0}
+	p = binary.BigEndian.AppendUint64(p, 42)                        // body size
+	flags := uint16(flagContentType | flagContentEncoding | 0x0400) // 0x0400: correlation-id
+	if table != nil {
+		flags |= flagHeaders
+	}
+	p = binary.BigEndian.AppendUint16(p, flags)
+	p = append(p, shortstr("application/json")...)
+	p = append(p, shortstr("utf-8")...)
+	if table != nil {
+		p = binary.BigEndian.AppendUint32(p, uint32(len(table)))
+		p = append(p, table...)
+	}
+	p = append(p, shortstr("corr-1")...)
+	return frame(frameHeader, ch, p)
+}
+
+// chunkConn serves data in reads of at most chunk bytes, then io.EOF.
+type chunkConn struct {
+	net.Conn
+	data  []byte
+	chunk int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.chunk)], c.data)
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// readAll reads c to EOF with reads of at most size bytes.
+func readAll(t *testing.T, c net.Conn, size int) []byte {
+	t.Helper()
+	var out []byte
+	p := make([]byte, size)
+	for {
+		n, err := c.Read(p)
+		out = append(out, p[:n]...)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestStripConnDropsHeadersOfMarkedDeliveriesOnly(t *testing.T) {
+	table := bytes.Repeat([]byte("t"), 300)
+	body := frame(3, 1, bytes.Repeat([]byte("b"), 42))
+	big := frame(3, 2, bytes.Repeat([]byte("x"), 3*maxRewrite/2)) // passes through unbuffered
+	var in, want []byte
+	add := func(f, w []byte) { in, want = append(in, f...), append(want, w...) }
+	add(frame(8, 0, nil), frame(8, 0, nil)) // heartbeat
+	// A marked delivery on channel 1 loses its table; the frame shrinks accordingly.
+	add(deliverFrame(1, noHeadersTag+"abc"), deliverFrame(1, noHeadersTag+"abc"))
+	add(contentHeader(1, table), contentHeader(1, nil))
+	add(body, body)
+	// Another consumer's delivery (a subscription) keeps it, as does a content header
+	// that does not follow a marked delivery.
+	add(deliverFrame(2, "purista-0123"), deliverFrame(2, "purista-0123"))
+	add(contentHeader(2, table), contentHeader(2, table))
+	add(big, big)
+	add(contentHeader(1, table), contentHeader(1, table))
+	// A marked delivery whose content header has no table is left alone.
+	add(deliverFrame(1, noHeadersTag+"abc"), deliverFrame(1, noHeadersTag+"abc"))
+	add(contentHeader(1, nil), contentHeader(1, nil))
+	add(body, body)
+	// A high channel number.
+	add(deliverFrame(700, noHeadersTag+"x"), deliverFrame(700, noHeadersTag+"x"))
+	add(contentHeader(700, []byte{}), contentHeader(700, nil))
+
+	for _, chunk := range []int{1, 3, 7, 100, 4096, 1 << 22} {
+		for _, size := range []int{1, 5, 4096, 1 << 16} {
+			c := newStripConn(&chunkConn{data: in, chunk: chunk})
+			if got := readAll(t, c, size); !bytes.Equal(got, want) {
+				t.Fatalf("chunk %d, read size %d: got %d bytes, want %d", chunk, size, len(got), len(want))
+			}
+		}
+	}
+}
+
+func TestStripConnPassesOtherStreamsThrough(t *testing.T) {
+	for _, in := range [][]byte{
+		[]byte("AMQP\x00\x00\x09\x01"), // the broker's answer to an unsupported protocol header
+		[]byte("AMQP"),                 // shorter than a frame header
+		[]byte("AMQP\x00\x00\x09\x01\x01\x00\x00\x00\x00\x00\x05"),
+		append(deliverFrame(1, noHeadersTag+"abc"), contentHeader(1, []byte("tt"))[:20]...), // cut short
+	} {
+		for _, chunk := range []int{1, 3, 100} {
+			c := newStripConn(&chunkConn{data: in, chunk: chunk})
+			if got := readAll(t, c, 4); !bytes.Equal(got, in) {
+				t.Fatalf("chunk %d: got %q, want %q", chunk, got, in)
+			}
+		}
+	}
+}
