@@ -23,6 +23,13 @@ var codecSeeds = []string{
 	`{"payload":1}{"id":"a"}`, `{"otp":"{\"traceparent\":\"00-x-y-01\"}"}`, `{"messageType":"command","eventName":null}`,
 	`{"id":"a",}`, `{,"id":"a"}`, `{"id"}`, `{"id":}`, `{"id":"a"`, `{"id":"a\u12"}`, "{\"id\":\"a\tb\"}",
 	`{"payload":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`,
+	// decodeEnvelope's edges: escaped keys, escapes it resolves, numbers and literals it
+	// must refuse, members after the end.
+	`{"i\u0064":"x"}`, `{"id":"\u0041\u00e9"}`, `{"otp":"{\"traceparent\":\"00-\ud800\"}"}`, `{"timestamp":+1}`,
+	`{"timestamp":1 }`, `{"timestamp":-}`, `{"timestamp":-01}`, `{"receiver":{"serviceName":"a"}}x`, `{"isHandledError":tru}`,
+	`{"payload":{"a":1},}`, `{"payload":"a"`, `{"sender":{"serviceName":"a"},"sender":{"serviceTarget":"b"}}`,
+	`{"sender":{"serviceName":"a","serviceName":"b"}}`, `{"sender":{"ServiceName":"a"}}`, `{"x":{"a":[1,2}}`, `{"x":"\q"}`,
+	"{\"id\":\"caf\xc3\"}", `{"payload":{}, "id":"a" }`, `{"id":"\/"}`, `{"sennder":{"serviceName":"x"},"id":"a"}`,
 }
 
 // FuzzCodec checks that Decode and Encode through goccy/go-json give exactly what
@@ -63,6 +70,14 @@ func checkCodec(t *testing.T, data []byte) {
 			t.Fatalf("fast path decoded %q as\n%#v\nencoding/json as\n%#v", data, fast, slow)
 		}
 	}
+	if env, ok := decodeEnvelope(data); ok {
+		if slowErr != nil {
+			t.Fatalf("decodeEnvelope accepted what encoding/json rejects (%v): %q", slowErr, data)
+		}
+		if !reflect.DeepEqual(env, &slow) {
+			t.Fatalf("decodeEnvelope decoded %q as\n%#v\nencoding/json as\n%#v", data, *env, slow)
+		}
+	}
 	got, gotErr := Decode(data)
 	want, wantErr := decodeSlow(data)
 	if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) || !reflect.DeepEqual(got, want) {
@@ -98,6 +113,29 @@ func TestCodecFastPathTaken(t *testing.T) {
 	}
 	if !reflect.DeepEqual(&got, m) {
 		t.Fatalf("got %#v, want %#v", got, *m)
+	}
+	handled := true
+	resp := &Message{ID: NewID(), Timestamp: NowMillis(), ContentType: ContentTypeJSON, ContentEncoding: EncodingUTF8,
+		MessageType: TypeCommandErrorResponse, Sender: recv, Receiver: &m.Sender, CorrelationID: m.CorrelationID,
+		PrincipalID: "user-1", TenantID: "tenant-1", OTP: m.OTP, IsHandledError: &handled,
+		Payload: json.RawMessage(`{"status":422,"message":"name \"Zoë\" taken"}`)}
+	for _, want := range []*Message{m, resp} {
+		data, err := Encode(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, ok := decodeEnvelope(data)
+		if !ok {
+			t.Fatalf("decodeEnvelope refused %s", data)
+		}
+		if !reflect.DeepEqual(env, want) {
+			t.Fatalf("decodeEnvelope: got %#v, want %#v", *env, *want)
+		}
+		// The copy of the input and the message, plus two for the escaped otp (jsonparser
+		// unescapes strings over 64 bytes into a buffer of its own).
+		if n := testing.AllocsPerRun(100, func() { _, _ = decodeEnvelope(data) }); n > 4 {
+			t.Fatalf("decodeEnvelope: %.0f allocations, want at most 4", n)
+		}
 	}
 }
 

@@ -146,7 +146,16 @@ var ErrInvalidMessage = errors.New("invalid PURISTA message")
 // PURISTA's AMQP bridge adds to responses) are ignored. The payload is kept as it arrived
 // (valid JSON, whitespace included); Encode writes it compacted, so Decode(Encode(m))
 // equals m up to the payload's insignificant whitespace.
+//
+// The message does not share memory with data; its strings and payload share one copy of
+// data (so a string kept from it keeps that copy alive).
 func Decode(data []byte) (*Message, error) {
+	if m, ok := decodeEnvelope(data); ok {
+		if err := m.Validate(); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
 	var m Message
 	if err := jsonx.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)

@@ -83,6 +83,9 @@ func FuzzAgree(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if Valid(data) != json.Valid(data) {
+			t.Fatalf("Valid(%q) = %v, encoding/json %v", data, Valid(data), json.Valid(data))
+		}
 		var ours, theirs any
 		errOurs, errTheirs := Unmarshal(data, &ours), json.Unmarshal(data, &theirs)
 		if (errOurs == nil) != (errTheirs == nil) {

@@ -1,0 +1,323 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/buger/jsonparser"
+
+	"github.com/purista-go/purista/pkg/framework/internal/jsonx"
+)
+
+// Every bridge decodes two envelopes per command (the command and its response), and
+// decoding them field by field with a general JSON decoder costs one allocation per
+// string (a dozen per envelope) plus copies of the payload and the input: about a third
+// of a NATS call's allocations. decodeEnvelope decodes the envelopes bridges exchange
+// with two allocations: one copy of the input, which every string field and the payload
+// point into, and the message itself (with its receiver and isHandledError in the same
+// allocation).
+//
+// It decodes only what it can decode exactly as encoding/json does, and declines the
+// rest (ok false), which Decode then hands to the general decoder: a key that is not
+// one of the envelope's own names spelled as they are (encoding/json also matches other
+// letter cases), a key given twice, a string with a control character, a timestamp that
+// is not a plain integer, a value of the wrong type, a null payload. Strings with escapes
+// or invalid UTF-8 are decoded by encoding/json one at a time. The payload and unknown
+// fields are checked with jsonx.Valid (encoding/json's grammar, faster). FuzzCodec checks that whatever it accepts,
+// encoding/json decodes to the same message.
+
+// decoded is a message with the storage its pointers point to, allocated at once.
+type decoded struct {
+	m       Message
+	recv    Address
+	handled bool
+}
+
+// envelope field bits, to refuse duplicate keys.
+const (
+	fID = 1 << iota
+	fTimestamp
+	fContentType
+	fContentEncoding
+	fMessageType
+	fSender
+	fReceiver
+	fTraceID
+	fCorrelationID
+	fPrincipalID
+	fTenantID
+	fEventName
+	fOTP
+	fIsHandledError
+	fPayload
+)
+
+// envelopeKeys are the envelope's JSON names, to recognise other spellings of them.
+var envelopeKeys = [...]string{"id", "timestamp", "contentType", "contentEncoding", "messageType", "sender",
+	"receiver", "traceId", "correlationId", "principalId", "tenantId", "eventName", "otp", "isHandledError",
+	"payload", "serviceName", "serviceVersion", "serviceTarget", "instanceId"}
+
+// decodeEnvelope decodes data as described above; ok is false when it declines.
+func decodeEnvelope(data []byte) (m *Message, ok bool) {
+	own := bytes.Clone(data) // never written after this: the strings below point into it
+	d := &decoded{}
+	seen := 0
+	ok = eachMember(own, func(key, raw []byte, t jsonparser.ValueType, v []byte) bool {
+		bit, dst := 0, (*string)(nil)
+		switch string(key) {
+		case "id":
+			bit, dst = fID, &d.m.ID
+		case "contentType":
+			bit, dst = fContentType, &d.m.ContentType
+		case "contentEncoding":
+			bit, dst = fContentEncoding, &d.m.ContentEncoding
+		case "messageType":
+			bit, dst = fMessageType, (*string)(&d.m.MessageType)
+		case "traceId":
+			bit, dst = fTraceID, &d.m.TraceID
+		case "correlationId":
+			bit, dst = fCorrelationID, &d.m.CorrelationID
+		case "principalId":
+			bit, dst = fPrincipalID, &d.m.PrincipalID
+		case "tenantId":
+			bit, dst = fTenantID, &d.m.TenantID
+		case "eventName":
+			bit, dst = fEventName, &d.m.EventName
+		case "otp":
+			bit, dst = fOTP, &d.m.OTP
+		case "timestamp":
+			if !once(&seen, fTimestamp) {
+				return false
+			}
+			if t == jsonparser.Null {
+				return true
+			}
+			n, ok := jsonInt(t, v)
+			d.m.Timestamp = n
+			return ok
+		case "isHandledError":
+			if !once(&seen, fIsHandledError) {
+				return false
+			}
+			switch t {
+			case jsonparser.Null:
+			case jsonparser.Boolean:
+				d.handled = v[0] == 't'
+				d.m.IsHandledError = &d.handled
+			default:
+				return false
+			}
+			return true
+		case "sender":
+			if t != jsonparser.Object && t != jsonparser.Null || !once(&seen, fSender) {
+				return false
+			}
+			return t == jsonparser.Null || decodeAddress(raw, &d.m.Sender)
+		case "receiver":
+			if t != jsonparser.Object && t != jsonparser.Null || !once(&seen, fReceiver) {
+				return false
+			}
+			if t == jsonparser.Null {
+				return true
+			}
+			d.m.Receiver = &d.recv
+			return decodeAddress(raw, &d.recv)
+		case "payload":
+			if t == jsonparser.Null || !jsonx.Valid(raw) || !once(&seen, fPayload) {
+				return false
+			}
+			d.m.Payload = json.RawMessage(raw[:len(raw):len(raw)])
+			return true
+		default:
+			return unknownMember(key, raw)
+		}
+		return once(&seen, bit) && stringValue(t, raw, v, dst)
+	})
+	if !ok {
+		return nil, false
+	}
+	return &d.m, true
+}
+
+// decodeAddress decodes an address object (raw) into a, declining like decodeEnvelope.
+func decodeAddress(raw []byte, a *Address) bool {
+	seen := 0
+	return eachMember(raw, func(key, raw []byte, t jsonparser.ValueType, v []byte) bool {
+		var bit int
+		var dst *string
+		switch string(key) {
+		case "serviceName":
+			bit, dst = 1, &a.ServiceName
+		case "serviceVersion":
+			bit, dst = 2, &a.ServiceVersion
+		case "serviceTarget":
+			bit, dst = 4, &a.ServiceTarget
+		case "instanceId":
+			bit, dst = 8, &a.InstanceID
+		default:
+			return unknownMember(key, raw)
+		}
+		return once(&seen, bit) && stringValue(t, raw, v, dst)
+	})
+}
+
+// once marks bit in seen and reports whether it was not marked before (a key seen twice
+// is left to encoding/json, which merges or overwrites).
+func once(seen *int, bit int) bool {
+	if *seen&bit != 0 {
+		return false
+	}
+	*seen |= bit
+	return true
+}
+
+// unknownMember accepts a member the envelope has no field for when encoding/json would
+// ignore it too: its key is no other spelling of a field name and its value is valid.
+func unknownMember(key, raw []byte) bool {
+	for _, k := range envelopeKeys {
+		if bytes.EqualFold(key, []byte(k)) {
+			return false
+		}
+	}
+	for _, c := range key {
+		if c >= utf8.RuneSelf { // encoding/json folds some non-ASCII letters (K, ſ) too
+			return false
+		}
+	}
+	return jsonx.Valid(raw)
+}
+
+// stringValue stores the string value v (raw with its quotes) in dst: null leaves dst
+// as it is, as encoding/json does; a string without escapes and of valid UTF-8 points
+// into the input; one with escapes is unescaped by jsonparser when that gives valid
+// UTF-8, else decoded by encoding/json (which replaces what is not UTF-8).
+func stringValue(t jsonparser.ValueType, raw, v []byte, dst *string) bool {
+	switch t {
+	case jsonparser.Null:
+		return true
+	case jsonparser.String:
+	default:
+		return false
+	}
+	plain := true
+	for _, c := range v {
+		if c < 0x20 {
+			return false // encoding/json's error, in its words
+		}
+		if c == '\\' || c >= utf8.RuneSelf {
+			plain = false
+		}
+	}
+	if plain || utf8.Valid(v) && bytes.IndexByte(v, '\\') < 0 {
+		if len(v) > 0 {
+			*dst = unsafe.String(&v[0], len(v))
+		}
+		return true
+	}
+	if s, err := jsonparser.ParseString(v); err == nil && utf8.ValidString(s) {
+		*dst = s // escapes resolved as encoding/json resolves them (FuzzCodec)
+		return true
+	}
+	return json.Unmarshal(raw, dst) == nil
+}
+
+// jsonInt parses a JSON number that encoding/json decodes into an int64.
+func jsonInt(t jsonparser.ValueType, v []byte) (int64, bool) {
+	if t != jsonparser.Number || len(v) == 0 {
+		return 0, false
+	}
+	digits := v
+	if digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || digits[0] == '0' && len(digits) > 1 {
+		return 0, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(unsafe.String(&v[0], len(v)), 10, 64)
+	return n, err == nil
+}
+
+// eachMember calls f for each member of the JSON object data (and nothing may follow
+// it but whitespace), strictly by the JSON grammar: key is the member's name (plain
+// ASCII without escapes, else eachMember declines), raw the value's bytes (strings with
+// their quotes), t its type and v its bytes as jsonparser gives them (strings without
+// quotes). Objects and arrays are only delimited here: f checks them. It reports false
+// when data is not such an object or f returned false.
+func eachMember(data []byte, f func(key, raw []byte, t jsonparser.ValueType, v []byte) bool) bool {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return skipSpace(data, i+1) == len(data)
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return false
+		}
+		end := bytes.IndexByte(data[i+1:], '"')
+		if end < 0 {
+			return false
+		}
+		key := data[i+1 : i+1+end]
+		for _, c := range key {
+			if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
+				return false
+			}
+		}
+		i = skipSpace(data, i+2+end)
+		if i >= len(data) || data[i] != ':' {
+			return false
+		}
+		i = skipSpace(data, i+1)
+		if i >= len(data) {
+			return false
+		}
+		v, t, n, err := jsonparser.Get(data[i:])
+		if err != nil {
+			return false
+		}
+		raw := data[i : i+n]
+		if t == jsonparser.String && (len(raw) < 2 || raw[0] != '"') {
+			return false
+		}
+		if !f(key, raw, t, v) {
+			return false
+		}
+		i = skipSpace(data, i+n)
+		if i >= len(data) {
+			return false
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case '}':
+			return skipSpace(data, i+1) == len(data)
+		default:
+			return false
+		}
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not JSON
+// whitespace.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
