@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
@@ -85,9 +86,12 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if s.isDead() { // the supervisor may have failed the pending calls before c was added
 		return nil, fmt.Errorf("amqp: invoke %s: %w: connection down", cmd.Receiver, bridge.ErrUnavailable)
 	}
-	p := publishing(&out, data, "")
+	hb := headerBufs.Get().(*headerBuf)
+	p := s.publishing(&out, data, "", hb)
 	p.ReplyTo = s.replyQueue
-	if err := s.fast.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p); err != nil {
+	err = s.fast.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p)
+	headerBufs.Put(hb)
+	if err != nil {
 		return nil, fmt.Errorf("amqp: invoke %s: publish: %w: %w", cmd.Receiver, bridge.ErrUnavailable, err)
 	}
 
@@ -134,10 +138,11 @@ func headerTable(m *wire.Message, replyTo string) amqp091.Table {
 }
 
 // publishing builds the AMQP message for m, encoded as data, with the PURISTA properties
-// and the headers replyTo selects (see Headers).
-func publishing(m *wire.Message, data []byte, replyTo string) amqp091.Publishing {
+// and the headers replyTo selects (see Headers). On a splicing session the headers are
+// encoded into hb (see session.headers): hb must not be reused before the publish returned.
+func (s *session) publishing(m *wire.Message, data []byte, replyTo string, hb *headerBuf) amqp091.Publishing {
 	return amqp091.Publishing{
-		Headers:         headerTable(m, replyTo),
+		Headers:         s.headers(m, replyTo, hb),
 		ContentType:     wire.ContentTypeJSON,
 		ContentEncoding: wire.EncodingUTF8,
 		DeliveryMode:    amqp091.Persistent,
@@ -147,6 +152,26 @@ func publishing(m *wire.Message, data []byte, replyTo string) amqp091.Publishing
 		Type:            string(m.MessageType),
 		Body:            data,
 	}
+}
+
+// headerBuf holds the encoded headers of one publish on a splicing session.
+type headerBuf struct {
+	b []byte
+	t amqp091.Table // the placeholder: {spliceKey: b}
+}
+
+var headerBufs = sync.Pool{New: func() any { return &headerBuf{t: make(amqp091.Table, 1)} }}
+
+// headers returns the Headers property of a publishing of m: on a splicing session the
+// placeholder that frameConn replaces by the table appendHeaders encodes into hb (amqp091
+// then writes one byte array instead of a map of boxed strings); otherwise the table.
+func (s *session) headers(m *wire.Message, replyTo string, hb *headerBuf) amqp091.Table {
+	if !s.splice {
+		return headerTable(m, replyTo)
+	}
+	hb.b = appendHeaders(hb.b[:0], m, replyTo)
+	hb.t[spliceKey] = hb.b
+	return hb.t
 }
 
 // publish publishes p on s's confirm channel and waits for the broker's confirm.

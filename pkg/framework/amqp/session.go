@@ -32,6 +32,7 @@ type session struct {
 	pub        *amqp091.Channel // confirm mode: events, responses with an eventName, retries, dead letters
 	fast       *amqp091.Channel // no confirms: commands (mandatory) and plain responses
 	replyQueue string
+	splice     bool          // the connection is a frameConn: publishings may use its header splicing
 	dead       chan struct{} // closed when the session broke or was closed
 }
 
@@ -78,7 +79,7 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 			if !plain { // amqp091 puts TLS on top: the frames are not readable here
 				return bc, nil
 			}
-			return newStripConn(bc), nil
+			return newFrameConn(bc), nil
 		},
 	}
 	conn, err := amqp091.DialConfig(b.url, cfg)
@@ -89,7 +90,7 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 		}
 		return nil, fmt.Errorf("amqp: dial %s: %s", b.redacted, b.redactErr(err))
 	}
-	s := &session{conn: conn, dead: make(chan struct{})}
+	s := &session{conn: conn, splice: plain, dead: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
@@ -239,7 +240,7 @@ type consumer struct {
 // start opens a channel on s with the given prefetch, lets declare make the queue, and
 // consumes it (without acknowledgements when autoAck), calling handle for each delivery on
 // one dispatch goroutine. With noHeaders the deliveries come without their headers (see
-// stripConn): for consumers that read only the body and the properties.
+// frameConn): for consumers that read only the body and the properties.
 func (c *consumer) start(s *session, prefetch int, autoAck, noHeaders bool, declare func(ch *amqp091.Channel) (string, error), handle func(d amqp091.Delivery)) error {
 	c.mu.Lock()
 	stopped := c.stopped

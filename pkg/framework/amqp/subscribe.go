@@ -49,7 +49,9 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if err != nil {
 		return fmt.Errorf("amqp: emit %s: %w", out.MessageType, err)
 	}
-	if err := b.publish(ctx, s, wire.AMQPExchange, "", publishing(out, data, "")); err != nil {
+	hb := headerBufs.Get().(*headerBuf)
+	defer headerBufs.Put(hb)
+	if err := b.publish(ctx, s, wire.AMQPExchange, "", s.publishing(out, data, "", hb)); err != nil {
 		return fmt.Errorf("amqp: emit %s %s: %w", out.MessageType, out.EventName, err)
 	}
 	return nil

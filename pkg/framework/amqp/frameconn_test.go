@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"testing"
+
+	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
 // frame builds one AMQP frame.
@@ -83,7 +86,7 @@ func readAll(t *testing.T, c net.Conn, size int) []byte {
 	}
 }
 
-func TestStripConnDropsHeadersOfMarkedDeliveriesOnly(t *testing.T) {
+func TestFrameConnDropsHeadersOfMarkedDeliveriesOnly(t *testing.T) {
 	table := bytes.Repeat([]byte("t"), 300)
 	body := frame(3, 1, bytes.Repeat([]byte("b"), 42))
 	big := frame(3, 2, bytes.Repeat([]byte("x"), 3*maxRewrite/2)) // passes through unbuffered
@@ -110,7 +113,7 @@ func TestStripConnDropsHeadersOfMarkedDeliveriesOnly(t *testing.T) {
 
 	for _, chunk := range []int{1, 3, 7, 100, 4096, 1 << 22} {
 		for _, size := range []int{1, 5, 4096, 1 << 16} {
-			c := newStripConn(&chunkConn{data: in, chunk: chunk})
+			c := newFrameConn(&chunkConn{data: in, chunk: chunk})
 			if got := readAll(t, c, size); !bytes.Equal(got, want) {
 				t.Fatalf("chunk %d, read size %d: got %d bytes, want %d", chunk, size, len(got), len(want))
 			}
@@ -118,7 +121,7 @@ func TestStripConnDropsHeadersOfMarkedDeliveriesOnly(t *testing.T) {
 	}
 }
 
-func TestStripConnPassesOtherStreamsThrough(t *testing.T) {
+func TestFrameConnPassesOtherStreamsThrough(t *testing.T) {
 	for _, in := range [][]byte{
 		[]byte("AMQP\x00\x00\x09\x01"), // the broker's answer to an unsupported protocol header
 		[]byte("AMQP"),                 // shorter than a frame header
@@ -126,10 +129,87 @@ func TestStripConnPassesOtherStreamsThrough(t *testing.T) {
 		append(deliverFrame(1, noHeadersTag+"abc"), contentHeader(1, []byte("tt"))[:20]...), // cut short
 	} {
 		for _, chunk := range []int{1, 3, 100} {
-			c := newStripConn(&chunkConn{data: in, chunk: chunk})
+			c := newFrameConn(&chunkConn{data: in, chunk: chunk})
 			if got := readAll(t, c, 4); !bytes.Equal(got, in) {
 				t.Fatalf("chunk %d: got %q, want %q", chunk, got, in)
 			}
 		}
+	}
+}
+
+// captureConn records what is written to it.
+type captureConn struct {
+	net.Conn
+	buf bytes.Buffer
+}
+
+func (c *captureConn) Write(p []byte) (int, error) { return c.buf.Write(p) }
+
+// placeholder is the headers table amqp091 writes for the placeholder carrying raw.
+func placeholder(raw []byte) []byte {
+	t := shortstr(spliceKey)
+	t = append(t, 'x')
+	t = binary.BigEndian.AppendUint32(t, uint32(len(raw)))
+	return append(t, raw...)
+}
+
+func TestFrameConnSplicesEncodedHeaders(t *testing.T) {
+	m := &wire.Message{
+		MessageType: wire.TypeCommandSuccessResponse, ID: "0123", CorrelationID: "0123",
+		Sender:   wire.Address{ServiceName: "Users", ServiceVersion: "1", ServiceTarget: "get", InstanceID: "i1"},
+		Receiver: &wire.Address{ServiceName: "Web", ServiceVersion: "2", ServiceTarget: "run", InstanceID: "i2"},
+	}
+	table := appendHeaders(nil, m, "amq.gen-reply")
+	body := frame(3, 1, bytes.Repeat([]byte("b"), 42))
+	big := frame(3, 1, bytes.Repeat([]byte("x"), 3*bigWrite))
+	var in, want []byte
+	add := func(f, w []byte) { in, want = append(in, f...), append(want, w...) }
+	add([]byte(protocolHeader), []byte(protocolHeader))
+	add(frame(frameMethod, 1, []byte{0, classBasic, 0, 40, 1, 2, 3}), frame(frameMethod, 1, []byte{0, classBasic, 0, 40, 1, 2, 3}))
+	add(contentHeader(1, placeholder(table)), contentHeader(1, table))
+	add(body, body)
+	// Real tables and frames without headers pass unchanged.
+	add(contentHeader(1, table), contentHeader(1, table))
+	add(contentHeader(1, nil), contentHeader(1, nil))
+	add(contentHeader(2, placeholder(nil)), contentHeader(2, []byte{}))
+	add(big, big)
+	add(frame(8, 0, nil), frame(8, 0, nil))
+
+	for _, chunk := range []int{1, 2, 7, 100, 4096, 1 << 22} {
+		out := &captureConn{}
+		c := newFrameConn(out)
+		for rest := in; len(rest) > 0; {
+			k := min(chunk, len(rest))
+			if n, err := c.Write(rest[:k]); n != k || err != nil {
+				t.Fatalf("Write = %d, %v", n, err)
+			}
+			rest = rest[k:]
+		}
+		if !bytes.Equal(out.buf.Bytes(), want) {
+			t.Fatalf("chunk %d: got %d bytes, want %d", chunk, out.buf.Len(), len(want))
+		}
+	}
+}
+
+func TestAppendHeadersEncodesHeaders(t *testing.T) {
+	m := &wire.Message{
+		MessageType: wire.TypeCommandSuccessResponse, ID: "0123", CorrelationID: "0123",
+		Sender:   wire.Address{ServiceName: "Users", ServiceVersion: "1", ServiceTarget: "get", InstanceID: "i1"},
+		Receiver: &wire.Address{ServiceName: "Web", ServiceVersion: "2", ServiceTarget: "run", InstanceID: "i2"},
+	}
+	want := Headers(m, "amq.gen-reply")
+	got := map[string]string{}
+	for b := appendHeaders(nil, m, "amq.gen-reply"); len(b) > 0; {
+		k := string(b[1 : 1+b[0]])
+		b = b[1+b[0]:]
+		if b[0] != 'S' {
+			t.Fatalf("header %s of type %c", k, b[0])
+		}
+		n := binary.BigEndian.Uint32(b[1:5])
+		got[k] = string(b[5 : 5+n])
+		b = b[5+n:]
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }
