@@ -55,8 +55,8 @@ func QuickAck(conn net.Conn) net.Conn {
 }
 
 // attemptConnection returns autopaho's AttemptConnection for u: a plain TCP dial wrapped
-// in QuickAck for the mqtt and tcp schemes (without an all_proxy setting), nil (autopaho's
-// own dialer) for everything else.
+// in QuickAck and newConn (buffered reads, batched writes) for the mqtt and tcp schemes
+// (without an all_proxy setting), nil (autopaho's own dialer) for everything else.
 func attemptConnection(u *url.URL) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
 	switch strings.ToLower(u.Scheme) {
 	case "mqtt", "tcp", "":
@@ -74,6 +74,6 @@ func attemptConnection(u *url.URL) func(context.Context, autopaho.ClientConfig, 
 		if err != nil {
 			return nil, err
 		}
-		return QuickAck(conn), nil
+		return newConn(QuickAck(conn)), nil
 	}
 }
