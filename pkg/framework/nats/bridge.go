@@ -76,7 +76,8 @@ type Bridge struct {
 	ep    endpoint
 	log   *slog.Logger
 	local atomic.Bool
-	namer wire.Namer // subject tokens, snake-cased once
+	namer wire.Namer   // subject tokens, snake-cased once
+	bufs  wire.Buffers // encoded commands and responses: nats.go copies them when it publishes
 
 	state  atomic.Int32
 	ctx    context.Context // cancelled when Close finishes or gives up

@@ -49,7 +49,9 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 			return b.invokeLocal(ctx, r, &out, timeout)
 		}
 	}
-	data, err := wire.Encode(&out)
+	buf := b.bufs.Get()
+	defer b.bufs.Put(buf) // nats.go has copied the request once RequestMsg returns
+	data, err := buf.Encode(&out)
 	if err != nil {
 		return nil, fmt.Errorf("nats: invoke %s: %w", cmd.Receiver, err)
 	}
@@ -84,7 +86,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 			return nil, fmt.Errorf("nats: invoke %s: %w: %w", cmd.Receiver, bridge.ErrUnavailable, err)
 		}
 	}
-	resp, err := wire.Decode(reply.Data)
+	resp, err := wire.DecodeOwned(reply.Data) // nats.go allocated it for this message
 	if err != nil {
 		return nil, fmt.Errorf("nats: invoke %s: response: %w", cmd.Receiver, err)
 	}
@@ -264,7 +266,7 @@ func (b *Bridge) refuse(m *natsgo.Msg) {
 
 // serve answers one command from the broker.
 func (b *Bridge) serve(r *cmdReg, m *natsgo.Msg) {
-	cmd, err := wire.Decode(m.Data)
+	cmd, err := wire.DecodeOwned(m.Data) // nats.go allocated it for this message
 	if err != nil || cmd.MessageType != wire.TypeCommand {
 		b.log.Warn("nats: dropped invalid command", "subject", m.Subject, "bytes", len(m.Data), "err", err)
 		return
@@ -272,11 +274,13 @@ func (b *Bridge) serve(r *cmdReg, m *natsgo.Msg) {
 	ctx, cancel := context.WithTimeout(b.ctx, r.timeout)
 	defer cancel()
 	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r, cmd))
-	data, err := wire.Encode(resp)
+	buf := b.bufs.Get()
+	defer b.bufs.Put(buf) // the publishes below copy data before they return
+	data, err := buf.Encode(resp)
 	if err != nil {
 		b.log.Error("nats: command response not encodable", "command", cmd.Receiver.String(), "err", err)
 		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
-		data, _ = wire.Encode(resp)
+		data, _ = buf.Encode(resp)
 	}
 	if m.Reply != "" {
 		if err := b.nc.PublishMsg(&natsgo.Msg{Subject: m.Reply, Data: data, Header: messageHeader(resp)}); err != nil {

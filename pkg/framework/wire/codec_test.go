@@ -70,7 +70,7 @@ func checkCodec(t *testing.T, data []byte) {
 			t.Fatalf("fast path decoded %q as\n%#v\nencoding/json as\n%#v", data, fast, slow)
 		}
 	}
-	if env, ok := decodeEnvelope(data); ok {
+	if env, ok := decodeEnvelope(data, bytes.Clone); ok {
 		if slowErr != nil {
 			t.Fatalf("decodeEnvelope accepted what encoding/json rejects (%v): %q", slowErr, data)
 		}
@@ -83,6 +83,10 @@ func checkCodec(t *testing.T, data []byte) {
 	if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) || !reflect.DeepEqual(got, want) {
 		t.Fatalf("Decode(%q) = %#v, %v; encoding/json: %#v, %v", data, got, gotErr, want, wantErr)
 	}
+	got, gotErr = DecodeOwned(bytes.Clone(data))
+	if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("DecodeOwned(%q) = %#v, %v; encoding/json: %#v, %v", data, got, gotErr, want, wantErr)
+	}
 	if slowErr != nil {
 		return
 	}
@@ -92,6 +96,13 @@ func checkCodec(t *testing.T, data []byte) {
 		ref, refErr := encodeSlow(m)
 		if (encErr == nil) != (refErr == nil) || (encErr != nil && encErr.Error() != refErr.Error()) || !bytes.Equal(enc, ref) {
 			t.Fatalf("Encode(%#v) = %s, %v; encoding/json: %s, %v", m, enc, encErr, ref, refErr)
+		}
+		var buf Buffer
+		for range 2 { // the second time into the memory of the first
+			enc, encErr := buf.Encode(m)
+			if (encErr == nil) != (refErr == nil) || (encErr != nil && encErr.Error() != refErr.Error()) || !bytes.Equal(enc, ref) {
+				t.Fatalf("Buffer.Encode(%#v) = %s, %v; encoding/json: %s, %v", m, enc, encErr, ref, refErr)
+			}
 		}
 	}
 }
@@ -124,7 +135,7 @@ func TestCodecFastPathTaken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		env, ok := decodeEnvelope(data)
+		env, ok := decodeEnvelope(data, bytes.Clone)
 		if !ok {
 			t.Fatalf("decodeEnvelope refused %s", data)
 		}
@@ -133,7 +144,7 @@ func TestCodecFastPathTaken(t *testing.T) {
 		}
 		// The copy of the input and the message, plus two for the escaped otp (jsonparser
 		// unescapes strings over 64 bytes into a buffer of its own).
-		if n := testing.AllocsPerRun(100, func() { _, _ = decodeEnvelope(data) }); n > 4 {
+		if n := testing.AllocsPerRun(100, func() { _, _ = decodeEnvelope(data, bytes.Clone) }); n > 4 {
 			t.Fatalf("decodeEnvelope: %.0f allocations, want at most 4", n)
 		}
 	}
@@ -158,6 +169,14 @@ func BenchmarkDecode(b *testing.B) {
 	b.Run("encode-fast", func(b *testing.B) {
 		for b.Loop() {
 			_, _ = Encode(m)
+		}
+	})
+	b.Run("encode-buffer", func(b *testing.B) {
+		var bufs Buffers
+		for b.Loop() {
+			buf := bufs.Get()
+			_, _ = buf.Encode(m)
+			bufs.Put(buf)
 		}
 	})
 	b.Run("encode-encoding-json", func(b *testing.B) {

@@ -60,9 +60,14 @@ var envelopeKeys = [...]string{"id", "timestamp", "contentType", "contentEncodin
 	"receiver", "traceId", "correlationId", "principalId", "tenantId", "eventName", "otp", "isHandledError",
 	"payload", "serviceName", "serviceVersion", "serviceTarget", "instanceId"}
 
-// decodeEnvelope decodes data as described above; ok is false when it declines.
-func decodeEnvelope(data []byte) (m *Message, ok bool) {
-	own := bytes.Clone(data) // never written after this: the strings below point into it
+// decodeEnvelope decodes data as described above; ok is false when it declines. The
+// message points into copy(data) (data itself when copy is nil), which nobody may write
+// to afterwards.
+func decodeEnvelope(data []byte, copy func([]byte) []byte) (m *Message, ok bool) {
+	own := data
+	if copy != nil {
+		own = copy(data)
+	}
 	d := &decoded{}
 	seen := 0
 	ok = eachMember(own, func(key, raw []byte, t jsonparser.ValueType, v []byte) bool {

@@ -150,7 +150,23 @@ var ErrInvalidMessage = errors.New("invalid PURISTA message")
 // The message does not share memory with data; its strings and payload share one copy of
 // data (so a string kept from it keeps that copy alive).
 func Decode(data []byte) (*Message, error) {
-	if m, ok := decodeEnvelope(data); ok {
+	return decode(data, true)
+}
+
+// DecodeOwned is Decode without the copy of data: the message's strings and payload
+// point into data itself. The caller hands data over: neither it nor anyone else may
+// modify data afterwards (a bridge passes the body its client library allocated for
+// this one message).
+func DecodeOwned(data []byte) (*Message, error) {
+	return decode(data, false)
+}
+
+func decode(data []byte, clone bool) (*Message, error) {
+	copyOf := bytes.Clone
+	if !clone {
+		copyOf = nil
+	}
+	if m, ok := decodeEnvelope(data, copyOf); ok {
 		if err := m.Validate(); err != nil {
 			return nil, err
 		}
