@@ -135,7 +135,7 @@ func (b *Bridge) respond(resp *wire.Message, replyTo string) {
 	}
 	hb := headerBufs.Get().(*headerBuf)
 	defer headerBufs.Put(hb)
-	p := s.publishing(resp, data, replyTo, hb)
+	p := s.publishing(resp, data, replyTo, "", hb)
 	if resp.EventName == "" { // only for the caller: no confirm needed
 		if err := s.fast.PublishWithContext(context.Background(), wire.AMQPExchange, "", false, false, p); err != nil {
 			b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)

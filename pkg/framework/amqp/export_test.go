@@ -1,7 +1,10 @@
 package amqp
 
 import (
+	"context"
 	"slices"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
 
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
@@ -42,3 +45,24 @@ func (b *Bridge) ReplyQueue() string {
 
 // CommandQueueOf is wire.AMQPCommandQueue, re-exported for brevity in tests.
 var CommandQueueOf = wire.AMQPCommandQueue
+
+// PublishBothWays publishes m (encoded as body) to queue q through the default exchange
+// twice on b's session: first as Invoke, respond and Emit publish it (on a plain
+// connection the properties are encoded by appendProperties and spliced in by
+// frameConn), then with amqp091 encoding the same properties. It reports whether the
+// first publish used the splice.
+func (b *Bridge) PublishBothWays(m *wire.Message, body []byte, replyTo, replyQueue, q string) (bool, error) {
+	s, err := b.session()
+	if err != nil {
+		return false, err
+	}
+	first := s.publishing(m, body, replyTo, replyQueue, &headerBuf{t: make(amqp091.Table, 1)})
+	second := (&session{}).publishing(m, body, replyTo, replyQueue, nil)
+	for _, p := range []amqp091.Publishing{first, second} {
+		if err := s.fast.PublishWithContext(context.Background(), "", q, false, false, p); err != nil {
+			return false, err
+		}
+	}
+	_, spliced := first.Headers[spliceKey]
+	return spliced, nil
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"maps"
 	"net"
 	"testing"
 
@@ -33,23 +32,52 @@ func deliverFrame(ch uint16, tag string) []byte {
 	return frame(frameMethod, ch, p)
 }
 
-// contentHeader is a basic content header frame with content type, encoding, an opaque
-// headers table (when table is not nil) and correlation id.
-func contentHeader(ch uint16, table []byte) []byte {
-	p := []byte{0, classBasic, 0, 0}
-	p = binary.BigEndian.AppendUint64(p, 42)                        // body size
-	flags := uint16(flagContentType | flagContentEncoding | 0x0400) // 0x0400: correlation-id
-	if table != nil {
+// props are some properties of a content header.
+type props struct {
+	table   []byte // the headers table's entries (nil: no table)
+	replyTo string
+	full    bool // with content type and encoding, delivery mode, correlation id, timestamp
+}
+
+// contentHeader is a basic content header frame with the properties p.
+func contentHeader(ch uint16, p props) []byte {
+	var flags uint16
+	var list []byte
+	if p.full {
+		flags |= flagContentType | flagContentEncoding
+		list = append(list, shortstr("application/json")...)
+		list = append(list, shortstr("utf-8")...)
+	}
+	if p.table != nil {
 		flags |= flagHeaders
+		list = binary.BigEndian.AppendUint32(list, uint32(len(p.table)))
+		list = append(list, p.table...)
 	}
-	p = binary.BigEndian.AppendUint16(p, flags)
-	p = append(p, shortstr("application/json")...)
-	p = append(p, shortstr("utf-8")...)
-	if table != nil {
-		p = binary.BigEndian.AppendUint32(p, uint32(len(table)))
-		p = append(p, table...)
+	if p.full {
+		flags |= flagDeliveryMode | flagCorrelationID
+		list = append(list, 2)
+		list = append(list, shortstr("corr-1")...)
 	}
-	p = append(p, shortstr("corr-1")...)
+	if p.replyTo != "" {
+		flags |= flagReplyTo
+		list = append(list, shortstr(p.replyTo)...)
+	}
+	if p.full {
+		flags |= flagTimestamp | flagType
+		list = binary.BigEndian.AppendUint64(list, 1700000000000)
+		list = append(list, shortstr("command")...)
+	}
+	return contentHeaderRaw(ch, binary.BigEndian.AppendUint16(nil, flags), list)
+}
+
+// contentHeaderRaw is a basic content header frame with the given property list (flags,
+// then properties, split or not).
+func contentHeaderRaw(ch uint16, list ...[]byte) []byte {
+	p := []byte{0, classBasic, 0, 0}
+	p = binary.BigEndian.AppendUint64(p, 42) // body size
+	for _, l := range list {
+		p = append(p, l...)
+	}
 	return frame(frameHeader, ch, p)
 }
 
@@ -86,30 +114,35 @@ func readAll(t *testing.T, c net.Conn, size int) []byte {
 	}
 }
 
-func TestFrameConnDropsHeadersOfMarkedDeliveriesOnly(t *testing.T) {
+func TestFrameConnKeepsOnlyReplyToOfMarkedDeliveries(t *testing.T) {
 	table := bytes.Repeat([]byte("t"), 300)
 	body := frame(3, 1, bytes.Repeat([]byte("b"), 42))
 	big := frame(3, 2, bytes.Repeat([]byte("x"), 3*maxRewrite/2)) // passes through unbuffered
+	all := props{table: table, replyTo: "amq.gen-1", full: true}
 	var in, want []byte
 	add := func(f, w []byte) { in, want = append(in, f...), append(want, w...) }
 	add(frame(8, 0, nil), frame(8, 0, nil)) // heartbeat
-	// A marked delivery on channel 1 loses its table; the frame shrinks accordingly.
+	// A marked delivery on channel 1 keeps only replyTo; the frame shrinks accordingly.
 	add(deliverFrame(1, noHeadersTag+"abc"), deliverFrame(1, noHeadersTag+"abc"))
-	add(contentHeader(1, table), contentHeader(1, nil))
+	add(contentHeader(1, all), contentHeader(1, props{replyTo: all.replyTo}))
 	add(body, body)
-	// Another consumer's delivery (a subscription) keeps it, as does a content header
-	// that does not follow a marked delivery.
+	// Another consumer's delivery (a subscription) keeps everything, as does a content
+	// header that does not follow a marked delivery.
 	add(deliverFrame(2, "purista-0123"), deliverFrame(2, "purista-0123"))
-	add(contentHeader(2, table), contentHeader(2, table))
+	add(contentHeader(2, all), contentHeader(2, all))
 	add(big, big)
-	add(contentHeader(1, table), contentHeader(1, table))
-	// A marked delivery whose content header has no table is left alone.
+	add(contentHeader(1, all), contentHeader(1, all))
+	// A marked delivery without replyTo keeps no property.
 	add(deliverFrame(1, noHeadersTag+"abc"), deliverFrame(1, noHeadersTag+"abc"))
-	add(contentHeader(1, nil), contentHeader(1, nil))
+	add(contentHeader(1, props{table: table, full: true}), contentHeader(1, props{}))
 	add(body, body)
+	// One whose properties do not parse is left alone.
+	bad := contentHeaderRaw(1, []byte{0x20, 0}, []byte{0, 0, 1, 0}) // table longer than the frame
+	add(deliverFrame(1, noHeadersTag+"abc"), deliverFrame(1, noHeadersTag+"abc"))
+	add(bad, bad)
 	// A high channel number.
 	add(deliverFrame(700, noHeadersTag+"x"), deliverFrame(700, noHeadersTag+"x"))
-	add(contentHeader(700, []byte{}), contentHeader(700, nil))
+	add(contentHeader(700, props{table: []byte{}}), contentHeader(700, props{}))
 
 	for _, chunk := range []int{1, 3, 7, 100, 4096, 1 << 22} {
 		for _, size := range []int{1, 5, 4096, 1 << 16} {
@@ -126,7 +159,7 @@ func TestFrameConnPassesOtherStreamsThrough(t *testing.T) {
 		[]byte("AMQP\x00\x00\x09\x01"), // the broker's answer to an unsupported protocol header
 		[]byte("AMQP"),                 // shorter than a frame header
 		[]byte("AMQP\x00\x00\x09\x01\x01\x00\x00\x00\x00\x00\x05"),
-		append(deliverFrame(1, noHeadersTag+"abc"), contentHeader(1, []byte("tt"))[:20]...), // cut short
+		append(deliverFrame(1, noHeadersTag+"abc"), contentHeader(1, props{table: []byte("tt")})[:20]...), // cut short
 	} {
 		for _, chunk := range []int{1, 3, 100} {
 			c := newFrameConn(&chunkConn{data: in, chunk: chunk})
@@ -153,25 +186,33 @@ func placeholder(raw []byte) []byte {
 	return append(t, raw...)
 }
 
-func TestFrameConnSplicesEncodedHeaders(t *testing.T) {
+func TestFrameConnSplicesEncodedProperties(t *testing.T) {
 	m := &wire.Message{
-		MessageType: wire.TypeCommandSuccessResponse, ID: "0123", CorrelationID: "0123",
+		MessageType: wire.TypeCommandSuccessResponse, ID: "0123", CorrelationID: "0123", Timestamp: 1700000000000,
 		Sender:   wire.Address{ServiceName: "Users", ServiceVersion: "1", ServiceTarget: "get", InstanceID: "i1"},
 		Receiver: &wire.Address{ServiceName: "Web", ServiceVersion: "2", ServiceTarget: "run", InstanceID: "i2"},
 	}
-	table := appendHeaders(nil, m, "amq.gen-reply")
+	list, ok := appendProperties(nil, m, "amq.gen-reply", "")
+	if !ok {
+		t.Fatal("appendProperties failed")
+	}
+	holder := binary.BigEndian.AppendUint16(nil, flagHeaders)
+	holder = binary.BigEndian.AppendUint32(holder, uint32(len(placeholder(list))))
+	holder = append(holder, placeholder(list)...)
+	table := []byte("\x01kS\x00\x00\x00\x01v")
 	body := frame(3, 1, bytes.Repeat([]byte("b"), 42))
 	big := frame(3, 1, bytes.Repeat([]byte("x"), 3*bigWrite))
 	var in, want []byte
 	add := func(f, w []byte) { in, want = append(in, f...), append(want, w...) }
 	add([]byte(protocolHeader), []byte(protocolHeader))
 	add(frame(frameMethod, 1, []byte{0, classBasic, 0, 40, 1, 2, 3}), frame(frameMethod, 1, []byte{0, classBasic, 0, 40, 1, 2, 3}))
-	add(contentHeader(1, placeholder(table)), contentHeader(1, table))
+	add(contentHeaderRaw(1, holder), contentHeaderRaw(1, list))
 	add(body, body)
-	// Real tables and frames without headers pass unchanged.
-	add(contentHeader(1, table), contentHeader(1, table))
-	add(contentHeader(1, nil), contentHeader(1, nil))
-	add(contentHeader(2, placeholder(nil)), contentHeader(2, []byte{}))
+	// Real tables, other properties beside a placeholder, and no table pass unchanged.
+	add(contentHeader(1, props{table: table, full: true}), contentHeader(1, props{table: table, full: true}))
+	add(contentHeader(1, props{table: placeholder(list), full: true}), contentHeader(1, props{table: placeholder(list), full: true}))
+	add(contentHeader(1, props{table: table}), contentHeader(1, props{table: table}))
+	add(contentHeader(1, props{}), contentHeader(1, props{}))
 	add(big, big)
 	add(frame(8, 0, nil), frame(8, 0, nil))
 
@@ -188,28 +229,5 @@ func TestFrameConnSplicesEncodedHeaders(t *testing.T) {
 		if !bytes.Equal(out.buf.Bytes(), want) {
 			t.Fatalf("chunk %d: got %d bytes, want %d", chunk, out.buf.Len(), len(want))
 		}
-	}
-}
-
-func TestAppendHeadersEncodesHeaders(t *testing.T) {
-	m := &wire.Message{
-		MessageType: wire.TypeCommandSuccessResponse, ID: "0123", CorrelationID: "0123",
-		Sender:   wire.Address{ServiceName: "Users", ServiceVersion: "1", ServiceTarget: "get", InstanceID: "i1"},
-		Receiver: &wire.Address{ServiceName: "Web", ServiceVersion: "2", ServiceTarget: "run", InstanceID: "i2"},
-	}
-	want := Headers(m, "amq.gen-reply")
-	got := map[string]string{}
-	for b := appendHeaders(nil, m, "amq.gen-reply"); len(b) > 0; {
-		k := string(b[1 : 1+b[0]])
-		b = b[1+b[0]:]
-		if b[0] != 'S' {
-			t.Fatalf("header %s of type %c", k, b[0])
-		}
-		n := binary.BigEndian.Uint32(b[1:5])
-		got[k] = string(b[5 : 5+n])
-		b = b[5+n:]
-	}
-	if !maps.Equal(got, want) {
-		t.Fatalf("got %v, want %v", got, want)
 	}
 }

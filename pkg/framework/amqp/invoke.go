@@ -87,8 +87,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		return nil, fmt.Errorf("amqp: invoke %s: %w: connection down", cmd.Receiver, bridge.ErrUnavailable)
 	}
 	hb := headerBufs.Get().(*headerBuf)
-	p := s.publishing(&out, data, "", hb)
-	p.ReplyTo = s.replyQueue
+	p := s.publishing(&out, data, "", s.replyQueue, hb)
 	err = s.fast.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p)
 	headerBufs.Put(hb)
 	if err != nil {
@@ -137,16 +136,25 @@ func headerTable(m *wire.Message, replyTo string) amqp091.Table {
 	return t
 }
 
-// publishing builds the AMQP message for m, encoded as data, with the PURISTA properties
-// and the headers replyTo selects (see Headers). On a splicing session the headers are
-// encoded into hb (see session.headers): hb must not be reused before the publish returned.
-func (s *session) publishing(m *wire.Message, data []byte, replyTo string, hb *headerBuf) amqp091.Publishing {
+// publishing builds the AMQP message for m, encoded as data, with the PURISTA properties,
+// the headers replyTo selects (see Headers) and, for a command, the reply queue as the
+// replyTo property. On a splicing session the properties are encoded into hb (see
+// session.headers): hb must not be reused before the publish returned.
+func (s *session) publishing(m *wire.Message, data []byte, replyTo, replyQueue string, hb *headerBuf) amqp091.Publishing {
+	if s.splice {
+		if props, ok := appendProperties(hb.b[:0], m, replyTo, replyQueue); ok {
+			hb.b = props
+			hb.t[spliceKey] = props
+			return amqp091.Publishing{Headers: hb.t, Body: data}
+		}
+	}
 	return amqp091.Publishing{
-		Headers:         s.headers(m, replyTo, hb),
+		Headers:         headerTable(m, replyTo),
 		ContentType:     wire.ContentTypeJSON,
 		ContentEncoding: wire.EncodingUTF8,
 		DeliveryMode:    amqp091.Persistent,
 		CorrelationId:   m.CorrelationID,
+		ReplyTo:         replyQueue,
 		MessageId:       m.ID,
 		Timestamp:       millis(m.Timestamp),
 		Type:            string(m.MessageType),
@@ -154,25 +162,13 @@ func (s *session) publishing(m *wire.Message, data []byte, replyTo string, hb *h
 	}
 }
 
-// headerBuf holds the encoded headers of one publish on a splicing session.
+// headerBuf holds the encoded properties of one publish on a splicing session.
 type headerBuf struct {
 	b []byte
 	t amqp091.Table // the placeholder: {spliceKey: b}
 }
 
 var headerBufs = sync.Pool{New: func() any { return &headerBuf{t: make(amqp091.Table, 1)} }}
-
-// headers returns the Headers property of a publishing of m: on a splicing session the
-// placeholder that frameConn replaces by the table appendHeaders encodes into hb (amqp091
-// then writes one byte array instead of a map of boxed strings); otherwise the table.
-func (s *session) headers(m *wire.Message, replyTo string, hb *headerBuf) amqp091.Table {
-	if !s.splice {
-		return headerTable(m, replyTo)
-	}
-	hb.b = appendHeaders(hb.b[:0], m, replyTo)
-	hb.t[spliceKey] = hb.b
-	return hb.t
-}
 
 // publish publishes p on s's confirm channel and waits for the broker's confirm.
 func (b *Bridge) publish(ctx context.Context, s *session, exchange, key string, p amqp091.Publishing) error {

@@ -51,7 +51,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	}
 	hb := headerBufs.Get().(*headerBuf)
 	defer headerBufs.Put(hb)
-	if err := b.publish(ctx, s, wire.AMQPExchange, "", s.publishing(out, data, "", hb)); err != nil {
+	if err := b.publish(ctx, s, wire.AMQPExchange, "", s.publishing(out, data, "", "", hb)); err != nil {
 		return fmt.Errorf("amqp: emit %s %s: %w", out.MessageType, out.EventName, err)
 	}
 	return nil
