@@ -179,3 +179,50 @@ func TestConnWritesPacketsWhole(t *testing.T) {
 	}
 	_ = c.Close()
 }
+
+// FuzzDropHeaders: whatever PUBLISH dropHeaders rewrites, paho parses the rewritten packet
+// exactly as the original, less the PURISTA header properties.
+func FuzzDropHeaders(f *testing.F) {
+	for _, n := range []int{0, 3, 200} {
+		for _, qos := range []byte{0, 1} {
+			var b bytes.Buffer
+			if _, err := publishPacket(qos, n).WriteTo(&b); err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b.Bytes())
+		}
+	}
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		if len(pkt) < 2 || pkt[0]>>4 != publishType {
+			return
+		}
+		rem, n, ok := readVBI(pkt[1:])
+		if !ok || 1+n+rem != len(pkt) {
+			return
+		}
+		out, ok := dropHeaders(nil, pkt, 1+n)
+		if !ok {
+			return
+		}
+		orig, err := packets.ReadPacket(bytes.NewReader(pkt))
+		if err != nil {
+			return // paho would have rejected the original as well
+		}
+		got, err := packets.ReadPacket(bytes.NewReader(out))
+		if err != nil {
+			t.Fatalf("rewritten packet does not parse: %v\n% x\n% x", err, pkt, out)
+		}
+		op, gp := orig.Content.(*packets.Publish), got.Content.(*packets.Publish)
+		var wantUser []packets.User
+		for _, u := range op.Properties.User {
+			if !isHeader([]byte(u.Key)) {
+				wantUser = append(wantUser, u)
+			}
+		}
+		if op.Topic != gp.Topic || op.PacketID != gp.PacketID || op.QoS != gp.QoS || !bytes.Equal(op.Payload, gp.Payload) ||
+			!slices.Equal(wantUser, gp.Properties.User) || op.Properties.ContentType != gp.Properties.ContentType ||
+			!bytes.Equal(op.Properties.CorrelationData, gp.Properties.CorrelationData) {
+			t.Fatalf("rewritten packet differs:\n%+v\n%+v", op, gp)
+		}
+	})
+}

@@ -40,6 +40,11 @@
 // every subscription is re-established. Close deletes the session (DISCONNECT with expiry
 // 0) unless durable subscriptions are still registered.
 //
+// On plain TCP (mqtt://, tcp://) the bridge dials the broker itself (see QuickAck): reads
+// are buffered and writes batched, and the user properties that carry PURISTA headers are
+// dropped from received messages before paho parses them, since the bridge reads every
+// message from its body. Other user properties (the dead-letter ones) are kept.
+//
 // # Delivery guarantees
 //
 // Commands: at most once per attempt; their PUBACK is sent on receipt. Unknown commands

@@ -108,11 +108,11 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		b.pmu.Unlock()
 	}()
 
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	pctx, cancel := context.WithTimeout(ctx, timeout)
-	err = b.publish(pctx, b.packet(&out, data, timeout))
-	cancel()
+	// One deadline covers the publish (waiting for its PUBACK) and the response; when it
+	// ends, ctx tells the caller's cancellation from the timeout.
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err = b.publish(wctx, b.packet(&out, data, timeout))
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			return nil, fmt.Errorf("mqtt: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
@@ -126,10 +126,11 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 			return nil, fmt.Errorf("mqtt: invoke %s: response: %w", cmd.Receiver, err)
 		}
 		return resp, nil
-	case <-timer.C:
+	case <-wctx.Done():
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("mqtt: invoke %s: %w", cmd.Receiver, err)
+		}
 		return nil, fmt.Errorf("mqtt: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
-	case <-ctx.Done():
-		return nil, fmt.Errorf("mqtt: invoke %s: %w", cmd.Receiver, ctx.Err())
 	case <-b.ctx.Done():
 		return nil, fmt.Errorf("mqtt: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
 	}

@@ -128,7 +128,8 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
 	if p.Properties == nil {
 		p.Properties = &paho.PublishProperties{}
 	}
-	var hs []func(*paho.Publish, func())
+	var one [1]func(*paho.Publish, func()) // the usual case, without an allocation
+	hs := one[:0]
 	b.mu.Lock()
 	if id := p.Properties.SubscriptionIdentifier; id != nil {
 		if r := b.routes[*id]; r != nil {
