@@ -133,9 +133,8 @@ func (b *Bridge) respond(resp *wire.Message, replyTo string) {
 		b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
 		return
 	}
-	hb := headerBufs.Get().(*headerBuf)
-	defer headerBufs.Put(hb)
-	p := s.publishing(resp, data, replyTo, "", hb)
+	p, pb := s.publishing(resp, data, replyTo, "")
+	defer s.published(pb)
 	if resp.EventName == "" { // only for the caller: no confirm needed
 		if err := s.fast.PublishWithContext(context.Background(), wire.AMQPExchange, "", false, false, p); err != nil {
 			b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"slices"
 
-	amqp091 "github.com/rabbitmq/amqp091-go"
-
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -56,13 +54,12 @@ func (b *Bridge) PublishBothWays(m *wire.Message, body []byte, replyTo, replyQue
 	if err != nil {
 		return false, err
 	}
-	first := s.publishing(m, body, replyTo, replyQueue, &headerBuf{t: make(amqp091.Table, 1)})
-	second := (&session{}).publishing(m, body, replyTo, replyQueue, nil)
-	for _, p := range []amqp091.Publishing{first, second} {
-		if err := s.fast.PublishWithContext(context.Background(), "", q, false, false, p); err != nil {
-			return false, err
-		}
+	first, pb := s.publishing(m, body, replyTo, replyQueue)
+	err = s.fast.PublishWithContext(context.Background(), "", q, false, false, first)
+	s.published(pb)
+	if err != nil {
+		return false, err
 	}
-	_, spliced := first.Headers[spliceKey]
-	return spliced, nil
+	second, _ := (&session{}).publishing(m, body, replyTo, replyQueue)
+	return pb != nil, s.fast.PublishWithContext(context.Background(), "", q, false, false, second)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net"
+	"strconv"
+	"sync"
 
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
@@ -36,6 +38,7 @@ const (
 	flagMessageID       = 0x0080 // shortstr
 	flagTimestamp       = 0x0040 // 64-bit integer
 	flagType            = 0x0020 // shortstr
+	flagAppID           = 0x0008 // shortstr
 	flagContinuation    = 0x0001 // more flags follow: never in the basic class
 	// flagsAt is where the property flags of a content header frame are: after the frame
 	// header, class id 2, weight 2 and body size 8.
@@ -61,11 +64,10 @@ const (
 // (subscriptions, dead letters: they copy or read headers), returned messages and every
 // other frame are left as they are.
 //
-// Writes: a content header whose only property is a headers table holding the single
-// entry spliceKey, a byte array (see session.publishing), gets that array as its whole
-// property list (flags included): the bridge encodes the properties itself
-// (appendProperties) without allocating, and amqp091 only copies one byte array. Every
-// other frame passes through unchanged.
+// Writes: a content header whose only property is an appId token of hold (see
+// session.publishing) gets the property list held under that token (flags included): the
+// bridge encodes the properties itself (appendProperties) without allocating, and
+// amqp091 only writes a short string. Every other frame passes through unchanged.
 //
 // Under amqps amqp091 puts TLS on top of the dialed connection, so frames are not
 // visible here and frameConn is not used. Reads are not safe for concurrent use (amqp091
@@ -86,18 +88,43 @@ type frameConn struct {
 	wacc  []byte // the start of a frame being looked into
 	wpass int    // bytes of the current frame (or protocol header) to pass through
 	wout  []byte // what one Write passes on
+
+	hmu  sync.Mutex
+	held map[string][]byte // property lists of the publishes in progress, by token
+	seq  uint64            // numbers the tokens
+	tok  []byte            // scratch for building a token
 }
 
 func newFrameConn(c net.Conn) *frameConn {
-	return &frameConn{Conn: c, buf: make([]byte, 2*readChunk), wpass: len(protocolHeader)}
+	return &frameConn{Conn: c, buf: make([]byte, 2*readChunk), wpass: len(protocolHeader), held: map[string][]byte{}}
 }
 
 // protocolHeader opens the client's stream; frames follow it.
 const protocolHeader = "AMQP\x00\x00\x09\x01"
 
-// spliceKey is the key of the placeholder headers table frameConn replaces by the
-// property list encoded in its value. No header of a real message starts with a NUL.
-const spliceKey = "\x00purista-headers"
+// tokenPrefix starts the appId tokens of hold. No real appId starts with a NUL.
+const tokenPrefix = "\x00purista-props-"
+
+// hold keeps props, a property list, for the publish in progress that names the returned
+// token as its only property (its appId), until release. The token is new on every call,
+// so a frame can never meet another publish's properties.
+func (c *frameConn) hold(props []byte) string {
+	c.hmu.Lock()
+	c.seq++
+	c.tok = strconv.AppendUint(append(c.tok[:0], tokenPrefix...), c.seq, 36)
+	tok := string(c.tok)
+	c.held[tok] = props
+	c.hmu.Unlock()
+	return tok
+}
+
+// release forgets the properties of a publish that has returned; amqp091 has written its
+// frames by then.
+func (c *frameConn) release(tok string) {
+	c.hmu.Lock()
+	delete(c.held, tok)
+	c.hmu.Unlock()
+}
 
 // Write implements net.Conn. It passes everything on in one write to the wrapped
 // connection, except large stretches of message bodies, which go straight through.
@@ -142,7 +169,7 @@ func (c *frameConn) Write(p []byte) (int, error) {
 		if len(c.wacc) < total {
 			break
 		}
-		out = appendSpliced(out, c.wacc)
+		out = c.appendSpliced(out, c.wacc)
 		c.wacc = c.wacc[:0]
 	}
 	if err := c.flushOut(out); err != nil {
@@ -166,28 +193,33 @@ func (c *frameConn) flushOut(out []byte) error {
 	return err
 }
 
-// appendSpliced appends frame f to out; a content header carrying the spliceKey
-// placeholder as its only property gets the property list the placeholder holds.
-func appendSpliced(out, f []byte) []byte {
-	const at = flagsAt + 2                  // the table: length, entries
-	const head = 1 + len(spliceKey) + 1 + 4 // the entry: key, type 'x', length
+// appendSpliced appends frame f to out; a content header whose only property is a
+// token of hold gets the property list held under it.
+func (c *frameConn) appendSpliced(out, f []byte) []byte {
+	const at = flagsAt + 2 // the appId short string
 	end := len(f) - 1
-	if end < at+4+head || f[end] != frameEnd || binary.BigEndian.Uint16(f[flagsAt:]) != flagHeaders ||
-		int(binary.BigEndian.Uint32(f[at:])) != end-at-4 {
+	if end < at+1 || f[end] != frameEnd || binary.BigEndian.Uint16(f[flagsAt:]) != flagAppID || int(f[at]) != end-at-1 ||
+		!bytes.HasPrefix(f[at+1:end], tokenPrefixBytes) {
 		return append(out, f...)
 	}
-	t := f[at+4 : end]
-	if int(t[0]) != len(spliceKey) || string(t[1:1+len(spliceKey)]) != spliceKey || t[1+len(spliceKey)] != 'x' ||
-		int(binary.BigEndian.Uint32(t[head-4:])) != len(t)-head {
-		return append(out, f...)
+	c.hmu.Lock()
+	props, ok := c.held[string(f[at+1:end])]
+	if !ok {
+		// Unreachable: a publish holds its properties until amqp091 has written its
+		// frames. Were it not so, the message would go out without properties (and
+		// without headers, so routed to no queue) rather than with a bogus appId.
+		props = []byte{0, 0}
 	}
 	start := len(out)
 	out = append(out, f[:flagsAt]...)
-	out = append(out, t[head:]...)
+	out = append(out, props...)
+	c.hmu.Unlock()
 	out = append(out, frameEnd)
 	binary.BigEndian.PutUint32(out[start+3:], uint32(len(out)-start-frameHeaderLen-1))
 	return out
 }
+
+var tokenPrefixBytes = []byte(tokenPrefix)
 
 // appendProperties appends the property list (flags, then the properties) of the
 // publishing of m that session.publishing describes, as amqp091 would encode it: content

@@ -178,14 +178,6 @@ type captureConn struct {
 
 func (c *captureConn) Write(p []byte) (int, error) { return c.buf.Write(p) }
 
-// placeholder is the headers table amqp091 writes for the placeholder carrying raw.
-func placeholder(raw []byte) []byte {
-	t := shortstr(spliceKey)
-	t = append(t, 'x')
-	t = binary.BigEndian.AppendUint32(t, uint32(len(raw)))
-	return append(t, raw...)
-}
-
 func TestFrameConnSplicesEncodedProperties(t *testing.T) {
 	m := &wire.Message{
 		MessageType: wire.TypeCommandSuccessResponse, ID: "0123", CorrelationID: "0123", Timestamp: 1700000000000,
@@ -196,29 +188,35 @@ func TestFrameConnSplicesEncodedProperties(t *testing.T) {
 	if !ok {
 		t.Fatal("appendProperties failed")
 	}
-	holder := binary.BigEndian.AppendUint16(nil, flagHeaders)
-	holder = binary.BigEndian.AppendUint32(holder, uint32(len(placeholder(list))))
-	holder = append(holder, placeholder(list)...)
+	appID := func(s string) []byte { return append(binary.BigEndian.AppendUint16(nil, flagAppID), shortstr(s)...) }
 	table := []byte("\x01kS\x00\x00\x00\x01v")
 	body := frame(3, 1, bytes.Repeat([]byte("b"), 42))
 	big := frame(3, 1, bytes.Repeat([]byte("x"), 3*bigWrite))
-	var in, want []byte
-	add := func(f, w []byte) { in, want = append(in, f...), append(want, w...) }
-	add([]byte(protocolHeader), []byte(protocolHeader))
-	add(frame(frameMethod, 1, []byte{0, classBasic, 0, 40, 1, 2, 3}), frame(frameMethod, 1, []byte{0, classBasic, 0, 40, 1, 2, 3}))
-	add(contentHeaderRaw(1, holder), contentHeaderRaw(1, list))
-	add(body, body)
-	// Real tables, other properties beside a placeholder, and no table pass unchanged.
-	add(contentHeader(1, props{table: table, full: true}), contentHeader(1, props{table: table, full: true}))
-	add(contentHeader(1, props{table: placeholder(list), full: true}), contentHeader(1, props{table: placeholder(list), full: true}))
-	add(contentHeader(1, props{table: table}), contentHeader(1, props{table: table}))
-	add(contentHeader(1, props{}), contentHeader(1, props{}))
-	add(big, big)
-	add(frame(8, 0, nil), frame(8, 0, nil))
 
 	for _, chunk := range []int{1, 2, 7, 100, 4096, 1 << 22} {
 		out := &captureConn{}
 		c := newFrameConn(out)
+		tok := c.hold(list)
+		gone := c.hold(list)
+		c.release(gone)
+		var in, want []byte
+		add := func(f, w []byte) { in, want = append(in, f...), append(want, w...) }
+		add([]byte(protocolHeader), []byte(protocolHeader))
+		add(frame(frameMethod, 1, []byte{0, classBasic, 0, 40, 1, 2, 3}), frame(frameMethod, 1, []byte{0, classBasic, 0, 40, 1, 2, 3}))
+		add(contentHeaderRaw(1, appID(tok)), contentHeaderRaw(1, list))
+		add(body, body)
+		// A released token (unreachable) leaves no properties.
+		add(contentHeaderRaw(1, appID(gone)), contentHeaderRaw(1, []byte{0, 0}))
+		// Other appIds, a token beside other properties, and other frames pass unchanged.
+		add(contentHeaderRaw(1, appID("my-app")), contentHeaderRaw(1, appID("my-app")))
+		withType := binary.BigEndian.AppendUint16(nil, flagType|flagAppID)
+		withType = append(append(withType, shortstr("command")...), shortstr(tok)...)
+		add(contentHeaderRaw(1, withType), contentHeaderRaw(1, withType))
+		add(contentHeader(1, props{table: table, full: true}), contentHeader(1, props{table: table, full: true}))
+		add(contentHeader(1, props{}), contentHeader(1, props{}))
+		add(big, big)
+		add(frame(8, 0, nil), frame(8, 0, nil))
+
 		for rest := in; len(rest) > 0; {
 			k := min(chunk, len(rest))
 			if n, err := c.Write(rest[:k]); n != k || err != nil {

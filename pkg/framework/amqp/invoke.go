@@ -86,10 +86,9 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if s.isDead() { // the supervisor may have failed the pending calls before c was added
 		return nil, fmt.Errorf("amqp: invoke %s: %w: connection down", cmd.Receiver, bridge.ErrUnavailable)
 	}
-	hb := headerBufs.Get().(*headerBuf)
-	p := s.publishing(&out, data, "", s.replyQueue, hb)
+	p, pb := s.publishing(&out, data, "", s.replyQueue)
 	err = s.fast.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p)
-	headerBufs.Put(hb)
+	s.published(pb)
 	if err != nil {
 		return nil, fmt.Errorf("amqp: invoke %s: publish: %w: %w", cmd.Receiver, bridge.ErrUnavailable, err)
 	}
@@ -138,15 +137,18 @@ func headerTable(m *wire.Message, replyTo string) amqp091.Table {
 
 // publishing builds the AMQP message for m, encoded as data, with the PURISTA properties,
 // the headers replyTo selects (see Headers) and, for a command, the reply queue as the
-// replyTo property. On a splicing session the properties are encoded into hb (see
-// session.headers): hb must not be reused before the publish returned.
-func (s *session) publishing(m *wire.Message, data []byte, replyTo, replyQueue string, hb *headerBuf) amqp091.Publishing {
-	if s.splice {
-		if props, ok := appendProperties(hb.b[:0], m, replyTo, replyQueue); ok {
-			hb.b = props
-			hb.t[spliceKey] = props
-			return amqp091.Publishing{Headers: hb.t, Body: data}
+// replyTo property. On a splicing session the properties are encoded by appendProperties
+// and held by the frameConn for the publish: the caller must hand the returned buffer to
+// s.published once the publish returned (nil is fine).
+func (s *session) publishing(m *wire.Message, data []byte, replyTo, replyQueue string) (amqp091.Publishing, *propsBuf) {
+	if s.fc != nil {
+		pb := propsBufs.Get().(*propsBuf)
+		if props, ok := appendProperties(pb.b[:0], m, replyTo, replyQueue); ok {
+			pb.b = props
+			pb.tok = s.fc.hold(props)
+			return amqp091.Publishing{AppId: pb.tok, Body: data}, pb
 		}
+		propsBufs.Put(pb)
 	}
 	return amqp091.Publishing{
 		Headers:         headerTable(m, replyTo),
@@ -159,16 +161,26 @@ func (s *session) publishing(m *wire.Message, data []byte, replyTo, replyQueue s
 		Timestamp:       millis(m.Timestamp),
 		Type:            string(m.MessageType),
 		Body:            data,
+	}, nil
+}
+
+// published ends what publishing started for a publish that has returned.
+func (s *session) published(pb *propsBuf) {
+	if pb == nil {
+		return
 	}
+	s.fc.release(pb.tok)
+	pb.tok = ""
+	propsBufs.Put(pb)
 }
 
-// headerBuf holds the encoded properties of one publish on a splicing session.
-type headerBuf struct {
-	b []byte
-	t amqp091.Table // the placeholder: {spliceKey: b}
+// propsBuf holds the encoded properties of one publish on a splicing session.
+type propsBuf struct {
+	b   []byte
+	tok string // the token frameConn knows them by
 }
 
-var headerBufs = sync.Pool{New: func() any { return &headerBuf{t: make(amqp091.Table, 1)} }}
+var propsBufs = sync.Pool{New: func() any { return new(propsBuf) }}
 
 // publish publishes p on s's confirm channel and waits for the broker's confirm.
 func (b *Bridge) publish(ctx context.Context, s *session, exchange, key string, p amqp091.Publishing) error {

@@ -32,7 +32,7 @@ type session struct {
 	pub        *amqp091.Channel // confirm mode: events, responses with an eventName, retries, dead letters
 	fast       *amqp091.Channel // no confirms: commands (mandatory) and plain responses
 	replyQueue string
-	splice     bool          // the connection is a frameConn: publishings may use its header splicing
+	fc         *frameConn    // the connection under amqp091 on plain connections, else nil
 	dead       chan struct{} // closed when the session broke or was closed
 }
 
@@ -52,6 +52,7 @@ func (s *session) close() { _ = s.conn.Close() }
 // the session's goroutines (returns, replies, watcher), which end with the connection.
 func (b *Bridge) connect(ctx context.Context) (*session, error) {
 	plain := strings.HasPrefix(strings.ToLower(b.url), "amqp:")
+	var fc *frameConn
 	props := amqp091.NewConnectionProperties()
 	props.SetClientConnectionName(b.cfg.connName)
 	cfg := amqp091.Config{
@@ -79,7 +80,8 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 			if !plain { // amqp091 puts TLS on top: the frames are not readable here
 				return bc, nil
 			}
-			return newFrameConn(bc), nil
+			fc = newFrameConn(bc)
+			return fc, nil
 		},
 	}
 	conn, err := amqp091.DialConfig(b.url, cfg)
@@ -90,7 +92,7 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 		}
 		return nil, fmt.Errorf("amqp: dial %s: %s", b.redacted, b.redactErr(err))
 	}
-	s := &session{conn: conn, splice: plain, dead: make(chan struct{})}
+	s := &session{conn: conn, fc: fc, dead: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {

@@ -49,9 +49,9 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if err != nil {
 		return fmt.Errorf("amqp: emit %s: %w", out.MessageType, err)
 	}
-	hb := headerBufs.Get().(*headerBuf)
-	defer headerBufs.Put(hb)
-	if err := b.publish(ctx, s, wire.AMQPExchange, "", s.publishing(out, data, "", "", hb)); err != nil {
+	p, pb := s.publishing(out, data, "", "")
+	defer s.published(pb)
+	if err := b.publish(ctx, s, wire.AMQPExchange, "", p); err != nil {
 		return fmt.Errorf("amqp: emit %s %s: %w", out.MessageType, out.EventName, err)
 	}
 	return nil
