@@ -253,9 +253,9 @@ func jsonInt(t jsonparser.ValueType, v []byte) (int64, bool) {
 // eachMember calls f for each member of the JSON object data (and nothing may follow
 // it but whitespace), strictly by the JSON grammar: key is the member's name (plain
 // ASCII without escapes, else eachMember declines), raw the value's bytes (strings with
-// their quotes), t its type and v its bytes as jsonparser gives them (strings without
-// quotes). Objects and arrays are only delimited here: f checks them. It reports false
-// when data is not such an object or f returned false.
+// their quotes), t its type and v its bytes (strings without quotes). Values are only
+// delimited here (valueEnd): f checks them. It reports false when data is not such an
+// object or f returned false.
 func eachMember(data []byte, f func(key, raw []byte, t jsonparser.ValueType, v []byte) bool) bool {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
@@ -287,14 +287,16 @@ func eachMember(data []byte, f func(key, raw []byte, t jsonparser.ValueType, v [
 		if i >= len(data) {
 			return false
 		}
-		v, t, n, err := jsonparser.Get(data[i:])
-		if err != nil {
+		n, t := valueEnd(data, i)
+		if n < 0 {
 			return false
 		}
-		raw := data[i : i+n]
-		if t == jsonparser.String && (len(raw) < 2 || raw[0] != '"') {
-			return false
+		raw := data[i:n]
+		v := raw
+		if t == jsonparser.String {
+			v = raw[1 : len(raw)-1]
 		}
+		n -= i
 		if !f(key, raw, t, v) {
 			return false
 		}
@@ -325,4 +327,76 @@ func skipSpace(data []byte, i int) int {
 		}
 	}
 	return i
+}
+
+// valueEnd returns the index just past the JSON value that starts at data[i] and its
+// type, or -1 when no value can start there or it does not end. It only delimits the
+// value (the caller checks it): a string ends at its first unescaped quote, found with
+// bytes.IndexByte; an object or array at its matching bracket outside strings; a number
+// or literal at the next delimiter, and literals must be spelled exactly.
+func valueEnd(data []byte, i int) (int, jsonparser.ValueType) {
+	switch c := data[i]; {
+	case c == '"':
+		return stringEnd(data, i+1), jsonparser.String
+	case c == '{' || c == '[':
+		t := jsonparser.Object
+		if c == '[' {
+			t = jsonparser.Array
+		}
+		depth := 0
+		for j := i; j < len(data); j++ {
+			switch data[j] {
+			case '"':
+				if j = stringEnd(data, j+1); j < 0 {
+					return -1, t
+				}
+				j-- // the loop steps past the quote
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1, t
+				}
+			}
+		}
+		return -1, t
+	}
+	j := i
+	for j < len(data) {
+		if c := data[j]; c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			break
+		}
+		j++
+	}
+	switch tok := string(data[i:j]); {
+	case tok == "":
+		return -1, jsonparser.Unknown
+	case tok == "true" || tok == "false":
+		return j, jsonparser.Boolean
+	case tok == "null":
+		return j, jsonparser.Null
+	case tok[0] == '-' || '0' <= tok[0] && tok[0] <= '9':
+		return j, jsonparser.Number
+	}
+	return -1, jsonparser.Unknown
+}
+
+// stringEnd returns the index just past the quote that ends the string whose contents
+// start at data[i], or -1 when it does not end.
+func stringEnd(data []byte, i int) int {
+	for {
+		q := bytes.IndexByte(data[i:], '"')
+		if q < 0 {
+			return -1
+		}
+		q += i
+		backslashes := 0
+		for k := q - 1; k >= i && data[k] == '\\'; k-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return q + 1
+		}
+		i = q + 1
+	}
 }
