@@ -64,7 +64,7 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 
 func (r *cmdReg) attach(s *session) error {
 	q := wire.AMQPCommandQueue(r.addr)
-	return r.cons.start(s, r.b.cfg.prefetch, true, true, func(ch *amqp091.Channel) (string, error) {
+	return r.cons.start(s, r.b.cfg.prefetch, true, true, r.b.pool, func(ch *amqp091.Channel) (string, error) {
 		if _, err := ch.QueueDeclare(q, false, true, false, false, nil); err != nil {
 			return "", fmt.Errorf("amqp: declare %s: %w", q, err)
 		}
@@ -75,9 +75,10 @@ func (r *cmdReg) attach(s *session) error {
 	}, r.deliver)
 }
 
-// deliver answers one command on a worker goroutine. Commands are consumed without
-// acknowledgement (as TypeScript PURISTA does): at most once. A command that arrives while
-// the bridge or registration is closing is dropped; its caller gets no response.
+// deliver answers one command. It runs on the pool worker that received it (see
+// relayLoop). Commands are consumed without acknowledgement (as TypeScript PURISTA does):
+// at most once. A command that arrives while the bridge or registration is closing is
+// refused.
 func (r *cmdReg) deliver(d amqp091.Delivery) {
 	b := r.b
 	if !b.work.Enter(true) {
@@ -89,19 +90,17 @@ func (r *cmdReg) deliver(d amqp091.Delivery) {
 		b.refuse(d, "unregistering")
 		return
 	}
-	b.pool.Run(func() {
-		defer b.work.Leave()
-		defer r.g.Leave()
-		cmd, err := wire.Decode(d.Body)
-		if err != nil || cmd.MessageType != wire.TypeCommand {
-			b.log.Warn("amqp: dropped invalid command", "queue", wire.AMQPCommandQueue(r.addr), "bytes", len(d.Body), "err", err)
-			return
-		}
-		ctx, cancel := context.WithTimeout(b.ctx, r.timeout)
-		resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
-		cancel()
-		b.respond(resp, d.ReplyTo)
-	})
+	defer b.work.Leave()
+	defer r.g.Leave()
+	cmd, err := wire.Decode(d.Body)
+	if err != nil || cmd.MessageType != wire.TypeCommand {
+		b.log.Warn("amqp: dropped invalid command", "queue", wire.AMQPCommandQueue(r.addr), "bytes", len(d.Body), "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, r.timeout)
+	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
+	cancel()
+	b.respond(resp, d.ReplyTo)
 }
 
 // refuse answers a command delivered while this instance no longer takes any (it was

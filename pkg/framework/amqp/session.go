@@ -17,6 +17,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/batchconn"
+	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
 // dialTimeout bounds the TCP connect and the AMQP handshake of one connection attempt.
@@ -241,9 +242,10 @@ type consumer struct {
 
 // start opens a channel on s with the given prefetch, lets declare make the queue, and
 // consumes it (without acknowledgements when autoAck), calling handle for each delivery on
-// one dispatch goroutine. With noHeaders the deliveries come without their headers (see
-// frameConn): for consumers that read only the body and the properties.
-func (c *consumer) start(s *session, prefetch int, autoAck, noHeaders bool, declare func(ch *amqp091.Channel) (string, error), handle func(d amqp091.Delivery)) error {
+// one dispatch goroutine, or, with a relay pool, each on its own worker of it (see
+// relayLoop). With noHeaders the deliveries come only with their body and replyTo (see
+// frameConn): for consumers that read nothing else.
+func (c *consumer) start(s *session, prefetch int, autoAck, noHeaders bool, relay *inflight.Pool, declare func(ch *amqp091.Channel) (string, error), handle func(d amqp091.Delivery)) error {
 	c.mu.Lock()
 	stopped := c.stopped
 	c.mu.Unlock()
@@ -271,12 +273,16 @@ func (c *consumer) start(s *session, prefetch int, autoAck, noHeaders bool, decl
 		return fmt.Errorf("amqp: consume %s: %w", q, err)
 	}
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for d := range dels {
-			handle(d)
-		}
-	}()
+	if relay != nil {
+		relay.Run(func() { relayLoop(relay, dels, done, handle) })
+	} else {
+		go func() {
+			defer close(done)
+			for d := range dels {
+				handle(d)
+			}
+		}()
+	}
 	c.mu.Lock()
 	c.ch, c.tag, c.done = ch, tag, done
 	stopped = c.stopped
@@ -285,6 +291,21 @@ func (c *consumer) start(s *session, prefetch int, autoAck, noHeaders bool, decl
 		_ = ch.Cancel(tag, false)
 	}
 	return nil
+}
+
+// relayLoop receives one delivery, passes the receiving on to another worker of pool, and
+// handles the delivery itself; it closes done when the deliveries end. The delivery is
+// handled at once, by the goroutine that received it, instead of waiting for a worker to
+// wake up: one goroutine hand-off less between the broker and the handler. Deliveries
+// are still received in order and handled concurrently.
+func relayLoop(pool *inflight.Pool, dels <-chan amqp091.Delivery, done chan struct{}, handle func(amqp091.Delivery)) {
+	d, ok := <-dels
+	if !ok {
+		close(done)
+		return
+	}
+	pool.Run(func() { relayLoop(pool, dels, done, handle) })
+	handle(d)
 }
 
 // cancel stops the consumer for good: no new deliveries; buffered ones are still handled.

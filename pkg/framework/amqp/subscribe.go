@@ -120,7 +120,7 @@ func filterTokens(f bridge.Filter) wire.Tokens {
 func (r *subReg) attach(s *session) error {
 	b := r.b
 	dlq := wire.AMQPDeadLetterQueue(r.sub.Subscriber)
-	return r.cons.start(s, b.cfg.prefetch, false, false, func(ch *amqp091.Channel) (string, error) {
+	return r.cons.start(s, b.cfg.prefetch, false, false, nil, func(ch *amqp091.Channel) (string, error) {
 		if _, err := ch.QueueDeclare(dlq, true, false, false, false, nil); err != nil {
 			return "", fmt.Errorf("amqp: declare %s: %w", dlq, err)
 		}
