@@ -237,7 +237,7 @@ func propSize(b []byte) (size int, header bool) {
 		if v == 0 {
 			return 0, false
 		}
-		return v, isHeader(b[3:k])
+		return v, wire.IsHeaderName(string(b[3:k]))
 	default:
 		return 0, false
 	}
@@ -245,19 +245,6 @@ func propSize(b []byte) (size int, header bool) {
 		return 0, false
 	}
 	return size, false
-}
-
-// isHeader reports whether a user property named k carries a PURISTA header (the names
-// packet writes).
-func isHeader(k []byte) bool {
-	switch string(k) {
-	case wire.HeaderMessageType, wire.HeaderSenderServiceName, wire.HeaderSenderServiceVersion,
-		wire.HeaderSenderServiceTarget, wire.HeaderSenderInstanceID, wire.HeaderReceiverServiceName,
-		wire.HeaderReceiverServiceVersion, wire.HeaderReceiverServiceTarget, wire.HeaderReceiverInstanceID,
-		wire.HeaderPrincipalID, wire.HeaderTenantID, wire.HeaderTraceParent, wire.HeaderEventName:
-		return true
-	}
-	return false
 }
 
 // readVBI reads a variable byte integer (MQTT 5 §1.5.5) from the start of b and returns it

@@ -90,7 +90,7 @@ func TestPacketReaderDropsOnlyHeaders(t *testing.T) {
 		wp, gp := w.Properties, got.Properties
 		var wantUser []packets.User
 		for _, u := range wp.User {
-			if large[w] || !isHeader([]byte(u.Key)) {
+			if large[w] || !wire.IsHeaderName(u.Key) {
 				wantUser = append(wantUser, u)
 			}
 		}
@@ -215,7 +215,7 @@ func FuzzDropHeaders(f *testing.F) {
 		op, gp := orig.Content.(*packets.Publish), got.Content.(*packets.Publish)
 		var wantUser []packets.User
 		for _, u := range op.Properties.User {
-			if !isHeader([]byte(u.Key)) {
+			if !wire.IsHeaderName(u.Key) {
 				wantUser = append(wantUser, u)
 			}
 		}

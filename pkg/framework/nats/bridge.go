@@ -54,7 +54,6 @@ import (
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
 
-	"github.com/purista-go/purista/pkg/framework/internal/batchconn"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
@@ -220,7 +219,7 @@ func (b *Bridge) flushQuietly(ctx context.Context) {
 func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 	opts := []natsgo.Option{
 		natsgo.Name("purista-" + b.cfg.instanceID),
-		natsgo.SetCustomDialer(&batchconn.Dialer{Dialer: net.Dialer{Timeout: dialTimeout}}),
+		natsgo.SetCustomDialer(&stripDialer{Dialer: net.Dialer{Timeout: dialTimeout}}),
 		natsgo.MaxReconnects(-1),
 		natsgo.PingInterval(b.cfg.pingInterval),
 		natsgo.MaxPingsOutstanding(2),

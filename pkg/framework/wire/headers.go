@@ -95,6 +95,20 @@ func VisitHeaders(m *Message, f func(name, value string)) {
 	}
 }
 
+// IsHeaderName reports whether name is one of the header names VisitHeaders reports
+// (the NATS headers and MQTT user properties of WIRE.md), spelled as it spells them.
+func IsHeaderName(name string) bool {
+	switch name {
+	case HeaderMessageType, HeaderPrincipalID, HeaderTenantID,
+		HeaderSenderInstanceID, HeaderSenderServiceName, HeaderSenderServiceVersion, HeaderSenderServiceTarget,
+		HeaderEventName,
+		HeaderReceiverInstanceID, HeaderReceiverServiceName, HeaderReceiverServiceVersion, HeaderReceiverServiceTarget,
+		HeaderTraceParent:
+		return true
+	}
+	return false
+}
+
 // ReadHeaders reads the tokens from a message's headers through get, which returns the
 // value of one header name ("" when absent); it adapts to any transport (nats.Header.Get,
 // an AMQP table, MQTT user properties). The receiver instance is taken from
