@@ -318,6 +318,9 @@ func (c *frameConn) Read(p []byte) (int, error) {
 		total := frameHeaderLen + size + 1
 		look := typ == frameMethod || (typ == frameHeader && int(ch) < len(c.strip) && c.strip[ch])
 		if !look || total > maxRewrite {
+			if typ == frameHeader && look {
+				c.strip[ch] = false // too large to look into: it passes whole
+			}
 			c.pass = total
 			continue
 		}
@@ -376,13 +379,14 @@ func (c *frameConn) mark(ch uint16, f []byte) {
 		return
 	}
 	tagLen := int(args[4])
-	if 5+tagLen > len(args) || !bytes.HasPrefix(args[5:5+tagLen], noHeadersTagBytes) {
-		return
-	}
+	marked := 5+tagLen <= len(args) && bytes.HasPrefix(args[5:5+tagLen], noHeadersTagBytes)
 	if int(ch) >= len(c.strip) {
+		if !marked {
+			return
+		}
 		c.strip = append(c.strip, make([]bool, int(ch)+1-len(c.strip))...)
 	}
-	c.strip[ch] = true
+	c.strip[ch] = marked
 }
 
 // keepReplyTo rewrites content header frame f in place to keep only its replyTo

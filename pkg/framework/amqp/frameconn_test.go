@@ -140,6 +140,16 @@ func TestFrameConnKeepsOnlyReplyToOfMarkedDeliveries(t *testing.T) {
 	bad := contentHeaderRaw(1, []byte{0x20, 0}, []byte{0, 0, 1, 0}) // table longer than the frame
 	add(deliverFrame(1, noHeadersTag+"abc"), deliverFrame(1, noHeadersTag+"abc"))
 	add(bad, bad)
+	// A content header too large to look into passes whole, and the next content header
+	// on its channel (say, a returned message's) is not taken for a marked delivery's.
+	huge := contentHeader(1, props{table: bytes.Repeat([]byte("t"), maxRewrite), replyTo: "amq.gen-1", full: true})
+	add(deliverFrame(1, noHeadersTag+"abc"), deliverFrame(1, noHeadersTag+"abc"))
+	add(huge, huge)
+	add(body, body)
+	add(contentHeader(1, all), contentHeader(1, all))
+	// A delivery to another consumer on a channel that had a marked one keeps all.
+	add(deliverFrame(1, "purista-0123"), deliverFrame(1, "purista-0123"))
+	add(contentHeader(1, all), contentHeader(1, all))
 	// A high channel number.
 	add(deliverFrame(700, noHeadersTag+"x"), deliverFrame(700, noHeadersTag+"x"))
 	add(contentHeader(700, props{table: []byte{}}), contentHeader(700, props{}))
