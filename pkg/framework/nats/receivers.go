@@ -52,8 +52,12 @@ func (r *cmdReg) receive() {
 	watch := time.AfterFunc(time.Hour, r.spawnIfNoneWaits)
 	watch.Stop()
 	defer watch.Stop()
+	// The idle timer is not reset for every command (a timer operation per command): when
+	// it fires, a receiver that ran a command since it was set sets it again for the
+	// rest of the period.
 	idle := time.NewTimer(inflight.IdleWorker)
 	defer idle.Stop()
+	var lastRun time.Time
 	for {
 		select {
 		case m := <-r.ch:
@@ -67,8 +71,12 @@ func (r *cmdReg) receive() {
 			watch.Stop()
 			r.active.Add(-1)
 			r.waiting.Add(1)
-			idle.Reset(inflight.IdleWorker)
+			lastRun = time.Now()
 		case <-idle.C:
+			if rest := inflight.IdleWorker - time.Since(lastRun); rest > 0 {
+				idle.Reset(rest)
+				continue
+			}
 			if r.retire() {
 				return
 			}
