@@ -22,10 +22,11 @@ import (
 // switch.
 //
 // Each Write is kept whole and in order, but a message written with several Write calls
-// is only whole if its writer holds a lock across them (nats.go and amqp091 do). Not for
-// paho: it writes each MQTT packet with net.Buffers.WriteTo from several goroutines at
-// once, which stays whole only on a *net.TCPConn (one writev); through Conn the pieces of
-// two packets would interleave.
+// is only whole if its writer holds a lock across them (nats.go and amqp091 do). paho
+// writes each MQTT packet with net.Buffers.WriteTo from several goroutines at once, which
+// stays whole on a *net.TCPConn (one writev) but not through Conn alone; paho locks its
+// connection across a packet's writes when the connection is a sync.Locker, so the MQTT
+// bridge wraps Conn in one (pkg/framework/mqtt's mqttConn).
 //
 // The writer belongs to the connection: it exits when the connection is closed (after
 // sending what is buffered, for at most closeFlush) or when a write fails; the error is
