@@ -106,6 +106,8 @@ type Bridge struct {
 	pmu     sync.Mutex
 	pending map[string]*call // by correlationId
 
+	bufs wire.Buffers // encoded commands and responses: amqp091 copies them when it publishes
+
 	dmu      sync.Mutex
 	declared map[string]struct{} // durable queues this bridge declared
 

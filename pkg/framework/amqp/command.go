@@ -92,7 +92,7 @@ func (r *cmdReg) deliver(d amqp091.Delivery) {
 	}
 	defer b.work.Leave()
 	defer r.g.Leave()
-	cmd, err := wire.Decode(d.Body)
+	cmd, err := wire.DecodeOwned(d.Body) // amqp091 allocated it for this delivery
 	if err != nil || cmd.MessageType != wire.TypeCommand {
 		b.log.Warn("amqp: dropped invalid command", "queue", wire.AMQPCommandQueue(r.addr), "bytes", len(d.Body), "err", err)
 		return
@@ -122,7 +122,9 @@ func (b *Bridge) respond(resp *wire.Message, replyTo string) {
 	if replyTo == "" && (resp.MessageType != wire.TypeCommandSuccessResponse || resp.EventName == "") {
 		return
 	}
-	data, err := wire.Encode(resp)
+	buf := b.bufs.Get()
+	defer b.bufs.Put(buf) // after the publish: amqp091 has copied the body then
+	data, err := buf.Encode(resp)
 	if err != nil {
 		b.log.Error("amqp: command response not encodable", "err", err)
 		return

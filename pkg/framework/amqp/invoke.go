@@ -63,8 +63,10 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err != nil {
 		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, err)
 	}
-	data, err := wire.Encode(&out)
+	buf := b.bufs.Get() // amqp091 has copied the body when the publish returns
+	data, err := buf.Encode(&out)
 	if err != nil {
+		b.bufs.Put(buf)
 		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, err)
 	}
 	c := &call{sess: s, done: make(chan result, 1)}
@@ -72,6 +74,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	b.pmu.Lock()
 	if _, dup := b.pending[id]; dup {
 		b.pmu.Unlock()
+		b.bufs.Put(buf)
 		return nil, fmt.Errorf("amqp: invoke %s: correlationId %s already waiting: %w", cmd.Receiver, id, bridge.ErrDuplicate)
 	}
 	b.pending[id] = c
@@ -84,11 +87,13 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		b.pmu.Unlock()
 	}()
 	if s.isDead() { // the supervisor may have failed the pending calls before c was added
+		b.bufs.Put(buf)
 		return nil, fmt.Errorf("amqp: invoke %s: %w: connection down", cmd.Receiver, bridge.ErrUnavailable)
 	}
 	p, pb := s.publishing(&out, data, "", s.replyQueue)
 	err = s.fast.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p)
 	s.published(pb)
+	b.bufs.Put(buf)
 	if err != nil {
 		return nil, fmt.Errorf("amqp: invoke %s: publish: %w: %w", cmd.Receiver, bridge.ErrUnavailable, err)
 	}
@@ -206,7 +211,7 @@ func (b *Bridge) publish(ctx context.Context, s *session, exchange, key string, 
 // correlationId. It runs until the session's reply consumer ends.
 func (b *Bridge) handleReplies(replies <-chan amqp091.Delivery) {
 	for d := range replies {
-		msg, err := wire.Decode(d.Body)
+		msg, err := wire.DecodeOwned(d.Body) // amqp091 allocated it for this delivery
 		if err != nil {
 			b.log.Warn("amqp: dropped invalid response", "bytes", len(d.Body), "err", err)
 			continue
