@@ -45,6 +45,13 @@
 // (exchange, reply queue, every queue, binding and consumer) is declared again. While it
 // is down Healthy reports bridge.ErrUnavailable, Invoke and Emit fail at once with it, and
 // invocations waiting for a response fail with it (their reply queue is gone).
+//
+// On amqp:// connections (not amqps://, where amqp091 puts TLS on top) the bridge spares
+// amqp091's codec of message properties, which allocates a map of boxed strings for the
+// headers of every message: it encodes the properties of what it publishes itself, and
+// the reply queue's and command queues' deliveries reach amqp091 with their replyTo
+// property only, the one property read there. The bytes the broker sees and sends are
+// unchanged; see frameConn.
 package amqp
 
 import (
