@@ -71,12 +71,13 @@ const (
 // Bridge is one NATS bridge instance (one service instance). It implements
 // bridge.EventBridge and bridge.LocalDelivery; all methods are safe for concurrent use.
 type Bridge struct {
-	cfg   config
-	ep    endpoint
-	log   *slog.Logger
-	local atomic.Bool
-	namer wire.Namer   // subject tokens, snake-cased once
-	bufs  wire.Buffers // encoded commands and responses: nats.go copies them when it publishes
+	cfg         config
+	ep          endpoint
+	log         *slog.Logger
+	local       atomic.Bool
+	namer       wire.Namer   // subject tokens, snake-cased once
+	bufs        wire.Buffers // encoded commands and responses: nats.go copies them when it publishes
+	respHeaders responseHeaders
 
 	state  atomic.Int32
 	ctx    context.Context // cancelled when Close finishes or gives up

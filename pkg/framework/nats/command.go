@@ -283,7 +283,7 @@ func (b *Bridge) serve(r *cmdReg, m *natsgo.Msg) {
 		data, _ = buf.Encode(resp)
 	}
 	if m.Reply != "" {
-		if err := b.nc.PublishMsg(&natsgo.Msg{Subject: m.Reply, Data: data, Header: messageHeader(resp)}); err != nil {
+		if err := b.nc.PublishMsg(&natsgo.Msg{Subject: m.Reply, Data: data, Header: b.respHeaders.of(resp)}); err != nil {
 			b.log.Warn("nats: response not sent", "command", cmd.Receiver.String(), "err", err)
 		}
 	}
