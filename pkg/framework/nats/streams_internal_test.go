@@ -12,7 +12,7 @@ func TestResponseHeaders(t *testing.T) {
 	caller := wire.Address{ServiceName: "Web", ServiceVersion: "1", ServiceTarget: "post", InstanceID: "i1"}
 	resp := func(principal, otp string) *wire.Message {
 		return &wire.Message{ID: wire.NewID(), MessageType: wire.TypeCommandSuccessResponse, CorrelationID: "c",
-			Sender: wire.Address{ServiceName: "User", ServiceVersion: "1", ServiceTarget: "signUp", InstanceID: "i2"},
+			Sender:   wire.Address{ServiceName: "User", ServiceVersion: "1", ServiceTarget: "signUp", InstanceID: "i2"},
 			Receiver: &caller, PrincipalID: principal, OTP: otp}
 	}
 	var c responseHeaders
