@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
@@ -147,13 +146,16 @@ func headerTable(m *wire.Message, replyTo string) amqp091.Table {
 // s.published once the publish returned (nil is fine).
 func (s *session) publishing(m *wire.Message, data []byte, replyTo, replyQueue string) (amqp091.Publishing, *propsBuf) {
 	if s.fc != nil {
-		pb := propsBufs.Get().(*propsBuf)
+		pb, _ := s.props.Get().(*propsBuf)
+		if pb == nil {
+			pb = new(propsBuf)
+		}
 		if props, ok := appendProperties(pb.b[:0], m, replyTo, replyQueue); ok {
 			pb.b = props
 			pb.tok = s.fc.hold(props)
 			return amqp091.Publishing{AppId: pb.tok, Body: data}, pb
 		}
-		propsBufs.Put(pb)
+		s.props.Put(pb)
 	}
 	return amqp091.Publishing{
 		Headers:         headerTable(m, replyTo),
@@ -176,7 +178,7 @@ func (s *session) published(pb *propsBuf) {
 	}
 	s.fc.release(pb.tok)
 	pb.tok = ""
-	propsBufs.Put(pb)
+	s.props.Put(pb)
 }
 
 // propsBuf holds the encoded properties of one publish on a splicing session.
@@ -184,8 +186,6 @@ type propsBuf struct {
 	b   []byte
 	tok string // the token frameConn knows them by
 }
-
-var propsBufs = sync.Pool{New: func() any { return new(propsBuf) }}
 
 // publish publishes p on s's confirm channel and waits for the broker's confirm.
 func (b *Bridge) publish(ctx context.Context, s *session, exchange, key string, p amqp091.Publishing) error {

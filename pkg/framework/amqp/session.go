@@ -34,6 +34,7 @@ type session struct {
 	fast       *amqp091.Channel // no confirms: commands (mandatory) and plain responses
 	replyQueue string
 	fc         *frameConn    // the connection under amqp091 on plain connections, else nil
+	props      sync.Pool     // *propsBuf for publishes on fc
 	dead       chan struct{} // closed when the session broke or was closed
 }
 
