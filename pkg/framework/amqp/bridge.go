@@ -69,6 +69,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
 
+	"github.com/purista-go/purista/pkg/framework/internal/handlerctx"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
@@ -97,11 +98,12 @@ type Bridge struct {
 	log      *slog.Logger
 	local    atomic.Bool
 
-	state  atomic.Int32
-	ctx    context.Context // base of handler contexts; cancelled when Close ends
-	pool   *inflight.Pool  // runs command handlers
-	cancel context.CancelFunc
-	work   inflight.Gate // in-flight invokes, emits and handlers
+	state      atomic.Int32
+	ctx        context.Context    // base of handler contexts; cancelled when Close ends
+	handlerCtx *handlerctx.Parent // command handlers' contexts: ctx with a deadline
+	pool       *inflight.Pool     // runs command handlers
+	cancel     context.CancelFunc
+	work       inflight.Gate // in-flight invokes, emits and handlers
 
 	sess atomic.Pointer[session] // nil while disconnected
 
@@ -182,6 +184,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
+	b.handlerCtx = handlerctx.NewParent(b.ctx)
 	b.pool = inflight.NewPool(b.ctx)
 	return b, nil
 }

@@ -97,9 +97,9 @@ func (r *cmdReg) deliver(d amqp091.Delivery) {
 		b.log.Warn("amqp: dropped invalid command", "queue", wire.AMQPCommandQueue(r.addr), "bytes", len(d.Body), "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, r.timeout)
+	ctx := b.handlerCtx.WithTimeout(r.timeout) // no timer unless the handler waits on it
 	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
-	cancel()
+	ctx.Finish()
 	b.respond(resp, d.ReplyTo)
 }
 

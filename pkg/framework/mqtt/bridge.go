@@ -18,6 +18,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
 
+	"github.com/purista-go/purista/pkg/framework/internal/handlerctx"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
@@ -45,13 +46,14 @@ type Bridge struct {
 	clientID string
 	local    atomic.Bool
 
-	state  atomic.Int32
-	up     atomic.Bool // connected and every route subscribed
-	ctx    context.Context
-	cancel context.CancelFunc
-	work   inflight.Gate  // in-flight calls, handlers, queued jobs and retries
-	pool   *inflight.Pool // reused goroutines for command handlers
-	namer  wire.Namer     // topic tokens, snake-cased once
+	state      atomic.Int32
+	up         atomic.Bool // connected and every route subscribed
+	ctx        context.Context
+	handlerCtx *handlerctx.Parent // command handlers' contexts: ctx with a deadline
+	cancel     context.CancelFunc
+	work       inflight.Gate  // in-flight calls, handlers, queued jobs and retries
+	pool       *inflight.Pool // reused goroutines for command handlers
+	namer      wire.Namer     // topic tokens, snake-cased once
 
 	cm     *autopaho.ConnectionManager
 	connMu sync.Mutex // serialises (re)subscription passes
@@ -119,6 +121,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
+	b.handlerCtx = handlerctx.NewParent(b.ctx)
 	b.jobs = inflight.NewQueue(b.ctx, cfg.maxConcurrency, &b.work)
 	b.pool = inflight.NewPool(b.ctx)
 	// The response route always exists: subscription identifier 1.

@@ -281,9 +281,9 @@ func (c *cmdReg) handle(p *paho.Publish, ack func()) {
 		if e := p.Properties.MessageExpiry; e != nil && *e > 0 {
 			timeout = min(timeout, time.Duration(*e)*time.Second)
 		}
-		ctx, cancel := context.WithTimeout(b.ctx, timeout)
+		ctx := b.handlerCtx.WithTimeout(timeout) // no timer unless the handler waits on it
 		resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, c.h, cmd))
-		cancel()
+		ctx.Finish()
 		b.sendResponse(cmd, resp, timeout)
 	})
 }

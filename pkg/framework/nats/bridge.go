@@ -54,6 +54,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
 
+	"github.com/purista-go/purista/pkg/framework/internal/handlerctx"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 )
 
@@ -78,6 +79,7 @@ type Bridge struct {
 	namer       wire.Namer   // subject tokens, snake-cased once
 	bufs        wire.Buffers // encoded commands and responses: nats.go copies them when it publishes
 	respHeaders responseHeaders
+	handlerCtx  *handlerctx.Parent // command handlers' contexts: b.ctx with a deadline
 
 	state  atomic.Int32
 	ctx    context.Context // cancelled when Close finishes or gives up
@@ -128,6 +130,7 @@ func New(url string, opts ...Option) (*Bridge, error) {
 	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
+	b.handlerCtx = handlerctx.NewParent(b.ctx)
 	return b, nil
 }
 

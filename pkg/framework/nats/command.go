@@ -271,8 +271,8 @@ func (b *Bridge) serve(r *cmdReg, m *natsgo.Msg) {
 		b.log.Warn("nats: dropped invalid command", "subject", m.Subject, "bytes", len(m.Data), "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, r.timeout)
-	defer cancel()
+	ctx := b.handlerCtx.WithTimeout(r.timeout) // no timer unless the handler waits on it
+	defer ctx.Finish()
 	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r, cmd))
 	buf := b.bufs.Get()
 	defer b.bufs.Put(buf) // the publishes below copy data before they return
