@@ -30,7 +30,10 @@
 //
 // The bridge dials its TCP connections itself and writes through a buffer drained by one
 // goroutine per connection (internal/batchconn), so that under load many messages leave in one
-// system call instead of nats.go flushing nearly each one while it holds its lock.
+// system call instead of nats.go flushing nearly each one while it holds its lock. It reads
+// through a filter that removes the WIRE.md headers of received messages before nats.go
+// decodes them (the envelope in the body is authoritative; see readconn.go): a received
+// message's Header never holds them.
 //
 // The connection reconnects forever with exponential backoff (WithReconnectWait); Healthy
 // reports bridge.ErrUnavailable while it is down. Every goroutine belongs to a bridge and
