@@ -26,17 +26,27 @@ import (
 type Parent struct {
 	ctx    context.Context
 	values context.Context // ctx without its cancellation: values only (see Context.Value)
+
+	deadline    time.Time // ctx's deadline, if hasDeadline
+	hasDeadline bool
 }
 
 // NewParent returns a Parent for ctx.
 func NewParent(ctx context.Context) *Parent {
-	return &Parent{ctx: ctx, values: context.WithoutCancel(ctx)}
+	p := &Parent{ctx: ctx, values: context.WithoutCancel(ctx)}
+	p.deadline, p.hasDeadline = ctx.Deadline()
+	return p
 }
 
 // WithTimeout returns a context that ends after timeout, when the parent ends, or when
-// Finish is called, like context.WithTimeout(ctx, timeout) and its cancel function.
+// Finish is called, like context.WithTimeout(ctx, timeout) and its cancel function. As
+// there, a parent's earlier deadline is the context's.
 func (p *Parent) WithTimeout(timeout time.Duration) *Context {
-	return &Context{p: p, deadline: time.Now().Add(timeout)}
+	d := time.Now().Add(timeout)
+	if p.hasDeadline && p.deadline.Before(d) {
+		d = p.deadline
+	}
+	return &Context{p: p, deadline: d}
 }
 
 // Context is a handler's context; see the package doc. Safe for concurrent use. Finish
@@ -74,16 +84,18 @@ func (c *Context) Err() error {
 		return in.Err()
 	}
 	if c.ended == nil {
+		if c.p.ctx.Err() != nil {
+			return c.makeReal().Err()
+		}
 		c.ended = c.endedNow()
 	}
 	return c.ended
 }
 
-// endedNow is the error the context has ended with by now, or nil; c.mu is held.
+// endedNow is DeadlineExceeded once the deadline has passed, else nil; c.mu is held. An
+// ended parent is not looked at here: the context then gets its real one (makeReal),
+// which ends with the parent's error and cause, as context.WithDeadline's would.
 func (c *Context) endedNow() error {
-	if err := c.p.ctx.Err(); err != nil {
-		return err
-	}
 	if !time.Now().Before(c.deadline) {
 		return context.DeadlineExceeded
 	}
@@ -111,6 +123,10 @@ func (c *Context) Finish() {
 		return
 	}
 	if c.ended == nil {
+		if c.p.ctx.Err() != nil {
+			c.makeReal().cancel()
+			return
+		}
 		if c.ended = c.endedNow(); c.ended == nil {
 			c.ended = context.Canceled
 		}
@@ -118,8 +134,8 @@ func (c *Context) Finish() {
 }
 
 // real returns the real context, made on the first call. A context that has ended
-// already (Err reported it, or Finish) gets a real one that ended with the same error, so
-// that Err never changes.
+// already (Err reported its deadline, or Finish) gets a real one that ended with the same
+// error, so that Err never changes.
 func (c *Context) real() *deadlineCtx {
 	if in := c.inner.Load(); in != nil {
 		return in
@@ -129,6 +145,13 @@ func (c *Context) real() *deadlineCtx {
 	if in := c.inner.Load(); in != nil {
 		return in
 	}
+	return c.makeReal()
+}
+
+// makeReal makes the real context; c.mu is held and inner is nil. With ended nil it is a
+// context.WithDeadline of the parent (already ended, with the parent's error and cause,
+// when the parent has ended); otherwise one that ended with ended.
+func (c *Context) makeReal() *deadlineCtx {
 	var in deadlineCtx
 	switch c.ended {
 	case nil:

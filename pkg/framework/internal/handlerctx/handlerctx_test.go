@@ -146,3 +146,51 @@ func TestContextConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestContextMatchesWithDeadline: against a parent that has a deadline or ends with a
+// cause, Deadline, Err and context.Cause answer as for context.WithTimeout, whether or not
+// Done was called first.
+func TestContextMatchesWithDeadline(t *testing.T) {
+	cause := errors.New("bridge shut down by its owner")
+	for _, done := range []bool{false, true} {
+		// A parent with an earlier deadline: the handler's deadline is the parent's.
+		pd := time.Now().Add(time.Hour)
+		pctx, pcancel := context.WithDeadline(context.Background(), pd)
+		c := NewParent(pctx).WithTimeout(2 * time.Hour)
+		ref, refCancel := context.WithTimeout(pctx, 2*time.Hour)
+		if done {
+			_ = c.Done() // makes the real context
+		}
+		got, _ := c.Deadline()
+		want, _ := ref.Deadline()
+		if !got.Equal(want) {
+			t.Errorf("done=%v: Deadline %v, want the parent's %v", done, got, want)
+		}
+		c.Finish()
+		refCancel()
+		pcancel()
+
+		// A parent cancelled with a cause: the handler's Cause is that cause.
+		cctx, ccancel := context.WithCancelCause(context.Background())
+		c = NewParent(cctx).WithTimeout(time.Hour)
+		ref, refCancel = context.WithTimeout(cctx, time.Hour)
+		ccancel(cause)
+		if done {
+			ended(t, c)
+		}
+		if err := c.Err(); err != ref.Err() {
+			t.Errorf("done=%v: Err %v, want %v", done, err, ref.Err())
+		}
+		if got := context.Cause(c); got != context.Cause(ref) {
+			t.Errorf("done=%v: Cause %v, want %v", done, got, context.Cause(ref))
+		}
+		if !done {
+			ended(t, c) // Done after the fact: same answers
+			if got := context.Cause(c); got != cause {
+				t.Errorf("after Done: Cause %v, want %v", got, cause)
+			}
+		}
+		c.Finish()
+		refCancel()
+	}
+}
