@@ -228,8 +228,10 @@ func puristaHeadersOnly(block []byte) bool {
 		if len(line) == 0 {
 			return len(after) == 0
 		}
+		// nats.go ends a header line at any LF (nextHeaderLine): a lone CR or LF inside
+		// the line could hide another header from this check.
 		name, _, ok := bytes.Cut(line, []byte(":"))
-		if !ok || !wire.IsHeaderName(string(name)) || bytes.IndexByte(line, '\r') >= 0 {
+		if !ok || !wire.IsHeaderName(string(name)) || bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, '\n') >= 0 {
 			return false
 		}
 		rest = after

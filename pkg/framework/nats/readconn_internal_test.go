@@ -9,7 +9,21 @@ import (
 	"strconv"
 	"testing"
 	"testing/iotest"
+
+	natsgo "github.com/nats-io/nats.go"
+
+	"github.com/purista-go/purista/pkg/framework/wire"
 )
+
+// onlyPurista reports whether every header nats.go decoded is one of WIRE.md's.
+func onlyPurista(h natsgo.Header) bool {
+	for k := range h {
+		if !wire.IsHeaderName(k) {
+			return false
+		}
+	}
+	return true
+}
 
 // puristaBlock is a header block of WIRE.md headers only, as the bridges send it.
 const puristaBlock = "NATS/1.0\r\nmessageType: commandSuccessResponse\r\nsenderServiceName: User\r\n" +
@@ -67,6 +81,8 @@ func TestStripReader(t *testing.T) {
 			hmsg("s", "1", "", "NATS/1.0\r\nmessageType: command\r\nNats-Msg-Id: x\r\n\r\n", body)},
 		{"header name in another case kept", hmsg("s", "1", "", "NATS/1.0\r\nMessageType: command\r\n\r\n", body),
 			hmsg("s", "1", "", "NATS/1.0\r\nMessageType: command\r\n\r\n", body)},
+		{"bare LF hides another header from the check: kept", hmsg("s", "1", "", "NATS/1.0\r\nmessageType: command\nNats-Msg-Id: x\r\n\r\n", body),
+			hmsg("s", "1", "", "NATS/1.0\r\nmessageType: command\nNats-Msg-Id: x\r\n\r\n", body)},
 		{"empty header block stripped", hmsg("s", "1", "", "NATS/1.0\r\n\r\n", body), msg("s", "1", "", body)},
 		{"payload that looks like protocol passes", hmsg("s", "1", "", puristaBlock, "HMSG x 1 2 3\r\nPING\r\n") + "PING\r\n",
 			msg("s", "1", "", "HMSG x 1 2 3\r\nPING\r\n") + "PING\r\n"},
@@ -101,6 +117,7 @@ func FuzzStripReader(f *testing.F) {
 	f.Add([]byte("a"), uint64(1))
 	f.Add([]byte("messageType: x\r\nfoo: y"), uint64(7))
 	f.Add([]byte("NATS/1.0 503"), uint64(99))
+	f.Add([]byte("messageType: x\nfoo: y"), uint64(2))
 	f.Fuzz(func(t *testing.T, data []byte, seed uint64) {
 		rng := rand.New(rand.NewPCG(seed, seed>>7))
 		var in, want bytes.Buffer
@@ -117,6 +134,9 @@ func FuzzStripReader(f *testing.F) {
 				block := "NATS/1.0\r\n" + string(data) + "\r\n\r\n"
 				in.WriteString(hmsg("s", strconv.Itoa(i), "", block, payload))
 				if puristaHeadersOnly([]byte(block)) {
+					if h, err := natsgo.DecodeHeadersMsg([]byte(block)); err != nil || !onlyPurista(h) {
+						t.Fatalf("stripped %q, but nats.go reads it as %v (%v)", block, h, err)
+					}
 					want.WriteString(msg("s", strconv.Itoa(i), "", payload))
 				} else {
 					want.WriteString(hmsg("s", strconv.Itoa(i), "", block, payload))
