@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -223,6 +224,12 @@ func FuzzDropHeaders(f *testing.F) {
 			!slices.Equal(wantUser, gp.Properties.User) || op.Properties.ContentType != gp.Properties.ContentType ||
 			!bytes.Equal(op.Properties.CorrelationData, gp.Properties.CorrelationData) {
 			t.Fatalf("rewritten packet differs:\n%+v\n%+v", op, gp)
+		}
+		// Every other property (expiry, alias, format, response topic, subscription
+		// identifiers) arrives as it was.
+		op.Properties.User, gp.Properties.User = nil, nil
+		if !reflect.DeepEqual(op.Properties, gp.Properties) || op.Duplicate != gp.Duplicate || op.Retain != gp.Retain {
+			t.Fatalf("rewritten packet's properties differ:\n%+v\n%+v", op.Properties, gp.Properties)
 		}
 	})
 }
