@@ -58,3 +58,36 @@ func ExampleDecode() {
 	// a54301eb06be5516017fad45eb49d5d9
 	// invalid PURISTA message: command x without receiver service and target
 }
+
+// A bridge encodes every message it sends into a reused Buffer, hands the bytes to its
+// client library (which copies them) and returns the Buffer.
+func ExampleBuffers() {
+	var bufs wire.Buffers // one per bridge
+	buf := bufs.Get()
+	data, err := buf.Encode(&wire.Message{ID: "1", MessageType: wire.TypeCustomMessage, EventName: "userSignedUp",
+		Sender: wire.Address{ServiceName: "User", ServiceVersion: "1", ServiceTarget: "signUp"}, Payload: []byte(`{"id":7}`)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(string(data)) // publish data here; it is valid until Put
+	bufs.Put(buf)
+	// Output:
+	// {"id":"1","timestamp":0,"contentType":"","contentEncoding":"","messageType":"customMessage","sender":{"serviceName":"User","serviceVersion":"1","serviceTarget":"signUp"},"eventName":"userSignedUp","payload":{"id":7}}
+}
+
+// DecodeOwned takes over a body the client library allocated for one message: the
+// message's strings and payload point into it, so nothing may write to it afterwards.
+func ExampleDecodeOwned() {
+	body := []byte(`{"id":"1","timestamp":1795643360427,"contentType":"application/json","contentEncoding":"utf-8",` +
+		`"messageType":"customMessage","eventName":"userSignedUp","sender":{"serviceName":"User","serviceVersion":"1","serviceTarget":"signUp"},` +
+		`"payload":{"id":7}}`)
+	m, err := wire.DecodeOwned(body)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(m.EventName, m.Sender, string(m.Payload))
+	// Output:
+	// userSignedUp User.v1.signUp {"id":7}
+}
