@@ -196,3 +196,25 @@ func TestEncodeDecodeCanonical(t *testing.T) {
 		}
 	}
 }
+
+func TestIsHeaderName(t *testing.T) {
+	full := &Message{ID: "1", MessageType: TypeCommandSuccessResponse, PrincipalID: "p", TenantID: "t", EventName: "e",
+		Sender:   Address{ServiceName: "A", ServiceVersion: "1", ServiceTarget: "x", InstanceID: "i"},
+		Receiver: &Address{ServiceName: "B", ServiceVersion: "1", ServiceTarget: "y", InstanceID: "j"},
+		OTP:      `{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}`}
+	n := 0
+	VisitHeaders(full, func(name, _ string) {
+		n++
+		if !IsHeaderName(name) {
+			t.Errorf("IsHeaderName(%q) = false for a name VisitHeaders reports", name)
+		}
+	})
+	if n != MaxHeaders {
+		t.Fatalf("VisitHeaders reported %d headers, want %d", n, MaxHeaders)
+	}
+	for _, name := range []string{"", "MessageType", "messagetype", "Nats-Msg-Id", HeaderReplyTo, HeaderAMQPReceiverInstanceID, "deadLetterReason"} {
+		if IsHeaderName(name) {
+			t.Errorf("IsHeaderName(%q) = true", name)
+		}
+	}
+}
