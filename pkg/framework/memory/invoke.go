@@ -136,7 +136,7 @@ func (r *cmdReg) release() {
 // A success response with an eventName is published too; the caller then gets a copy,
 // so that it never shares memory with the subscribers.
 func (b *Bridge) runCommand(ctx context.Context, r *cmdReg, cmd *wire.Message) *wire.Message {
-	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
+	resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, r.h, cmd))
 	if err := resp.Validate(); err != nil {
 		b.log.Error("memory: invalid command response", "command", cmd.Receiver.String(), "err", err)
 		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
@@ -151,16 +151,6 @@ func (b *Bridge) runCommand(ctx context.Context, r *cmdReg, cmd *wire.Message) *
 	}
 	b.net.publish(data, resp, b)
 	return resp.Clone() // publish only reads resp, and only before it returns
-}
-
-func (b *Bridge) callCommand(ctx context.Context, h bridge.CommandHandler, cmd *wire.Message) (resp *wire.Message) {
-	defer func() {
-		if p := recover(); p != nil {
-			b.log.Error("memory: command handler panicked", "command", cmd.Receiver.String(), "panic", fmt.Sprint(p))
-			resp = nil
-		}
-	}()
-	return h(ctx, cmd)
 }
 
 // finishResponse fills what the handler left empty: a nil response becomes an unhandled

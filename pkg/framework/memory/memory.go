@@ -31,6 +31,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // Name is what (*Bridge).Name returns.
@@ -40,14 +41,6 @@ const Name = "memory"
 const (
 	DefaultInitialInterval = bridge.DefaultInitialInterval
 	DefaultMaxInterval     = bridge.DefaultMaxInterval
-)
-
-// Bridge states.
-const (
-	stateNew int32 = iota
-	stateRunning
-	stateDraining
-	stateClosed
 )
 
 // job is a unit of work run by a bridge's worker pool with the bridge's context.
@@ -60,7 +53,7 @@ type Bridge struct {
 	cfg config
 	log *slog.Logger
 
-	state  atomic.Int32
+	life   lifecycle.Lifecycle   // state, Close's bookkeeping; errors say "memory: …"
 	fault  atomic.Pointer[error] // set by SetHealthy
 	ctx    context.Context       // cancelled when Close gives up waiting or finishes
 	cancel context.CancelFunc
@@ -69,12 +62,11 @@ type Bridge struct {
 	// so that concurrent calls do not all register with (and lock) ctx itself.
 	handlerCtxs [handlerCtxShards]context.Context
 
-	mu        sync.Mutex // guards the fields below
-	cmds      map[endpoint]*cmdReg
-	subs      map[endpoint]*subReg
-	dls       map[*dlReg]struct{}
-	retries   map[*retry]struct{}
-	closeDone chan struct{} // made by the first Close, closed when it returns
+	mu      sync.Mutex // guards the fields below
+	cmds    map[endpoint]*cmdReg
+	subs    map[endpoint]*subReg
+	dls     map[*dlReg]struct{}
+	retries map[*retry]struct{}
 
 	cmdPool *inflight.Pool  // runs command handlers
 	jobs    *inflight.Queue // runs deliveries, retries and dead-letter handlers
@@ -98,6 +90,7 @@ func newBridge(n *Network, opts []Option) *Bridge {
 	}
 	b := &Bridge{
 		net:     n,
+		life:    lifecycle.Lifecycle{Name: Name},
 		cfg:     cfg,
 		log:     cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
 		cmds:    map[endpoint]*cmdReg{},
@@ -147,10 +140,11 @@ func (b *Bridge) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if b.state.CompareAndSwap(stateNew, stateRunning) || b.state.Load() == stateRunning {
+	if b.life.CompareAndSwap(lifecycle.StateNew, lifecycle.StateRunning) {
 		return nil
 	}
-	return fmt.Errorf("memory: start: %w", bridge.ErrClosed)
+	_, err := b.life.Starting() // nil when already running
+	return err
 }
 
 // SetHealthy simulates a broken (err != nil) or restored (nil) connection of this instance:
@@ -173,16 +167,13 @@ func (b *Bridge) faultErr() error {
 
 // accepting reports whether b takes new deliveries.
 func (b *Bridge) accepting() bool {
-	return b.state.Load() == stateRunning && b.faultErr() == nil
+	return b.life.Load() == lifecycle.StateRunning && b.faultErr() == nil
 }
 
 // Healthy implements bridge.EventBridge. It never blocks.
 func (b *Bridge) Healthy(ctx context.Context) error {
-	switch b.state.Load() {
-	case stateNew:
-		return fmt.Errorf("memory: %w", bridge.ErrNotStarted)
-	case stateDraining, stateClosed:
-		return fmt.Errorf("memory: %w", bridge.ErrClosed)
+	if err := b.life.Healthy(); err != nil {
+		return err
 	}
 	if err := b.faultErr(); err != nil {
 		return fmt.Errorf("memory: %w: %w", bridge.ErrUnavailable, err)
@@ -193,22 +184,13 @@ func (b *Bridge) Healthy(ctx context.Context) error {
 // intake admits a new Invoke or Emit; on success the caller must b.work.leave. While b
 // drains, only calls made from its own handlers (ctx derived from theirs) are admitted.
 func (b *Bridge) intake(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+	if err := b.life.Check(ctx); err != nil {
 		return err
-	}
-	switch b.state.Load() {
-	case stateNew:
-		return fmt.Errorf("memory: %w", bridge.ErrNotStarted)
-	case stateClosed:
-		return fmt.Errorf("memory: %w", bridge.ErrClosed)
 	}
 	if err := b.faultErr(); err != nil {
 		return fmt.Errorf("memory: %w: %w", bridge.ErrUnavailable, err)
 	}
-	if b.work.EnterCall(ctx, b) {
-		return nil
-	}
-	return fmt.Errorf("memory: %w", bridge.ErrClosed)
+	return b.life.EnterCall(ctx, &b.work, b)
 }
 
 // Emit implements bridge.EventBridge. It returns once every matching subscription has the
@@ -280,7 +262,7 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 	r := &cmdReg{b: b, ep: endpointOf(addr), h: h, timeout: timeout}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("memory: register command %s: %w", addr, bridge.ErrClosed)
 	}
 	if _, dup := b.cmds[r.ep]; dup {
@@ -304,7 +286,7 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 	r.sub.Subscriber.InstanceID = b.cfg.instanceID
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("memory: register subscription %s: %w", sub.Subscriber, bridge.ErrClosed)
 	}
 	if _, dup := b.subs[r.key.endpoint]; dup {
@@ -328,7 +310,7 @@ func (b *Bridge) OnDeadLetter(ctx context.Context, subscriber wire.Address, h br
 	r := &dlReg{b: b, addr: subscriber, h: h}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("memory: on dead letter %s: %w", subscriber, bridge.ErrClosed)
 	}
 	b.dls[r] = struct{}{}
@@ -438,20 +420,13 @@ func (b *Bridge) schedule(j job, delay time.Duration) {
 // still running then has its ctx cancelled and pending retries are dropped. Registrations
 // are removed from the network. A second Close waits for the first.
 func (b *Bridge) Close(ctx context.Context) error {
-	b.mu.Lock()
-	if done := b.closeDone; done != nil {
-		b.mu.Unlock()
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("memory: close: %w", ctx.Err())
-		}
+	if first, err := b.life.BeginClose(ctx); !first {
+		return err
 	}
-	b.closeDone = make(chan struct{})
-	b.state.Store(stateDraining)
+	defer b.life.EndClose()
+	b.mu.Lock()
+	b.life.Store(lifecycle.StateDraining)
 	b.mu.Unlock()
-	defer close(b.closeDone)
 
 	var err error
 	select {
@@ -462,7 +437,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 	b.cancel()
 
 	b.mu.Lock()
-	b.state.Store(stateClosed)
+	b.life.Store(lifecycle.StateClosed)
 	for r := range b.retries {
 		r.t.Stop()
 		b.work.Leave()
