@@ -71,6 +71,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/handlerctx"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // Name is what (*Bridge).Name returns.
@@ -78,14 +79,6 @@ const Name = "amqp"
 
 // ErrConfig is wrapped by New's errors about the URL. They never contain a password.
 var ErrConfig = errors.New("amqp: invalid configuration")
-
-// Bridge states.
-const (
-	stateNew int32 = iota
-	stateRunning
-	stateDraining
-	stateClosed
-)
 
 // Bridge is one AMQP bridge instance (one service instance's connection). It implements
 // bridge.EventBridge and bridge.LocalDelivery; all methods are safe for concurrent use.
@@ -98,10 +91,10 @@ type Bridge struct {
 	log      *slog.Logger
 	local    atomic.Bool
 
-	state      atomic.Int32
-	ctx        context.Context    // base of handler contexts; cancelled when Close ends
-	handlerCtx *handlerctx.Parent // command handlers' contexts: ctx with a deadline
-	pool       *inflight.Pool     // runs command handlers
+	life       lifecycle.Lifecycle // state, Close's bookkeeping; errors say "amqp: …"
+	ctx        context.Context     // base of handler contexts; cancelled when Close ends
+	handlerCtx *handlerctx.Parent  // command handlers' contexts: ctx with a deadline
+	pool       *inflight.Pool      // runs command handlers
 	cancel     context.CancelFunc
 	work       inflight.Gate // in-flight invokes, emits and handlers
 
@@ -120,11 +113,9 @@ type Bridge struct {
 	dmu      sync.Mutex
 	declared map[string]struct{} // durable queues this bridge declared
 
-	startMu   sync.Mutex
-	stop      chan struct{} // closed by Close: the supervisor stops
-	supDone   chan struct{} // closed when the supervisor has stopped
-	closeMu   sync.Mutex
-	closeDone chan struct{}
+	startMu sync.Mutex
+	stop    chan struct{} // closed by Close: the supervisor stops
+	supDone chan struct{} // closed when the supervisor has stopped
 }
 
 var (
@@ -170,6 +161,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	}
 	b := &Bridge{
 		url:      rawURL,
+		life:     lifecycle.Lifecycle{Name: Name},
 		redacted: u.Redacted(),
 		cfg:      cfg,
 		log:      cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
@@ -206,11 +198,8 @@ func (b *Bridge) SetLocalDelivery(enabled bool) { b.local.Store(enabled) }
 func (b *Bridge) Start(ctx context.Context) error {
 	b.startMu.Lock()
 	defer b.startMu.Unlock()
-	switch b.state.Load() {
-	case stateRunning:
-		return nil
-	case stateDraining, stateClosed:
-		return fmt.Errorf("amqp: start: %w", bridge.ErrClosed)
+	if running, err := b.life.Starting(); running || err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -219,7 +208,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		s, err := b.establish(ctx)
 		if err == nil {
-			b.state.Store(stateRunning)
+			b.life.Store(lifecycle.StateRunning)
 			go b.supervise(s)
 			b.log.Info("amqp: connected", "url", b.redacted)
 			return nil
@@ -239,11 +228,8 @@ func (b *Bridge) Start(ctx context.Context) error {
 
 // Healthy implements bridge.EventBridge. It never blocks.
 func (b *Bridge) Healthy(ctx context.Context) error {
-	switch b.state.Load() {
-	case stateNew:
-		return fmt.Errorf("amqp: %w", bridge.ErrNotStarted)
-	case stateDraining, stateClosed:
-		return fmt.Errorf("amqp: %w", bridge.ErrClosed)
+	if err := b.life.Healthy(); err != nil {
+		return err
 	}
 	if s := b.sess.Load(); s == nil || s.isDead() {
 		return fmt.Errorf("amqp: %s: %w: connection down, reconnecting", b.redacted, bridge.ErrUnavailable)
@@ -253,21 +239,7 @@ func (b *Bridge) Healthy(ctx context.Context) error {
 
 // intake admits a new Invoke or Emit; on success the caller must b.work.leave. While b
 // drains, only calls made from its own handlers (ctx derived from theirs) are admitted.
-func (b *Bridge) intake(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	switch b.state.Load() {
-	case stateNew:
-		return fmt.Errorf("amqp: %w", bridge.ErrNotStarted)
-	case stateClosed:
-		return fmt.Errorf("amqp: %w", bridge.ErrClosed)
-	}
-	if b.work.EnterCall(ctx, b) {
-		return nil
-	}
-	return fmt.Errorf("amqp: %w", bridge.ErrClosed)
-}
+func (b *Bridge) intake(ctx context.Context) error { return b.life.Intake(ctx, &b.work, b) }
 
 // session returns the live session or an error wrapping bridge.ErrUnavailable.
 func (b *Bridge) session() (*session, error) {
@@ -284,23 +256,14 @@ func (b *Bridge) session() (*session, error) {
 // Pending retries are dropped: their unacknowledged originals go back to the broker when
 // the connection closes. Durable queues stay. A second Close waits for the first.
 func (b *Bridge) Close(ctx context.Context) error {
-	b.closeMu.Lock()
-	if done := b.closeDone; done != nil {
-		b.closeMu.Unlock()
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("amqp: close: %w", ctx.Err())
-		}
+	if first, err := b.life.BeginClose(ctx); !first {
+		return err
 	}
-	b.closeDone = make(chan struct{})
-	b.closeMu.Unlock()
-	defer close(b.closeDone)
+	defer b.life.EndClose()
 
 	b.startMu.Lock()
-	started := b.state.Load() == stateRunning
-	b.state.Store(stateDraining)
+	started := b.life.Load() == lifecycle.StateRunning
+	b.life.Store(lifecycle.StateDraining)
 	b.startMu.Unlock()
 
 	b.topo.Lock()
@@ -350,7 +313,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 	clear(b.subs)
 	clear(b.dls)
 	b.topo.Unlock()
-	b.state.Store(stateClosed)
+	b.life.Store(lifecycle.StateClosed)
 	b.failPending(nil, fmt.Errorf("amqp: %w", bridge.ErrClosed))
 	return err
 }

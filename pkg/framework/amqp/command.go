@@ -12,6 +12,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // cmdReg is this instance's registration of a command handler.
@@ -47,7 +48,7 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 	ep := endpointOf(addr)
 	b.topo.Lock()
 	defer b.topo.Unlock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("amqp: register command %s: %w", addr, bridge.ErrClosed)
 	}
 	if _, dup := b.cmds[ep]; dup {
@@ -98,7 +99,7 @@ func (r *cmdReg) deliver(d amqp091.Delivery) {
 		return
 	}
 	ctx := b.handlerCtx.WithTimeout(r.timeout) // no timer unless the handler waits on it
-	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r.h, cmd))
+	resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, r.h, cmd))
 	ctx.Finish()
 	b.respond(resp, d.ReplyTo)
 }
@@ -179,7 +180,7 @@ func (b *Bridge) invokeLocal(ctx context.Context, r *cmdReg, cmd *wire.Message, 
 			b.log.Error("amqp: undecodable local command", "err", err)
 			return
 		}
-		resp := b.finishResponse(hctx, in, b.callCommand(hctx, r.h, in))
+		resp := b.finishResponse(hctx, in, b.life.CallCommand(hctx, b.log, r.h, in))
 		out, err := wire.Encode(resp)
 		if err != nil {
 			b.log.Error("amqp: command response not encodable", "err", err)
@@ -209,16 +210,6 @@ func (b *Bridge) invokeLocal(ctx context.Context, r *cmdReg, cmd *wire.Message, 
 	case <-b.ctx.Done():
 		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
 	}
-}
-
-func (b *Bridge) callCommand(ctx context.Context, h bridge.CommandHandler, cmd *wire.Message) (resp *wire.Message) {
-	defer func() {
-		if p := recover(); p != nil {
-			b.log.Error("amqp: command handler panicked", "command", cmd.Receiver.String(), "panic", fmt.Sprint(p))
-			resp = nil
-		}
-	}()
-	return h(ctx, cmd)
 }
 
 // finishResponse fills what the handler left empty: a nil response becomes an unhandled

@@ -13,6 +13,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // dlReg is a dead-letter handler registration.
@@ -47,7 +48,7 @@ func (b *Bridge) OnDeadLetter(ctx context.Context, subscriber wire.Address, h br
 	r := &dlReg{b: b, addr: subscriber, h: h}
 	b.topo.Lock()
 	defer b.topo.Unlock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("amqp: on dead letter %s: %w", subscriber, bridge.ErrClosed)
 	}
 	if s := b.sess.Load(); s != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // AMQP headers this bridge adds for retries and dead letters (purista extensions; the
@@ -90,7 +91,7 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 	ep := endpointOf(sub.Subscriber)
 	b.topo.Lock()
 	defer b.topo.Unlock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("amqp: register subscription %s: %w", sub.Subscriber, bridge.ErrClosed)
 	}
 	if _, dup := b.subs[ep]; dup {
