@@ -59,18 +59,11 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/handlerctx"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // Name is what (*Bridge).Name returns.
 const Name = "nats"
-
-// Bridge states.
-const (
-	stateNew int32 = iota
-	stateRunning
-	stateDraining
-	stateClosed
-)
 
 // Bridge is one NATS bridge instance (one service instance). It implements
 // bridge.EventBridge and bridge.LocalDelivery; all methods are safe for concurrent use.
@@ -84,18 +77,17 @@ type Bridge struct {
 	respHeaders responseHeaders
 	handlerCtx  *handlerctx.Parent // command handlers' contexts: b.ctx with a deadline
 
-	state  atomic.Int32
-	ctx    context.Context // cancelled when Close finishes or gives up
+	life   lifecycle.Lifecycle // state, Close's bookkeeping; errors say "nats: …"
+	ctx    context.Context     // cancelled when Close finishes or gives up
 	cancel context.CancelFunc
 	work   inflight.Gate // Invoke/Emit calls and command handlers in flight
 
-	mu        sync.Mutex
-	nc        *natsgo.Conn
-	js        jetstream.JetStream // nil while JetStream is unavailable
-	cmds      map[wire.Address]*cmdReg
-	subs      map[subKey]*subReg
-	dls       map[*dlReg]struct{}
-	closeDone chan struct{}
+	mu   sync.Mutex
+	nc   *natsgo.Conn
+	js   jetstream.JetStream // nil while JetStream is unavailable
+	cmds map[wire.Address]*cmdReg
+	subs map[subKey]*subReg
+	dls  map[*dlReg]struct{}
 }
 
 var (
@@ -123,6 +115,7 @@ func New(url string, opts ...Option) (*Bridge, error) {
 		cfg.instanceID = wire.NewID()
 	}
 	b := &Bridge{
+		life: lifecycle.Lifecycle{Name: Name},
 		cfg:  cfg,
 		ep:   ep,
 		log:  cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
@@ -161,11 +154,8 @@ func (b *Bridge) Conn() *natsgo.Conn {
 func (b *Bridge) Start(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	switch b.state.Load() {
-	case stateRunning:
-		return nil
-	case stateDraining, stateClosed:
-		return fmt.Errorf("nats: start: %w", bridge.ErrClosed)
+	if running, err := b.life.Starting(); running || err != nil {
+		return err
 	}
 	nc, err := b.connect(ctx)
 	if err != nil {
@@ -177,7 +167,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 	} else {
 		b.js = js
 	}
-	b.state.Store(stateRunning)
+	b.life.Store(lifecycle.StateRunning)
 	for _, r := range b.cmds {
 		if err := r.subscribe(); err != nil {
 			return err
@@ -283,11 +273,8 @@ func backoff(first, max time.Duration, n int) time.Duration {
 
 // Healthy implements bridge.EventBridge; it never blocks.
 func (b *Bridge) Healthy(context.Context) error {
-	switch b.state.Load() {
-	case stateNew:
-		return fmt.Errorf("nats: %w", bridge.ErrNotStarted)
-	case stateDraining, stateClosed:
-		return fmt.Errorf("nats: %w", bridge.ErrClosed)
+	if err := b.life.Healthy(); err != nil {
+		return err
 	}
 	if st := b.conn().Status(); st != natsgo.CONNECTED {
 		return fmt.Errorf("nats: %w: connection %s", bridge.ErrUnavailable, st)
@@ -311,18 +298,12 @@ func (b *Bridge) jetStream() jetstream.JetStream {
 // bridge drains only calls from its own handlers are admitted. A disconnected bridge
 // fails fast with bridge.ErrUnavailable.
 func (b *Bridge) intake(ctx context.Context) (*natsgo.Conn, error) {
-	if err := ctx.Err(); err != nil {
+	if err := b.life.Check(ctx); err != nil {
 		return nil, err
 	}
-	switch b.state.Load() {
-	case stateNew:
-		return nil, fmt.Errorf("nats: %w", bridge.ErrNotStarted)
-	case stateClosed:
-		return nil, fmt.Errorf("nats: %w", bridge.ErrClosed)
-	}
 	nc := b.conn()
-	if !b.work.EnterCall(ctx, b) {
-		return nil, fmt.Errorf("nats: %w", bridge.ErrClosed)
+	if err := b.life.EnterCall(ctx, &b.work, b); err != nil {
+		return nil, err
 	}
 	if st := nc.Status(); st != natsgo.CONNECTED {
 		b.work.Leave()
@@ -337,19 +318,12 @@ func (b *Bridge) intake(ctx context.Context) (*natsgo.Conn, error) {
 // redelivery elsewhere). It then waits for in-flight handlers and calls until ctx ends,
 // cancels what still runs, and closes the connection. A second Close waits for the first.
 func (b *Bridge) Close(ctx context.Context) error {
-	b.mu.Lock()
-	if done := b.closeDone; done != nil {
-		b.mu.Unlock()
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("nats: close: %w", ctx.Err())
-		}
+	if first, err := b.life.BeginClose(ctx); !first {
+		return err
 	}
-	b.closeDone = make(chan struct{})
-	defer close(b.closeDone)
-	prev := b.state.Swap(stateDraining)
+	defer b.life.EndClose()
+	b.mu.Lock()
+	prev := b.life.Swap(lifecycle.StateDraining)
 	cmds, subs, dls := b.cmds, b.subs, b.dls
 	b.cmds, b.subs, b.dls = map[wire.Address]*cmdReg{}, map[subKey]*subReg{}, map[*dlReg]struct{}{}
 	b.mu.Unlock()
@@ -388,8 +362,8 @@ func (b *Bridge) Close(ctx context.Context) error {
 	for _, r := range subs {
 		r.waitStopped(ctx)
 	}
-	b.state.Store(stateClosed)
-	if nc := b.conn(); nc != nil && prev != stateNew {
+	b.life.Store(lifecycle.StateClosed)
+	if nc := b.conn(); nc != nil && prev != lifecycle.StateNew {
 		if err := nc.FlushTimeout(time.Second); err != nil && !errors.Is(err, natsgo.ErrConnectionClosed) {
 			b.log.Debug("nats: flush on close", "err", err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // Invoke implements bridge.EventBridge. With local delivery on and the handler registered
@@ -134,7 +135,7 @@ func (b *Bridge) invokeLocal(ctx context.Context, r *cmdReg, cmd *wire.Message, 
 // response that carries an eventName is published on its own subject before answer
 // returns. It returns the response and its encoding.
 func (b *Bridge) answer(ctx context.Context, r *cmdReg, cmd *wire.Message) (*wire.Message, []byte) {
-	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r, cmd))
+	resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, r.h, cmd))
 	data, err := wire.Encode(resp)
 	if err != nil {
 		b.log.Error("nats: command response not encodable", "command", cmd.Receiver.String(), "err", err)
@@ -156,16 +157,6 @@ func (b *Bridge) publishEvent(resp *wire.Message, data []byte) {
 	if err := b.publish(ctx, resp, data); err != nil {
 		b.log.Error("nats: success event not published", "eventName", resp.EventName, "id", resp.ID, "err", err)
 	}
-}
-
-func (b *Bridge) callCommand(ctx context.Context, r *cmdReg, cmd *wire.Message) (resp *wire.Message) {
-	defer func() {
-		if p := recover(); p != nil {
-			b.log.Error("nats: command handler panicked", "command", cmd.Receiver.String(), "panic", fmt.Sprint(p))
-			resp = nil
-		}
-	}()
-	return r.h(ctx, cmd)
 }
 
 // finishResponse fills what the handler left empty (as the memory bridge does): nil
@@ -213,13 +204,13 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 	r := &cmdReg{b: b, addr: addr, h: h, timeout: timeout}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("nats: register command %s: %w", addr, bridge.ErrClosed)
 	}
 	if _, dup := b.cmds[addr]; dup {
 		return nil, fmt.Errorf("nats: register command %s: %w", addr, bridge.ErrDuplicate)
 	}
-	if b.state.Load() == stateRunning {
+	if b.life.Load() == lifecycle.StateRunning {
 		if err := r.subscribe(); err != nil {
 			return nil, err
 		}
@@ -273,7 +264,7 @@ func (b *Bridge) serve(r *cmdReg, m *natsgo.Msg) {
 	}
 	ctx := b.handlerCtx.WithTimeout(r.timeout) // no timer unless the handler waits on it
 	defer ctx.Finish()
-	resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, r, cmd))
+	resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, r.h, cmd))
 	buf := b.bufs.Get()
 	defer b.bufs.Put(buf) // the publishes below copy data before they return
 	data, err := buf.Encode(resp)

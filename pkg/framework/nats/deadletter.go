@@ -15,6 +15,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // deadLetter publishes data, which failed every attempt of the subscription at
@@ -68,10 +69,10 @@ func (b *Bridge) OnDeadLetter(ctx context.Context, subscriber wire.Address, h br
 	r := &dlReg{b: b, addr: subscriber, h: h}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("nats: on dead letter %s: %w", subscriber, bridge.ErrClosed)
 	}
-	if b.state.Load() == stateRunning {
+	if b.life.Load() == lifecycle.StateRunning {
 		if err := r.start(ctx); err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // subKey identifies a subscription registration of one bridge.
@@ -58,14 +59,14 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("nats: register subscription %s: %w", sub.Subscriber, bridge.ErrClosed)
 	}
 	k := keyOf(sub.Subscriber)
 	if _, dup := b.subs[k]; dup {
 		return nil, fmt.Errorf("nats: register subscription %s: %w", sub.Subscriber, bridge.ErrDuplicate)
 	}
-	if b.state.Load() == stateRunning {
+	if b.life.Load() == lifecycle.StateRunning {
 		if err := r.start(ctx); err != nil {
 			return nil, err
 		}
