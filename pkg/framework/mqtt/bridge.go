@@ -20,6 +20,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/handlerctx"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // responseRouteID is the subscription identifier of the instance's response route, the
@@ -28,14 +29,6 @@ const responseRouteID = 1
 
 // Name is what (*Bridge).Name returns.
 const Name = "mqtt"
-
-// Bridge states.
-const (
-	stateNew int32 = iota
-	stateRunning
-	stateDraining
-	stateClosed
-)
 
 // Bridge is the MQTT v5 event bridge. It implements bridge.EventBridge and
 // bridge.LocalDelivery; all methods are safe for concurrent use. Create it with New.
@@ -46,8 +39,8 @@ type Bridge struct {
 	clientID string
 	local    atomic.Bool
 
-	state      atomic.Int32
-	up         atomic.Bool // connected and every route subscribed
+	life       lifecycle.Lifecycle // state, Close's bookkeeping; errors say "mqtt: …"
+	up         atomic.Bool         // connected and every route subscribed
 	ctx        context.Context
 	handlerCtx *handlerctx.Parent // command handlers' contexts: ctx with a deadline
 	cancel     context.CancelFunc
@@ -61,15 +54,14 @@ type Bridge struct {
 
 	nextID atomic.Int32 // subscription identifiers
 
-	mu        sync.Mutex        // guards the fields below
-	routes    map[int]*route    // by subscription identifier
-	byFilter  map[string]*route // by filter
-	nextHook  int
-	cmds      map[wire.Address]*cmdReg
-	subs      map[wire.Address]*subReg
-	dls       map[*dlReg]struct{}
-	retries   map[*time.Timer]struct{}
-	closeDone chan struct{}
+	mu       sync.Mutex        // guards the fields below
+	routes   map[int]*route    // by subscription identifier
+	byFilter map[string]*route // by filter
+	nextHook int
+	cmds     map[wire.Address]*cmdReg
+	subs     map[wire.Address]*subReg
+	dls      map[*dlReg]struct{}
+	retries  map[*time.Timer]struct{}
 
 	pmu     sync.Mutex // guards pending
 	pending map[string]chan []byte
@@ -105,6 +97,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 		clientID = "purista-" + cfg.instanceID
 	}
 	b := &Bridge{
+		life:     lifecycle.Lifecycle{Name: Name},
 		cfg:      cfg,
 		ep:       ep,
 		clientID: clientID,
@@ -157,16 +150,17 @@ func (b *Bridge) Start(ctx context.Context) error {
 		return err
 	}
 	b.mu.Lock()
-	switch b.state.Load() {
-	case stateRunning:
-		b.mu.Unlock()
-		return b.awaitUp(ctx)
-	case stateDraining, stateClosed:
-		b.mu.Unlock()
-		return fmt.Errorf("mqtt: start: %w", bridge.ErrClosed)
+	running, err := b.life.Starting()
+	if !running && err == nil {
+		b.life.Store(lifecycle.StateRunning)
 	}
-	b.state.Store(stateRunning)
 	b.mu.Unlock()
+	switch {
+	case err != nil:
+		return err
+	case running:
+		return b.awaitUp(ctx)
+	}
 
 	expiry := uint32(min(b.cfg.sessionExpiry/time.Second, math.MaxUint32-1))
 	recvMax := b.cfg.receiveMaximum
@@ -304,11 +298,8 @@ func (b *Bridge) disconnectPacket() *paho.Disconnect {
 
 // Healthy implements bridge.EventBridge. It never blocks.
 func (b *Bridge) Healthy(ctx context.Context) error {
-	switch b.state.Load() {
-	case stateNew:
-		return fmt.Errorf("mqtt: %w", bridge.ErrNotStarted)
-	case stateDraining, stateClosed:
-		return fmt.Errorf("mqtt: %w", bridge.ErrClosed)
+	if err := b.life.Healthy(); err != nil {
+		return err
 	}
 	if !b.up.Load() {
 		return fmt.Errorf("mqtt: %w: not connected to %s", bridge.ErrUnavailable, b.URL())
@@ -318,21 +309,7 @@ func (b *Bridge) Healthy(ctx context.Context) error {
 
 // intake admits a new Invoke or Emit; on success the caller must b.work.leave. While the
 // bridge drains, only calls from its own handlers are admitted.
-func (b *Bridge) intake(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	switch b.state.Load() {
-	case stateNew:
-		return fmt.Errorf("mqtt: %w", bridge.ErrNotStarted)
-	case stateClosed:
-		return fmt.Errorf("mqtt: %w", bridge.ErrClosed)
-	}
-	if b.work.EnterCall(ctx, b) {
-		return nil
-	}
-	return fmt.Errorf("mqtt: %w", bridge.ErrClosed)
-}
+func (b *Bridge) intake(ctx context.Context) error { return b.life.Intake(ctx, &b.work, b) }
 
 // connection returns the connection manager, or nil before Start.
 func (b *Bridge) connection() *autopaho.ConnectionManager {
@@ -367,21 +344,14 @@ func (b *Bridge) publish(ctx context.Context, p *paho.Publish) error {
 // cancelled; unfinished messages stay unacknowledged, so the broker redelivers them if the
 // session survives), then disconnects. A second Close waits for the first.
 func (b *Bridge) Close(ctx context.Context) error {
-	b.mu.Lock()
-	if done := b.closeDone; done != nil {
-		b.mu.Unlock()
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("mqtt: close: %w", ctx.Err())
-		}
+	if first, err := b.life.BeginClose(ctx); !first {
+		return err
 	}
-	b.closeDone = make(chan struct{})
-	started := b.state.Load() != stateNew
-	b.state.Store(stateDraining)
+	defer b.life.EndClose()
+	b.mu.Lock()
+	started := b.life.Load() != lifecycle.StateNew
+	b.life.Store(lifecycle.StateDraining)
 	b.mu.Unlock()
-	defer close(b.closeDone)
 
 	// Leave the share groups at once, so the broker routes new work to other instances;
 	// the response route stays until in-flight Invokes are done.
@@ -403,7 +373,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 	}
 	clear(b.retries)
 	b.mu.Unlock()
-	b.state.Store(stateClosed)
+	b.life.Store(lifecycle.StateClosed)
 	b.up.Store(false)
 	if cm := b.connection(); started && cm != nil {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -13,6 +13,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // User properties of a dead-letter message (published to wire.MQTTDeadLetterTopic of the
@@ -69,7 +70,7 @@ func (b *Bridge) OnDeadLetter(ctx context.Context, subscriber wire.Address, h br
 	}
 	d := &dlReg{b: b, addr: subscriber, h: h}
 	b.mu.Lock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		b.mu.Unlock()
 		return nil, fmt.Errorf("mqtt: on dead letter %s: %w", subscriber, bridge.ErrClosed)
 	}
@@ -114,7 +115,7 @@ func (d *dlReg) handle(p *paho.Publish, ack func()) {
 		ack()
 		return
 	}
-	if b.state.Load() != stateRunning || !b.work.Enter(false) {
+	if b.life.Load() != lifecycle.StateRunning || !b.work.Enter(false) {
 		return
 	}
 	data := p.Payload

@@ -16,6 +16,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // headerOrder is the order user properties are written in (PURISTA's order).
@@ -203,7 +204,7 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 		c.timeout = bridge.DefaultTimeout
 	}
 	b.mu.Lock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		b.mu.Unlock()
 		return nil, fmt.Errorf("mqtt: register command %s: %w", addr, bridge.ErrClosed)
 	}
@@ -257,7 +258,7 @@ func waitIdle(ctx context.Context, g *inflight.Gate) error {
 func (c *cmdReg) handle(p *paho.Publish, ack func()) {
 	ack() // at most once: a command is never redelivered for a handler failure
 	b := c.b
-	if b.state.Load() != stateRunning || !b.work.Enter(false) {
+	if b.life.Load() != lifecycle.StateRunning || !b.work.Enter(false) {
 		b.log.Debug("mqtt: dropped command while closing", "topic", p.Topic)
 		return
 	}
@@ -282,7 +283,7 @@ func (c *cmdReg) handle(p *paho.Publish, ack func()) {
 			timeout = min(timeout, time.Duration(*e)*time.Second)
 		}
 		ctx := b.handlerCtx.WithTimeout(timeout) // no timer unless the handler waits on it
-		resp := b.finishResponse(ctx, cmd, b.callCommand(ctx, c.h, cmd))
+		resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, c.h, cmd))
 		ctx.Finish()
 		b.sendResponse(cmd, resp, timeout)
 	})
@@ -331,7 +332,7 @@ func (b *Bridge) invokeLocal(ctx context.Context, c *cmdReg, data []byte, timeou
 	}
 	go func() {
 		defer b.work.Leave()
-		resp := b.finishResponse(hctx, cmd, b.callCommand(hctx, c.h, cmd))
+		resp := b.finishResponse(hctx, cmd, b.life.CallCommand(hctx, b.log, c.h, cmd))
 		out, err := wire.Encode(resp)
 		if err != nil {
 			resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
@@ -353,16 +354,6 @@ func (b *Bridge) invokeLocal(ctx context.Context, c *cmdReg, data []byte, timeou
 	case <-ctx.Done():
 		return nil, fmt.Errorf("mqtt: invoke %s: %w", c.addr, ctx.Err())
 	}
-}
-
-func (b *Bridge) callCommand(ctx context.Context, h bridge.CommandHandler, cmd *wire.Message) (resp *wire.Message) {
-	defer func() {
-		if p := recover(); p != nil {
-			b.log.Error("mqtt: command handler panicked", "command", cmd.Receiver.String(), "panic", fmt.Sprint(p))
-			resp = nil
-		}
-	}()
-	return h(ctx, cmd)
 }
 
 // finishResponse fills what the handler left empty: a nil response becomes an unhandled

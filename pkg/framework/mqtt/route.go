@@ -10,6 +10,8 @@ import (
 
 	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // route is one MQTT subscription of the bridge (one filter; MQTT keeps one subscription
@@ -99,7 +101,7 @@ func (b *Bridge) removeHooks(ctx context.Context, hks ...hook) error {
 	}
 	b.mu.Unlock()
 	cm := b.connection()
-	if cm == nil || len(filters) == 0 || b.state.Load() == stateClosed {
+	if cm == nil || len(filters) == 0 || b.life.Load() == lifecycle.StateClosed {
 		return nil
 	}
 	b.connMu.Lock()

@@ -13,6 +13,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // Emit implements bridge.EventBridge: it publishes msg (QoS 1, expiry WithEventExpiry) on
@@ -97,7 +98,7 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 	s := &subReg{b: b, key: key, sub: sub, h: h}
 	s.sub.Subscriber.InstanceID = b.cfg.instanceID
 	b.mu.Lock()
-	if b.state.Load() >= stateDraining {
+	if b.life.Load() >= lifecycle.StateDraining {
 		b.mu.Unlock()
 		return nil, fmt.Errorf("mqtt: register subscription %s: %w", sub.Subscriber, bridge.ErrClosed)
 	}
@@ -146,7 +147,7 @@ func (s *subReg) Unregister(ctx context.Context) error {
 // bridge closes, new messages are left unacknowledged (the session redelivers them).
 func (s *subReg) handle(p *paho.Publish, ack func()) {
 	b := s.b
-	if b.state.Load() != stateRunning || !b.work.Enter(false) {
+	if b.life.Load() != lifecycle.StateRunning || !b.work.Enter(false) {
 		return
 	}
 	data := p.Payload
@@ -224,7 +225,7 @@ func (b *Bridge) schedule(j func(context.Context), delay time.Duration) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.ctx.Err() != nil || b.state.Load() == stateClosed {
+	if b.ctx.Err() != nil || b.life.Load() == lifecycle.StateClosed {
 		b.work.Leave()
 		return
 	}
