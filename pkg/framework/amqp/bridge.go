@@ -278,12 +278,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 	}
 	b.topo.Unlock()
 
-	var err error
-	select {
-	case <-b.work.Close():
-	case <-ctx.Done():
-		err = fmt.Errorf("amqp: close: %w", ctx.Err())
-	}
+	err := b.life.Drain(ctx, &b.work)
 	b.cancel()
 
 	b.topo.Lock()

@@ -428,12 +428,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 	b.life.Store(lifecycle.StateDraining)
 	b.mu.Unlock()
 
-	var err error
-	select {
-	case <-b.work.Close():
-	case <-ctx.Done():
-		err = fmt.Errorf("memory: close: %w", ctx.Err())
-	}
+	err := b.life.Drain(ctx, &b.work)
 	b.cancel()
 
 	b.mu.Lock()

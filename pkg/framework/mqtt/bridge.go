@@ -360,12 +360,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 			b.log.Warn("mqtt: close: unsubscribe failed", "err", uerr)
 		}
 	}
-	var err error
-	select {
-	case <-b.work.Close():
-	case <-ctx.Done():
-		err = fmt.Errorf("mqtt: close: %w", ctx.Err())
-	}
+	err := b.life.Drain(ctx, &b.work)
 	b.mu.Lock()
 	for t := range b.retries {
 		t.Stop() // a timer that already fired finds itself gone and does nothing

@@ -1,7 +1,8 @@
 // Package lifecycle is the state machine every bridge implementation shares: a bridge is
 // new, then running (Start), then draining and at last closed (Close). A Lifecycle holds
-// that state, answers the checks that depend on it alone (Intake, Healthy, Starting), makes
-// a second Close wait for the first, and recovers panicking command handlers. What a
+// that state, answers the checks that depend on it alone (Intake, Healthy, Starting),
+// makes a second Close wait for the first (BeginClose) and the first wait for the
+// bridge's work (Drain), and recovers panicking command handlers (CallCommand). What a
 // bridge does on each transition (connecting, draining its registrations) stays in the
 // bridge.
 package lifecycle
@@ -39,7 +40,7 @@ const (
 // before. Set Name before use and do not change it; the zero Lifecycle is otherwise ready
 // in StateNew.
 //
-// All methods are safe for concurrent use. None blocks except BeginClose (see there);
+// All methods are safe for concurrent use. None blocks except BeginClose and Drain (see there);
 // Load, Intake and the other checks are one atomic load (Intake also enters the gate,
 // whose lock is held only briefly) and allocate only the error they return.
 //
@@ -172,6 +173,16 @@ func (l *Lifecycle) EndClose() {
 	done := l.closeDone
 	l.closeMu.Unlock()
 	close(done)
+}
+
+// Drain is Close's wait for the bridge's work: it shuts g (see inflight.Gate.Close) and
+// blocks until the work inside has left, then returns nil, or until ctx ends, then returns
+// "<Name>: close: " wrapping ctx.Err().
+func (l *Lifecycle) Drain(ctx context.Context, g *inflight.Gate) error {
+	if err := g.Wait(ctx); err != nil {
+		return fmt.Errorf("%s: close: %w", l.Name, err)
+	}
+	return nil
 }
 
 // CallCommand calls the command handler h and returns its response. A panic in h is

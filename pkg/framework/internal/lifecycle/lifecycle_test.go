@@ -174,6 +174,32 @@ func TestBeginClose(t *testing.T) {
 	}
 }
 
+func TestDrain(t *testing.T) {
+	tests := []struct {
+		name   string
+		inside bool // work is in flight and never leaves
+		want   want
+	}{
+		{name: "idle", want: want{}},
+		{name: "busy", inside: true, want: want{"amqp: close: context deadline exceeded", context.DeadlineExceeded}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &Lifecycle{Name: "amqp"}
+			var g inflight.Gate
+			if tt.inside && !g.Enter(false) {
+				t.Fatal("gate refused work")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			check(t, "Drain", l.Drain(ctx, &g), tt.want)
+			if g.Enter(false) {
+				t.Error("gate admits outside work after Drain")
+			}
+		})
+	}
+}
+
 func TestCallCommand(t *testing.T) {
 	recv := &wire.Address{ServiceName: "svc", ServiceVersion: "1", ServiceTarget: "do"}
 	ok := &wire.Message{ID: "resp"}
