@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,9 @@ func (b *Bridge) setupStreams(ctx context.Context, nc *natsgo.Conn) (jetstream.J
 		cfg.MaxAge = b.cfg.streamMaxAge
 		cfg.MaxBytes = b.cfg.streamMaxBytes
 		cfg.Duplicates = time.Minute
+		if s, err := js.Stream(sctx, cfg.Name); err == nil && sameStream(s.CachedInfo().Config, cfg) {
+			continue // as wanted: no update (every bridge start would update it otherwise)
+		}
 		if _, err := js.CreateOrUpdateStream(sctx, cfg); err != nil {
 			if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
 				return nil, err
@@ -99,6 +103,31 @@ func ConsumerName(a wire.Address) string {
 		}
 	}
 	return sb.String()
+}
+
+// sameStream reports whether the stream configuration have (as the server reports it)
+// already is want in every field setupStreams sets. Updating a stream that needs no
+// change is not free: nats-server rewrites its configuration, which also raced with
+// consumers being created on the embedded server (its fileStore, under -race).
+func sameStream(have, want jetstream.StreamConfig) bool {
+	limit := func(n int64) int64 { // 0 and -1 both mean no limit
+		if n <= 0 {
+			return -1
+		}
+		return n
+	}
+	return limit(have.MaxBytes) == limit(want.MaxBytes) &&
+		slices.Equal(sortedCopy(have.Subjects), sortedCopy(want.Subjects)) &&
+		have.Description == want.Description && have.Retention == want.Retention &&
+		have.Storage == want.Storage && have.Discard == want.Discard &&
+		have.MaxAge == want.MaxAge && have.Duplicates == want.Duplicates
+}
+
+// sortedCopy returns a sorted copy of s.
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
 }
 
 // messageHeader returns the headers of m (WIRE.md names), with room for one more. The
