@@ -61,12 +61,12 @@ var envelopeKeys = [...]string{"id", "timestamp", "contentType", "contentEncodin
 	"payload", "serviceName", "serviceVersion", "serviceTarget", "instanceId"}
 
 // decodeEnvelope decodes data as described above; ok is false when it declines. The
-// message points into copy(data) (data itself when copy is nil), which nobody may write
-// to afterwards.
-func decodeEnvelope(data []byte, copy func([]byte) []byte) (m *Message, ok bool) {
+// message points into clone(data) (data itself when clone is nil), which nobody may
+// write to afterwards.
+func decodeEnvelope(data []byte, clone func([]byte) []byte) (m *Message, ok bool) {
 	own := data
-	if copy != nil {
-		own = copy(data)
+	if clone != nil {
+		own = clone(data)
 	}
 	d := &decoded{}
 	seen := 0
