@@ -83,35 +83,54 @@ func rawRPC(b testing.TB) rpc {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var mu sync.Mutex
-	pending := map[string]chan []byte{}
+	calls := newRPCCalls(replies)
+	return func(ctx context.Context) error {
+		return calls.call(func(id string) error {
+			return cch.PublishWithContext(ctx, "", q.Name, false, false, amqp091.Publishing{
+				ContentType: "application/json", CorrelationId: id, ReplyTo: rq.Name, Body: body})
+		})
+	}
+}
+
+// rpcCalls matches the replies of a raw RPC client to its calls by correlation id.
+type rpcCalls struct {
+	mu      sync.Mutex
+	pending map[string]chan []byte
+}
+
+// newRPCCalls starts handing replies to their calls; that ends when replies is closed
+// (with its connection, in the test's cleanup).
+func newRPCCalls(replies <-chan amqp091.Delivery) *rpcCalls {
+	c := &rpcCalls{pending: map[string]chan []byte{}}
 	go func() {
 		for d := range replies {
-			mu.Lock()
-			ch := pending[d.CorrelationId]
-			delete(pending, d.CorrelationId)
-			mu.Unlock()
+			c.mu.Lock()
+			ch := c.pending[d.CorrelationId]
+			delete(c.pending, d.CorrelationId)
+			c.mu.Unlock()
 			if ch != nil {
 				ch <- d.Body
 			}
 		}
 	}()
-	return func(ctx context.Context) error {
-		id := wire.NewID()
-		ch := make(chan []byte, 1)
-		mu.Lock()
-		pending[id] = ch
-		mu.Unlock()
-		if err := cch.PublishWithContext(ctx, "", q.Name, false, false, amqp091.Publishing{
-			ContentType: "application/json", CorrelationId: id, ReplyTo: rq.Name, Body: body}); err != nil {
-			return err
-		}
-		select {
-		case <-ch:
-			return nil
-		case <-time.After(10 * time.Second):
-			return fmt.Errorf("raw rpc timed out")
-		}
+	return c
+}
+
+// call publishes a request with a new correlation id and waits (at most 10 s) for its reply.
+func (c *rpcCalls) call(publish func(id string) error) error {
+	id := wire.NewID()
+	ch := make(chan []byte, 1)
+	c.mu.Lock()
+	c.pending[id] = ch
+	c.mu.Unlock()
+	if err := publish(id); err != nil {
+		return err
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("raw rpc %s timed out", id)
 	}
 }
 
@@ -181,36 +200,13 @@ func rawSameWireRPC(b testing.TB) rpc {
 				publishing(resp, respHeaders, d.CorrelationId, respBody))
 		}
 	}()
-	var mu sync.Mutex
-	pending := map[string]chan []byte{}
-	go func() {
-		for d := range replies {
-			mu.Lock()
-			ch := pending[d.CorrelationId]
-			delete(pending, d.CorrelationId)
-			mu.Unlock()
-			if ch != nil {
-				ch <- d.Body
-			}
-		}
-	}()
+	calls := newRPCCalls(replies)
 	return func(ctx context.Context) error {
-		id := wire.NewID()
-		ch := make(chan []byte, 1)
-		mu.Lock()
-		pending[id] = ch
-		mu.Unlock()
-		p := publishing(cmd, cmdHeaders, id, body)
-		p.ReplyTo = rq.Name
-		if err := cch.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p); err != nil {
-			return err
-		}
-		select {
-		case <-ch:
-			return nil
-		case <-time.After(10 * time.Second):
-			return fmt.Errorf("raw same-wire rpc timed out")
-		}
+		return calls.call(func(id string) error {
+			p := publishing(cmd, cmdHeaders, id, body)
+			p.ReplyTo = rq.Name
+			return cch.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p)
+		})
 	}
 }
 
