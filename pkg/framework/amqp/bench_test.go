@@ -50,15 +50,7 @@ func rawRPC(b testing.TB) rpc {
 	u := brokerURL(b)
 	body, _ := wire.Encode(cmdTo(wire.Address{ServiceName: "BenchCaller0123456789", ServiceVersion: "1", ServiceTarget: "run"},
 		wire.Address{ServiceName: "Bench0123456789", ServiceVersion: "1", ServiceTarget: "echo"}, `{"email":"alice@example.com","name":"Alice"}`))
-	dial := func() *amqp091.Connection {
-		c, err := amqp091.Dial(u)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = c.Close() })
-		return c
-	}
-	sc, cc := dial(), dial()
+	sc, cc := rawDial(b, u), rawDial(b, u)
 	sch, _ := sc.Channel()
 	q, err := sch.QueueDeclare("purista.bench.raw."+wire.NewID()[:10], false, true, false, false, nil)
 	if err != nil {
@@ -90,6 +82,16 @@ func rawRPC(b testing.TB) rpc {
 				ContentType: "application/json", CorrelationId: id, ReplyTo: rq.Name, Body: body})
 		})
 	}
+}
+
+// rawDial opens a plain amqp091 connection to u, closed with tb.
+func rawDial(tb testing.TB, u string) *amqp091.Connection {
+	c, err := amqp091.Dial(u)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // rpcCalls matches the replies of a raw RPC client to its calls by correlation id.
@@ -147,15 +149,7 @@ func rawSameWireRPC(b testing.TB) rpc {
 	from := wire.Address{ServiceName: "BenchSameCaller" + id, ServiceVersion: "1", ServiceTarget: "run", InstanceID: wire.NewID()}
 	cmd := cmdTo(from, svc, `{"email":"alice@example.com","name":"Alice"}`)
 	body, _ := wire.Encode(cmd)
-	dial := func() *amqp091.Connection {
-		c, err := amqp091.Dial(u)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = c.Close() })
-		return c
-	}
-	sc, cc := dial(), dial()
+	sc, cc := rawDial(b, u), rawDial(b, u)
 	sch, _ := sc.Channel()
 	if err := sch.ExchangeDeclare(wire.AMQPExchange, amqp091.ExchangeHeaders, true, false, false, false, nil); err != nil {
 		b.Fatal(err)
