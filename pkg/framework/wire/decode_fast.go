@@ -25,9 +25,10 @@ import (
 // one of the envelope's own names spelled as they are (encoding/json also matches other
 // letter cases), a key given twice, a string with a control character, a timestamp that
 // is not a plain integer, a value of the wrong type, a null payload. Strings with escapes
-// or invalid UTF-8 are decoded by encoding/json one at a time. The payload and unknown
-// fields are checked with jsonx.Valid (encoding/json's grammar, faster). FuzzCodec checks that whatever it accepts,
-// encoding/json decodes to the same message.
+// are unescaped by jsonparser (when that gives valid UTF-8), strings with invalid UTF-8
+// by encoding/json, one at a time. The payload and unknown fields are checked with
+// jsonx.Valid (encoding/json's grammar, faster). FuzzCodec checks that whatever it
+// accepts, encoding/json decodes to the same message.
 
 // decoded is a message with the storage its pointers point to, allocated at once.
 type decoded struct {
@@ -207,16 +208,18 @@ func stringValue(t jsonparser.ValueType, raw, v []byte, dst *string) bool {
 	default:
 		return false
 	}
-	plain := true
+	escaped, ascii := false, true
 	for _, c := range v {
-		if c < 0x20 {
+		switch {
+		case c < 0x20:
 			return false // encoding/json's error, in its words
-		}
-		if c == '\\' || c >= utf8.RuneSelf {
-			plain = false
+		case c == '\\':
+			escaped = true
+		case c >= utf8.RuneSelf:
+			ascii = false
 		}
 	}
-	if plain || utf8.Valid(v) && bytes.IndexByte(v, '\\') < 0 {
+	if !escaped && (ascii || utf8.Valid(v)) {
 		if len(v) > 0 {
 			*dst = unsafe.String(&v[0], len(v))
 		}
