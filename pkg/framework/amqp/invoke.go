@@ -62,10 +62,10 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err != nil {
 		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, err)
 	}
-	buf := b.bufs.Get() // amqp091 has copied the body when the publish returns
+	buf := b.bufs.Get()
+	defer b.bufs.Put(buf) // amqp091 has copied the body when the publish returns
 	data, err := buf.Encode(&out)
 	if err != nil {
-		b.bufs.Put(buf)
 		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, err)
 	}
 	c := &call{sess: s, done: make(chan result, 1)}
@@ -73,7 +73,6 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	b.pmu.Lock()
 	if _, dup := b.pending[id]; dup {
 		b.pmu.Unlock()
-		b.bufs.Put(buf)
 		return nil, fmt.Errorf("amqp: invoke %s: correlationId %s already waiting: %w", cmd.Receiver, id, bridge.ErrDuplicate)
 	}
 	b.pending[id] = c
@@ -86,13 +85,11 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		b.pmu.Unlock()
 	}()
 	if s.isDead() { // the supervisor may have failed the pending calls before c was added
-		b.bufs.Put(buf)
 		return nil, fmt.Errorf("amqp: invoke %s: %w: connection down", cmd.Receiver, bridge.ErrUnavailable)
 	}
 	p, pb := s.publishing(&out, data, "", s.replyQueue)
 	err = s.fast.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p)
 	s.published(pb)
-	b.bufs.Put(buf)
 	if err != nil {
 		return nil, fmt.Errorf("amqp: invoke %s: publish: %w: %w", cmd.Receiver, bridge.ErrUnavailable, err)
 	}
