@@ -250,7 +250,7 @@ func (r *cmdReg) Unregister(ctx context.Context) error {
 			}
 		})
 	})
-	return waitIdle(ctx, &r.g)
+	return r.b.life.WaitUnregister(ctx, &r.g)
 }
 
 // subReg is one instance's registration of a subscription.
@@ -274,7 +274,7 @@ func (r *subReg) Unregister(ctx context.Context) error {
 			}
 		})
 	})
-	return waitIdle(ctx, &r.g)
+	return r.b.life.WaitUnregister(ctx, &r.g)
 }
 
 // delivery is the job that delivers data to r as attempt number attempt.
@@ -324,12 +324,5 @@ func (r *dlReg) Unregister(ctx context.Context) error {
 		r.b.net.removeDeadLetter(r)
 		r.b.forget(func() { delete(r.b.dls, r) })
 	})
-	return waitIdle(ctx, &r.g)
-}
-
-func waitIdle(ctx context.Context, g *inflight.Gate) error {
-	if err := g.Wait(ctx); err != nil {
-		return fmt.Errorf("memory: unregister: %w", err)
-	}
-	return nil
+	return r.b.life.WaitUnregister(ctx, &r.g)
 }

@@ -146,7 +146,7 @@ func (d *dlReg) Unregister(ctx context.Context) error {
 		d.b.mu.Unlock()
 		err = d.b.removeHooks(ctx, d.hk)
 	})
-	if werr := waitIdle(ctx, &d.g); werr != nil {
+	if werr := d.b.life.WaitUnregister(ctx, &d.g); werr != nil {
 		return werr
 	}
 	return err

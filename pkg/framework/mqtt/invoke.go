@@ -241,17 +241,10 @@ func (c *cmdReg) Unregister(ctx context.Context) error {
 		c.b.mu.Unlock()
 		err = c.b.removeHooks(ctx, c.r)
 	})
-	if werr := waitIdle(ctx, &c.g); werr != nil {
+	if werr := c.b.life.WaitUnregister(ctx, &c.g); werr != nil {
 		return werr
 	}
 	return err
-}
-
-func waitIdle(ctx context.Context, g *inflight.Gate) error {
-	if err := g.Wait(ctx); err != nil {
-		return fmt.Errorf("mqtt: unregister: %w", err)
-	}
-	return nil
 }
 
 // handle receives a command from the broker (on paho's goroutine).

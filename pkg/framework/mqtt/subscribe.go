@@ -137,7 +137,7 @@ func (s *subReg) Unregister(ctx context.Context) error {
 		s.b.mu.Unlock()
 		err = s.b.removeHooks(ctx, s.hooks...)
 	})
-	if werr := waitIdle(ctx, &s.g); werr != nil {
+	if werr := s.b.life.WaitUnregister(ctx, &s.g); werr != nil {
 		return werr
 	}
 	return err

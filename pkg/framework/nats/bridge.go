@@ -371,10 +371,3 @@ func (b *Bridge) Close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
-
-func waitIdle(ctx context.Context, g *inflight.Gate) error {
-	if err := g.Wait(ctx); err != nil {
-		return fmt.Errorf("nats: unregister: %w", err)
-	}
-	return nil
-}

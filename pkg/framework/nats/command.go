@@ -329,7 +329,7 @@ func (r *cmdReg) Unregister(ctx context.Context) error {
 		r.stop()
 		r.b.flushQuietly(ctx)
 	})
-	err := waitIdle(ctx, &r.g)
+	err := r.b.life.WaitUnregister(ctx, &r.g)
 	r.quitOnce.Do(func() {
 		r.waitDrained(ctx)
 		if r.quit != nil {

@@ -175,5 +175,5 @@ func (r *dlReg) Unregister(ctx context.Context) error {
 		r.b.mu.Unlock()
 		r.stop()
 	})
-	return waitIdle(ctx, &r.g)
+	return r.b.life.WaitUnregister(ctx, &r.g)
 }

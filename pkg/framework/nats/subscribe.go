@@ -404,7 +404,7 @@ func (r *subReg) Unregister(ctx context.Context) error {
 		r.stop()
 		r.b.flushQuietly(ctx)
 	})
-	err := waitIdle(ctx, &r.g)
+	err := r.b.life.WaitUnregister(ctx, &r.g)
 	r.waitStopped(ctx)
 	return err
 }

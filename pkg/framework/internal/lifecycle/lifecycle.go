@@ -179,8 +179,20 @@ func (l *Lifecycle) EndClose() {
 // blocks until the work inside has left, then returns nil, or until ctx ends, then returns
 // "<Name>: close: " wrapping ctx.Err().
 func (l *Lifecycle) Drain(ctx context.Context, g *inflight.Gate) error {
+	return l.wait(ctx, g, "close")
+}
+
+// WaitUnregister is an Unregister's wait for its registration's work g: nil once g is
+// idle, or "<Name>: unregister: " wrapping ctx's error when ctx ends first. It blocks
+// until then.
+func (l *Lifecycle) WaitUnregister(ctx context.Context, g *inflight.Gate) error {
+	return l.wait(ctx, g, "unregister")
+}
+
+// wait waits for g, naming op in the error.
+func (l *Lifecycle) wait(ctx context.Context, g *inflight.Gate, op string) error {
 	if err := g.Wait(ctx); err != nil {
-		return fmt.Errorf("%s: close: %w", l.Name, err)
+		return fmt.Errorf("%s: %s: %w", l.Name, op, err)
 	}
 	return nil
 }

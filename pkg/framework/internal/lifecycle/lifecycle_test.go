@@ -200,6 +200,29 @@ func TestDrain(t *testing.T) {
 	}
 }
 
+func TestWaitUnregister(t *testing.T) {
+	tests := []struct {
+		name   string
+		inside bool // work is in flight and never leaves
+		want   want
+	}{
+		{name: "idle", want: want{}},
+		{name: "busy", inside: true, want: want{"mqtt: unregister: context deadline exceeded", context.DeadlineExceeded}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &Lifecycle{Name: "mqtt"}
+			var g inflight.Gate
+			if tt.inside && !g.Enter(false) {
+				t.Fatal("gate refused work")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			check(t, "WaitUnregister", l.WaitUnregister(ctx, &g), tt.want)
+		})
+	}
+}
+
 func TestCallCommand(t *testing.T) {
 	recv := &wire.Address{ServiceName: "svc", ServiceVersion: "1", ServiceTarget: "do"}
 	ok := &wire.Message{ID: "resp"}
