@@ -174,14 +174,19 @@ func TestBeginClose(t *testing.T) {
 	}
 }
 
-func TestDrain(t *testing.T) {
+// TestWaits: Drain (Close's wait) and WaitUnregister (an Unregister's) wait for the gate's
+// work and name their operation in the error; both shut the gate to outside work.
+func TestWaits(t *testing.T) {
 	tests := []struct {
 		name   string
+		wait   func(*Lifecycle, context.Context, *inflight.Gate) error
 		inside bool // work is in flight and never leaves
 		want   want
 	}{
-		{name: "idle", want: want{}},
-		{name: "busy", inside: true, want: want{"amqp: close: context deadline exceeded", context.DeadlineExceeded}},
+		{name: "Drain idle", wait: (*Lifecycle).Drain, want: want{}},
+		{name: "Drain busy", wait: (*Lifecycle).Drain, inside: true, want: want{"amqp: close: context deadline exceeded", context.DeadlineExceeded}},
+		{name: "WaitUnregister idle", wait: (*Lifecycle).WaitUnregister, want: want{}},
+		{name: "WaitUnregister busy", wait: (*Lifecycle).WaitUnregister, inside: true, want: want{"amqp: unregister: context deadline exceeded", context.DeadlineExceeded}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,33 +197,10 @@ func TestDrain(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 			defer cancel()
-			check(t, "Drain", l.Drain(ctx, &g), tt.want)
+			check(t, tt.name, tt.wait(l, ctx, &g), tt.want)
 			if g.Enter(false) {
-				t.Error("gate admits outside work after Drain")
+				t.Error("gate admits outside work after the wait")
 			}
-		})
-	}
-}
-
-func TestWaitUnregister(t *testing.T) {
-	tests := []struct {
-		name   string
-		inside bool // work is in flight and never leaves
-		want   want
-	}{
-		{name: "idle", want: want{}},
-		{name: "busy", inside: true, want: want{"mqtt: unregister: context deadline exceeded", context.DeadlineExceeded}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l := &Lifecycle{Name: "mqtt"}
-			var g inflight.Gate
-			if tt.inside && !g.Enter(false) {
-				t.Fatal("gate refused work")
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-			defer cancel()
-			check(t, "WaitUnregister", l.WaitUnregister(ctx, &g), tt.want)
 		})
 	}
 }
