@@ -283,6 +283,8 @@ func (r *Runtime) safeCall(c *Context, h HandlerFunc, in json.RawMessage) (out j
 //
 // An unhandled error returned after the handler's deadline passed (usually ctx.Err()
 // itself) is an unhandled 504 and a warning: the command ran out of time, it did not fail.
+// One returned after a forced stop ended ctx (its cause wraps bridge.ErrClosed) is an
+// unhandled 503 and a warning: the service stopped, the command did not fail.
 func (r *Runtime) response(ctx context.Context, cmd *wire.Message, self wire.Address, event string, out json.RawMessage, err error) *wire.Message {
 	resp := &wire.Message{ID: cmd.ID, Timestamp: wire.NowMillis(), ContentType: wire.ContentTypeJSON,
 		ContentEncoding: wire.EncodingUTF8, CorrelationID: cmd.CorrelationID, TraceID: cmd.TraceID,
@@ -312,6 +314,10 @@ func (r *Runtime) response(ctx context.Context, cmd *wire.Message, self wire.Add
 				ep.Data = raw
 			}
 		}
+	} else if errors.Is(context.Cause(ctx), bridge.ErrClosed) {
+		ep.Status, ep.Message = http.StatusServiceUnavailable, "the service instance is shutting down"
+		r.log.Warn("command cut off by the shutdown", append([]any{slog.String("command", self.String()), slog.String("traceId", cmd.TraceID),
+			slog.String("correlationId", cmd.CorrelationID)}, errorAttrs(err)...)...)
 	} else if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		ep.Status, ep.Message = http.StatusGatewayTimeout, "the command ran out of time"
 		r.log.Warn("command timed out", append([]any{slog.String("command", self.String()), slog.String("traceId", cmd.TraceID),

@@ -22,7 +22,10 @@ var (
 	ErrNoHandler = errors.New("no handler registered for command")
 	// ErrTimeout: no response arrived within the invoke timeout.
 	ErrTimeout = errors.New("invocation timed out")
-	// ErrClosed: the bridge is shutting down or closed; it takes no new work.
+	// ErrClosed: the bridge is shutting down or closed; it takes no new work. When Close's
+	// context ends before in-flight handlers return (the shutdown timeout passed), bridges
+	// end the handlers' contexts with a cause that wraps ErrClosed (context.Cause), so
+	// that a handler cut off by the shutdown answers 503, never a masked 500.
 	ErrClosed = errors.New("event bridge closed")
 	// ErrNotStarted: a method that needs a connection was called before Start.
 	ErrNotStarted = errors.New("event bridge not started")

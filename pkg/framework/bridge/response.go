@@ -43,14 +43,33 @@ func UnhandledResponse(cmd *wire.Message, status int, instanceID string) *wire.M
 	}
 }
 
+// RejectResponse returns the commandErrorResponse to a command the bridge cannot hand to a
+// handler because of what the caller sent (an unknown messageType, a body that is not a
+// PURISTA envelope): a handled 400 whose message starts "the command could not be
+// decoded: " and ends with reason. cmd needs only what the bridge could recover: its
+// correlationId (from the body or from the transport's correlation property), and where
+// known its id, sender and receiver. Bridges send it to the command's reply address so
+// that the caller fails at once instead of waiting for its timeout.
+func RejectResponse(cmd *wire.Message, reason string, instanceID string) *wire.Message {
+	resp := UnhandledResponse(cmd, http.StatusBadRequest, instanceID)
+	handled := true
+	resp.IsHandledError = &handled
+	resp.Payload, _ = json.Marshal(wire.ErrorPayload{Status: http.StatusBadRequest, // always encodes
+		Message: "the command could not be decoded: " + reason, TraceID: cmd.TraceID})
+	return resp
+}
+
 // CompleteResponse fills what a CommandHandler left empty in its response to cmd: a nil
-// response becomes an UnhandledResponse (504 when ctx, the handler's context, ran out of
-// time, else 500); id, correlationId, timestamp, content type and encoding, sender (cmd's
+// response becomes an UnhandledResponse (503 when ctx, the handler's context, was ended by
+// a forced stop, whose cause wraps ErrClosed; 504 when it ran out of time; else 500); id, correlationId, timestamp, content type and encoding, sender (cmd's
 // receiver with instanceID) and receiver (cmd's sender) default from cmd.
 func CompleteResponse(ctx context.Context, cmd, resp *wire.Message, instanceID string) *wire.Message {
 	if resp == nil {
 		status := http.StatusInternalServerError
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		switch {
+		case errors.Is(context.Cause(ctx), ErrClosed):
+			status = http.StatusServiceUnavailable
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			status = http.StatusGatewayTimeout
 		}
 		return UnhandledResponse(cmd, status, instanceID)
