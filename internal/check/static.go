@@ -16,6 +16,7 @@ import (
 	"golang.org/x/tools/go/packages"
 
 	"github.com/purista-go/purista/internal/project"
+	"github.com/purista-go/purista/pkg/framework"
 )
 
 // frameworkPath is the import path of the public framework package.
@@ -182,15 +183,8 @@ func (a *pkgAnalysis) literal(lit *ast.BasicLit) {
 	}
 }
 
-// redact masks a password in a URL.
-func redact(s string) string {
-	if i, j := strings.Index(s, "://"), strings.LastIndex(s, "@"); i >= 0 && j > i {
-		if k := strings.Index(s[i+3:j], ":"); k >= 0 {
-			return s[:i+3+k+1] + "xxxxx" + s[j:]
-		}
-	}
-	return s
-}
+// redact masks the credentials in a URL.
+func redact(s string) string { return framework.RedactURL(s) }
 
 // calledFunc returns the package path and name of the function or method a call names.
 func calledFunc(call *ast.CallExpr, info *types.Info) (*types.Func, *types.Selection) {

@@ -153,7 +153,7 @@ func TestProvision(t *testing.T) {
 				return "kafka://u:secret@x"
 			}
 			return ""
-		}}, "", "", "PURISTA_BROKER_URL kafka://u:xxxxx@x: "},
+		}}, "", "", "PURISTA_BROKER_URL kafka://xxxxx@x: "},
 		{"embedded nats", ProvisionOptions{Kind: "nats", DockerAvailable: noDocker}, "nats", SourceEmbedded, ""},
 		{"embedded mqtt", ProvisionOptions{Kind: "mqtt", DockerAvailable: noDocker}, "mqtt", SourceEmbedded, ""},
 		{"amqp without docker", ProvisionOptions{Kind: "amqp", DockerAvailable: noDocker}, "", "", "--broker-url amqp://"},

@@ -77,11 +77,12 @@ func TestParseConfigPrecedence(t *testing.T) {
 
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"amqp://guest:hunter2@host:5672/": "amqp://guest:xxxxx@host:5672/",
+		"amqp://guest:hunter2@host:5672/": "amqp://xxxxx@host:5672/",
 		"nats://127.0.0.1:4222":           "nats://127.0.0.1:4222",
 		"memory":                          "memory",
 		"memory://?handlers=goroutines":   "memory://?handlers=goroutines",
-		"nats://user@host:4222":           "nats://user@host:4222",
+		"nats://S3CRETTOKEN@host:4222":    "nats://xxxxx@host:4222",
+		"nats://host:4222?token=S3CRET":   "nats://host:4222?token=xxxxx",
 	} {
 		if got := framework.RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/purista-go/purista/pkg/framework/internal/redact"
 	"io"
 	"log/slog"
 	"net/url"
@@ -219,20 +220,7 @@ func BridgeKind(setting string) (string, error) {
 	return "", fmt.Errorf("bridge scheme %q is unknown: use memory, nats://, amqp:// or mqtt://", u.Scheme)
 }
 
-// RedactURL returns s with any password replaced by "xxxxx", for logs and errors. Strings
-// that are not URLs are returned with everything after a colon-at pattern masked.
-func RedactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		if at := strings.LastIndex(s, "@"); at > 0 {
-			if i := strings.Index(s, "://"); i >= 0 && i < at {
-				return s[:i+3] + "xxxxx" + s[at:]
-			}
-		}
-		return s
-	}
-	if _, hasPassword := u.User.Password(); !hasPassword {
-		return s // nothing to hide: keep the setting exactly as written
-	}
-	return u.Redacted()
-}
+// RedactURL returns s with every credential it holds (userinfo, whether a password or a
+// user-only token, and sensitive query parameters such as token=) replaced by "xxxxx", for
+// logs, errors and output. A setting without credentials is returned as written.
+func RedactURL(s string) string { return redact.URL(s) }

@@ -92,5 +92,5 @@ func ExampleParseConfig() {
 	env := map[string]string{"PURISTA_BRIDGE": "nats://user:secret@127.0.0.1:4222", "PURISTA_SERVICES": "User"}
 	cfg, err := framework.ParseConfig([]string{"--log-level=debug"}, func(k string) string { return env[k] }, nil)
 	fmt.Println(framework.RedactURL(cfg.Bridge), cfg.Services, cfg.LogLevel, err)
-	// Output: nats://user:xxxxx@127.0.0.1:4222 [User] DEBUG <nil>
+	// Output: nats://xxxxx@127.0.0.1:4222 [User] DEBUG <nil>
 }
