@@ -45,7 +45,7 @@ BENCH_OUT  ?= $(BIN_DIR)/bench.txt
 STATICCHECK_VERSION ?= v0.8.2
 GORELEASER_VERSION  ?= v2.15.1
 
-.PHONY: help dev test fmt-check vet lint staticcheck bench build goreleaser-check clean
+.PHONY: help dev test stress fmt-check vet lint staticcheck bench build goreleaser-check clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,9 @@ test: fmt-check vet ## gofmt + go vet, then every test with the race detector
 		echo "==> go test -race ./... in $$dir"; \
 		(cd $$dir && $(GO) test -race -count=1 $(TESTFLAGS) ./...); \
 	done
+
+stress: ## run the tests three times under a CPU hog on every core (STRESS_RUNS=N for more)
+	bash scripts/stress.sh $(or $(STRESS_RUNS),3)
 
 fmt-check: ## fail if any Go file is not gofmt-formatted
 	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './$(BIN_DIR)/*' -not -path './dist/*' -not -path '*/testdata/*')); \
