@@ -104,7 +104,9 @@ func WithSuccessEvent(name string) CommandOption {
 }
 
 // WithTimeout sets how long a caller waits for the command (and how long the handler may
-// run). The default is 30 s; a timed-out call fails with an *UnhandledError of status 504.
+// run). The default is 30 s; a timed-out call fails with an *UnhandledError of status 504
+// that unwraps to bridge.ErrTimeout, whether the caller's wait or the handler's deadline
+// ended first.
 func WithTimeout(d time.Duration) CommandOption {
 	return func(c *commandDef) {
 		if d <= 0 {

@@ -49,9 +49,14 @@ func (e *HandledError) DecodeData(v any) error {
 
 // UnhandledError is what a caller receives for a failure the callee did not hand out on
 // purpose (status 500, message masked), or for a failure of the call itself: 504 when the
-// invocation timed out, 503 when no handler or no broker was reachable. Unwrap gives the
-// bridge's sentinel error (bridge.ErrTimeout, bridge.ErrNoHandler, …) where there is one,
-// so errors.Is works too.
+// invocation timed out, 503 when no handler or no broker was reachable or the callee's
+// instance is shutting down. Unwrap gives the bridge's sentinel error (bridge.ErrTimeout,
+// bridge.ErrNoHandler, …) where there is one, so errors.Is works too.
+//
+// A 504 always unwraps to bridge.ErrTimeout, whichever side ran out of time first: the
+// caller's invoke timeout (the bridge gave up waiting) or the callee's handler deadline
+// (the callee answered "the command ran out of time"). With the command's timeout used
+// on both sides, either can fire first; the outcome is the same.
 type UnhandledError struct {
 	// Status is 500 for masked handler failures, 504 for timeouts, 503 for unreachable.
 	Status int

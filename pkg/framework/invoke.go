@@ -89,7 +89,13 @@ func (c *caller) Invoke(ctx context.Context, req InvokeRequest) (json.RawMessage
 			}
 			return nil, he
 		}
-		return nil, &UnhandledError{Status: ep.Status, Message: ep.Message, TraceID: ep.TraceID}
+		ue := &UnhandledError{Status: ep.Status, Message: ep.Message, TraceID: ep.TraceID}
+		if ep.Status == http.StatusGatewayTimeout {
+			// The callee's handler ran out of time before the caller's timeout passed: the
+			// same outcome as the caller's own timeout, whichever clock fired first.
+			ue.Err = bridge.ErrTimeout
+		}
+		return nil, ue
 	default:
 		return nil, &UnhandledError{Status: http.StatusBadGateway, Message: fmt.Sprintf("unexpected %s in answer to a command from %s", resp.MessageType, recv), TraceID: cmd.TraceID}
 	}

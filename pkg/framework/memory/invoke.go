@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
@@ -20,6 +21,13 @@ import (
 // its caller. With WithHandlerGoroutines on the handler's bridge, handlers run on
 // goroutines of their own and the caller stops waiting at the timeout whatever the
 // handler does, at the cost of two goroutine switches per call.
+//
+// The outcome does not depend on which clock fires first: the caller's deadline is fixed
+// when Invoke begins, and an answer that is ready only at or after it is ErrTimeout (so
+// with equal invoke and handler timeouts the caller always sees ErrTimeout, never the
+// handler's own 504). A command that only draining instances handle is answered at once
+// with an unhandled 503 from one of them; a handler cut off by its instance's forced stop
+// (see Close) answers an unhandled 503 too.
 func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
 	if err := b.intake(ctx); err != nil {
 		return nil, err
@@ -34,14 +42,19 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if timeout <= 0 {
 		timeout = b.cfg.invokeTimeout
 	}
+	now := time.Now()
+	deadline := now.Add(timeout)
 	// Commands travel as deep copies (Clone), not as bytes: sender and handler never share
 	// memory, and the in-process hop costs no encode/decode.
 	out := cmd.Clone()
 	if out.Sender.InstanceID == "" {
 		out.Sender.InstanceID = b.cfg.instanceID
 	}
-	r := b.net.pickCommand(endpointOf(*cmd.Receiver), b)
+	r, draining := b.net.pickCommand(endpointOf(*cmd.Receiver), b)
 	if r == nil {
+		if draining != nil {
+			return bridge.UnhandledResponse(out, http.StatusServiceUnavailable, draining.cfg.instanceID), nil
+		}
 		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrNoHandler)
 	}
 	if b.net.cmdWatchers.Load() > 0 { // subscriptions that filter on TypeCommand see it too
@@ -52,21 +65,25 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		}
 		b.net.publish(data, out, b)
 	}
-	hctx, cancel := context.WithTimeout(r.b.handlerCtx(), min(r.timeout, timeout))
+	handlerDeadline := deadline
+	if r.timeout < timeout {
+		handlerDeadline = now.Add(r.timeout)
+	}
+	hctx, cancel := context.WithDeadline(r.b.handlerCtx(), handlerDeadline)
 	defer cancel()
 	if r.b.cfg.handlerGoroutines {
-		return b.invokeOnWorker(ctx, hctx, cancel, r, out, timeout)
+		return b.invokeOnWorker(ctx, hctx, cancel, r, out, timeout, deadline)
 	}
-	return b.invokeInline(ctx, hctx, cancel, r, out, timeout)
+	return b.invokeInline(ctx, hctx, cancel, r, out, timeout, deadline)
 }
 
-// invokeInline runs r's handler for cmd on the calling goroutine (see Invoke).
-func (b *Bridge) invokeInline(ctx, hctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
+// invokeInline runs r's handler for cmd on the calling goroutine (see Invoke); deadline
+// is the caller's.
+func (b *Bridge) invokeInline(ctx, hctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, timeout time.Duration, deadline time.Time) (*wire.Message, error) {
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, cancel) // the caller stops waiting: so does the handler
 		defer stop()
 	}
-	start := time.Now()
 	resp := func() *wire.Message {
 		defer r.release()
 		return r.b.runCommand(hctx, r, cmd)
@@ -74,7 +91,7 @@ func (b *Bridge) invokeInline(ctx, hctx context.Context, cancel context.CancelFu
 	switch {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
-	case time.Since(start) > timeout:
+	case !time.Now().Before(deadline): // true whenever hctx ended at the caller's deadline
 		return nil, fmt.Errorf("memory: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
 	case b.ctx.Err() != nil:
 		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
@@ -83,42 +100,56 @@ func (b *Bridge) invokeInline(ctx, hctx context.Context, cancel context.CancelFu
 }
 
 // invokeOnWorker runs r's handler for cmd on a worker goroutine of the handler's bridge
-// and waits for the answer, the timeout, the caller's ctx or the bridge's close.
-func (b *Bridge) invokeOnWorker(ctx, hctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
+// and waits for the answer, the timeout, the caller's ctx or the bridge's close; deadline
+// is the caller's.
+func (b *Bridge) invokeOnWorker(ctx, hctx context.Context, cancel context.CancelFunc, r *cmdReg, cmd *wire.Message, timeout time.Duration, deadline time.Time) (*wire.Message, error) {
 	res := make(chan *wire.Message, 1)
 	r.b.cmdPool.Run(func() {
 		defer r.release() // after the answer is in res: a drain must not end before it
 		defer cancel()
 		res <- r.b.runCommand(hctx, r, cmd)
 	})
+	timedOut := func() (*wire.Message, error) {
+		return nil, fmt.Errorf("memory: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
+	}
 	select {
 	case resp := <-res:
+		if !time.Now().Before(deadline) {
+			return timedOut()
+		}
 		return resp, nil
 	case <-hctx.Done():
 		if !errors.Is(hctx.Err(), context.DeadlineExceeded) {
 			// Cancelled: the worker cancels hctx once it has answered (the response is then
-			// waiting in res), or the callee's instance was force-stopped.
+			// waiting in res), or the callee's instance was force-stopped: its caller gets
+			// the 503 at once, and the handler's later answer is dropped.
 			select {
 			case resp := <-res:
 				return resp, nil
 			default:
+			}
+			if b.ctx.Err() != nil { // the caller's own instance stopped (a call to itself)
 				return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
 			}
+			return bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, r.b.cfg.instanceID), nil
 		}
-		if r.timeout < timeout {
+		if time.Now().Before(deadline) {
 			// The handler's own deadline came first: it answers (a 504) itself, within
 			// what is left of the caller's timeout.
-			rest := time.NewTimer(timeout - r.timeout)
+			rest := time.NewTimer(time.Until(deadline))
 			defer rest.Stop()
 			select {
 			case resp := <-res:
+				if !time.Now().Before(deadline) {
+					return timedOut()
+				}
 				return resp, nil
 			case <-rest.C:
 			case <-ctx.Done():
 				return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
 			}
 		}
-		return nil, fmt.Errorf("memory: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
+		return timedOut()
 	case <-ctx.Done():
 		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, ctx.Err())
 	case <-b.ctx.Done():
@@ -134,9 +165,15 @@ func (r *cmdReg) release() {
 
 // runCommand answers one command on b, the handler's instance, and returns the response.
 // A success response with an eventName is published too; the caller then gets a copy,
-// so that it never shares memory with the subscribers.
+// so that it never shares memory with the subscribers. A handler whose ctx a forced stop
+// of b ended (its cause wraps bridge.ErrClosed) answers an unhandled 503, whatever it
+// returned: its caller was told, or is told now, that the instance stopped.
 func (b *Bridge) runCommand(ctx context.Context, r *cmdReg, cmd *wire.Message) *wire.Message {
-	resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, r.h, cmd))
+	resp := b.life.CallCommand(ctx, b.log, r.h, cmd)
+	if errors.Is(context.Cause(ctx), bridge.ErrClosed) {
+		resp = nil // CompleteResponse answers the 503
+	}
+	resp = b.finishResponse(ctx, cmd, resp)
 	if err := resp.Validate(); err != nil {
 		b.log.Error("memory: invalid command response", "command", cmd.Receiver.String(), "err", err)
 		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
@@ -154,7 +191,7 @@ func (b *Bridge) runCommand(ctx context.Context, r *cmdReg, cmd *wire.Message) *
 }
 
 // finishResponse fills what the handler left empty: a nil response becomes an unhandled
-// 500 (504 when the handler's time ran out); id, correlationId, sender (the command's
+// 500 (504 when the handler's time ran out, 503 after a forced stop); id, correlationId, sender (the command's
 // receiver, with this instance's id), receiver (the command's sender), timestamp and
 // content type default from the command.
 func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {

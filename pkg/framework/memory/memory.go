@@ -53,10 +53,12 @@ type Bridge struct {
 	cfg config
 	log *slog.Logger
 
-	life   lifecycle.Lifecycle   // state, Close's bookkeeping; errors say "memory: …"
-	fault  atomic.Pointer[error] // set by SetHealthy
-	ctx    context.Context       // cancelled when Close gives up waiting or finishes
-	cancel context.CancelFunc
+	life  lifecycle.Lifecycle   // state, Close's bookkeeping; errors say "memory: …"
+	fault atomic.Pointer[error] // set by SetHealthy
+	// ctx ends when Close gives up waiting or finishes, with a cause wrapping
+	// bridge.ErrClosed that every handler context derived from it shares.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
 	work   inflight.Gate // in-flight work of this instance: calls, handlers, queued jobs, retries
 	// handlerCtxs are children of ctx that command handlers' contexts derive from, spread
 	// so that concurrent calls do not all register with (and lock) ctx itself.
@@ -98,14 +100,14 @@ func newBridge(n *Network, opts []Option) *Bridge {
 		dls:     map[*dlReg]struct{}{},
 		retries: map[*retry]struct{}{},
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	b.ctx = inflight.WithOwner(ctx, b)
 	var shardCancels [handlerCtxShards]context.CancelFunc
 	for i := range b.handlerCtxs {
 		b.handlerCtxs[i], shardCancels[i] = context.WithCancel(b.ctx)
 	}
-	b.cancel = func() { // cancelling ctx ends the shards too; this releases them at once
-		cancel()
+	b.cancel = func(cause error) {
+		cancel(cause) // ends the shards too, with cause; the calls below only release them
 		for _, c := range shardCancels {
 			c()
 		}
@@ -229,7 +231,7 @@ func (b *Bridge) InjectRaw(raw []byte) error {
 		if b.net.cmdWatchers.Load() > 0 {
 			b.net.publish(data, msg, nil)
 		}
-		r := b.net.pickCommand(endpointOf(*msg.Receiver), nil)
+		r, _ := b.net.pickCommand(endpointOf(*msg.Receiver), nil)
 		if r == nil {
 			return fmt.Errorf("memory: dropped command for %s: %w", msg.Receiver, bridge.ErrNoHandler)
 		}
@@ -415,10 +417,13 @@ func (b *Bridge) schedule(j job, delay time.Duration) {
 }
 
 // Close implements bridge.EventBridge. It stops intake at once (Invoke, Emit and
-// registrations fail with ErrClosed, the instance receives nothing new), then waits for
-// in-flight calls, handlers, queued deliveries and pending retries until ctx ends; what is
-// still running then has its ctx cancelled and pending retries are dropped. Registrations
-// are removed from the network. A second Close waits for the first.
+// registrations fail with ErrClosed, the instance receives nothing new, and a command
+// that only this instance could answer gets an unhandled 503 at once, see Invoke), then
+// waits for in-flight calls, handlers, queued deliveries and pending retries until ctx
+// ends. What is still running then is force-stopped: its ctx ends with a cause (see
+// context.Cause) wrapping bridge.ErrClosed, a command handler's caller gets an unhandled
+// 503 (whatever the handler answers later is dropped), and pending retries are dropped.
+// Registrations are removed from the network. A second Close waits for the first.
 func (b *Bridge) Close(ctx context.Context) error {
 	if first, err := b.life.BeginClose(ctx); !first {
 		return err
@@ -429,7 +434,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 	b.mu.Unlock()
 
 	err := b.life.Drain(ctx, &b.work)
-	b.cancel()
+	b.cancel(fmt.Errorf("memory: closed: %w", bridge.ErrClosed))
 
 	b.mu.Lock()
 	b.life.Store(lifecycle.StateClosed)

@@ -13,6 +13,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // errPartitioned is the cause Healthy, Invoke and Emit report while the network is
@@ -158,8 +159,10 @@ func (n *Network) removeDeadLetter(r *dlReg) {
 // it: a running, connected instance, or local (the caller's own instance, nil for none) as
 // long as it has work in flight, so that handlers finishing during drain can still call
 // their neighbours in the same process. The caller must end the call with r.release.
-// It returns nil when no instance can take the command.
-func (n *Network) pickCommand(ep endpoint, local *Bridge) *cmdReg {
+// When no instance can take the command, r is nil and draining is one of the instances
+// that registered ep and are draining (nil when none is): it refuses the command with a
+// 503, the way a broker bridge answers a command that reaches it during its drain.
+func (n *Network) pickCommand(ep endpoint, local *Bridge) (r *cmdReg, draining *Bridge) {
 	n.mu.RLock()
 	g := n.cmds[ep]
 	var regs []*cmdReg
@@ -168,21 +171,24 @@ func (n *Network) pickCommand(ep endpoint, local *Bridge) *cmdReg {
 	}
 	n.mu.RUnlock()
 	if len(regs) == 0 {
-		return nil
+		return nil, nil
 	}
 	start := g.next.Add(1)
 	for i := range uint64(len(regs)) {
 		r := regs[(start+i)%uint64(len(regs))]
 		if !r.b.admit(r.b == local) {
+			if draining == nil && r.b.life.Load() == lifecycle.StateDraining {
+				draining = r.b
+			}
 			continue
 		}
 		if !r.g.Enter(false) {
 			r.b.work.Leave()
 			continue
 		}
-		return r
+		return r, nil
 	}
-	return nil
+	return nil, draining
 }
 
 // publish hands data (the encoding of msg) to every matching subscription: to each
