@@ -1,57 +1,73 @@
 // Package amqp is the AMQP 0-9-1 (RabbitMQ) EventBridge, wire-compatible with TypeScript
-// PURISTA's AMQP bridge.
+// PURISTA's AMQP bridge. It uses amqp091-go through its public API only; amqp:// and
+// amqps:// connections run the same code (amqp091 puts TLS on top).
 //
 // # Topology
 //
-// Everything is published to the durable headers exchange "purista" with routing key "";
-// queues select messages by header bindings with x-match=all (see shared WIRE.md):
+// Commands and events are published to the durable headers exchange "purista" with
+// routing key ""; queues select messages by header bindings with x-match=all (see shared
+// WIRE.md):
 //
 //   - command queue purista.cmd.<svc>.<ver>.<target> (non-durable, auto-delete), bound on
 //     messageType=command and receiverServiceName/Version/Target; instances share it;
-//   - one server-named, exclusive, auto-delete reply queue per bridge instance, bound on
-//     replyTo=<its name>; responses are published to the exchange with header replyTo and
-//     the correlationId property, and callers match them on the correlationId;
-//   - subscription queue purista.sub.<svc>.<ver>.<target> shared by the instances (durable
-//     when Subscription.Durable, else auto-delete); every-instance subscriptions use a
-//     server-named exclusive queue; bindings are x-match=all over the filter fields set;
+//   - one server-named, exclusive, auto-delete reply queue per bridge instance. Replies
+//     are published straight to the caller's reply queue (default exchange "", routing key
+//     = the queue name, which every queue is bound by) with the envelope in the body and no
+//     PURISTA headers; the queue is also bound on header replyTo=<its name>, the way
+//     TypeScript PURISTA responders route replies through the exchange. Callers match
+//     replies on the body's correlationId;
+//   - a shared subscription consumes purista.sub.<svc>.<ver>.<target> when durable (the
+//     queue TypeScript PURISTA declares) and purista.sub-transient.<svc>.<ver>.<target>
+//     (non-durable, auto-delete) when not, so that switching Durable never meets a queue
+//     declared with the other durability; every-instance subscriptions use a server-named
+//     exclusive queue; bindings are x-match=all over the filter fields set;
 //   - dead-letter queue purista.dlq.<svc>.<ver>.<target> (durable) per subscription.
 //
-// Every publish carries messageId, timestamp (milliseconds since the epoch, as PURISTA
-// writes it, although AMQP defines seconds), contentType, contentEncoding, type =
+// Commands and events carry messageId, timestamp (milliseconds since the epoch, as
+// PURISTA writes it, although AMQP defines seconds), contentType, contentEncoding, type =
 // messageType, delivery mode persistent and the PURISTA headers; commands add
-// correlationId and replyTo. Events, success responses with an eventName (they are
-// events too), retries and dead letters go through a channel in confirm mode: Emit returns
-// after the broker's confirm. Commands and plain responses use a second channel without
-// confirms, since the response is the command's end-to-end acknowledgement; commands are
-// published mandatory, so a command no queue is bound for comes back at once as
-// bridge.ErrNoHandler.
+// correlationId and replyTo. Replies carry only contentType, contentEncoding (TypeScript
+// PURISTA decodes the body by them), correlationId and messageId. A success response with
+// an eventName is an event too: besides the reply it is published to the exchange with
+// all its headers (and no replyTo header), so subscriptions selecting it by eventName or
+// messageType receive it. Events, success events, retries and dead letters go through a
+// channel in confirm mode: Emit returns after the broker's confirm. Commands and replies
+// use a second channel without confirms, since the reply is the command's end-to-end
+// acknowledgement; commands are published mandatory, so a command no queue is bound for
+// comes back at once as bridge.ErrNoHandler.
 //
 // # Delivery
 //
 // Commands are consumed without acknowledgement, as TypeScript PURISTA does: at most
-// once, never executed twice. Subscription messages are acknowledged after the handler succeeded. A
-// failed message is retried per the subscription's RetryPolicy: after the backoff delay
-// (held in this process) a copy carrying the header x-purista-attempt = n+1 is published
-// straight to the subscription's own queue through the default exchange (so no other
-// subscription sees it again), and the original is acknowledged once that copy is
-// confirmed. After MaxAttempts the message goes to the dead-letter queue with the headers
-// x-purista-dead-reason, x-purista-dead-attempts, x-purista-dead-at and the subscriber's
-// address; it is never requeued forever (the TypeScript bridge's defect). If the process
-// dies meanwhile, the broker redelivers the unacknowledged original: at least once.
+// once, never executed twice. A command that cannot be decoded (not a PURISTA envelope,
+// unknown messageType, nested too deep) is answered at once with bridge.RejectResponse
+// (a handled 400), its correlationId taken from the body or else from the AMQP
+// correlationId property. Subscription messages are acknowledged after the handler
+// succeeded. A failed message is retried per the subscription's RetryPolicy: after the
+// backoff delay (held in this process) a copy carrying the header x-purista-attempt = n+1
+// is published straight to the subscription's own queue through the default exchange (so
+// no other subscription sees it again), and the original is acknowledged once that copy
+// is confirmed. After MaxAttempts the message goes to the dead-letter queue with the
+// headers x-purista-dead-reason, x-purista-dead-attempts, x-purista-dead-at and the
+// subscriber's address; it is never requeued forever (the TypeScript bridge's defect). A
+// subscription message that cannot be decoded is dead-lettered at once with the reason.
+// If the process dies meanwhile, the broker redelivers the unacknowledged original: at
+// least once.
 //
-// # Connection
+// # Connection and shutdown
 //
 // A lost connection is re-established with exponential backoff and the whole topology
 // (exchange, reply queue, every queue, binding and consumer) is declared again. While it
 // is down Healthy reports bridge.ErrUnavailable, Invoke and Emit fail at once with it, and
 // invocations waiting for a response fail with it (their reply queue is gone).
 //
-// On amqp:// connections (not amqps://, where amqp091 puts TLS on top) the bridge spares
-// amqp091's codec of message properties, which allocates a map of boxed strings for the
-// headers of every message: it encodes the properties of what it publishes itself, and
-// the reply queue's and command queues' deliveries reach amqp091 with their replyTo
-// property only, the one property read there. The bytes the broker sees and sends are
-// unchanged; see frameConn.
+// Close refuses new commands at once with an unhandled 503 and lets the handlers in
+// flight finish until its ctx ends. Then (a forced stop) it ends their contexts with a
+// cause wrapping bridge.ErrClosed, answers every command still unanswered with a 503 and
+// only then closes the connection; a handler's later answer is dropped.
+//
+// No URL credential (password, user-only userinfo, credential query parameters) appears
+// in an error, a log line or Healthy's output.
 package amqp
 
 import (
@@ -72,6 +88,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/internal/handlerctx"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/redact"
 )
 
 // Name is what (*Bridge).Name returns.
@@ -86,7 +103,7 @@ var ErrConfig = errors.New("amqp: invalid configuration")
 // which all end with Close.
 type Bridge struct {
 	url      string // with credentials: never logged or put into errors
-	redacted string
+	redacted string // url with every credential masked (redact.URL)
 	cfg      config
 	log      *slog.Logger
 	local    atomic.Bool
@@ -95,8 +112,9 @@ type Bridge struct {
 	ctx        context.Context     // base of handler contexts; cancelled when Close ends
 	handlerCtx *handlerctx.Parent  // command handlers' contexts: ctx with a deadline
 	pool       *inflight.Pool      // runs command handlers
-	cancel     context.CancelFunc
+	cancel     context.CancelCauseFunc
 	work       inflight.Gate // in-flight invokes, emits and handlers
+	answers    answers       // replies owed to the commands in flight
 
 	sess atomic.Pointer[session] // nil while disconnected
 
@@ -139,15 +157,16 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			err = ue.Err // the url.Error text would repeat the URL with its password
+			err = ue.Err // the url.Error text would repeat the URL with its credentials
 		}
-		return nil, fmt.Errorf("%w: bridge URL: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: bridge URL: %w", ErrConfig, redact.Error(err, rawURL))
 	}
+	redacted := redact.URL(rawURL)
 	if u.Scheme != "amqp" && u.Scheme != "amqps" {
-		return nil, fmt.Errorf("%w: bridge URL %s: scheme must be amqp or amqps", ErrConfig, u.Redacted())
+		return nil, fmt.Errorf("%w: bridge URL %s: scheme must be amqp or amqps", ErrConfig, redacted)
 	}
 	if _, err := amqp091.ParseURI(rawURL); err != nil {
-		return nil, fmt.Errorf("%w: bridge URL %s: %s", ErrConfig, u.Redacted(), redact(err.Error(), u))
+		return nil, fmt.Errorf("%w: bridge URL %s: %w", ErrConfig, redacted, redact.Error(err, rawURL))
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -162,7 +181,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	b := &Bridge{
 		url:      rawURL,
 		life:     lifecycle.Lifecycle{Name: Name},
-		redacted: u.Redacted(),
+		redacted: redacted,
 		cfg:      cfg,
 		log:      cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
 		cmds:     map[endpoint]*cmdReg{},
@@ -174,7 +193,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 		supDone:  make(chan struct{}),
 	}
 	b.local.Store(cfg.local)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
 	b.handlerCtx = handlerctx.NewParent(b.ctx)
 	b.pool = inflight.NewPool(b.ctx)
@@ -207,6 +226,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		s, err := b.establish(ctx)
+		err = b.scrub(err)
 		if err == nil {
 			b.life.Store(lifecycle.StateRunning)
 			go b.supervise(s)
@@ -217,7 +237,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 		if errors.Is(err, errAccessRefused) { // wrong user, password or vhost: retrying cannot help
 			return fmt.Errorf("amqp: start: %w", err)
 		}
-		b.log.Warn("amqp: connect failed", "url", b.redacted, "err", err)
+		b.log.Warn("amqp: connect failed", "url", b.redacted, "err", err) // connect's errors are scrubbed
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("amqp: start %s: %w: %w", b.redacted, bridge.ErrUnavailable, lastErr)
@@ -251,10 +271,14 @@ func (b *Bridge) session() (*session, error) {
 }
 
 // Close implements bridge.EventBridge. It stops intake at once (Invoke, Emit and
-// registrations fail with ErrClosed) and cancels every consumer, then waits for in-flight
-// invocations and handlers until ctx ends; what still runs then has its ctx cancelled.
-// Pending retries are dropped: their unacknowledged originals go back to the broker when
-// the connection closes. Durable queues stay. A second Close waits for the first.
+// registrations fail with ErrClosed; commands still delivered are answered with an
+// unhandled 503) and cancels every consumer, then waits for in-flight invocations and
+// handlers until ctx ends. If ctx ends first (a forced stop), every command still
+// unanswered is answered with a 503, and then the handlers' contexts end with a cause
+// wrapping bridge.ErrClosed (their later answers are dropped); Close returns ctx's error.
+// Only then the connection closes. Pending retries are dropped: their unacknowledged
+// originals go back to the broker when the connection closes. Durable queues stay. A
+// second Close waits for the first.
 func (b *Bridge) Close(ctx context.Context) error {
 	if first, err := b.life.BeginClose(ctx); !first {
 		return err
@@ -279,7 +303,12 @@ func (b *Bridge) Close(ctx context.Context) error {
 	b.topo.Unlock()
 
 	err := b.life.Drain(ctx, &b.work)
-	b.cancel()
+	if err != nil {
+		b.forceStop() // before the connection closes: the 503s go out on it
+	} else {
+		b.answers.stop() // nothing in flight
+		b.cancel(fmt.Errorf("amqp: %w", bridge.ErrClosed))
+	}
 
 	b.topo.Lock()
 	for _, r := range b.subs {

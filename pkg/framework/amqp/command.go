@@ -3,6 +3,7 @@ package amqp
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -65,7 +66,7 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 
 func (r *cmdReg) attach(s *session) error {
 	q := wire.AMQPCommandQueue(r.addr)
-	return r.cons.start(s, r.b.cfg.prefetch, true, true, r.b.pool, func(ch *amqp091.Channel) (string, error) {
+	return r.cons.start(s, r.b.cfg.prefetch, true, r.b.pool, func(ch *amqp091.Channel) (string, error) {
 		if _, err := ch.QueueDeclare(q, false, true, false, false, nil); err != nil {
 			return "", fmt.Errorf("amqp: declare %s: %w", q, err)
 		}
@@ -78,53 +79,64 @@ func (r *cmdReg) attach(s *session) error {
 
 // deliver answers one command. It runs on the pool worker that received it (see
 // relayLoop). Commands are consumed without acknowledgement (as TypeScript PURISTA does):
-// at most once. A command that arrives while the bridge or registration is closing is
-// refused.
+// at most once. A command that cannot be decoded is rejected with a 400; one that arrives
+// while the bridge drains or the registration is being removed is refused with a 503.
 func (r *cmdReg) deliver(d amqp091.Delivery) {
 	b := r.b
-	if !b.work.Enter(true) {
-		b.refuse(d, "closing")
+	cmd, err := wire.DecodeOwned(d.Body) // amqp091 allocated it for this delivery
+	if err == nil && cmd.MessageType != wire.TypeCommand {
+		err = fmt.Errorf("%w: messageType %q on a command queue", wire.ErrInvalidMessage, cmd.MessageType)
+	}
+	if err != nil {
+		b.reject(d, r.addr, err)
 		return
 	}
-	if !r.g.Enter(true) {
-		b.work.Leave()
-		b.refuse(d, "unregistering")
+	if b.life.Load() >= lifecycle.StateDraining || !b.work.Enter(true) {
+		b.refuse(cmd, d.ReplyTo, "draining")
 		return
 	}
 	defer b.work.Leave()
+	if !r.g.Enter(true) {
+		b.refuse(cmd, d.ReplyTo, "unregistering")
+		return
+	}
 	defer r.g.Leave()
-	cmd, err := wire.DecodeOwned(d.Body) // amqp091 allocated it for this delivery
-	if err != nil || cmd.MessageType != wire.TypeCommand {
-		b.log.Warn("amqp: dropped invalid command", "queue", wire.AMQPCommandQueue(r.addr), "bytes", len(d.Body), "err", err)
+	o := &owed{cmd: cmd, replyTo: d.ReplyTo}
+	if !b.answers.add(o) { // the forced stop has begun
+		b.refuse(cmd, d.ReplyTo, "stopping")
 		return
 	}
 	ctx := b.handlerCtx.WithTimeout(r.timeout) // no timer unless the handler waits on it
 	resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, r.h, cmd))
 	ctx.Finish()
+	if !b.answers.take(o) {
+		b.log.Debug("amqp: answer dropped: the command was answered 503 by the forced stop", "correlationId", cmd.CorrelationID)
+		return
+	}
+	defer b.answers.sent()
 	b.respond(resp, d.ReplyTo)
 }
 
-// refuse answers a command delivered while this instance no longer takes any (it was
-// already in the client's buffer) with an unhandled 503, so the caller learns at once
-// instead of waiting for its timeout. Best effort: the connection may be gone too.
-func (b *Bridge) refuse(d amqp091.Delivery, why string) {
-	b.log.Debug("amqp: command refused while "+why, "bytes", len(d.Body))
-	cmd, err := wire.Decode(d.Body)
-	if err != nil || cmd.MessageType != wire.TypeCommand {
-		return
-	}
-	b.respond(bridge.UnhandledResponse(cmd, 503, b.cfg.instanceID), d.ReplyTo)
+// refuse answers cmd, which this instance no longer takes (the bridge drains, or its
+// registration is being removed), with an unhandled 503 so that the caller learns at
+// once instead of waiting for its timeout. Best effort: the connection may be gone too.
+func (b *Bridge) refuse(cmd *wire.Message, replyTo, why string) {
+	b.log.Debug("amqp: command refused while "+why, "correlationId", cmd.CorrelationID)
+	b.respond(bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, b.cfg.instanceID), replyTo)
 }
 
-// respond publishes resp to the caller's reply queue replyTo (header replyTo on the
-// exchange). A success response with an eventName reaches matching subscriptions by the
-// same publish; without replyTo it is published for them alone.
+// respond sends resp, the answer to a command, to the caller's reply queue replyTo (no
+// reply when empty; see replyPublishing) and, when resp is a success response with an
+// eventName, publishes it to the exchange as an event as well, so that subscriptions see
+// it. The event is published first and its confirm awaited last, so that the reply does
+// not wait for it. Best effort: what cannot be sent is logged.
 func (b *Bridge) respond(resp *wire.Message, replyTo string) {
-	if replyTo == "" && (resp.MessageType != wire.TypeCommandSuccessResponse || resp.EventName == "") {
+	event := resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != ""
+	if replyTo == "" && !event {
 		return
 	}
 	buf := b.bufs.Get()
-	defer b.bufs.Put(buf) // after the publish: amqp091 has copied the body then
+	defer b.bufs.Put(buf) // after the publishes: amqp091 has written the body then
 	data, err := buf.Encode(resp)
 	if err != nil {
 		b.log.Error("amqp: command response not encodable", "err", err)
@@ -135,18 +147,26 @@ func (b *Bridge) respond(resp *wire.Message, replyTo string) {
 		b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
 		return
 	}
-	p, pb := s.publishing(resp, data, replyTo, "")
-	defer s.published(pb)
-	if resp.EventName == "" { // only for the caller: no confirm needed
-		if err := s.fast.PublishWithContext(context.Background(), wire.AMQPExchange, "", false, false, p); err != nil {
+	var dc *amqp091.DeferredConfirmation
+	var evErr error
+	if event {
+		dc, evErr = s.pub.PublishWithDeferredConfirm(wire.AMQPExchange, "", false, false, publishing(resp, data, ""))
+	}
+	if replyTo != "" {
+		if err := s.fast.Publish("", replyTo, false, false, replyPublishing(resp, data)); err != nil {
 			b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
 		}
+	}
+	if !event {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), bridge.DefaultTimeout)
-	defer cancel()
-	if err := b.publish(ctx, s, wire.AMQPExchange, "", p); err != nil { // an event too: confirmed
-		b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
+	if evErr == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), bridge.DefaultTimeout)
+		evErr = confirmed(ctx, s, dc)
+		cancel()
+	}
+	if evErr != nil {
+		b.log.Warn("amqp: success event lost", "correlationId", resp.CorrelationID, "eventName", resp.EventName, "err", evErr)
 	}
 }
 

@@ -65,7 +65,7 @@ func (r *dlReg) attach(s *session) error {
 		return nil
 	}
 	q := wire.AMQPDeadLetterQueue(r.addr)
-	return r.cons.start(s, r.b.cfg.prefetch, false, false, nil, func(ch *amqp091.Channel) (string, error) {
+	return r.cons.start(s, r.b.cfg.prefetch, false, nil, func(ch *amqp091.Channel) (string, error) {
 		if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
 			return "", fmt.Errorf("amqp: declare %s: %w", q, err)
 		}

@@ -1,8 +1,9 @@
 package amqp
 
 import (
-	"context"
 	"slices"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
 
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
@@ -44,22 +45,14 @@ func (b *Bridge) ReplyQueue() string {
 // CommandQueueOf is wire.AMQPCommandQueue, re-exported for brevity in tests.
 var CommandQueueOf = wire.AMQPCommandQueue
 
-// PublishBothWays publishes m (encoded as body) to queue q through the default exchange
-// twice on b's session: first as Invoke, respond and Emit publish it (on a plain
-// connection the properties are encoded by appendProperties and spliced in by
-// frameConn), then with amqp091 encoding the same properties. It reports whether the
-// first publish used the splice.
-func (b *Bridge) PublishBothWays(m *wire.Message, body []byte, replyTo, replyQueue, q string) (bool, error) {
-	s, err := b.session()
-	if err != nil {
-		return false, err
+// DeliverCommand hands d to b's command registration for addr as if the broker had
+// delivered it to the registration's consumer, and reports whether one is registered.
+func (b *Bridge) DeliverCommand(addr wire.Address, d amqp091.Delivery) bool {
+	addr.InstanceID = ""
+	r := b.localCommand(endpointOf(addr))
+	if r == nil {
+		return false
 	}
-	first, pb := s.publishing(m, body, replyTo, replyQueue)
-	err = s.fast.PublishWithContext(context.Background(), "", q, false, false, first)
-	s.published(pb)
-	if err != nil {
-		return false, err
-	}
-	second, _ := (&session{}).publishing(m, body, replyTo, replyQueue)
-	return pb != nil, s.fast.PublishWithContext(context.Background(), "", q, false, false, second)
+	r.deliver(d)
+	return true
 }

@@ -126,8 +126,17 @@ func checkLike(t *testing.T, what string, got amqp091.Delivery, want capture, bo
 	}
 }
 
-// TestGoldenPublish checks that what the bridge publishes for a command, its response and
-// an event has the shape of the TypeScript captures (C9, N4, N6).
+// withoutHeader returns c without header h.
+func (c capture) withoutHeader(h string) capture {
+	c.Headers = maps.Clone(c.Headers)
+	delete(c.Headers, h)
+	return c
+}
+
+// TestGoldenPublish checks that what the bridge publishes to the exchange for a command,
+// an event and a success response with an eventName has the shape of the TypeScript
+// captures (C9, N4, N6). The success response reaches the exchange as an event: with the
+// headers of capture 13 except replyTo. The reply itself does not pass the exchange.
 func TestGoldenPublish(t *testing.T) {
 	caps := captures(t)
 	u := brokerURL(t)
@@ -160,6 +169,7 @@ func TestGoldenPublish(t *testing.T) {
 	cmd := &wire.Message{ID: wire.NewID(), Timestamp: wire.NowMillis(), ContentType: wire.ContentTypeJSON,
 		ContentEncoding: wire.EncodingUTF8, MessageType: wire.TypeCommand, Sender: client, Receiver: &user,
 		CorrelationID: wire.NewID(), OTP: tsCmd.OTP, Payload: tsCmd.Payload}
+	viaExchange := sniffer(t, amqp091.Table{"x-match": "all", wire.HeaderReplyTo: a.ReplyQueue()})
 	resp, err := a.Invoke(ctx, cmd, 10*time.Second)
 	if err != nil {
 		t.Fatalf("Invoke: %v", err)
@@ -188,12 +198,12 @@ func TestGoldenPublish(t *testing.T) {
 		case wire.TypeCustomMessage:
 			checkLike(t, "event", d, caps[12], msg)
 		case wire.TypeCommandSuccessResponse:
-			checkLike(t, "response", d, caps[13], msg)
+			checkLike(t, "success event", d, caps[13].withoutHeader(wire.HeaderReplyTo), msg)
 			if d.CorrelationId != cmd.CorrelationID || d.MessageId != cmd.ID || d.ReplyTo != "" {
-				t.Errorf("response correlationId %q messageId %q replyTo property %q (N4)", d.CorrelationId, d.MessageId, d.ReplyTo)
+				t.Errorf("success event correlationId %q messageId %q replyTo property %q (N4)", d.CorrelationId, d.MessageId, d.ReplyTo)
 			}
-			if d.Headers[wire.HeaderReplyTo] != a.ReplyQueue() || d.Headers[wire.HeaderAMQPReceiverInstanceID] != a.InstanceID() {
-				t.Errorf("response headers %v (N4)", d.Headers)
+			if d.Headers[wire.HeaderAMQPReceiverInstanceID] != a.InstanceID() || d.Headers[wire.HeaderEventName] != "userSignedUp" {
+				t.Errorf("success event headers %v (N4)", d.Headers)
 			}
 			if msg.ID != cmd.ID || msg.Sender.InstanceID != b.InstanceID() || msg.Receiver.InstanceID != a.InstanceID() || msg.EventName != "userSignedUp" {
 				t.Errorf("response body %s (C3)", d.Body)
@@ -205,13 +215,70 @@ func TestGoldenPublish(t *testing.T) {
 	if resp.MessageType != wire.TypeCommandSuccessResponse || string(resp.Payload) != `{"id":"user-0001","email":"alice@example.com"}` {
 		t.Errorf("invoke result %+v", resp)
 	}
+	select {
+	case d := <-viaExchange:
+		t.Errorf("a message with header replyTo=%s passed the exchange: %s", a.ReplyQueue(), d.Body)
+	case <-time.After(500 * time.Millisecond): // settle: the reply went straight to the queue
+	}
+}
+
+// tsAccepts checks a delivery on a caller's reply queue the way TypeScript PURISTA's AMQP
+// bridge (1.11 to 2.0) reads it, and returns the response: decodeContent picks its
+// decoder and decrypter by the contentType and contentEncoding properties (and throws
+// without them), JSON.parse gives the message, isCommandResponse must hold, and the
+// pending invocation is found by the body's correlationId. The trace context comes from a
+// traceparent header, else (our replies have no headers) from the body's otp.
+func tsAccepts(t *testing.T, d amqp091.Delivery, correlationID, otp string) *wire.Message {
+	t.Helper()
+	if d.ContentType != wire.ContentTypeJSON || d.ContentEncoding != wire.EncodingUTF8 {
+		t.Errorf("reply contentType %q contentEncoding %q: TypeScript PURISTA cannot decode it", d.ContentType, d.ContentEncoding)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(d.Body, &raw); err != nil {
+		t.Fatalf("reply body is not JSON: %v", err)
+	}
+	if mt := raw["messageType"]; mt != string(wire.TypeCommandSuccessResponse) && mt != string(wire.TypeCommandErrorResponse) {
+		t.Errorf("reply messageType %v is not a command response", mt)
+	}
+	if raw["correlationId"] != correlationID {
+		t.Errorf("reply correlationId %v, the caller waits for %s", raw["correlationId"], correlationID)
+	}
+	if _, ok := d.Headers[wire.HeaderTraceParent]; !ok && otp != "" && raw["otp"] != otp {
+		t.Errorf("reply without traceparent header carries otp %v, want %s", raw["otp"], otp)
+	}
+	msg, err := wire.Decode(d.Body)
+	if err != nil {
+		t.Fatalf("reply: %v", err)
+	}
+	return msg
+}
+
+// checkReply checks that d came straight to the reply queue q, body only: default
+// exchange, routing key q, no headers, and of the properties only contentType,
+// contentEncoding, correlationId and messageId.
+func checkReply(t *testing.T, d amqp091.Delivery, q, correlationID, messageID string) {
+	t.Helper()
+	if d.Exchange != "" || d.RoutingKey != q {
+		t.Errorf("reply came through exchange %q with key %q, want the default exchange and key %q", d.Exchange, d.RoutingKey, q)
+	}
+	if len(d.Headers) != 0 {
+		t.Errorf("reply carries headers %v, want none", d.Headers)
+	}
+	want := []string{"contentEncoding", "contentType", "correlationId", "messageId"}
+	if got := presentOf(d); !slices.Equal(got, want) {
+		t.Errorf("reply properties %v, want %v", got, want)
+	}
+	if d.CorrelationId != correlationID || d.MessageId != messageID {
+		t.Errorf("reply correlationId %q messageId %q, want %q %q", d.CorrelationId, d.MessageId, correlationID, messageID)
+	}
 }
 
 // rename replaces the captured service names in a captured body or header value.
 func rename(s string, from, to string) string { return strings.ReplaceAll(s, `"`+from+`"`, `"`+to+`"`) }
 
 // TestGoldenAccept feeds captured TypeScript messages into the bridge: the signUp command
-// (answered with the shape of capture 13), a TS success response with the misspelled
+// (answered straight to the TS caller's reply queue, body only, with the body of capture
+// 13, read as TypeScript PURISTA reads it, exactly once), a TS success response with the misspelled
 // "sennder" field and receiverServiceInstanceId header (capture 11, N4/N5), and the
 // customMessage (capture 12).
 func TestGoldenAccept(t *testing.T) {
@@ -238,17 +305,7 @@ func TestGoldenAccept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rq, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.QueueBind(rq.Name, "", wire.AMQPExchange, false, amqp091.Table{"x-match": "all", "replyTo": rq.Name}); err != nil {
-		t.Fatal(err)
-	}
-	replies, err := ch.Consume(rq.Name, "", true, true, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rqName, replies := tsReplyQueue(t, ch)
 	cap9 := caps[9]
 	headers := amqp091.Table{}
 	for k, v := range cap9.Headers {
@@ -264,18 +321,17 @@ func TestGoldenAccept(t *testing.T) {
 	body := rename(string(cap9.Body), "User", user)
 	if err := ch.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, amqp091.Publishing{
 		Headers: headers, ContentType: wire.ContentTypeJSON, ContentEncoding: wire.EncodingUTF8, DeliveryMode: 2,
-		CorrelationId: props.CorrelationID, ReplyTo: rq.Name, MessageId: props.MessageID,
+		CorrelationId: props.CorrelationID, ReplyTo: rqName, MessageId: props.MessageID,
 		Timestamp: time.Unix(props.Timestamp, 0), Type: "command", Body: []byte(body),
 	}); err != nil {
 		t.Fatal(err)
 	}
 	d := await(t, replies, "the response to the TS command")
-	resp, err := wire.Decode(d.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want wire.Message
+	var want, sent wire.Message
 	_ = json.Unmarshal(caps[13].Body, &want)
+	_ = json.Unmarshal([]byte(body), &sent)
+	checkReply(t, d, rqName, props.CorrelationID, props.MessageID)
+	resp := tsAccepts(t, d, want.CorrelationID, sent.OTP)
 	if got == nil || !strings.Contains(string(got.Payload), "alice@example.com") {
 		t.Errorf("handler got %+v", got)
 	}
@@ -283,9 +339,10 @@ func TestGoldenAccept(t *testing.T) {
 		resp.EventName != want.EventName || !sameJSON(resp.Payload, want.Payload) {
 		t.Errorf("response %s\nwant like %s", d.Body, caps[13].Body)
 	}
-	if d.CorrelationId != props.CorrelationID || d.MessageId != props.MessageID || d.Headers["replyTo"] != rq.Name ||
-		d.Headers[wire.HeaderAMQPReceiverInstanceID] != want.Receiver.InstanceID {
-		t.Errorf("response properties %q %q headers %v", d.CorrelationId, d.MessageId, d.Headers)
+	select { // the success event goes to the exchange without replyTo: not a second reply
+	case d := <-replies:
+		t.Errorf("a second reply reached the TS caller: %s", d.Body)
+	case <-time.After(500 * time.Millisecond): // settle
 	}
 
 	// 2. A TS responder: answers with the captured response 11 (sennder, receiverServiceInstanceId).

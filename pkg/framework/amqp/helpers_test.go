@@ -2,6 +2,7 @@ package amqp_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"os"
 	"sync"
@@ -174,3 +175,34 @@ func sniffer(tb testing.TB, args amqp091.Table) <-chan amqp091.Delivery {
 }
 
 var _ bridge.EventBridge = (*amqp.Bridge)(nil)
+
+// tsReplyQueue declares a reply queue on ch as TypeScript PURISTA's AMQP bridge does
+// (server-named, exclusive, auto-delete, bound to the exchange on replyTo=<its name>) and
+// returns its name and deliveries.
+func tsReplyQueue(tb testing.TB, ch *amqp091.Channel) (string, <-chan amqp091.Delivery) {
+	tb.Helper()
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := ch.QueueBind(q.Name, "", wire.AMQPExchange, false, amqp091.Table{"x-match": "all", wire.HeaderReplyTo: q.Name}); err != nil {
+		tb.Fatal(err)
+	}
+	d, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return q.Name, d
+}
+
+// errorStatus returns the status of an error response (0 for anything else).
+func errorStatus(resp *wire.Message) int {
+	if resp == nil || resp.MessageType != wire.TypeCommandErrorResponse {
+		return 0
+	}
+	var p wire.ErrorPayload
+	if json.Unmarshal(resp.Payload, &p) != nil {
+		return 0
+	}
+	return p.Status
+}

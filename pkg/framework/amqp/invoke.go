@@ -87,10 +87,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if s.isDead() { // the supervisor may have failed the pending calls before c was added
 		return nil, fmt.Errorf("amqp: invoke %s: %w: connection down", cmd.Receiver, bridge.ErrUnavailable)
 	}
-	p, pb := s.publishing(&out, data, "", s.replyQueue)
-	err = s.fast.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p)
-	s.published(pb)
-	if err != nil {
+	if err := s.fast.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, publishing(&out, data, s.replyQueue)); err != nil {
 		return nil, fmt.Errorf("amqp: invoke %s: publish: %w: %w", cmd.Receiver, bridge.ErrUnavailable, err)
 	}
 
@@ -108,10 +105,10 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	}
 }
 
-// Headers returns the AMQP headers this bridge attaches to m, exactly as TypeScript
-// PURISTA's AMQP bridge does: wire.AMQPHeaders without the NATS/MQTT name
-// receiverInstanceId (the receiver instance travels as receiverServiceInstanceId), plus
-// replyTo when not empty.
+// Headers returns the AMQP headers this bridge attaches to commands and events (m), and
+// TypeScript PURISTA's AMQP bridge to responses: wire.AMQPHeaders without the NATS/MQTT
+// name receiverInstanceId (the receiver instance travels as receiverServiceInstanceId),
+// plus replyTo when not empty. The bridge's replies to its callers carry none.
 func Headers(m *wire.Message, replyTo string) map[string]string {
 	t := headerTable(m, replyTo)
 	h := make(map[string]string, len(t))
@@ -136,26 +133,12 @@ func headerTable(m *wire.Message, replyTo string) amqp091.Table {
 	return t
 }
 
-// publishing builds the AMQP message for m, encoded as data, with the PURISTA properties,
-// the headers replyTo selects (see Headers) and, for a command, the reply queue as the
-// replyTo property. On a splicing session the properties are encoded by appendProperties
-// and held by the frameConn for the publish: the caller must hand the returned buffer to
-// s.published once the publish returned (nil is fine).
-func (s *session) publishing(m *wire.Message, data []byte, replyTo, replyQueue string) (amqp091.Publishing, *propsBuf) {
-	if s.fc != nil {
-		pb, _ := s.props.Get().(*propsBuf)
-		if pb == nil {
-			pb = new(propsBuf)
-		}
-		if props, ok := appendProperties(pb.b[:0], m, replyTo, replyQueue); ok {
-			pb.b = props
-			pb.tok = s.fc.hold(props)
-			return amqp091.Publishing{AppId: pb.tok, Body: data}, pb
-		}
-		s.props.Put(pb)
-	}
+// publishing builds the AMQP message of a command or event m, encoded as data: the
+// PURISTA properties, the headers of Headers(m, "") and, for a command, the caller's reply
+// queue as the replyTo property.
+func publishing(m *wire.Message, data []byte, replyQueue string) amqp091.Publishing {
 	return amqp091.Publishing{
-		Headers:         headerTable(m, replyTo),
+		Headers:         headerTable(m, ""),
 		ContentType:     wire.ContentTypeJSON,
 		ContentEncoding: wire.EncodingUTF8,
 		DeliveryMode:    amqp091.Persistent,
@@ -165,23 +148,22 @@ func (s *session) publishing(m *wire.Message, data []byte, replyTo, replyQueue s
 		Timestamp:       millis(m.Timestamp),
 		Type:            string(m.MessageType),
 		Body:            data,
-	}, nil
-}
-
-// published ends what publishing started for a publish that has returned.
-func (s *session) published(pb *propsBuf) {
-	if pb == nil {
-		return
 	}
-	s.fc.release(pb.tok)
-	pb.tok = ""
-	s.props.Put(pb)
 }
 
-// propsBuf holds the encoded properties of one publish on a splicing session.
-type propsBuf struct {
-	b   []byte
-	tok string // the token frameConn knows them by
+// replyPublishing builds the reply to a caller's reply queue: the response resp, encoded
+// as data, in the body, and only the properties its readers use: contentType and
+// contentEncoding (TypeScript PURISTA decodes the body by them), correlationId and
+// messageId (the command's ids, as TypeScript PURISTA sets them). No headers: the reply
+// reaches its queue by name, not through the headers exchange.
+func replyPublishing(resp *wire.Message, data []byte) amqp091.Publishing {
+	return amqp091.Publishing{
+		ContentType:     wire.ContentTypeJSON,
+		ContentEncoding: wire.EncodingUTF8,
+		CorrelationId:   resp.CorrelationID,
+		MessageId:       resp.ID,
+		Body:            data,
+	}
 }
 
 // publish publishes p on s's confirm channel and waits for the broker's confirm.
@@ -190,6 +172,11 @@ func (b *Bridge) publish(ctx context.Context, s *session, exchange, key string, 
 	if err != nil {
 		return fmt.Errorf("%w: %w", bridge.ErrUnavailable, err)
 	}
+	return confirmed(ctx, s, dc)
+}
+
+// confirmed waits for the broker's confirm of a publish on s's confirm channel.
+func confirmed(ctx context.Context, s *session, dc *amqp091.DeferredConfirmation) error {
 	select {
 	case <-dc.Done():
 	case <-ctx.Done():

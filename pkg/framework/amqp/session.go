@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,25 +14,23 @@ import (
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
 
-	"github.com/purista-go/purista/pkg/framework/internal/batchconn"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
+	"github.com/purista-go/purista/pkg/framework/internal/redact"
 )
 
 // dialTimeout bounds the TCP connect and the AMQP handshake of one connection attempt.
 const dialTimeout = 10 * time.Second
 
 // session is one connection to the broker with its two publishing channels and its
-// reply queue. Commands and plain responses skip publisher confirms: the response is the
-// end-to-end acknowledgement of a command, and an unroutable command still comes back
-// through the mandatory flag. When any of them breaks, the whole session is dead and the supervisor
+// reply queue. Commands and replies skip publisher confirms: the reply is the end-to-end
+// acknowledgement of a command, and an unroutable command still comes back through the
+// mandatory flag. When any of them breaks, the whole session is dead and the supervisor
 // builds a new one.
 type session struct {
 	conn       *amqp091.Connection
-	pub        *amqp091.Channel // confirm mode: events, responses with an eventName, retries, dead letters
-	fast       *amqp091.Channel // no confirms: commands (mandatory) and plain responses
+	pub        *amqp091.Channel // confirm mode: events, success events, retries, dead letters
+	fast       *amqp091.Channel // no confirms: commands (mandatory) and replies
 	replyQueue string
-	fc         *frameConn    // the connection under amqp091 on plain connections, else nil
-	props      sync.Pool     // *propsBuf for publishes on fc
 	dead       chan struct{} // closed when the session broke or was closed
 }
 
@@ -50,51 +46,48 @@ func (s *session) isDead() bool {
 // close closes the connection; the watcher then marks the session dead.
 func (s *session) close() { _ = s.conn.Close() }
 
-// connect dials the broker, opens the publishing channel and the reply queue, and starts
+// dialer returns amqp091's Dial function for one connection attempt: a TCP connection
+// (TCP_NODELAY, as Go sets it) with a deadline for the TLS and AMQP handshakes, which
+// amqp091 clears once the connection is open. amqp091 puts TLS on top for amqps://: the
+// plain and the TLS path are the same code.
+func dialer(ctx context.Context) func(network, addr string) (net.Conn, error) {
+	return func(network, addr string) (net.Conn, error) {
+		d := net.Dialer{Timeout: dialTimeout}
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		deadline := time.Now().Add(dialTimeout)
+		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
+		}
+		if err := c.SetDeadline(deadline); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+// connect dials the broker, opens the publishing channels and the reply queue, and starts
 // the session's goroutines (returns, replies, watcher), which end with the connection.
 func (b *Bridge) connect(ctx context.Context) (*session, error) {
-	plain := strings.HasPrefix(strings.ToLower(b.url), "amqp:")
-	var fc *frameConn
 	props := amqp091.NewConnectionProperties()
 	props.SetClientConnectionName(b.cfg.connName)
-	cfg := amqp091.Config{
+	conn, err := amqp091.DialConfig(b.url, amqp091.Config{
 		Properties:      props,
 		Heartbeat:       b.cfg.heartbeat,
 		TLSClientConfig: b.cfg.tls,
-		Dial: func(network, addr string) (net.Conn, error) {
-			d := net.Dialer{Timeout: dialTimeout}
-			c, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			deadline := time.Now().Add(dialTimeout)
-			if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-				deadline = d
-			}
-			if err := c.SetDeadline(deadline); err != nil { // cleared after the handshake
-				_ = c.Close()
-				return nil, err
-			}
-			// Writes go through a buffer drained by one goroutine, so publishes made at
-			// the same time leave in one system call instead of one each under amqp091's
-			// send lock.
-			bc := batchconn.New(c)
-			if !plain { // amqp091 puts TLS on top: the frames are not readable here
-				return bc, nil
-			}
-			fc = newFrameConn(bc)
-			return fc, nil
-		},
-	}
-	conn, err := amqp091.DialConfig(b.url, cfg)
+		Dial:            dialer(ctx),
+	})
 	if err != nil {
 		var aerr *amqp091.Error
 		if errors.As(err, &aerr) && aerr.Code == amqp091.AccessRefused {
-			return nil, fmt.Errorf("amqp: dial %s: %w: %s", b.redacted, errAccessRefused, b.redactErr(err))
+			return nil, fmt.Errorf("amqp: dial %s: %w: %w", b.redacted, errAccessRefused, b.scrub(err))
 		}
-		return nil, fmt.Errorf("amqp: dial %s: %s", b.redacted, b.redactErr(err))
+		return nil, fmt.Errorf("amqp: dial %s: %w", b.redacted, b.scrub(err))
 	}
-	s := &session{conn: conn, fc: fc, dead: make(chan struct{})}
+	s := &session{conn: conn, dead: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
@@ -131,10 +124,12 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("amqp: declare reply queue: %w", err)
 	}
+	// Replies of purista bridges arrive by the queue's name through the default exchange;
+	// TypeScript PURISTA responders publish to the exchange with header replyTo.
 	if err := rch.QueueBind(q.Name, "", wire.AMQPExchange, false, table(wire.AMQPReplyBindingArgs(q.Name))); err != nil {
 		return nil, fmt.Errorf("amqp: bind reply queue: %w", err)
 	}
-	replies, err := rch.Consume(q.Name, noHeadersTag+wire.NewID(), true, true, false, false, nil) // the body has all a response needs
+	replies, err := rch.Consume(q.Name, "purista-reply-"+wire.NewID(), true, true, false, false, nil)
 	if err != nil {
 		return nil, fmt.Errorf("amqp: consume reply queue: %w", err)
 	}
@@ -155,7 +150,7 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 		_ = conn.Close()
 		close(s.dead)
 		if cause != nil {
-			b.log.Warn("amqp: connection lost", "url", b.redacted, "err", cause.Error())
+			b.log.Warn("amqp: connection lost", "url", b.redacted, "err", b.scrub(cause))
 		}
 	}()
 	return s, nil
@@ -223,7 +218,7 @@ func (b *Bridge) supervise(s *session) {
 				b.log.Info("amqp: reconnected", "url", b.redacted, "attempts", attempt+1)
 				break
 			}
-			b.log.Warn("amqp: reconnect failed", "url", b.redacted, "attempt", attempt+1, "err", err)
+			b.log.Warn("amqp: reconnect failed", "url", b.redacted, "attempt", attempt+1, "err", b.scrub(err))
 		}
 	}
 }
@@ -244,9 +239,8 @@ type consumer struct {
 // start opens a channel on s with the given prefetch, lets declare make the queue, and
 // consumes it (without acknowledgements when autoAck), calling handle for each delivery on
 // one dispatch goroutine, or, with a relay pool, each on its own worker of it (see
-// relayLoop). With noHeaders the deliveries come only with their body and replyTo (see
-// frameConn): for consumers that read nothing else.
-func (c *consumer) start(s *session, prefetch int, autoAck, noHeaders bool, relay *inflight.Pool, declare func(ch *amqp091.Channel) (string, error), handle func(d amqp091.Delivery)) error {
+// relayLoop).
+func (c *consumer) start(s *session, prefetch int, autoAck bool, relay *inflight.Pool, declare func(ch *amqp091.Channel) (string, error), handle func(d amqp091.Delivery)) error {
 	c.mu.Lock()
 	stopped := c.stopped
 	c.mu.Unlock()
@@ -266,9 +260,6 @@ func (c *consumer) start(s *session, prefetch int, autoAck, noHeaders bool, rela
 		return err
 	}
 	tag := "purista-" + wire.NewID()
-	if noHeaders {
-		tag = noHeadersTag + wire.NewID()
-	}
 	dels, err := ch.Consume(q, tag, autoAck, false, false, false, nil)
 	if err != nil {
 		return fmt.Errorf("amqp: consume %s: %w", q, err)
@@ -351,27 +342,9 @@ func millis(ms int64) time.Time { return time.Unix(ms, 0) }
 // retrying cannot help.
 var errAccessRefused = errors.New("the broker refused access: check the user, password and vhost in the URL")
 
-// redactErr returns err's text with the URL's password removed.
-func (b *Bridge) redactErr(err error) string {
-	u, perr := url.Parse(b.url)
-	if perr != nil {
-		return err.Error()
-	}
-	return redact(err.Error(), u)
-}
-
-// redact removes u's password (raw and escaped) from s.
-func redact(s string, u *url.URL) string {
-	if u == nil || u.User == nil {
-		return s
-	}
-	if p, ok := u.User.Password(); ok && p != "" {
-		s = strings.ReplaceAll(s, p, "xxxxx")
-		s = strings.ReplaceAll(s, url.PathEscape(p), "xxxxx")
-		s = strings.ReplaceAll(s, url.QueryEscape(p), "xxxxx")
-	}
-	return s
-}
+// scrub returns err with every credential of the bridge URL removed from its text (see
+// redact.Error); errors.Is and errors.As still see through it.
+func (b *Bridge) scrub(err error) error { return redact.Error(err, b.url) }
 
 func randN(d time.Duration) time.Duration {
 	if d <= 0 {

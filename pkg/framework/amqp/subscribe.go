@@ -3,6 +3,7 @@ package amqp
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,9 +51,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if err != nil {
 		return fmt.Errorf("amqp: emit %s: %w", out.MessageType, err)
 	}
-	p, pb := s.publishing(out, data, "", "")
-	defer s.published(pb)
-	if err := b.publish(ctx, s, wire.AMQPExchange, "", p); err != nil {
+	if err := b.publish(ctx, s, wire.AMQPExchange, "", publishing(out, data, "")); err != nil {
 		return fmt.Errorf("amqp: emit %s %s: %w", out.MessageType, out.EventName, err)
 	}
 	return nil
@@ -73,12 +72,14 @@ type subReg struct {
 }
 
 // RegisterSubscription implements bridge.EventBridge. A shared subscription consumes
-// purista.sub.<svc>.<ver>.<target> (durable when sub.Durable, else auto-delete); an
-// every-instance one a server-named exclusive queue (Durable is then ignored). The queue is
+// purista.sub.<svc>.<ver>.<target> (durable) when sub.Durable, else
+// TransientSubscriptionQueue (auto-delete); an every-instance one a server-named
+// exclusive queue (Durable is then ignored). The queue is
 // bound x-match=all on the filter's set fields; messages are also checked against the
 // filter on receipt (commands, and responses without an eventName, are not events). The
 // dead-letter queue purista.dlq.<svc>.<ver>.<target> is declared too. Messages are
-// acknowledged after the handler returns nil; see the package doc for retries.
+// acknowledged after the handler returns nil; see the package doc for retries. A message
+// that cannot be decoded is dead-lettered at once, with the decoding error as the reason.
 func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscription, h bridge.MessageHandler) (bridge.Registration, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -121,21 +122,26 @@ func filterTokens(f bridge.Filter) wire.Tokens {
 func (r *subReg) attach(s *session) error {
 	b := r.b
 	dlq := wire.AMQPDeadLetterQueue(r.sub.Subscriber)
-	return r.cons.start(s, b.cfg.prefetch, false, false, nil, func(ch *amqp091.Channel) (string, error) {
+	if !r.sub.EveryInstance && !r.sub.Durable {
+		b.warnStaleDurable(s, r.sub.Subscriber)
+	}
+	return r.cons.start(s, b.cfg.prefetch, false, nil, func(ch *amqp091.Channel) (string, error) {
 		if _, err := ch.QueueDeclare(dlq, true, false, false, false, nil); err != nil {
 			return "", fmt.Errorf("amqp: declare %s: %w", dlq, err)
 		}
 		b.markDeclared(dlq)
 		var q amqp091.Queue
 		var err error
-		if r.sub.EveryInstance {
+		switch {
+		case r.sub.EveryInstance:
 			q, err = ch.QueueDeclare("", false, true, true, false, nil)
-		} else {
+		case r.sub.Durable:
 			name := wire.AMQPSubscriptionQueue(r.sub.Subscriber)
-			q, err = ch.QueueDeclare(name, r.sub.Durable, !r.sub.Durable, false, false, nil)
-			if err == nil && r.sub.Durable {
+			if q, err = ch.QueueDeclare(name, true, false, false, false, nil); err == nil {
 				b.markDeclared(name)
 			}
+		default:
+			q, err = ch.QueueDeclare(TransientSubscriptionQueue(r.sub.Subscriber), false, true, false, false, nil)
 		}
 		if err != nil {
 			return "", fmt.Errorf("amqp: declare subscription queue of %s: %w", r.sub.Subscriber, err)
@@ -148,6 +154,39 @@ func (r *subReg) attach(s *session) error {
 		r.mu.Unlock()
 		return q.Name, nil
 	}, r.deliver)
+}
+
+// TransientSubscriptionQueue returns the queue the instances of a shared subscription
+// that is not durable consume: purista.sub-transient.<svc>.<ver>.<target> (case kept,
+// non-durable, auto-delete). It differs from the durable wire.AMQPSubscriptionQueue
+// "purista.sub.<svc>.<ver>.<target>" within the fixed prefix, so no address maps both
+// forms to one name, and switching a subscription's Durable never meets a queue
+// declared with the other durability (RabbitMQ refuses that redeclaration with 406
+// PRECONDITION_FAILED).
+func TransientSubscriptionQueue(a wire.Address) string {
+	return transientPrefix + strings.TrimPrefix(wire.AMQPSubscriptionQueue(a), durablePrefix)
+}
+
+const (
+	durablePrefix   = "purista.sub."
+	transientPrefix = "purista.sub-transient."
+)
+
+// warnStaleDurable logs a warning when the durable queue of the subscription at a exists
+// although the subscription is not durable (any more): it keeps its binding and collects
+// every matching event until an operator deletes it (purista does not, since instances
+// still running as durable consume it).
+func (b *Bridge) warnStaleDurable(s *session, a wire.Address) {
+	ch, err := s.conn.Channel() // a passive declare of a missing queue closes its channel
+	if err != nil {
+		return
+	}
+	defer ch.Close()
+	name := wire.AMQPSubscriptionQueue(a)
+	if q, err := ch.QueueDeclarePassive(name, true, false, false, false, nil); err == nil {
+		b.log.Warn("amqp: the durable queue of a subscription that is no longer durable still exists and collects its events; delete it when no instance runs it as durable",
+			"queue", name, "messages", q.Messages, "consumers", q.Consumers)
+	}
 }
 
 func (r *subReg) queueName() string {
@@ -186,17 +225,16 @@ func (r *subReg) wants(msg *wire.Message) bool {
 
 func (r *subReg) handle(d amqp091.Delivery) {
 	b := r.b
+	attempt := attemptOf(d.Headers)
 	msg, err := wire.Decode(d.Body)
-	if err != nil {
-		b.log.Warn("amqp: dropped invalid message", "subscriber", r.sub.Subscriber.String(), "bytes", len(d.Body), "err", err)
-		_ = d.Ack(false)
+	if err != nil { // never deliverable: no retry
+		r.deadLetter(d, nil, attempt, "undecodable message: "+err.Error())
 		return
 	}
 	if !r.wants(msg) {
 		_ = d.Ack(false)
 		return
 	}
-	attempt := attemptOf(d.Headers)
 	err = r.call(msg)
 	if err == nil {
 		if aerr := d.Ack(false); aerr != nil {
