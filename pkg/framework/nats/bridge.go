@@ -2,11 +2,16 @@
 // JetStream (nats.go), for the microservices deployment model.
 //
 // Commands travel over core NATS request/reply on the 13-token subjects of PURISTA's wire
-// format. Handlers subscribe in the queue group wire.NATSQueueGroup, so the instances of a
-// service share the load; callers use nats.go's single wildcard inbox subscription for
-// responses and fail fast with bridge.ErrNoHandler when the server reports no responders.
-// A success response carrying an eventName is published a second time on its own subject,
-// as TypeScript PURISTA does, so that subscriptions see it. Handlers run on the
+// format, without headers (as TypeScript PURISTA sends them). Handlers subscribe in the
+// queue group wire.NATSQueueGroup, so the instances of a service share the load; callers
+// take responses on one wildcard inbox subscription per bridge (calls.go) and fail fast
+// with bridge.ErrNoHandler when the server reports no responders, and with
+// bridge.ErrUnavailable as soon as the connection drops (the reply can no longer arrive).
+// A response to a caller's inbox is the envelope alone, without headers (callers read the
+// body; trace context travels in the envelope's otp). A success response carrying an
+// eventName is published a second time on its own subject with the WIRE.md headers, as
+// TypeScript PURISTA does, so that subscriptions see it. A command that cannot be decoded
+// is answered at once with a handled 400 (bridge.RejectResponse). Handlers run on the
 // registration's receiver goroutines (receivers.go), which never let a blocked handler
 // hold up the next command for longer than a millisecond; up to 8192 commands wait in the
 // client per registration, beyond that nats.go drops them as a slow consumer (logged, the
@@ -28,16 +33,13 @@
 // Core-NATS subscriptions retry failed handlers in process with the same policy and
 // dead-letter the same way. Handler panics are recovered.
 //
-// The bridge dials its TCP connections itself and writes through a buffer drained by one
-// goroutine per connection (internal/batchconn), so that under load many messages leave in one
-// system call instead of nats.go flushing nearly each one while it holds its lock. It reads
-// through a filter that removes the WIRE.md headers of received messages before nats.go
-// decodes them (the envelope in the body is authoritative; see readconn.go): a received
-// message's Header never holds them.
-//
+// The bridge uses nats.go's public API only, on the same code path with and without TLS.
 // The connection reconnects forever with exponential backoff (WithReconnectWait); Healthy
-// reports bridge.ErrUnavailable while it is down. Every goroutine belongs to a bridge and
-// ends with Close.
+// reports bridge.ErrUnavailable while it is down. Close drains: new commands are refused
+// with a 503 at once; when its ctx ends before the handlers return, their contexts end
+// with a cause wrapping bridge.ErrClosed and every command still unanswered gets a 503
+// before the connection closes (shutdown.go). No error, log line or health output holds
+// a credential of the URL. Every goroutine belongs to a bridge and ends with Close.
 package nats
 
 import (
@@ -46,7 +48,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/internal/handlerctx"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/redact"
 )
 
 // Name is what (*Bridge).Name returns.
@@ -68,19 +70,19 @@ const Name = "nats"
 // Bridge is one NATS bridge instance (one service instance). It implements
 // bridge.EventBridge and bridge.LocalDelivery; all methods are safe for concurrent use.
 type Bridge struct {
-	cfg         config
-	ep          endpoint
-	log         *slog.Logger
-	local       atomic.Bool
-	namer       wire.Namer   // subject tokens, snake-cased once
-	bufs        wire.Buffers // encoded commands and responses: nats.go copies them when it publishes
-	respHeaders responseHeaders
-	handlerCtx  *handlerctx.Parent // command handlers' contexts: b.ctx with a deadline
+	cfg        config
+	ep         endpoint
+	log        *slog.Logger
+	local      atomic.Bool
+	namer      wire.Namer         // subject tokens, snake-cased once
+	bufs       wire.Buffers       // encoded commands and responses: nats.go copies them when it publishes
+	handlerCtx *handlerctx.Parent // command handlers' contexts: b.ctx with a deadline
 
 	life   lifecycle.Lifecycle // state, Close's bookkeeping; errors say "nats: …"
-	ctx    context.Context     // cancelled when Close finishes or gives up
+	ctx    context.Context     // ended by Close (when done or given up) with a cause wrapping bridge.ErrClosed
 	cancel context.CancelFunc
-	work   inflight.Gate // Invoke/Emit calls and command handlers in flight
+	work   inflight.Gate // Invoke/Emit calls in flight
+	calls  calls         // remote Invokes waiting for their replies
 
 	mu   sync.Mutex
 	nc   *natsgo.Conn
@@ -101,7 +103,7 @@ var (
 // URL forms: nats://host:4222, nats://user:password@host:4222, nats://token@host:4222,
 // tls://host:4222, several servers separated by commas (nats://a:4222,b:4222), and the
 // query parameters tls=true, ca=<file>, cert=<file>&key=<file>, creds=<file>,
-// nkey=<seed file>, name=<connection name>.
+// nkey=<seed file>, name=<connection name>, token=<token>.
 func New(url string, opts ...Option) (*Bridge, error) {
 	ep, err := parseURL(url)
 	if err != nil {
@@ -124,8 +126,9 @@ func New(url string, opts ...Option) (*Bridge, error) {
 		dls:  map[*dlReg]struct{}{},
 	}
 	b.local.Store(cfg.local)
-	ctx, cancel := context.WithCancel(context.Background())
-	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
+	ctx, cancel := context.WithCancelCause(context.Background())
+	closed := b.life.ErrClosed()
+	b.ctx, b.cancel = context.WithValue(inflight.WithOwner(ctx, b), ownerKey{}, b), func() { cancel(closed) }
 	b.handlerCtx = handlerctx.NewParent(b.ctx)
 	return b, nil
 }
@@ -162,8 +165,12 @@ func (b *Bridge) Start(ctx context.Context) error {
 		return err
 	}
 	b.nc = nc
+	if err := b.calls.start(nc); err != nil {
+		nc.Close()
+		return fmt.Errorf("nats: start: %w", b.scrub(err))
+	}
 	if js, err := b.setupStreams(ctx, nc); err != nil {
-		b.log.Warn("nats: JetStream unavailable: durable subscriptions and stored dead letters are off", "err", err)
+		b.log.Warn("nats: JetStream unavailable: durable subscriptions and stored dead letters are off", "err", b.scrub(err))
 	} else {
 		b.js = js
 	}
@@ -184,7 +191,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 		}
 	}
 	if err := b.flush(ctx); err != nil {
-		return fmt.Errorf("nats: start: %w", err)
+		return fmt.Errorf("nats: start: %w", b.scrub(err))
 	}
 	b.log.Info("nats: connected", "servers", b.ep.redacted, "jetstream", b.js != nil)
 	return nil
@@ -216,7 +223,7 @@ func (b *Bridge) flushQuietly(ctx context.Context) {
 func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 	opts := []natsgo.Option{
 		natsgo.Name("purista-" + b.cfg.instanceID),
-		natsgo.SetCustomDialer(&stripDialer{Dialer: net.Dialer{Timeout: dialTimeout}}),
+		natsgo.Timeout(dialTimeout),
 		natsgo.MaxReconnects(-1),
 		natsgo.PingInterval(b.cfg.pingInterval),
 		natsgo.MaxPingsOutstanding(2),
@@ -226,26 +233,32 @@ func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
 			if err == nil { // our own Close: nothing went wrong
 				b.log.Debug("nats: connection closed")
+				b.calls.fail(b.life.ErrClosed())
 				return
 			}
-			b.log.Warn("nats: disconnected", "err", err)
+			// Replies to the calls waiting now can no longer arrive: the server dropped this
+			// connection's inbox subscription with the connection.
+			b.calls.fail(fmt.Errorf("nats: %w: connection lost: %w", bridge.ErrUnavailable, b.scrub(err)))
+			b.log.Warn("nats: disconnected", "err", b.scrub(err))
 		}),
 		natsgo.ReconnectHandler(func(*natsgo.Conn) { b.log.Info("nats: reconnected") }),
+		natsgo.ClosedHandler(func(*natsgo.Conn) { b.calls.fail(b.life.ErrClosed()) }),
 		natsgo.ErrorHandler(func(_ *natsgo.Conn, s *natsgo.Subscription, err error) {
 			subj := ""
 			if s != nil {
 				subj = s.Subject
 			}
-			b.log.Error("nats: async error", "subject", subj, "err", err)
+			b.log.Error("nats: async error", "subject", subj, "err", b.scrub(err))
 		}),
 	}
-	opts = append(opts, b.ep.opts...) // a custom dialer given with WithNATSOptions wins
-	opts = append(opts, b.cfg.extra...)
+	opts = append(opts, b.ep.opts...)
+	opts = append(opts, b.cfg.extra...) // options given with WithNATSOptions win
 	for attempt := 1; ; attempt++ {
 		nc, err := natsgo.Connect(b.ep.servers, opts...)
 		if err == nil {
 			return nc, nil
 		}
+		err = b.scrub(err)
 		b.log.Warn("nats: connect failed, retrying", "servers", b.ep.redacted, "attempt", attempt, "err", err)
 		t := time.NewTimer(backoff(b.cfg.reconnectWait, b.cfg.reconnectMax, attempt))
 		select {
@@ -256,6 +269,9 @@ func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 		}
 	}
 }
+
+// scrub removes the URL's credentials from err's message (errors.Is still sees through).
+func (b *Bridge) scrub(err error) error { return redact.Error(err, b.ep.raw) }
 
 // dialTimeout bounds one TCP connection attempt (nats.go's default).
 const dialTimeout = 2 * time.Second
@@ -294,12 +310,19 @@ func (b *Bridge) jetStream() jetstream.JetStream {
 	return b.js
 }
 
+// ownerKey marks the contexts the bridge gives its handlers (derived from b.ctx): its
+// value is the bridge.
+type ownerKey struct{}
+
 // intake admits a new Invoke or Emit; on success the caller must b.work.leave. While the
 // bridge drains only calls from its own handlers are admitted. A disconnected bridge
 // fails fast with bridge.ErrUnavailable.
 func (b *Bridge) intake(ctx context.Context) (*natsgo.Conn, error) {
 	if err := b.life.Check(ctx); err != nil {
 		return nil, err
+	}
+	if b.life.Load() == lifecycle.StateDraining && ctx.Value(ownerKey{}) != b {
+		return nil, b.life.ErrClosed()
 	}
 	nc := b.conn()
 	if err := b.life.EnterCall(ctx, &b.work, b); err != nil {
@@ -313,10 +336,15 @@ func (b *Bridge) intake(ctx context.Context) (*natsgo.Conn, error) {
 }
 
 // Close implements bridge.EventBridge. It stops intake at once: command subscriptions are
-// removed (the broker routes new commands to other instances), subscriptions stop taking
-// messages (JetStream messages buffered but not yet handled are NAKed for immediate
-// redelivery elsewhere). It then waits for in-flight handlers and calls until ctx ends,
-// cancels what still runs, and closes the connection. A second Close waits for the first.
+// removed (the broker routes new commands to other instances; commands already buffered
+// here are refused with a 503), subscriptions stop taking messages (JetStream messages
+// buffered but not yet handled are NAKed for immediate redelivery elsewhere), and new
+// Invoke and Emit calls fail with bridge.ErrClosed unless they come from one of the
+// bridge's own handlers. It then waits for in-flight handlers and calls until ctx ends.
+// If ctx ends first it is a forced stop: handler contexts end with a cause wrapping
+// bridge.ErrClosed, every command still unanswered is answered with a 503, and pending
+// Invokes fail with bridge.ErrClosed. Then the connection closes. A second Close waits
+// for the first.
 func (b *Bridge) Close(ctx context.Context) error {
 	if first, err := b.life.BeginClose(ctx); !first {
 		return err
@@ -328,8 +356,8 @@ func (b *Bridge) Close(ctx context.Context) error {
 	b.cmds, b.subs, b.dls = map[wire.Address]*cmdReg{}, map[subKey]*subReg{}, map[*dlReg]struct{}{}
 	b.mu.Unlock()
 
-	var errs []error
 	for _, r := range cmds {
+		r.g.Close() // commands not yet started are refused from now on
 		r.stop()
 	}
 	for _, r := range subs {
@@ -355,19 +383,26 @@ func (b *Bridge) Close(ctx context.Context) error {
 		wait(&r.g)
 	}
 	wait(&b.work)
-	if err := ctx.Err(); err != nil {
-		errs = append(errs, fmt.Errorf("nats: close: %w", err))
+	var err error
+	if ctx.Err() != nil {
+		err = fmt.Errorf("nats: close: %w", ctx.Err())
 	}
 	b.cancel()
+	if prev != lifecycle.StateNew {
+		for _, r := range cmds {
+			r.settle()
+		}
+	}
+	b.calls.fail(b.life.ErrClosed())
 	for _, r := range subs {
 		r.waitStopped(ctx)
 	}
 	b.life.Store(lifecycle.StateClosed)
 	if nc := b.conn(); nc != nil && prev != lifecycle.StateNew {
 		if err := nc.FlushTimeout(time.Second); err != nil && !errors.Is(err, natsgo.ErrConnectionClosed) {
-			b.log.Debug("nats: flush on close", "err", err)
+			b.log.Debug("nats: flush on close", "err", b.scrub(err))
 		}
 		nc.Close()
 	}
-	return errors.Join(errs...)
+	return err
 }

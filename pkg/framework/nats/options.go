@@ -12,6 +12,8 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
+
+	"github.com/purista-go/purista/pkg/framework/internal/redact"
 )
 
 // ErrBadURL is wrapped by New's errors for a URL it cannot use. The errors never contain
@@ -221,6 +223,7 @@ func WithNATSOptions(opts ...natsgo.Option) Option {
 
 // endpoint holds what New parsed from the URL.
 type endpoint struct {
+	raw      string // as given, credentials included: only for redact
 	servers  string // comma-separated server URLs without credentials
 	redacted string // for logs
 	opts     []natsgo.Option
@@ -228,7 +231,8 @@ type endpoint struct {
 
 // parseURL reads nats://[user[:password]@|token@]host[:port][,host2:port]…[?params].
 // Schemes nats, tls (TLS on) and ws/wss are accepted. Params: tls=true, ca=<file>,
-// cert=<file>&key=<file>, creds=<file>, nkey=<seed file>, name=<connection name>.
+// cert=<file>&key=<file>, creds=<file>, nkey=<seed file>, name=<connection name>,
+// token=<token>.
 func parseURL(raw string) (endpoint, error) {
 	if raw == "" {
 		return endpoint{}, fmt.Errorf("%w: empty", ErrBadURL)
@@ -237,7 +241,7 @@ func parseURL(raw string) (endpoint, error) {
 	u, err := url.Parse(first)
 	if err != nil {
 		// url.Error would quote the whole URL, password included.
-		return endpoint{}, fmt.Errorf("%w: cannot parse %s", ErrBadURL, redact(first))
+		return endpoint{}, fmt.Errorf("%w: cannot parse %s", ErrBadURL, redact.URL(first))
 	}
 	switch u.Scheme {
 	case "nats", "tls", "ws", "wss":
@@ -245,9 +249,9 @@ func parseURL(raw string) (endpoint, error) {
 		return endpoint{}, fmt.Errorf("%w: scheme %q (want nats, tls, ws or wss)", ErrBadURL, u.Scheme)
 	}
 	if u.Host == "" {
-		return endpoint{}, fmt.Errorf("%w: no host in %s", ErrBadURL, redact(first))
+		return endpoint{}, fmt.Errorf("%w: no host in %s", ErrBadURL, redact.URL(first))
 	}
-	var ep endpoint
+	ep := endpoint{raw: raw}
 	if u.User != nil {
 		if pw, ok := u.User.Password(); ok {
 			ep.opts = append(ep.opts, natsgo.UserInfo(u.User.Username(), pw))
@@ -284,6 +288,9 @@ func parseURL(raw string) (endpoint, error) {
 		}
 		ep.opts = append(ep.opts, o)
 	}
+	if v := q.Get("token"); v != "" {
+		ep.opts = append(ep.opts, natsgo.Token(v))
+	}
 	if v := q.Get("name"); v != "" {
 		ep.opts = append(ep.opts, natsgo.Name(v))
 	}
@@ -297,24 +304,11 @@ func parseURL(raw string) (endpoint, error) {
 		}
 		su, err := url.Parse(s)
 		if err != nil || su.Host == "" {
-			return endpoint{}, fmt.Errorf("%w: cannot parse server %s", ErrBadURL, redact(s))
+			return endpoint{}, fmt.Errorf("%w: cannot parse server %s", ErrBadURL, redact.URL(s))
 		}
 		servers = append(servers, su.Scheme+"://"+su.Host)
 	}
 	ep.servers = strings.Join(servers, ",")
 	ep.redacted = ep.servers
 	return ep, nil
-}
-
-// redact removes the user info from a URL-like string for error messages.
-func redact(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		if j := strings.LastIndex(s[i+3:], "@"); j >= 0 {
-			return s[:i+3] + "REDACTED@" + s[i+3+j+1:]
-		}
-	}
-	if j := strings.LastIndex(s, "@"); j >= 0 {
-		return "REDACTED@" + s[j+1:]
-	}
-	return s
 }

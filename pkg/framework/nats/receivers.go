@@ -49,6 +49,9 @@ func (r *cmdReg) spawnIfNoneWaits() {
 // receive is a receiver; it is counted in r.waiting while it waits for a command and in
 // r.active while it runs one.
 func (r *cmdReg) receive() {
+	s := &slot{}
+	r.addSlot(s)
+	defer r.dropSlot(s)
 	watch := time.AfterFunc(time.Hour, r.spawnIfNoneWaits)
 	watch.Stop()
 	defer watch.Stop()
@@ -59,6 +62,12 @@ func (r *cmdReg) receive() {
 	defer idle.Stop()
 	var lastRun time.Time
 	for {
+		// Checked before taking a command: once the bridge's context ended (Close), the
+		// commands left in the channel are Close's to answer (settle).
+		if r.b.ctx.Err() != nil {
+			r.waiting.Add(-1)
+			return
+		}
 		select {
 		case m := <-r.ch:
 			r.waiting.Add(-1)
@@ -67,7 +76,7 @@ func (r *cmdReg) receive() {
 				r.spawnIfNoneWaits()
 			}
 			watch.Reset(takeover)
-			r.onMsg(m)
+			r.onMsg(s, m)
 			watch.Stop()
 			r.active.Add(-1)
 			r.waiting.Add(1)
@@ -104,15 +113,15 @@ func (r *cmdReg) retire() bool {
 	}
 }
 
-// onMsg runs one command on the receiver's goroutine.
-func (r *cmdReg) onMsg(m *natsgo.Msg) {
+// onMsg runs one command on the receiver's goroutine, which holds s.
+func (r *cmdReg) onMsg(s *slot, m *natsgo.Msg) {
 	if !r.g.Enter(false) {
 		// Delivered after the drain began (commands already buffered in the client when the
 		// subscription went away): answer at once that this instance is shutting down,
 		// instead of leaving the caller to wait for its timeout.
-		r.b.refuse(m)
+		r.b.refuse(r, m)
 		return
 	}
 	defer r.g.Leave()
-	r.b.serve(r, m)
+	r.b.serve(r, s, m)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
@@ -139,46 +138,6 @@ func messageHeader(m *wire.Message) natsgo.Header {
 		vals = append(vals, v)
 		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	})
-	return h
-}
-
-// responseHeaders keeps the headers of recent responses by their tokens, so that the
-// responses of one caller to one command, whose headers are all alike unless they carry a
-// traceparent, share one nats.Header instead of building 13 entries each (5 allocations,
-// ≈ 1 kB per response). Safe for concurrent use; the zero value is ready. A header it
-// returns is shared: it must only be read (nats.go's core PublishMsg only reads it).
-type responseHeaders struct {
-	mu sync.RWMutex
-	m  map[wire.Tokens]natsgo.Header
-}
-
-// maxResponseHeaders bounds responseHeaders: when full it starts over.
-const maxResponseHeaders = 256
-
-// of returns the headers of the response m.
-func (c *responseHeaders) of(m *wire.Message) natsgo.Header {
-	if wire.TraceParent(m) != "" { // unique per call
-		return messageHeader(m)
-	}
-	t := wire.TokensOf(m)
-	c.mu.RLock()
-	h := c.m[t]
-	c.mu.RUnlock()
-	if h != nil {
-		return h
-	}
-	h = messageHeader(m)
-	for _, p := range []*string{&t.MessageType, &t.PrincipalID, &t.TenantID, &t.SenderInstanceID, &t.SenderServiceName,
-		&t.SenderServiceVersion, &t.SenderServiceTarget, &t.EventName, &t.ReceiverInstanceID, &t.ReceiverServiceName,
-		&t.ReceiverServiceVersion, &t.ReceiverServiceTarget} {
-		*p = strings.Clone(*p) // the message's strings keep its whole body alive
-	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxResponseHeaders {
-		c.m = make(map[wire.Tokens]natsgo.Header, maxResponseHeaders)
-	}
-	c.m[t] = h
-	c.mu.Unlock()
 	return h
 }
 

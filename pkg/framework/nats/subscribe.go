@@ -253,19 +253,20 @@ func (r *subReg) maxAttempts() int {
 func (r *subReg) deliverCore(data []byte, attempt int) {
 	msg, err := wire.Decode(data)
 	if err != nil {
-		r.b.log.Warn("nats: dropped invalid message", "subscriber", r.sub.Subscriber.String(), "bytes", len(data), "err", err)
-		return
-	}
-	if !r.sub.Filter.Match(msg) {
-		return
-	}
-	err = r.call(msg)
-	if err == nil || r.b.ctx.Err() != nil {
-		return
-	}
-	if attempt < r.maxAttempts() {
-		r.schedule(data, attempt+1, r.sub.Retry.Delay(attempt))
-		return
+		// Addressed to this subscription (its subject matched) but never deliverable: dead-
+		// lettered at once with the reason, as the durable path does.
+		r.b.log.Warn("nats: invalid message dead-lettered", "subscriber", r.sub.Subscriber.String(), "bytes", len(data), "err", err)
+	} else {
+		if !r.sub.Filter.Match(msg) {
+			return
+		}
+		if err = r.call(msg); err == nil || r.b.ctx.Err() != nil {
+			return
+		}
+		if attempt < r.maxAttempts() {
+			r.schedule(data, attempt+1, r.sub.Retry.Delay(attempt))
+			return
+		}
 	}
 	if dlErr := r.b.deadLetter(r.sub.Subscriber, data, err.Error(), attempt); dlErr != nil {
 		r.b.log.Error("nats: dead letter not published; message dropped", "subscriber", r.sub.Subscriber.String(), "err", dlErr)
