@@ -31,6 +31,10 @@ type Options struct {
 	// InvokeTimeout is the timeout of an Invoke called with a zero or negative timeout.
 	// Default: bridge.DefaultTimeout.
 	InvokeTimeout time.Duration
+	// GeneratedID is set by Resolve when it made InstanceID up because none was given: the
+	// instance then has no identity that outlives the process (the MQTT bridge keeps no
+	// session for it).
+	GeneratedID bool
 }
 
 // DefaultOptions returns the defaults: a discarding logger, no instance id yet (Resolve
@@ -68,13 +72,13 @@ func (o *Options) SetInvokeTimeout(d time.Duration) {
 }
 
 // Resolve completes o once the options are applied: an empty InstanceID becomes a fresh
-// wire.NewID(), a nil Logger or non-positive InvokeTimeout (a config not made by
+// wire.NewID() (and GeneratedID is set), a nil Logger or non-positive InvokeTimeout (a config not made by
 // DefaultOptions) the default. It then checks the instance id (CheckInstanceID) and
 // returns that error; o is complete either way, so a bridge whose New cannot fail
 // (memory) logs the error and goes on.
 func (o *Options) Resolve() error {
 	if o.InstanceID == "" {
-		o.InstanceID = wire.NewID()
+		o.InstanceID, o.GeneratedID = wire.NewID(), true
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

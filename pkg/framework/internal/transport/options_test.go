@@ -55,6 +55,9 @@ func TestOptions(t *testing.T) {
 			if tt.wantLogger != nil && o.Logger != tt.wantLogger || o.Logger == nil {
 				t.Errorf("Logger = %p, want %p", o.Logger, tt.wantLogger)
 			}
+			if o.GeneratedID != (tt.wantID == "") {
+				t.Errorf("GeneratedID = %v with id %q given", o.GeneratedID, tt.wantID)
+			}
 			switch {
 			case tt.wantID == "" && !isHex32(o.InstanceID):
 				t.Errorf("InstanceID = %q, want a fresh 32-hex id", o.InstanceID)
@@ -73,7 +76,7 @@ func TestResolveZeroOptions(t *testing.T) {
 	if err := o.Resolve(); err != nil {
 		t.Fatal(err)
 	}
-	if o.Logger == nil || o.InvokeTimeout != bridge.DefaultTimeout || !isHex32(o.InstanceID) {
+	if o.Logger == nil || o.InvokeTimeout != bridge.DefaultTimeout || !isHex32(o.InstanceID) || !o.GeneratedID {
 		t.Errorf("Resolve of zero Options = %+v", o)
 	}
 	a, b := DefaultOptions(), DefaultOptions()
