@@ -21,11 +21,8 @@ import (
 	"github.com/purista-go/purista/pkg/framework/internal/handlerctx"
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/redact"
 )
-
-// responseRouteID is the subscription identifier of the instance's response route, the
-// first route New creates.
-const responseRouteID = 1
 
 // Name is what (*Bridge).Name returns.
 const Name = "mqtt"
@@ -37,14 +34,16 @@ type Bridge struct {
 	ep       endpoint
 	log      *slog.Logger
 	clientID string
+	expiry   time.Duration // the session expiry in effect
 	local    atomic.Bool
 
 	life       lifecycle.Lifecycle // state, Close's bookkeeping; errors say "mqtt: …"
 	up         atomic.Bool         // connected and every route subscribed
 	ctx        context.Context
 	handlerCtx *handlerctx.Parent // command handlers' contexts: ctx with a deadline
-	cancel     context.CancelFunc
+	cancel     context.CancelCauseFunc
 	work       inflight.Gate  // in-flight calls, handlers, queued jobs and retries
+	replies    inflight.Gate  // responses being published (Close waits for them)
 	pool       *inflight.Pool // reused goroutines for command handlers
 	namer      wire.Namer     // topic tokens, snake-cased once
 
@@ -52,19 +51,25 @@ type Bridge struct {
 	connMu sync.Mutex // serialises (re)subscription passes
 	gen    atomic.Uint64
 
-	nextID atomic.Int32 // subscription identifiers
-
-	mu       sync.Mutex        // guards the fields below
-	routes   map[int]*route    // by subscription identifier
-	byFilter map[string]*route // by filter
-	nextHook int
-	cmds     map[wire.Address]*cmdReg
-	subs     map[wire.Address]*subReg
-	dls      map[*dlReg]struct{}
-	retries  map[*time.Timer]struct{}
+	mu        sync.Mutex        // guards the fields below
+	routes    map[int]*route    // by subscription identifier
+	byFilter  map[string]*route // by filter
+	gone      map[int]bool      // identifiers of routes removed by Unregister
+	held      []heldMsg         // messages waiting for their route (see hold)
+	heldTimer *time.Timer
+	resp      hook // the response route
+	nextHook  int
+	cmds      map[wire.Address]*cmdReg
+	subs      map[wire.Address]*subReg
+	dls       map[*dlReg]struct{}
+	retries   map[*time.Timer]struct{}
 
 	pmu     sync.Mutex // guards pending
-	pending map[string]chan []byte
+	pending map[string]chan reply
+
+	callMu sync.Mutex         // guards calls and forced
+	calls  map[*call]struct{} // commands received from the broker and not answered yet
+	forced bool               // Close's deadline passed: calls are answered 503
 
 	jobs *inflight.Queue // runs deliveries, retries and dead-letter handlers
 
@@ -96,29 +101,40 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	if clientID == "" {
 		clientID = "purista-" + cfg.instanceID
 	}
+	expiry := cfg.sessionExpiry
+	if expiry == 0 {
+		expiry = DefaultEphemeralSessionExpiry
+		if cfg.stable {
+			expiry = DefaultSessionExpiry
+		}
+	}
 	b := &Bridge{
 		life:     lifecycle.Lifecycle{Name: Name},
 		cfg:      cfg,
 		ep:       ep,
 		clientID: clientID,
+		expiry:   expiry,
 		log:      cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
 		routes:   map[int]*route{},
 		byFilter: map[string]*route{},
+		gone:     map[int]bool{},
 		cmds:     map[wire.Address]*cmdReg{},
 		subs:     map[wire.Address]*subReg{},
 		dls:      map[*dlReg]struct{}{},
 		retries:  map[*time.Timer]struct{}{},
-		pending:  map[string]chan []byte{},
+		pending:  map[string]chan reply{},
+		calls:    map[*call]struct{}{},
 		seen:     newDedup(4096),
 	}
 	b.local.Store(cfg.local)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
 	b.handlerCtx = handlerctx.NewParent(b.ctx)
 	b.jobs = inflight.NewQueue(b.ctx, cfg.maxConcurrency, &b.work)
 	b.pool = inflight.NewPool(b.ctx)
-	// The response route always exists: subscription identifier 1.
-	b.addHook(wire.MQTTResponseFilter(cfg.instanceID), b.onResponse)
+	// The response route exists before the first connection, so that responses a resumed
+	// session delivers at once find it.
+	b.resp = b.addHook(wire.MQTTResponseFilter(cfg.instanceID), b.onResponse)
 	return b, nil
 }
 
@@ -131,6 +147,15 @@ func (b *Bridge) InstanceID() string { return b.cfg.instanceID }
 
 // ClientID returns the MQTT client id (and so the session) this bridge connects with.
 func (b *Bridge) ClientID() string { return b.clientID }
+
+// StableIdentity reports whether the instance has a stable identity (an instance id or
+// client id was given, see WithInstanceID): its session then outlives a stop while
+// durable subscriptions are registered.
+func (b *Bridge) StableIdentity() bool { return b.cfg.stable }
+
+// SessionExpiry returns the MQTT session expiry interval the bridge connects with (see
+// WithSessionExpiry).
+func (b *Bridge) SessionExpiry() time.Duration { return b.expiry }
 
 // SetLocalDelivery implements bridge.LocalDelivery: when enabled (the default, see
 // WithLocalDelivery), commands whose handler is registered on this bridge are called in
@@ -162,7 +187,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 		return b.awaitUp(ctx)
 	}
 
-	expiry := uint32(min(b.cfg.sessionExpiry/time.Second, math.MaxUint32-1))
+	expiry := uint32(min(b.expiry/time.Second, math.MaxUint32-1))
 	recvMax := b.cfg.receiveMaximum
 	acfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{b.ep.url},
@@ -172,13 +197,13 @@ func (b *Bridge) Start(ctx context.Context) error {
 		SessionExpiryInterval:         expiry,
 		ReconnectBackoff:              b.backoff,
 		ConnectTimeout:                5 * time.Second,
-		AttemptConnection:             attemptConnection(b.ep.url),
+		AttemptConnection:             attemptConnection(b.ep.url, b.ep.tls),
 		ConnectUsername:               b.ep.username,
 		ConnectPassword:               b.ep.password,
 		OnConnectionUp:                b.onUp,
 		OnConnectionDown:              b.onDown,
 		OnConnectError: func(err error) {
-			b.log.Warn("mqtt: connection attempt failed", "broker", b.URL(), "err", err)
+			b.log.Warn("mqtt: connection attempt failed", "broker", b.URL(), "err", b.redact(err))
 		},
 		ConnectPacketBuilder: func(c *paho.Connect, _ *url.URL) (*paho.Connect, error) {
 			if c.Properties == nil {
@@ -194,7 +219,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 			SendAcksInterval:           5 * time.Millisecond,
 			OnPublishReceived:          []func(paho.PublishReceived) (bool, error){b.onPublish},
 			OnClientError: func(err error) {
-				b.log.Debug("mqtt: client error", "err", err)
+				b.log.Debug("mqtt: client error", "err", b.redact(err))
 			},
 			OnServerDisconnect: func(d *paho.Disconnect) {
 				b.log.Warn("mqtt: broker disconnected us", "reasonCode", d.ReasonCode)
@@ -204,7 +229,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 	// The connection manager lives until Close disconnects it.
 	cm, err := autopaho.NewConnection(context.WithoutCancel(b.ctx), acfg)
 	if err != nil {
-		return fmt.Errorf("mqtt: start: %w", err)
+		return fmt.Errorf("mqtt: start: %w", b.redact(err))
 	}
 	b.mu.Lock()
 	b.cm = cm
@@ -271,30 +296,26 @@ func (b *Bridge) onUp(cm *autopaho.ConnectionManager, ca *paho.Connack) {
 	}()
 }
 
-// onDown runs when the connection drops; autopaho then reconnects.
+// onDown runs when the connection drops; autopaho then reconnects. Every pending Invoke
+// fails at once with bridge.ErrUnavailable: its response may have been lost with the
+// connection.
 func (b *Bridge) onDown() bool {
 	b.gen.Add(1)
 	b.up.Store(false)
 	b.log.Warn("mqtt: connection lost; reconnecting", "broker", b.URL())
+	b.pmu.Lock()
+	for _, res := range b.pending {
+		select {
+		case res <- reply{lost: true}:
+		default: // answered already
+		}
+	}
+	b.pmu.Unlock()
 	return true
 }
 
-// disconnectPacket is sent by a clean shutdown: it deletes the session unless durable
-// subscriptions remain registered.
-func (b *Bridge) disconnectPacket() *paho.Disconnect {
-	d := &paho.Disconnect{ReasonCode: 0}
-	b.mu.Lock()
-	durable := false
-	for _, s := range b.subs {
-		durable = durable || s.sub.Durable
-	}
-	b.mu.Unlock()
-	if !durable {
-		zero := uint32(0)
-		d.Properties = &paho.DisconnectProperties{SessionExpiryInterval: &zero}
-	}
-	return d
-}
+// redact returns err without the credentials of the broker URL (see internal/redact).
+func (b *Bridge) redact(err error) error { return redact.Error(err, b.ep.raw) }
 
 // Healthy implements bridge.EventBridge. It never blocks.
 func (b *Bridge) Healthy(ctx context.Context) error {
@@ -327,6 +348,7 @@ func (b *Bridge) publish(ctx context.Context, p *paho.Publish) error {
 	}
 	p.QoS = 1
 	if _, err := cm.Publish(ctx, p); err != nil {
+		err = b.redact(err)
 		if errors.Is(err, autopaho.ConnectionDownError) || errors.Is(err, paho.ErrConnectionLost) ||
 			strings.Contains(err.Error(), "shutdown") {
 			return fmt.Errorf("mqtt: publish to %s: %w: %w", p.Topic, bridge.ErrUnavailable, err)
@@ -337,80 +359,4 @@ func (b *Bridge) publish(ctx context.Context, p *paho.Publish) error {
 		return fmt.Errorf("mqtt: publish to %s: %w", p.Topic, err)
 	}
 	return nil
-}
-
-// Close implements bridge.EventBridge. It stops intake at once, waits for in-flight calls,
-// handlers, queued deliveries and pending retries until ctx ends (what still runs is then
-// cancelled; unfinished messages stay unacknowledged, so the broker redelivers them if the
-// session survives), then disconnects. A second Close waits for the first.
-func (b *Bridge) Close(ctx context.Context) error {
-	if first, err := b.life.BeginClose(ctx); !first {
-		return err
-	}
-	defer b.life.EndClose()
-	b.mu.Lock()
-	started := b.life.Load() != lifecycle.StateNew
-	b.life.Store(lifecycle.StateDraining)
-	b.mu.Unlock()
-
-	// Leave the share groups at once, so the broker routes new work to other instances;
-	// the response route stays until in-flight Invokes are done.
-	if started {
-		if uerr := b.unsubscribeForClose(ctx); uerr != nil {
-			b.log.Warn("mqtt: close: unsubscribe failed", "err", uerr)
-		}
-	}
-	err := b.life.Drain(ctx, &b.work)
-	b.mu.Lock()
-	for t := range b.retries {
-		t.Stop() // a timer that already fired finds itself gone and does nothing
-		b.work.Leave()
-	}
-	clear(b.retries)
-	b.mu.Unlock()
-	b.life.Store(lifecycle.StateClosed)
-	b.up.Store(false)
-	if cm := b.connection(); started && cm != nil {
-		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if derr := cm.Disconnect(dctx); derr != nil && err == nil {
-			err = fmt.Errorf("mqtt: close: disconnect: %w", derr)
-		}
-		cancel()
-	}
-	b.cancel() // pending Invokes return ErrClosed
-	return err
-}
-
-// unsubscribeForClose unsubscribes every route except the response route and those of
-// durable subscriptions (which stay in the kept session).
-func (b *Bridge) unsubscribeForClose(ctx context.Context) error {
-	cm := b.connection()
-	if cm == nil || !b.up.Load() {
-		return nil
-	}
-	b.mu.Lock()
-	keep := map[*route]bool{}
-	for _, s := range b.subs {
-		if s.sub.Durable {
-			for _, hk := range s.hooks {
-				keep[hk.r] = true
-			}
-		}
-	}
-	var filters []string
-	for _, r := range b.routes {
-		if r.id != responseRouteID && !keep[r] {
-			filters = append(filters, r.filter)
-		}
-	}
-	b.mu.Unlock()
-	if len(filters) == 0 {
-		return nil
-	}
-	uctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	b.connMu.Lock()
-	defer b.connMu.Unlock()
-	_, err := cm.Unsubscribe(uctx, &paho.Unsubscribe{Topics: filters})
-	return err
 }

@@ -4,12 +4,19 @@
 //
 // # Topics and subscriptions
 //
-// Every message is published with QoS 1, retain false, content type application/json and
-// the PURISTA header names as user properties, on the 13-level topic
+// Every message is published with QoS 1, retain false and content type application/json on
+// the 13-level topic
 // purista/<messageType>/<principal>/<tenant>/<sender instance, service, version,
 // target>/<eventName>/<receiver instance, service, version, target> (snake-cased, "none" for
 // an empty level; unlike PURISTA the empty sender target of service-level info messages is
-// "none" too, and PURISTA's collapsed 12-level form is accepted when reading).
+// "none" too, and PURISTA's collapsed 12-level form is accepted when reading). Commands,
+// events, info messages and success responses with an eventName carry the PURISTA header
+// names as user properties. Other responses are point-to-point: they carry no user
+// properties (a deviation from PURISTA, whose readers take the response and its trace
+// context from the body), only content type, correlation data and expiry. A success
+// response with an eventName is published once, in the event form: its topic carries the
+// event name, so the caller's response subscription and the event subscriptions all
+// receive it.
 //
 //   - Command handlers: shared subscription $share/<group>/purista/command/+/…/<svc>/<ver>/<target>.
 //   - Responses: every instance subscribes (not shared) to
@@ -19,8 +26,11 @@
 //   - Subscriptions: the 13-level pattern of the filter, shared unless EveryInstance.
 //   - Dead letters: purista/deadletter/<svc>/<ver>/<target> (see RegisterSubscription).
 //
+// Subscription identifiers are a hash of the filter, the same in every process, so that
+// the messages a resumed session delivers find their route again.
+//
 // Share groups: by default each subscription has its own group derived from the subscriber
-// address ("p_" + snake(svc_ver_target)); TypeScript PURISTA puts every shared subscription
+// address ("purista_" + snake(svc) + "_" + snake(ver) + "_" + snake(target)); TypeScript PURISTA puts every shared subscription
 // in the single group "sharedpurista", so two services subscribing with the same filter split
 // the messages. WithPuristaShareName(true) restores PURISTA's group for interoperation with
 // TypeScript instances of the same service.
@@ -31,28 +41,48 @@
 // events) and other events the event expiry (WithEventExpiry, 30 days). PURISTA mixes
 // units here (30000 s and 2592 s for a 30 s timeout); purista uses seconds throughout.
 //
-// # Session, reconnects and health
+// # Sessions, identity and durability
 //
-// The bridge keeps one MQTT connection (autopaho) with client id "purista-<instanceId>",
-// clean start false and a session expiry (WithSessionExpiry, 1h), so a dropped connection
-// that comes back within the expiry loses no QoS 1 message in either direction. Health
-// reports bridge.ErrUnavailable from the moment the connection drops until it is back and
-// every subscription is re-established. Close deletes the session (DISCONNECT with expiry
-// 0) unless durable subscriptions are still registered.
+// The bridge keeps one MQTT connection (autopaho) with client id "purista-<instanceId>"
+// and clean start false. What its session outlives depends on whether the instance has a
+// stable identity, an instance id or client id given to it (PURISTA_INSTANCE_ID,
+// WithInstanceID, WithClientID):
 //
-// On plain TCP (mqtt://, tcp://) the bridge dials the broker itself (see QuickAck): reads
-// are buffered and writes batched, and the user properties that carry PURISTA headers are
-// dropped from received messages before paho parses them, since the bridge reads every
-// message from its body. Other user properties (the dead-letter ones) are kept.
+//   - Without one (a random instance id), the session expiry is
+//     DefaultEphemeralSessionExpiry (30 s): a dropped connection that comes back within it
+//     loses nothing. Close leaves every share group (UNSUBSCRIBE) and deletes the session
+//     (DISCONNECT with expiry 0), so no session is left behind to take its turn of the
+//     events and commands. A crashed process's session keeps its place in the share groups
+//     until it expires: the events and commands the broker hands it meanwhile are lost.
+//   - With one, the session expiry is DefaultSessionExpiry (1 h). Close keeps the session
+//     when durable subscriptions are registered (only those stay subscribed in it): the
+//     events for them queue while the process is down and are handled when a process with
+//     the same identity starts within the expiry. Its commands, responses and other
+//     subscriptions leave the session at Close.
+//
+// Messages that a resumed session delivers before the service has registered the
+// handler they are for are held until it registers (see WithRegistrationWait); a message
+// is never acknowledged before its handler exists. Health reports bridge.ErrUnavailable
+// from the moment the connection drops until it is back and every subscription is
+// re-established; every Invoke waiting for a response then fails at once with
+// bridge.ErrUnavailable.
+//
+// On plain TCP and TLS the bridge dials the broker itself, to set TCP_QUICKACK on the
+// socket (see QuickAck); paho reads and writes its packets unchanged.
 //
 // # Delivery guarantees
 //
 // Commands: at most once per attempt; their PUBACK is sent on receipt. Unknown commands
-// cannot fail fast (MQTT has no "no responders"): they end with bridge.ErrTimeout.
+// cannot fail fast (MQTT has no "no responders"): they end with bridge.ErrTimeout. A
+// command that cannot be decoded is answered at once with a handled 400
+// (bridge.RejectResponse); one that arrives while the bridge closes, with an unhandled 503.
+// When Close's deadline passes, every command still unanswered is answered 503 before
+// the bridge disconnects.
 // Subscriptions: at least once. MQTT has no negative acknowledgement, so the bridge
 // implements the RetryPolicy itself: a failed delivery is retried in process with backoff
 // while the message's PUBACK is withheld; after the last attempt the message is published
-// to the dead-letter topic (QoS 1, confirmed) and only then acknowledged. If the process
+// to the dead-letter topic (QoS 1, confirmed) and only then acknowledged; a message that
+// cannot be decoded is dead-lettered at once, with the reason. If the process
 // dies or the connection drops while a message is being retried, the broker redelivers it
 // from the session (after a reconnect, or to a restarted process with the same client id),
 // and the attempt count starts again. PUBACKs are sent in the order messages arrived

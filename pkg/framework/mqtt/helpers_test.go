@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,6 +143,15 @@ func injectTopic(raw []byte) string {
 		loose.MessageType = string(wire.TypeCustomMessage)
 	}
 	return wire.MQTTTopic(wire.Tokens{MessageType: loose.MessageType, EventName: loose.EventName, SenderServiceName: "garbage"})
+}
+
+// topicType returns the messageType level of a PURISTA topic (snake-cased).
+func topicType(topic string) string {
+	levels := strings.SplitN(topic, "/", 3)
+	if len(levels) < 2 {
+		return ""
+	}
+	return levels[1]
 }
 
 // command builds a command from caller to callee with payload v.

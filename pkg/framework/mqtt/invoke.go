@@ -6,17 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
-
-	"github.com/purista-go/purista/pkg/framework/internal/inflight"
-	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
 // headerOrder is the order user properties are written in (PURISTA's order).
@@ -63,12 +58,31 @@ func (b *Bridge) packet(m *wire.Message, data []byte, expiry time.Duration) *pah
 	return &paho.Publish{QoS: 1, Topic: b.namer.MQTTTopic(wire.TokensOf(m)), Payload: data, Properties: props}
 }
 
+// replyPacket builds the PUBLISH of a point-to-point response (encoded as data): on the
+// response's topic, whose receiver-instance level routes it to the caller, with content
+// type, correlation data and expiry but no PURISTA user properties. Readers take the
+// response from the body (TypeScript PURISTA too, and its trace context from the body's
+// otp when no traceparent property is present); user properties would only cost.
+func (b *Bridge) replyPacket(m *wire.Message, data []byte, expiry time.Duration) *paho.Publish {
+	props := &paho.PublishProperties{ContentType: wire.ContentTypeJSON, MessageExpiry: expirySeconds(expiry),
+		CorrelationData: []byte(m.CorrelationID)}
+	return &paho.Publish{QoS: 1, Topic: b.namer.MQTTTopic(wire.TokensOf(m)), Payload: data, Properties: props}
+}
+
+// reply is what a pending Invoke receives: the response body, or lost when the connection
+// dropped before it arrived.
+type reply struct {
+	data []byte
+	lost bool
+}
+
 // Invoke implements bridge.EventBridge. The command's sender instance is set to this
 // bridge's instance id (the response is routed by it). With local delivery on and the
 // handler registered on this bridge, the call stays in process; otherwise the command is
 // published (QoS 1, expiry = timeout) and Invoke waits for the response on the instance's
 // response subscription. A command nobody handles ends with bridge.ErrTimeout. If the
-// connection is down when the command is sent, the error wraps bridge.ErrUnavailable.
+// connection is down when the command is sent, or drops before the response arrives, the
+// error wraps bridge.ErrUnavailable at once.
 func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
 	if err := b.intake(ctx); err != nil {
 		return nil, err
@@ -95,7 +109,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		}
 	}
 
-	res := make(chan []byte, 1)
+	res := make(chan reply, 1)
 	b.pmu.Lock()
 	if _, dup := b.pending[out.CorrelationID]; dup {
 		b.pmu.Unlock()
@@ -121,8 +135,11 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		return nil, fmt.Errorf("mqtt: invoke %s: %w", cmd.Receiver, err)
 	}
 	select {
-	case raw := <-res:
-		resp, err := wire.Decode(raw)
+	case r := <-res:
+		if r.lost {
+			return nil, fmt.Errorf("mqtt: invoke %s: connection to the broker lost before the response: %w", cmd.Receiver, bridge.ErrUnavailable)
+		}
+		resp, err := wire.Decode(r.data)
 		if err != nil {
 			return nil, fmt.Errorf("mqtt: invoke %s: response: %w", cmd.Receiver, err)
 		}
@@ -161,144 +178,8 @@ func (b *Bridge) onResponse(p *paho.Publish, ack func()) {
 		return
 	}
 	select {
-	case res <- p.Payload:
+	case res <- reply{data: p.Payload}:
 	default: // a duplicate
-	}
-}
-
-// cmdReg is a command handler registered on this bridge.
-type cmdReg struct {
-	b       *Bridge
-	addr    wire.Address
-	h       bridge.CommandHandler
-	timeout time.Duration
-	r       hook
-	g       inflight.Gate // calls in flight; shut by Unregister
-	once    sync.Once
-}
-
-// shareName is the share group of the shared subscription at a.
-func (b *Bridge) shareName(a wire.Address) string {
-	if b.cfg.puristaShare {
-		return wire.MQTTDefaultShare
-	}
-	name := "purista_" + wire.SnakeCase(a.ServiceName) + "_" + wire.SnakeCase(a.ServiceVersion) + "_" + wire.SnakeCase(a.ServiceTarget)
-	return strings.NewReplacer("/", "_", "+", "_", "#", "_").Replace(name)
-}
-
-// RegisterCommand implements bridge.EventBridge: it subscribes
-// $share/<group>/purista/command/+/+/+/+/+/+/+/+/<svc>/<ver>/<target>, so instances of the
-// command share the load. The PUBACK of a command is sent on receipt; the handler runs on
-// a goroutine of its own with a ctx that ends after min(opts.Timeout, the command's
-// remaining expiry).
-func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridge.CommandHandler, opts bridge.CommandOptions) (bridge.Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if h == nil || addr.ServiceName == "" || addr.ServiceTarget == "" {
-		return nil, fmt.Errorf("mqtt: register command %s: needs a handler, service name and target", addr)
-	}
-	key := wire.Address{ServiceName: addr.ServiceName, ServiceVersion: addr.ServiceVersion, ServiceTarget: addr.ServiceTarget}
-	c := &cmdReg{b: b, addr: key, h: h, timeout: opts.Timeout}
-	if c.timeout <= 0 {
-		c.timeout = bridge.DefaultTimeout
-	}
-	b.mu.Lock()
-	if b.life.Load() >= lifecycle.StateDraining {
-		b.mu.Unlock()
-		return nil, fmt.Errorf("mqtt: register command %s: %w", addr, bridge.ErrClosed)
-	}
-	if _, dup := b.cmds[key]; dup {
-		b.mu.Unlock()
-		return nil, fmt.Errorf("mqtt: register command %s: %w", addr, bridge.ErrDuplicate)
-	}
-	b.cmds[key] = c
-	b.mu.Unlock()
-	c.r = b.addHook(wire.MQTTCommandFilter(key, b.shareName(key)), c.handle)
-	if err := b.activate(ctx, c.r); err != nil {
-		_ = c.Unregister(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("mqtt: register command %s: %w", addr, err)
-	}
-	return c, nil
-}
-
-// localCommand returns the handler registered on this bridge for addr, or nil.
-func (b *Bridge) localCommand(addr wire.Address) *cmdReg {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.cmds[wire.Address{ServiceName: addr.ServiceName, ServiceVersion: addr.ServiceVersion, ServiceTarget: addr.ServiceTarget}]
-}
-
-// Unregister implements bridge.Registration: it unsubscribes, then waits, until ctx ends,
-// for the calls the handler is answering.
-func (c *cmdReg) Unregister(ctx context.Context) error {
-	var err error
-	c.once.Do(func() {
-		c.b.mu.Lock()
-		if c.b.cmds[c.addr] == c {
-			delete(c.b.cmds, c.addr)
-		}
-		c.b.mu.Unlock()
-		err = c.b.removeHooks(ctx, c.r)
-	})
-	if werr := c.b.life.WaitUnregister(ctx, &c.g); werr != nil {
-		return werr
-	}
-	return err
-}
-
-// handle receives a command from the broker (on paho's goroutine).
-func (c *cmdReg) handle(p *paho.Publish, ack func()) {
-	ack() // at most once: a command is never redelivered for a handler failure
-	b := c.b
-	if b.life.Load() != lifecycle.StateRunning || !b.work.Enter(false) {
-		b.log.Debug("mqtt: dropped command while closing", "topic", p.Topic)
-		return
-	}
-	if !c.g.Enter(false) {
-		b.work.Leave()
-		return
-	}
-	b.pool.Run(func() {
-		defer b.work.Leave()
-		defer c.g.Leave()
-		cmd, err := wire.Decode(p.Payload)
-		if err != nil || cmd.MessageType != wire.TypeCommand {
-			b.log.Warn("mqtt: dropped invalid command", "topic", p.Topic, "bytes", len(p.Payload), "err", err)
-			return
-		}
-		if !b.seen.add(cmd.ID + "/" + cmd.CorrelationID) {
-			b.log.Info("mqtt: dropped redelivered command", "id", cmd.ID)
-			return
-		}
-		timeout := c.timeout
-		if e := p.Properties.MessageExpiry; e != nil && *e > 0 {
-			timeout = min(timeout, time.Duration(*e)*time.Second)
-		}
-		ctx := b.handlerCtx.WithTimeout(timeout) // no timer unless the handler waits on it
-		resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, c.h, cmd))
-		ctx.Finish()
-		b.sendResponse(cmd, resp, timeout)
-	})
-}
-
-// sendResponse publishes resp to the caller's response topic (and so to subscriptions
-// when it is a success with an eventName).
-func (b *Bridge) sendResponse(cmd, resp *wire.Message, timeout time.Duration) {
-	data, err := wire.Encode(resp)
-	if err != nil {
-		b.log.Error("mqtt: command response not encodable", "command", cmd.Receiver.String(), "err", err)
-		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
-		data, _ = wire.Encode(resp)
-	}
-	expiry := timeout
-	if resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != "" {
-		expiry = b.cfg.eventExpiry
-	}
-	ctx, cancel := context.WithTimeout(b.ctx, max(timeout, 5*time.Second))
-	defer cancel()
-	if err := b.publish(ctx, b.packet(resp, data, expiry)); err != nil {
-		b.log.Warn("mqtt: response not sent", "command", cmd.Receiver.String(), "correlationId", cmd.CorrelationID, "err", err)
 	}
 }
 
@@ -346,13 +227,7 @@ func (b *Bridge) invokeLocal(ctx context.Context, c *cmdReg, data []byte, timeou
 		return nil, fmt.Errorf("mqtt: invoke %s after %s: %w", c.addr, timeout, bridge.ErrTimeout)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("mqtt: invoke %s: %w", c.addr, ctx.Err())
+	case <-b.ctx.Done():
+		return nil, fmt.Errorf("mqtt: invoke %s: %w", c.addr, bridge.ErrClosed)
 	}
-}
-
-// finishResponse fills what the handler left empty: a nil response becomes an unhandled
-// 500 (504 when the handler's time ran out); id, correlationId, sender (the command's
-// receiver with this instance's id), receiver (the command's sender), timestamp and
-// content type default from the command.
-func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
-	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.instanceID)
 }

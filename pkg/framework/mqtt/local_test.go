@@ -58,9 +58,9 @@ func TestLocalShortCircuit(t *testing.T) {
 	waitFor(t, 5*time.Second, "command and response on the broker", func() bool {
 		kinds := map[string]bool{}
 		for _, p := range sniff.received()[before:] {
-			kinds[p.Properties.User.Get(wire.HeaderMessageType)] = true
+			kinds[topicType(p.Topic)] = true // responses carry no messageType property
 		}
-		return kinds["command"] && kinds["commandSuccessResponse"]
+		return kinds["command"] && kinds["command_success_response"]
 	})
 }
 

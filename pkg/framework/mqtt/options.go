@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
+
+	"github.com/purista-go/purista/pkg/framework/internal/redact"
 )
 
 // ErrConfig is wrapped by the errors New returns for a bad URL or option. Its messages
@@ -21,9 +23,21 @@ var ErrConfig = errors.New("mqtt: invalid configuration")
 
 // Defaults of the options.
 const (
-	// DefaultSessionExpiry is how long the broker keeps this instance's session (its
-	// subscriptions and the QoS 1 messages queued for it) after the connection drops.
+	// DefaultSessionExpiry is how long the broker keeps the session (its subscriptions and
+	// the QoS 1 messages queued for it) of an instance with a stable identity (see
+	// WithInstanceID) after its connection drops or it stops: a restart within it resumes
+	// the session and handles what was queued meanwhile.
 	DefaultSessionExpiry = time.Hour
+	// DefaultEphemeralSessionExpiry is the session expiry of an instance without a stable
+	// identity (a random instance id): long enough to ride out a dropped connection, short
+	// enough that the session of a crashed process, which still holds its place in the
+	// share groups of its subscriptions and commands, is gone soon. A clean stop deletes
+	// such a session at once.
+	DefaultEphemeralSessionExpiry = 30 * time.Second
+	// DefaultRegistrationWait is how long a message that arrives before the registration
+	// it is for (typically one queued in a resumed session, delivered as soon as the
+	// connection is up and before the service has registered its handlers) is held for it.
+	DefaultRegistrationWait = 30 * time.Second
 	// DefaultKeepAlive is the MQTT keep-alive interval.
 	DefaultKeepAlive = 10 * time.Second
 	// DefaultMaxReconnectDelay caps the delay between reconnection attempts.
@@ -49,6 +63,7 @@ type config struct {
 	logger            *slog.Logger
 	instanceID        string
 	clientID          string
+	stable            bool // instance or client id given: the session outlives a stop
 	local             bool
 	puristaShare      bool
 	sessionExpiry     time.Duration
@@ -56,6 +71,7 @@ type config struct {
 	maxReconnectDelay time.Duration
 	invokeTimeout     time.Duration
 	eventExpiry       time.Duration
+	registrationWait  time.Duration
 	maxConcurrency    int
 	receiveMaximum    uint16
 	tls               *tls.Config
@@ -65,11 +81,11 @@ func defaultConfig() config {
 	return config{
 		logger:            slog.New(slog.DiscardHandler),
 		local:             true,
-		sessionExpiry:     DefaultSessionExpiry,
 		keepAlive:         DefaultKeepAlive,
 		maxReconnectDelay: DefaultMaxReconnectDelay,
 		invokeTimeout:     bridge.DefaultTimeout,
 		eventExpiry:       DefaultEventExpiry,
+		registrationWait:  DefaultRegistrationWait,
 		maxConcurrency:    DefaultMaxConcurrency,
 		receiveMaximum:    DefaultReceiveMaximum,
 	}
@@ -87,22 +103,32 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithInstanceID sets the bridge's instance id (PURISTA_INSTANCE_ID), which also names the
 // MQTT client id and session unless WithClientID is given. Default: a fresh wire.NewID().
-// An empty id keeps the default. A stable id lets a restarted process resume its session.
+// An empty id keeps the default.
+//
+// An id given here is a stable identity: the instance's session outlives a stop (for
+// DefaultSessionExpiry), keeps its durable subscriptions and collects their events while
+// the process is down, and a process started again with the same id resumes it and
+// handles them. Give each running instance an id of its own that it keeps across
+// restarts (a StatefulSet pod, say), never one shared by two processes at once.
+// Without one, the instance's session ends when it stops (see WithSessionExpiry).
 func WithInstanceID(id string) Option {
 	return func(c *config) {
 		if id != "" {
 			c.instanceID = id
+			c.stable = true
 		}
 	}
 }
 
 // WithClientID sets the MQTT client id. Default: "purista-" + the instance id. Two
 // connections with one client id take each other's session over, so it must be unique
-// among running instances.
+// among running instances. Like WithInstanceID, a client id given here is a stable
+// identity.
 func WithClientID(id string) Option {
 	return func(c *config) {
 		if id != "" {
 			c.clientID = id
+			c.stable = true
 		}
 	}
 }
@@ -126,12 +152,34 @@ func WithPuristaShareName(enabled bool) Option {
 
 // WithSessionExpiry sets the MQTT 5 session expiry interval: how long the broker keeps
 // the session (subscriptions and queued QoS 1 messages) after the connection drops, so
-// that a reconnect within it loses nothing. Default: DefaultSessionExpiry. Close deletes the
-// session unless durable subscriptions are still registered. Values < 1s keep the default.
+// that a reconnect within it loses nothing. Default: DefaultSessionExpiry for an instance
+// with a stable identity (WithInstanceID, WithClientID), DefaultEphemeralSessionExpiry
+// otherwise. It is also how long the session of a crashed process keeps its place in the
+// share groups, taking its turn of the commands and events, which are lost with it
+// unless the same identity returns in time. Close deletes the session, except that of an
+// instance with a stable identity and durable subscriptions. Values < 1s keep the
+// default.
 func WithSessionExpiry(d time.Duration) Option {
 	return func(c *config) {
 		if d >= time.Second {
 			c.sessionExpiry = d
+		}
+	}
+}
+
+// WithRegistrationWait sets how long a message for which this bridge has no registration
+// yet is held for one: the messages a resumed session delivers as soon as the connection
+// is up arrive before the service registers its handlers. A message is never
+// acknowledged before its handler exists: one whose registration does not come within
+// the wait is logged at warn level and left unacknowledged, so that the broker delivers it
+// again when the session is next resumed. (MQTT acknowledgements go in order: until
+// then, later messages are handled but their acknowledgements wait as well.) Messages
+// for a registration that was removed (Unregister) are acknowledged and dropped.
+// Default: DefaultRegistrationWait. Values <= 0 keep the default.
+func WithRegistrationWait(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.registrationWait = d
 		}
 	}
 }
@@ -198,6 +246,7 @@ func WithTLSConfig(cfg *tls.Config) Option {
 // endpoint is a parsed broker URL with the credentials taken out.
 type endpoint struct {
 	url      *url.URL // no user info
+	raw      string   // as given, credentials included: only for redact.Error
 	username string
 	password []byte
 	tls      *tls.Config
@@ -206,7 +255,8 @@ type endpoint struct {
 // parseURL reads mqtt://[user[:password]@]host[:port] (also tcp://, and mqtts://, tls://,
 // ssl:// for TLS, ws:// and wss://). Query parameters: ca=<PEM file> adds a root CA,
 // insecureSkipVerify=true disables verification, serverName=<name> sets SNI; clientId and
-// sessionExpiry (seconds) override the options of the same name.
+// sessionExpiry (seconds) override the options of the same name. Error messages show the
+// URL only through redact.URL.
 func parseURL(raw string, c *config) (endpoint, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -225,12 +275,12 @@ func parseURL(raw string, c *config) (endpoint, error) {
 	case "wss":
 		port, secure = "443", true
 	default:
-		return endpoint{}, fmt.Errorf("%w: scheme %q in %s (want mqtt, mqtts, tls, ssl, tcp, ws or wss)", ErrConfig, u.Scheme, u.Redacted())
+		return endpoint{}, fmt.Errorf("%w: scheme %q in %s (want mqtt, mqtts, tls, ssl, tcp, ws or wss)", ErrConfig, u.Scheme, redact.URL(raw))
 	}
 	if u.Hostname() == "" {
-		return endpoint{}, fmt.Errorf("%w: no host in %s", ErrConfig, u.Redacted())
+		return endpoint{}, fmt.Errorf("%w: no host in %s", ErrConfig, redact.URL(raw))
 	}
-	ep := endpoint{}
+	ep := endpoint{raw: raw}
 	if u.User != nil {
 		ep.username = u.User.Username()
 		if p, ok := u.User.Password(); ok {
@@ -262,7 +312,7 @@ func parseURL(raw string, c *config) (endpoint, error) {
 		}
 	}
 	if v := q.Get("clientId"); v != "" {
-		c.clientID = v
+		c.clientID, c.stable = v, true
 	}
 	if v := q.Get("sessionExpiry"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -2,12 +2,15 @@ package mqtt
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/packets"
 )
 
 // Delayed ACKs and Mosquitto.
@@ -17,63 +20,98 @@ import (
 // later, the response PUBLISH: Nagle holds the PUBLISH back until the PUBACK is
 // acknowledged, and Linux delays that TCP acknowledgement for up to 40 ms because the
 // connection looks interactive. Every sequential call then takes ≈ 40 ms instead of well
-// under a millisecond. The bridge avoids the stall from its side: on plain TCP
-// connections it re-arms TCP_QUICKACK after every read and write (the kernel drops back to
-// delayed ACKs when the connection looks interactive), so the broker's segments are acknowledged at
+// under a millisecond. The bridge avoids the stall from its side: it re-arms the socket
+// option TCP_QUICKACK after every read and write (the kernel drops back to delayed ACKs
+// when the connection looks interactive), so the broker's segments are acknowledged at
 // once. Configuring the broker with set_tcp_nodelay true removes the stall as well.
+//
+// That is all the bridge does to its connection: the bytes paho writes and reads pass
+// unchanged and at paho's own timing, on plain TCP and under TLS alike.
 
-// quickAckConn re-arms TCP_QUICKACK after every read and write (one setsockopt each,
-// about a microsecond); re-arming after writes alone leaves the stall in place.
+// quickAckConn is a TCP connection that re-arms TCP_QUICKACK after every read and write
+// (one setsockopt each, about a microsecond). It embeds *net.TCPConn, so paho's
+// multi-piece packet writes (net.Buffers) still go out as one writev; it is also a
+// sync.Locker, which paho holds across the pieces of one packet, so that two packets never
+// interleave even where a platform writes the pieces one by one.
 type quickAckConn struct {
 	*net.TCPConn
+	sync.Mutex
 }
 
 // Write implements net.Conn.
-func (c quickAckConn) Write(b []byte) (int, error) {
+func (c *quickAckConn) Write(b []byte) (int, error) {
 	n, err := c.TCPConn.Write(b)
 	setQuickAck(c.TCPConn)
 	return n, err
 }
 
 // Read implements net.Conn.
-func (c quickAckConn) Read(b []byte) (int, error) {
+func (c *quickAckConn) Read(b []byte) (int, error) {
 	n, err := c.TCPConn.Read(b)
 	setQuickAck(c.TCPConn)
 	return n, err
 }
 
 // QuickAck wraps conn so that it acknowledges received segments at once (see the package
-// notes on Mosquitto and delayed ACKs). Connections other than *net.TCPConn, and platforms
-// without TCP_QUICKACK, are returned unchanged.
+// notes on Mosquitto and delayed ACKs). The result is safe for paho's concurrent packet
+// writes. Connections other than *net.TCPConn, and platforms without TCP_QUICKACK, are
+// returned unchanged.
 func QuickAck(conn net.Conn) net.Conn {
 	tc, ok := conn.(*net.TCPConn)
 	if !ok || !quickAckSupported {
 		return conn
 	}
 	setQuickAck(tc)
-	return quickAckConn{tc}
+	return &quickAckConn{TCPConn: tc}
 }
 
-// attemptConnection returns autopaho's AttemptConnection for u: a plain TCP dial wrapped
-// in QuickAck and newConn (buffered reads, batched writes) for the mqtt and tcp schemes
-// (without an all_proxy setting), nil (autopaho's own dialer) for everything else.
-func attemptConnection(u *url.URL) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
+// attemptConnection returns autopaho's AttemptConnection for u: a TCP dial wrapped in
+// QuickAck and, for mqtts, tls and ssl, a TLS client with tlsCfg on top of it (the same
+// code for both). It returns nil, autopaho's own dialer, for WebSockets and when an
+// all_proxy setting asks for a proxy.
+func attemptConnection(u *url.URL, tlsCfg *tls.Config) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
 	switch strings.ToLower(u.Scheme) {
 	case "mqtt", "tcp", "":
+		tlsCfg = nil
+	case "mqtts", "tls", "ssl":
+		if tlsCfg == nil {
+			tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
 	default:
 		return nil
 	}
-	if !quickAckSupported || os.Getenv("all_proxy") != "" {
+	if os.Getenv("all_proxy") != "" {
 		return nil
 	}
 	return func(ctx context.Context, cfg autopaho.ClientConfig, u *url.URL) (net.Conn, error) {
-		cctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
-		defer cancel()
-		var d net.Dialer
-		conn, err := d.DialContext(cctx, "tcp", u.Host)
-		if err != nil {
-			return nil, err
-		}
-		return newConn(QuickAck(conn)), nil
+		return dial(ctx, cfg, u.Host, tlsCfg)
 	}
+}
+
+// dial connects to host ("host:port") within cfg.ConnectTimeout: TCP with QuickAck, then
+// TLS when tlsCfg is not nil.
+func dial(ctx context.Context, cfg autopaho.ClientConfig, host string, tlsCfg *tls.Config) (net.Conn, error) {
+	cctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(cctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	conn = QuickAck(conn)
+	if tlsCfg == nil {
+		return conn, nil
+	}
+	if tlsCfg.ServerName == "" && !tlsCfg.InsecureSkipVerify {
+		tlsCfg = tlsCfg.Clone()
+		tlsCfg.ServerName, _, _ = net.SplitHostPort(host)
+	}
+	tc := tls.Client(conn, tlsCfg)
+	if err := tc.HandshakeContext(cctx); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	// A tls.Conn writes each of paho's pieces as a record of its own: paho locks the
+	// connection across one packet's pieces when it is a sync.Locker.
+	return packets.NewThreadSafeConn(tc), nil
 }

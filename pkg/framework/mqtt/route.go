@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,15 +15,20 @@ import (
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 )
 
+// handler receives a message of a route. It runs on paho's receive goroutine (or, for a
+// held message, on the goroutine registering its route) and must not block; it must call
+// ack exactly once when the message may be acknowledged, or never to leave it to the
+// session.
+type handler func(p *paho.Publish, ack func())
+
 // route is one MQTT subscription of the bridge (one filter; MQTT keeps one subscription
-// per filter and client) and the handlers of the registrations that use it. A handler runs
-// on paho's receive goroutine and must not block; it must call ack exactly once when the
-// message may be acknowledged.
+// per filter and client) and the handlers of the registrations that use it.
 type route struct {
 	id     int
 	filter string   // as subscribed, $share prefix included
 	levels []string // the topic filter's levels, without the $share prefix
-	hs     map[int]func(p *paho.Publish, ack func())
+	hs     map[int]handler
+	left   bool // unsubscribed by Close; guarded by Bridge.mu
 }
 
 // hook is one handler of a route.
@@ -31,10 +37,26 @@ type hook struct {
 	id int
 }
 
-// addHook adds h to the route of filter, creating the route (not yet subscribed).
-func (b *Bridge) addHook(filter string, h func(p *paho.Publish, ack func())) hook {
+// maxRouteID is the largest MQTT subscription identifier (MQTT 5 §3.8.2.1.2).
+const maxRouteID = 1<<28 - 1
+
+// routeID is the subscription identifier of filter: a hash of the filter, so that a filter
+// has the same identifier in every process. A resumed session delivers the messages it
+// queued with the identifiers of the process that subscribed; they find their route again
+// in the next one, whatever order it registers in.
+func routeID(filter string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(filter)) // never fails
+	if id := int(h.Sum32() & maxRouteID); id != 0 {
+		return id
+	}
+	return 1
+}
+
+// addHook adds h to the route of filter, creating the route (not yet subscribed), and
+// hands h the messages held for that route (see hold).
+func (b *Bridge) addHook(filter string, h handler) hook {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	r := b.byFilter[filter]
 	if r == nil {
 		plain := filter
@@ -43,13 +65,24 @@ func (b *Bridge) addHook(filter string, h func(p *paho.Publish, ack func())) hoo
 				plain = rest[i+1:]
 			}
 		}
-		r = &route{id: int(b.nextID.Add(1)), filter: filter, levels: strings.Split(plain, "/"), hs: map[int]func(*paho.Publish, func()){}}
+		id := routeID(filter)
+		for b.routes[id] != nil { // a hash collision: the next free identifier
+			id = id%maxRouteID + 1
+		}
+		r = &route{id: id, filter: filter, levels: strings.Split(plain, "/"), hs: map[int]handler{}}
 		b.routes[r.id] = r
 		b.byFilter[filter] = r
+		delete(b.gone, r.id)
 	}
 	b.nextHook++
-	r.hs[b.nextHook] = h
-	return hook{r: r, id: b.nextHook}
+	hk := hook{r: r, id: b.nextHook}
+	r.hs[hk.id] = h
+	ready := b.takeHeld(r)
+	b.mu.Unlock()
+	for _, m := range ready {
+		h(m.p, m.ack)
+	}
+	return hk
 }
 
 // activate subscribes the route of hk now if the bridge is connected; otherwise the next
@@ -96,6 +129,7 @@ func (b *Bridge) removeHooks(ctx context.Context, hks ...hook) error {
 		if len(hk.r.hs) == 0 && b.routes[hk.r.id] == hk.r {
 			delete(b.routes, hk.r.id)
 			delete(b.byFilter, hk.r.filter)
+			b.gone[hk.r.id] = true
 			filters = append(filters, hk.r.filter)
 		}
 	}
@@ -114,8 +148,11 @@ func (b *Bridge) removeHooks(ctx context.Context, hks ...hook) error {
 }
 
 // onPublish receives every PUBLISH (on paho's receive goroutine, in order). It picks the
-// routes by subscription identifier, or by matching the topic when the broker sent none,
-// and hands the message over without blocking.
+// route by subscription identifier (checking that its filter matches the topic), or by
+// matching the topic when the broker sent none, and hands the message over without
+// blocking. A message without a route is held for it (see hold), unless its route was
+// removed (Unregister) or it is a response to an earlier instance of a stable identity:
+// those are acknowledged and dropped.
 func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
 	p := pr.Packet
 	cli := pr.Client
@@ -130,11 +167,15 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
 	if p.Properties == nil {
 		p.Properties = &paho.PublishProperties{}
 	}
-	var one [1]func(*paho.Publish, func()) // the usual case, without an allocation
+	id := 0
+	if sid := p.Properties.SubscriptionIdentifier; sid != nil {
+		id = *sid
+	}
+	var one [1]handler // the usual case, without an allocation
 	hs := one[:0]
 	b.mu.Lock()
-	if id := p.Properties.SubscriptionIdentifier; id != nil {
-		if r := b.routes[*id]; r != nil {
+	if id != 0 {
+		if r := b.routes[id]; r != nil && topicMatch(r.levels, p.Topic) {
 			for _, h := range r.hs {
 				hs = append(hs, h)
 			}
@@ -148,10 +189,22 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
 			}
 		}
 	}
+	if len(hs) == 0 {
+		switch {
+		case b.gone[id] || b.staleResponse(id, p.Topic):
+			b.mu.Unlock()
+			b.log.Debug("mqtt: dropped a message for a removed registration", "topic", p.Topic)
+			ack()
+		case b.life.Load() == lifecycle.StateRunning:
+			b.hold(p, ack, id)
+			b.mu.Unlock()
+		default: // closing: left to the session
+			b.mu.Unlock()
+		}
+		return true, nil
+	}
 	b.mu.Unlock()
 	switch len(hs) {
-	case 0:
-		ack()
 	case 1:
 		hs[0](p, ack)
 	default:

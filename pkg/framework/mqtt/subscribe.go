@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
@@ -36,13 +37,14 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 
 // subReg is a subscription registered on this bridge.
 type subReg struct {
-	b     *Bridge
-	key   wire.Address
-	sub   bridge.Subscription
-	h     bridge.MessageHandler
-	hooks []hook
-	g     inflight.Gate // deliveries in flight; shut by Unregister
-	once  sync.Once
+	b       *Bridge
+	key     wire.Address
+	sub     bridge.Subscription
+	h       bridge.MessageHandler
+	hooks   []hook
+	g       inflight.Gate // deliveries in flight; shut by Unregister
+	once    sync.Once
+	leaving atomic.Bool // Close unsubscribed it: the session does not keep its messages
 }
 
 // filterTokens returns the topic tokens a subscription filter fixes.
@@ -83,10 +85,16 @@ func filters(f bridge.Filter) []string {
 // purista/deadletter/<svc>/<ver>/<target> with the user properties reason, attempts and
 // subscriber*, and only acknowledged once the broker confirmed that.
 //
-// Durable: the session is persistent (see WithSessionExpiry) whether or not Durable is
-// set; Durable additionally keeps the session when the bridge closes, so messages queue
-// for this client id until it returns (same PURISTA_INSTANCE_ID or WithClientID) or the
-// session expires.
+// A message that cannot be decoded is dead-lettered at once, with the reason.
+//
+// Durable: MQTT keeps messages for a session (a client id), not for a subscription. For an
+// instance with a stable identity (WithInstanceID, WithClientID) Durable keeps the
+// session and the subscription in it when the bridge closes, so events queue while the
+// instance is down (as the broker allows: Mosquitto's max_queued_messages, 1000 by
+// default) and are handled when the same identity starts again, within the session
+// expiry. An instance without a stable identity leaves the subscription's share group
+// when it closes and its session ends, durable or not: events then go to the other
+// instances, or, when none runs, to nobody.
 func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscription, h bridge.MessageHandler) (bridge.Registration, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -125,8 +133,8 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 }
 
 // Unregister implements bridge.Registration: it unsubscribes, then waits, until ctx ends,
-// for the messages being handled. Messages that arrive meanwhile are acknowledged and
-// dropped.
+// for the messages being handled. Messages that arrive meanwhile, or later from a resumed
+// session, are acknowledged and dropped.
 func (s *subReg) Unregister(ctx context.Context) error {
 	var err error
 	s.once.Do(func() {
@@ -144,10 +152,15 @@ func (s *subReg) Unregister(ctx context.Context) error {
 }
 
 // handle receives a message for s (on paho's goroutine) and queues its delivery. While the
-// bridge closes, new messages are left unacknowledged (the session redelivers them).
+// bridge closes, new messages are left unacknowledged for the session that keeps them;
+// those of a subscription that Close has taken out of the session (they arrived before
+// the broker confirmed the UNSUBSCRIBE) are still handled while other work is in flight.
 func (s *subReg) handle(p *paho.Publish, ack func()) {
 	b := s.b
-	if b.life.Load() != lifecycle.StateRunning || !b.work.Enter(false) {
+	switch st := b.life.Load(); {
+	case st == lifecycle.StateRunning && b.work.Enter(false):
+	case st == lifecycle.StateDraining && s.leaving.Load() && b.work.Enter(true):
+	default:
 		return
 	}
 	data := p.Payload
@@ -168,8 +181,7 @@ func (s *subReg) deliver(ctx context.Context, data []byte, attempt int, ack func
 	defer s.g.Leave()
 	msg, err := wire.Decode(data)
 	if err != nil {
-		b.log.Warn("mqtt: dropped invalid message", "subscriber", s.key.String(), "bytes", len(data), "err", err)
-		ack()
+		s.deadLetter(ctx, data, "undecodable message: "+err.Error(), attempt, ack)
 		return
 	}
 	if !s.sub.Filter.Match(msg) {
@@ -192,11 +204,19 @@ func (s *subReg) deliver(ctx context.Context, data []byte, attempt int, ack func
 		b.schedule(func(ctx context.Context) { s.deliver(ctx, data, attempt+1, ack) }, s.sub.Retry.Delay(attempt))
 		return
 	}
-	if derr := b.deadLetter(ctx, s.sub.Subscriber, data, err.Error(), attempt); derr != nil {
-		b.log.Error("mqtt: dead letter not published; the message stays unacknowledged", "subscriber", s.key.String(), "err", derr)
+	s.deadLetter(ctx, data, err.Error(), attempt, ack)
+}
+
+// deadLetter publishes data to the subscription's dead-letter topic with reason and, once
+// the broker confirmed it, acknowledges the message; if that fails the message stays
+// unacknowledged (the session delivers it again).
+func (s *subReg) deadLetter(ctx context.Context, data []byte, reason string, attempts int, ack func()) {
+	b := s.b
+	if err := b.deadLetter(ctx, s.sub.Subscriber, data, reason, attempts); err != nil {
+		b.log.Error("mqtt: dead letter not published; the message stays unacknowledged", "subscriber", s.key.String(), "err", err)
 		return
 	}
-	b.log.Warn("mqtt: message dead-lettered", "subscriber", s.key.String(), "attempts", attempt, "reason", err.Error())
+	b.log.Warn("mqtt: message dead-lettered", "subscriber", s.key.String(), "attempts", attempts, "reason", reason)
 	ack()
 }
 
