@@ -213,7 +213,10 @@ func (b *Bridge) SetLocalDelivery(enabled bool) { b.local.Store(enabled) }
 
 // Start connects to the broker and declares the topology, retrying with backoff until it
 // succeeds or ctx ends (then the error wraps bridge.ErrUnavailable). Registrations made
-// before Start are declared by it. It is idempotent; after Close it returns ErrClosed.
+// before Start are declared by it; when the broker refuses one (a queue declared
+// elsewhere with other arguments, say), Start fails at once with the broker's reason, as
+// it does when the broker refuses the login. It is idempotent; after Close it returns
+// ErrClosed.
 func (b *Bridge) Start(ctx context.Context) error {
 	b.startMu.Lock()
 	defer b.startMu.Unlock()
@@ -225,7 +228,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 	}
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		s, err := b.establish(ctx)
+		s, err := b.establish(ctx, true)
 		err = b.scrub(err)
 		if err == nil {
 			b.life.Store(lifecycle.StateRunning)
@@ -234,7 +237,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 			return nil
 		}
 		lastErr = err
-		if errors.Is(err, errAccessRefused) { // wrong user, password or vhost: retrying cannot help
+		if errors.Is(err, errAccessRefused) || errors.Is(err, errTopology) { // retrying cannot help
 			return fmt.Errorf("amqp: start: %w", err)
 		}
 		b.log.Warn("amqp: connect failed", "url", b.redacted, "err", err) // connect's errors are scrubbed

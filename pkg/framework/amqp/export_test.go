@@ -56,3 +56,6 @@ func (b *Bridge) DeliverCommand(addr wire.Address, d amqp091.Delivery) bool {
 	r.deliver(d)
 	return true
 }
+
+// RedactedURL returns the URL as b shows it in logs, errors and Healthy.
+func (b *Bridge) RedactedURL() string { return b.redacted }

@@ -157,8 +157,10 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 }
 
 // establish connects and declares every registration's topology on the new session, then
-// publishes the session to Invoke and Emit.
-func (b *Bridge) establish(ctx context.Context) (*session, error) {
+// publishes the session to Invoke and Emit. On the first connection (initial) a
+// declaration the broker refuses fails it with errTopology; on a reconnect it is logged
+// and the other registrations go on.
+func (b *Bridge) establish(ctx context.Context, initial bool) (*session, error) {
 	s, err := b.connect(ctx)
 	if err != nil {
 		return nil, err
@@ -179,6 +181,10 @@ func (b *Bridge) establish(ctx context.Context) (*session, error) {
 		if err := r.attach(s); err != nil {
 			if s.isDead() {
 				return nil, err
+			}
+			if initial {
+				s.close()
+				return nil, fmt.Errorf("%w: %w", errTopology, err)
 			}
 			b.log.Error("amqp: re-declaring a registration failed", "err", err)
 		}
@@ -210,7 +216,7 @@ func (b *Bridge) supervise(s *session) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			stopDial := context.AfterFunc(b.ctx, cancel)
-			next, err := b.establish(ctx)
+			next, err := b.establish(ctx, false)
 			stopDial()
 			cancel()
 			if err == nil {
@@ -337,6 +343,10 @@ func table(m map[string]string) amqp091.Table {
 // the field AMQP defines in seconds. amqp091 writes Timestamp.Unix(), so the value is
 // smuggled as a time whose Unix seconds are the milliseconds.
 func millis(ms int64) time.Time { return time.Unix(ms, 0) }
+
+// errTopology marks a start the broker refused a queue, binding or consumer of a
+// registration for (such as 406 PRECONDITION_FAILED): retrying cannot help.
+var errTopology = errors.New("the broker refused the topology of a registration")
 
 // errAccessRefused marks a dial the broker refused for the user, password or vhost:
 // retrying cannot help.
