@@ -105,6 +105,13 @@ const Rounds = 4
 // time are summed. The p50 (with p99 beside it) comes from n sequential calls of each side,
 // interleaved call by call. It returns the first error of either side.
 func Compare(name string, inFlight int, window time.Duration, n int, ours, baseline Side) error {
+	return CompareAs(name, fmt.Sprint(inFlight), inFlight, window, n, ours, baseline)
+}
+
+// CompareAs is Compare with the in-flight line labelled inFlightLabel instead of the
+// number: CompareAs("amqp-samewire", "inflight64", 64, …) prints
+// "ratio amqp-samewire-inflight64 <x>".
+func CompareAs(name, inFlightLabel string, inFlight int, window time.Duration, n int, ours, baseline Side) error {
 	for _, s := range []Side{ours, baseline} {
 		if _, _, err := run(inFlight, window/4, s.Call); err != nil {
 			return fmt.Errorf("%s (warm-up): %w", s.Name, err)
@@ -113,7 +120,7 @@ func Compare(name string, inFlight int, window time.Duration, n int, ours, basel
 	for _, c := range []struct {
 		label string
 		par   int
-	}{{"seq", 1}, {fmt.Sprint(inFlight), inFlight}} {
+	}{{"seq", 1}, {inFlightLabel, inFlight}} {
 		o, b, err := alternate(c.par, window, ours, baseline)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.label, err)
