@@ -233,16 +233,16 @@ func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
 			if err == nil { // our own Close: nothing went wrong
 				b.log.Debug("nats: connection closed")
-				b.calls.fail(b.life.ErrClosed())
+				b.calls.fail(bridge.ErrClosed)
 				return
 			}
 			// Replies to the calls waiting now can no longer arrive: the server dropped this
 			// connection's inbox subscription with the connection.
-			b.calls.fail(fmt.Errorf("nats: %w: connection lost: %w", bridge.ErrUnavailable, b.scrub(err)))
+			b.calls.fail(fmt.Errorf("%w: connection lost: %w", bridge.ErrUnavailable, b.scrub(err)))
 			b.log.Warn("nats: disconnected", "err", b.scrub(err))
 		}),
 		natsgo.ReconnectHandler(func(*natsgo.Conn) { b.log.Info("nats: reconnected") }),
-		natsgo.ClosedHandler(func(*natsgo.Conn) { b.calls.fail(b.life.ErrClosed()) }),
+		natsgo.ClosedHandler(func(*natsgo.Conn) { b.calls.fail(bridge.ErrClosed) }),
 		natsgo.ErrorHandler(func(_ *natsgo.Conn, s *natsgo.Subscription, err error) {
 			subj := ""
 			if s != nil {
@@ -393,7 +393,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 			r.settle()
 		}
 	}
-	b.calls.fail(b.life.ErrClosed())
+	b.calls.fail(bridge.ErrClosed)
 	for _, r := range subs {
 		r.waitStopped(ctx)
 	}

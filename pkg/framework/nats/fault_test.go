@@ -16,9 +16,10 @@ import (
 
 // TestFaultCutAndRestore cuts, through a TCP proxy, the connection of a caller and of a
 // durable subscriber while 1,000 invokes are in flight and 10,000 durable events are
-// being published, then restores it. Every invoke ends within its timeout (result or a
-// clear error), no event is lost (duplicates are counted), health goes false then true,
-// and delivery works again within 5 s of the restore. The real broker is never touched.
+// being published, then restores it. Every invoke ends with a result or a clear error,
+// no event is lost (duplicates are counted), health goes false then true, and delivery
+// works again after the restore. The real broker is never touched. Nothing here depends
+// on how fast anything runs: every wait is for a condition, with a generous deadline.
 func TestFaultCutAndRestore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -59,18 +60,14 @@ func TestFaultCutAndRestore(t *testing.T) {
 	}
 
 	// 1,000 invokes in flight.
-	var ok, failed, late atomic.Int64
+	var ok, failed atomic.Int64
 	var invokeWG sync.WaitGroup
 	errKinds := sync.Map{}
 	for i := range invokes {
 		invokeWG.Add(1)
 		go func() {
 			defer invokeWG.Done()
-			start := time.Now()
 			_, err := caller.Invoke(context.Background(), command(addr("FaultCaller", "run"), callee, i), invokeTimeout)
-			if time.Since(start) > invokeTimeout+2*time.Second {
-				late.Add(1)
-			}
 			if err == nil {
 				ok.Add(1)
 				return
@@ -125,38 +122,33 @@ func TestFaultCutAndRestore(t *testing.T) {
 			errors.Is(caller.Healthy(context.Background()), bridge.ErrUnavailable)
 	})
 	t.Logf("health false %s after the cut", time.Since(cutAt).Round(time.Millisecond))
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // the outage lasts a while: not a synchronisation
 	proxy.Restore()
 	restoredAt := time.Now()
-	waitFor(t, 5*time.Second, "health after the restore", func() bool {
+	waitFor(t, 30*time.Second, "health after the restore", func() bool {
 		return subscriber.Healthy(context.Background()) == nil && caller.Healthy(context.Background()) == nil
 	})
-	// Delivery again within 5 s of the restore: a fresh invoke answered, and durable events
-	// flowing again (the consumer resumes its backlog in order, so "again" is any new
-	// delivery; the probe emitted now must arrive too, checked with every other event below).
+	// Delivery again after the restore: a fresh invoke answered, and durable events flowing
+	// again (the consumer resumes its backlog in order, so "again" is any new delivery; the
+	// probe emitted now must arrive too, checked with every other event below).
 	before := len(got.snapshot())
-	ctx, cancel := context.WithDeadline(context.Background(), restoredAt.Add(5*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := caller.Invoke(ctx, command(addr("FaultCaller", "run"), callee, "after"), 5*time.Second); err != nil {
+	if _, err := caller.Invoke(ctx, command(addr("FaultCaller", "run"), callee, "after"), 30*time.Second); err != nil {
 		t.Fatalf("invoke after restore: %v", err)
 	}
 	probe := event(addr("FaultPublisher", "run"), name, "probe")
 	if err := publisher.Emit(ctx, probe); err != nil {
 		t.Fatal(err)
 	}
-	for s := got.snapshot(); s[probe.ID] == 0 && len(s) == before; s = got.snapshot() {
-		if ctx.Err() != nil {
-			t.Fatalf("no durable delivery within 5s of the restore (%d events delivered before it)", before)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "a durable delivery after the restore", func() bool {
+		s := got.snapshot()
+		return s[probe.ID] > 0 || len(s) > before
+	})
 	t.Logf("delivering again %s after the restore", time.Since(restoredAt).Round(time.Millisecond))
 
 	invokeWG.Wait()
 	pubWG.Wait()
-	if late.Load() > 0 {
-		t.Errorf("%d invokes returned later than their timeout", late.Load())
-	}
 	var kinds []string
 	errKinds.Range(func(k, _ any) bool { kinds = append(kinds, k.(string)); return true })
 	t.Logf("invokes: %d ok, %d failed with clear errors %v", ok.Load(), failed.Load(), kinds)
@@ -178,4 +170,71 @@ func TestFaultCutAndRestore(t *testing.T) {
 		dups += n - 1
 	}
 	t.Logf("events: %d published (%d publish retries), all delivered, %d duplicate deliveries", events, pubErr.Load(), dups)
+}
+
+// TestBrokerCutFailsPendingInvokes: calls waiting for their answers when the caller's
+// connection drops fail at once with an error wrapping bridge.ErrUnavailable (their
+// replies can no longer arrive; the invoke timeout is two minutes, far beyond the test's
+// deadline, so a call left to its timeout fails the test), calls made while the
+// connection is down fail the same way, and after the restore new calls are answered.
+func TestBrokerCutFailsPendingInvokes(t *testing.T) {
+	u := needBroker(t)
+	proxy, viaProxy := proxyTo(t, u)
+	const n = 50
+	handler := startBridge(t, u)
+	caller := startBridge(t, viaProxy)
+	callee := addr(uniq("CutCallee"), "block")
+	started, release := make(chan struct{}, n), make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(free)
+	if _, err := handler.RegisterCommand(context.Background(), callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
+		if !strings.Contains(string(cmd.Payload), `"after"`) {
+			started <- struct{}{}
+			select { // the answer comes after the cut
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return echo(ctx, cmd)
+	}, bridge.CommandOptions{Timeout: 2 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	deadline, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := caller.Invoke(deadline, command(addr("CutCaller", "run"), callee, i), 2*time.Minute)
+			errs <- err
+		}()
+	}
+	for range n {
+		select {
+		case <-started:
+		case <-deadline.Done():
+			t.Fatal("not every handler started")
+		}
+	}
+	proxy.Cut()
+	for range n {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, bridge.ErrUnavailable) {
+				t.Errorf("a call pending at the cut returned %v, want bridge.ErrUnavailable", err)
+			}
+		case <-deadline.Done():
+			t.Fatal("a call pending at the cut is still waiting")
+		}
+	}
+	if _, err := caller.Invoke(deadline, command(addr("CutCaller", "run"), callee, "during"), 2*time.Minute); !errors.Is(err, bridge.ErrUnavailable) {
+		t.Errorf("a call during the cut returned %v, want bridge.ErrUnavailable", err)
+	}
+	free()
+	proxy.Restore()
+	waitFor(t, 30*time.Second, "health after the restore", func() bool { return caller.Healthy(context.Background()) == nil })
+	resp, err := caller.Invoke(deadline, command(addr("CutCaller", "run"), callee, "after"), 2*time.Minute)
+	if err != nil || string(resp.Payload) != `"after"` {
+		t.Fatalf("a call after the restore: %v %v", resp, err)
+	}
 }

@@ -70,62 +70,88 @@ func TestLocalShortCircuit(t *testing.T) {
 	waitFor(t, 5*time.Second, "the command on the broker", func() bool { return count() == 1 })
 }
 
-// TestSecretsNeverLogged: a password or token in the URL appears neither in errors nor in
-// the log output, whether the connection fails or succeeds.
+// TestSecretsNeverLogged: a credential in the URL, in each form (password, token as
+// user-only userinfo, ?token=), appears in no error, log line or health output: not when
+// connecting fails (nothing listens on port 1), not for URLs New refuses, and not on the
+// real broker (which has no auth and accepts any credential) while the connection is
+// up, cut (disconnect logs, Healthy's error) and restored (reconnect logs).
 func TestSecretsNeverLogged(t *testing.T) {
-	const secret = "s3cr3tPassw0rd"
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	const secret = "S3CRETTOKEN"
+	forms := []struct {
+		name string
+		url  func(hostPort string) string
+	}{
+		{"password", func(h string) string { return "nats://alice:" + secret + "@" + h }},
+		{"token", func(h string) string { return "nats://" + secret + "@" + h }},
+		{"query token", func(h string) string { return "nats://" + h + "?token=" + secret }},
+	}
+	for _, form := range forms {
+		t.Run(form.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			var mu sync.Mutex
+			logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			var shown []string
 
-	// Nothing listens on port 1: connecting fails and is retried until ctx ends.
-	b, err := pnats.New("nats://alice:"+secret+"@127.0.0.1:1", pnats.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	err = b.Start(ctx)
-	if !errors.Is(err, bridge.ErrUnavailable) {
-		t.Fatalf("Start = %v, want ErrUnavailable", err)
-	}
-	errs := []string{err.Error()}
-	for _, bad := range []string{"nats://alice:" + secret + "@[::1", "ftp://alice:" + secret + "@h", "nats://alice:" + secret + "@h?tls=maybe"} {
-		if _, err := pnats.New(bad); err == nil {
-			t.Errorf("New(%q) accepted", bad)
-		} else {
-			errs = append(errs, err.Error())
-		}
-	}
-	// A token and a password against the real broker (which has no auth and accepts
-	// them): the connected log line must not show them either.
-	if u := brokerURL(); !testing.Short() {
-		for _, cred := range []string{"alice:" + secret, secret} {
-			withCred := strings.Replace(u, "://", "://"+cred+"@", 1)
-			if b2, err := pnats.New(withCred, pnats.WithLogger(logger)); err == nil {
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				if err := b2.Start(ctx); err != nil {
-					errs = append(errs, err.Error())
-				}
-				_ = b2.Close(ctx)
-				cancel()
+			b, err := pnats.New(form.url("127.0.0.1:1"), pnats.WithLogger(logger))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			err = b.Start(ctx)
+			if !errors.Is(err, bridge.ErrUnavailable) {
+				t.Fatalf("Start = %v, want ErrUnavailable", err)
+			}
+			shown = append(shown, err.Error())
+			for _, bad := range []string{form.url("[::1"), strings.Replace(form.url("h"), "nats:", "ftp:", 1), withQuery(form.url("h"), "tls=maybe")} {
+				if _, err := pnats.New(bad); err == nil {
+					t.Errorf("New(%q) accepted", bad)
+				} else {
+					shown = append(shown, err.Error())
+				}
+			}
+
+			if u := needBroker(t); !testing.Short() {
+				proxy, viaProxy := proxyTo(t, u)
+				b := startBridge(t, form.url(hostOf(viaProxy)), pnats.WithLogger(logger))
+				proxy.Cut()
+				waitFor(t, 30*time.Second, "health to report the cut", func() bool {
+					err := b.Healthy(context.Background())
+					if err != nil {
+						shown = append(shown, err.Error())
+					}
+					return errors.Is(err, bridge.ErrUnavailable)
+				})
+				proxy.Restore()
+				waitFor(t, 30*time.Second, "the reconnect", func() bool { return b.Healthy(context.Background()) == nil })
+				waitFor(t, 30*time.Second, "the reconnect's log line", func() bool {
+					mu.Lock()
+					defer mu.Unlock()
+					return strings.Contains(logs.String(), "reconnected")
+				})
+			}
+			mu.Lock()
+			out := logs.String()
+			mu.Unlock()
+			shown = append(shown, out)
+			for _, s := range shown {
+				if strings.Contains(s, secret) {
+					t.Errorf("the secret is shown:\n%s", s)
+				}
+			}
+			if !strings.Contains(out, "connect failed") {
+				t.Errorf("expected connect failures in the log, got:\n%s", out)
+			}
+		})
 	}
-	mu.Lock()
-	out := logs.String()
-	mu.Unlock()
-	if strings.Contains(out, secret) {
-		t.Errorf("the log shows the secret:\n%s", out)
+}
+
+// withQuery appends the query parameter kv to rawURL.
+func withQuery(rawURL, kv string) string {
+	if strings.Contains(rawURL, "?") {
+		return rawURL + "&" + kv
 	}
-	for _, e := range errs {
-		if strings.Contains(e, secret) {
-			t.Errorf("an error shows the secret: %s", e)
-		}
-	}
-	if !strings.Contains(out, "connect failed") {
-		t.Errorf("expected connect failures in the log, got:\n%s", out)
-	}
+	return rawURL + "?" + kv
 }
 
 type lockedWriter struct {

@@ -240,8 +240,9 @@ func parseURL(raw string) (endpoint, error) {
 	first, rest, _ := strings.Cut(raw, ",")
 	u, err := url.Parse(first)
 	if err != nil {
-		// url.Error would quote the whole URL, password included.
-		return endpoint{}, fmt.Errorf("%w: cannot parse %s", ErrBadURL, redact.URL(first))
+		// Neither url.Error nor the URL itself is shown: a URL that does not parse cannot be
+		// relied on to have its credentials found and masked.
+		return endpoint{}, fmt.Errorf("%w: the first server's URL does not parse", ErrBadURL)
 	}
 	switch u.Scheme {
 	case "nats", "tls", "ws", "wss":
@@ -295,7 +296,7 @@ func parseURL(raw string) (endpoint, error) {
 		ep.opts = append(ep.opts, natsgo.Name(v))
 	}
 	servers := []string{u.Scheme + "://" + u.Host}
-	for s := range strings.SplitSeq(rest, ",") {
+	for i, s := range strings.Split(rest, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
@@ -304,7 +305,7 @@ func parseURL(raw string) (endpoint, error) {
 		}
 		su, err := url.Parse(s)
 		if err != nil || su.Host == "" {
-			return endpoint{}, fmt.Errorf("%w: cannot parse server %s", ErrBadURL, redact.URL(s))
+			return endpoint{}, fmt.Errorf("%w: the URL of server %d does not parse", ErrBadURL, i+2)
 		}
 		servers = append(servers, su.Scheme+"://"+su.Host)
 	}

@@ -157,9 +157,14 @@ func (b *Bridge) reject(addr wire.Address, m *natsgo.Msg, cause error) {
 	if m.Reply == "" {
 		return
 	}
-	cmd := transport.RecoverCommand(addr, m.Data) // the reply inbox is unique: no correlation needed
+	cmd := transport.RecoverCommand(addr, m.Data)
 	if cmd.ID == "" {
 		cmd.ID = wire.NewID()
+	}
+	if cmd.CorrelationID == "" {
+		// A response needs one to be a valid envelope; the caller's inbox, unique to the
+		// call, is what matches the reply on NATS.
+		cmd.CorrelationID = cmd.ID
 	}
 	b.replyTo(m.Reply, bridge.RejectResponse(cmd, cause.Error(), b.cfg.instanceID))
 }
