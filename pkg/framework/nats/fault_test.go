@@ -181,59 +181,32 @@ func TestBrokerCutFailsPendingInvokes(t *testing.T) {
 	u := needBroker(t)
 	proxy, viaProxy := proxyTo(t, u)
 	const n = 50
-	handler := startBridge(t, u)
-	caller := startBridge(t, viaProxy)
-	callee := addr(uniq("CutCallee"), "block")
-	started, release := make(chan struct{}, n), make(chan struct{})
-	var releaseOnce sync.Once
-	free := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(free)
-	if _, err := handler.RegisterCommand(context.Background(), callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
+	handler, caller := startBridge(t, u), startBridge(t, viaProxy)
+	release, free := releaser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	callee, answers := blockingCalls(ctx, t, caller, handler, n, func(ctx context.Context, cmd *wire.Message) *wire.Message {
 		if !strings.Contains(string(cmd.Payload), `"after"`) {
-			started <- struct{}{}
 			select { // the answer comes after the cut
 			case <-release:
 			case <-ctx.Done():
 			}
 		}
 		return echo(ctx, cmd)
-	}, bridge.CommandOptions{Timeout: 2 * time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	deadline, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			_, err := caller.Invoke(deadline, command(addr("CutCaller", "run"), callee, i), 2*time.Minute)
-			errs <- err
-		}()
-	}
-	for range n {
-		select {
-		case <-started:
-		case <-deadline.Done():
-			t.Fatal("not every handler started")
-		}
-	}
+	})
 	proxy.Cut()
-	for range n {
-		select {
-		case err := <-errs:
-			if !errors.Is(err, bridge.ErrUnavailable) {
-				t.Errorf("a call pending at the cut returned %v, want bridge.ErrUnavailable", err)
-			}
-		case <-deadline.Done():
-			t.Fatal("a call pending at the cut is still waiting")
+	for _, o := range collect(ctx, t, answers, n) {
+		if !errors.Is(o.err, bridge.ErrUnavailable) {
+			t.Errorf("a call pending at the cut returned %v %v, want bridge.ErrUnavailable", o.resp, o.err)
 		}
 	}
-	if _, err := caller.Invoke(deadline, command(addr("CutCaller", "run"), callee, "during"), 2*time.Minute); !errors.Is(err, bridge.ErrUnavailable) {
+	if _, err := caller.Invoke(ctx, command(addr("CutCaller", "run"), callee, "during"), 2*time.Minute); !errors.Is(err, bridge.ErrUnavailable) {
 		t.Errorf("a call during the cut returned %v, want bridge.ErrUnavailable", err)
 	}
 	free()
 	proxy.Restore()
 	waitFor(t, 30*time.Second, "health after the restore", func() bool { return caller.Healthy(context.Background()) == nil })
-	resp, err := caller.Invoke(deadline, command(addr("CutCaller", "run"), callee, "after"), 2*time.Minute)
+	resp, err := caller.Invoke(ctx, command(addr("CutCaller", "run"), callee, "after"), 2*time.Minute)
 	if err != nil || string(resp.Payload) != `"after"` {
 		t.Fatalf("a call after the restore: %v %v", resp, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,6 +186,60 @@ func waitFor(tb testing.TB, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// outcome is what one Invoke returned.
+type outcome struct {
+	resp *wire.Message
+	err  error
+}
+
+// blockingCalls registers on handler a command whose handler runs block, invokes it n
+// times from caller (invoke timeout two minutes, far beyond ctx's deadline) and returns
+// once every handler runs. The calls' outcomes arrive on the returned channel.
+func blockingCalls(ctx context.Context, t *testing.T, caller, handler *pnats.Bridge, n int, block bridge.CommandHandler) (wire.Address, <-chan outcome) {
+	t.Helper()
+	callee := addr(uniq("Blocked"), "run")
+	var running atomic.Int64
+	if _, err := handler.RegisterCommand(context.Background(), callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
+		running.Add(1)
+		return block(ctx, cmd)
+	}, bridge.CommandOptions{Timeout: 2 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan outcome, n)
+	for i := range n {
+		go func() { // ends when Invoke returns, at the latest at ctx's deadline
+			resp, err := caller.Invoke(ctx, command(addr("BlockedCaller", "run"), callee, i), 2*time.Minute)
+			out <- outcome{resp, err}
+		}()
+	}
+	waitFor(t, 30*time.Second, "every handler to run", func() bool { return running.Load() >= int64(n) })
+	return callee, out
+}
+
+// collect returns n outcomes from out, failing t when ctx ends first.
+func collect(ctx context.Context, t *testing.T, out <-chan outcome, n int) []outcome {
+	t.Helper()
+	all := make([]outcome, 0, n)
+	for range n {
+		select {
+		case o := <-out:
+			all = append(all, o)
+		case <-ctx.Done():
+			t.Fatalf("%d of %d calls still wait", n-len(all), n)
+		}
+	}
+	return all
+}
+
+// releaser returns a channel closed by the returned func (idempotent) or when t ends.
+func releaser(t *testing.T) (<-chan struct{}, func()) {
+	ch := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(ch) }) }
+	t.Cleanup(free)
+	return ch, free
 }
 
 var _ bridge.EventBridge = (*pnats.Bridge)(nil)

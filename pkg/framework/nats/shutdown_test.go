@@ -5,19 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
-
-// outcome is what one Invoke returned.
-type outcome struct {
-	resp *wire.Message
-	err  error
-}
 
 // status503 reports why o is not an unhandled 503 response ("" when it is).
 func status503(o outcome) string {
@@ -30,6 +23,17 @@ func status503(o outcome) string {
 		return string(o.resp.MessageType) + " " + string(o.resp.Payload)
 	}
 	return ""
+}
+
+// endedClose closes b with a ctx that has already ended (the shutdown timeout passed
+// with handlers still running) and checks that Close says so.
+func endedClose(t *testing.T, b bridge.EventBridge) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	stop()
+	if err := b.Close(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Close = %v, want an error wrapping context.Canceled", err)
+	}
 }
 
 // TestForcedStopAnswersEveryCaller: 50 commands in flight on the real broker, each in a
@@ -48,15 +52,12 @@ func TestForcedStopAnswersEveryCaller(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			const n = 50
-			caller := startBridge(t, u)
-			handler := startBridge(t, u)
-			callee := addr(uniq("Forced"), "block")
-			started, release := make(chan struct{}, n), make(chan struct{})
+			caller, handler := startBridge(t, u), startBridge(t, u)
+			release, _ := releaser(t)
 			causes := make(chan error, n)
-			var releaseOnce sync.Once
-			t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
-			if _, err := handler.RegisterCommand(context.Background(), callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
-				started <- struct{}{}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, answers := blockingCalls(ctx, t, caller, handler, n, func(ctx context.Context, _ *wire.Message) *wire.Message {
 				if tt.ignoreCtx {
 					<-release
 					return &wire.Message{MessageType: wire.TypeCommandSuccessResponse, Payload: json.RawMessage(`"late"`)}
@@ -64,38 +65,11 @@ func TestForcedStopAnswersEveryCaller(t *testing.T) {
 				<-ctx.Done()
 				causes <- context.Cause(ctx)
 				return nil
-			}, bridge.CommandOptions{Timeout: 2 * time.Minute}); err != nil {
-				t.Fatal(err)
-			}
-			deadline, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			answers := make(chan outcome, n)
-			for i := range n {
-				go func() {
-					resp, err := caller.Invoke(deadline, command(addr("ForcedCaller", "run"), callee, i), 2*time.Minute)
-					answers <- outcome{resp, err}
-				}()
-			}
-			for range n {
-				select {
-				case <-started:
-				case <-deadline.Done():
-					t.Fatal("not every handler started")
-				}
-			}
-			ctx, stop := context.WithCancel(context.Background())
-			stop() // the shutdown timeout has passed with every handler still running
-			if err := handler.Close(ctx); !errors.Is(err, context.Canceled) {
-				t.Errorf("Close = %v, want an error wrapping context.Canceled", err)
-			}
-			for range n {
-				select {
-				case o := <-answers:
-					if why := status503(o); why != "" {
-						t.Errorf("a caller got %s, want an unhandled 503", why)
-					}
-				case <-deadline.Done():
-					t.Fatal("a caller is still waiting")
+			})
+			endedClose(t, handler)
+			for _, o := range collect(ctx, t, answers, n) {
+				if why := status503(o); why != "" {
+					t.Errorf("a caller got %s, want an unhandled 503", why)
 				}
 			}
 			if tt.ignoreCtx {
@@ -117,43 +91,17 @@ func TestCloseFailsPendingInvokes(t *testing.T) {
 	const n = 20
 	handler := startBridge(t, u)
 	caller := startBridge(t, u)
-	callee := addr(uniq("Pending"), "block")
-	started, release := make(chan struct{}, n), make(chan struct{})
-	t.Cleanup(func() { close(release) }) // before the handler bridge's Close
-	if _, err := handler.RegisterCommand(context.Background(), callee, func(ctx context.Context, _ *wire.Message) *wire.Message {
-		started <- struct{}{}
-		select {
-		case <-ctx.Done():
-		case <-release:
-		}
-		return nil
-	}, bridge.CommandOptions{Timeout: 2 * time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	deadline, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	release, _ := releaser(t) // before the handler bridge's Close, which waits for the handlers
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			_, err := caller.Invoke(deadline, command(addr("PendingCaller", "run"), callee, i), 2*time.Minute)
-			errs <- err
-		}()
-	}
-	for range n {
-		select {
-		case <-started:
-		case <-deadline.Done():
-			t.Fatal("not every handler started")
-		}
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	stop()
-	if err := caller.Close(ctx); !errors.Is(err, context.Canceled) {
-		t.Errorf("Close = %v, want an error wrapping context.Canceled", err)
-	}
-	for range n {
-		if err := <-errs; !errors.Is(err, bridge.ErrClosed) {
-			t.Errorf("a pending Invoke returned %v, want bridge.ErrClosed", err)
+	_, answers := blockingCalls(ctx, t, caller, handler, n, func(ctx context.Context, _ *wire.Message) *wire.Message {
+		<-release
+		return nil
+	})
+	endedClose(t, caller)
+	for _, o := range collect(ctx, t, answers, n) {
+		if !errors.Is(o.err, bridge.ErrClosed) {
+			t.Errorf("a pending Invoke returned %v %v, want bridge.ErrClosed", o.resp, o.err)
 		}
 	}
 }
