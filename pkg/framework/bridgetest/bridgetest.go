@@ -40,6 +40,13 @@ type Harness struct {
 	// receives an event from the broker (a well-formed customMessage injected this way must
 	// reach b's matching subscriptions). Optional; the garbage case is skipped without it.
 	InjectRaw func(t *testing.T, b bridge.EventBridge, raw []byte)
+	// BrokerURL returns the URL (a PURISTA_BRIDGE value, as framework.NewBridge reads it)
+	// of the broker the bridges made for t connect to, for the cases that build a bridge
+	// from configuration: the credential case puts secrets into it in every form a URL
+	// carries them (password, token or user-only userinfo, ?token=) and checks that none
+	// appears in a log line, error or health report. Optional; those cases are skipped
+	// without it. When Disrupt is set it must cut the connections made to this URL too.
+	BrokerURL func(t *testing.T) string
 	// Wait bounds every "eventually" condition and every blocking call. Default 10s.
 	Wait time.Duration
 	// Settle is how long the suite watches for something that must not happen (a delivery

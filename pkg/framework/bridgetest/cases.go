@@ -62,9 +62,13 @@ func Cases() []Case {
 		{"DrainCompletesInFlightCommand", caseDrainCommand},
 		{"DrainCompletesInFlightEvent", caseDrainEvent},
 		{"CloseDeadlineCancelsStuckHandler", caseCloseDeadline},
+		{"DrainRefusesNewCommandsAt503", caseDrainRefuses},
+		{"ForcedStopAnswersEveryCaller503", caseForcedStop(false)},
+		{"ForcedStopAnswers503WhenHandlerIgnoresContext", caseForcedStop(true)},
 		{"ClosedInstanceReceivesNothing", caseClosedInstanceReceivesNothing},
 		{"GarbageNeverCrashes", caseGarbage},
 		{"DurableSubscription", caseDurable},
+		{"CredentialsNeverShown", caseCredentialsNeverShown},
 	}...)
 	return cs
 }

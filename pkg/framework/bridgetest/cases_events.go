@@ -219,6 +219,11 @@ func caseCommandSubscription(t *testing.T, h Harness) {
 	}
 }
 
+// caseResponseEvent: a success response with an eventName answers its caller and
+// reaches, once each, a subscription selecting it by eventName and one selecting it by
+// messageType commandSuccessResponse and eventName, on another instance, on the
+// answering instance and on the calling one. (Broker bridges send the reply point to
+// point without PURISTA headers; the publish that serves subscribers is a second one.)
 func caseResponseEvent(t *testing.T, h Harness) {
 	t.Parallel()
 	caller, callee := endpoints()
@@ -229,19 +234,50 @@ func caseResponseEvent(t *testing.T, h Harness) {
 		resp.EventName = name
 		return resp
 	}, bridge.CommandOptions{})
-	var rec recorder
-	subscribe(t, h, c, bridge.Subscription{Subscriber: addr(uniq("BtSub"), "onDone"), Filter: bridge.Filter{EventName: name}}, rec.handle)
+	byName := bridge.Filter{EventName: name}
+	byType := bridge.Filter{MessageType: wire.TypeCommandSuccessResponse, EventName: name}
+	subs := []struct {
+		what string
+		on   bridge.EventBridge
+		f    bridge.Filter
+		rec  recorder
+	}{
+		{what: "eventName on another instance", on: c, f: byName},
+		{what: "messageType+eventName on another instance", on: c, f: byType},
+		{what: "eventName on the answering instance", on: b, f: byName},
+		{what: "messageType+eventName on the answering instance", on: b, f: byType},
+		{what: "messageType+eventName on the calling instance", on: a, f: byType},
+	}
+	for i := range subs {
+		s := &subs[i]
+		subscribe(t, h, s.on, bridge.Subscription{Subscriber: addr(uniq("BtSub"), fmt.Sprintf("onDone%d", i)), Filter: s.f}, s.rec.handle)
+	}
 	cmd := command(t, caller, callee, 1)
-	if resp := invoke(t, h, a, cmd); resp.EventName != name {
-		t.Errorf("response eventName %q, want %q", resp.EventName, name)
+	resp := invoke(t, h, a, cmd)
+	if resp.MessageType != wire.TypeCommandSuccessResponse || resp.EventName != name || resp.CorrelationID != cmd.CorrelationID ||
+		!sameJSON(resp.Payload, []byte(`{"id":42}`)) || resp.Sender.InstanceID != b.InstanceID() {
+		t.Errorf("caller got %s eventName %q correlationId %s payload %s from %s; want the success response %q to %s from %s",
+			resp.MessageType, resp.EventName, resp.CorrelationID, resp.Payload, resp.Sender.InstanceID, name, cmd.CorrelationID, b.InstanceID())
 	}
-	h.eventually(t, "the success event to reach the subscription", func() bool { return rec.count() >= 1 })
-	got := rec.all()[0]
-	if got.MessageType != wire.TypeCommandSuccessResponse || got.CorrelationID != cmd.CorrelationID || !sameJSON(got.Payload, []byte(`{"id":42}`)) {
-		t.Errorf("subscription received %s correlationId %s payload %s", got.MessageType, got.CorrelationID, got.Payload)
+	for i := range subs {
+		s := &subs[i]
+		h.eventually(t, "the success event at the subscription by "+s.what, func() bool { return s.rec.count() >= 1 })
 	}
-	if !got.Sender.SameEndpoint(callee) {
-		t.Errorf("success event sender %+v, want %+v", got.Sender, callee)
+	h.steady(t, "one delivery per subscription", func() bool {
+		for i := range subs {
+			if subs[i].rec.count() != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	for i := range subs {
+		got := subs[i].rec.all()[0]
+		if got.MessageType != wire.TypeCommandSuccessResponse || got.EventName != name || got.CorrelationID != cmd.CorrelationID ||
+			!sameJSON(got.Payload, []byte(`{"id":42}`)) || !got.Sender.SameEndpoint(callee) {
+			t.Errorf("subscription by %s received %s eventName %q correlationId %s payload %s sender %+v", subs[i].what,
+				got.MessageType, got.EventName, got.CorrelationID, got.Payload, got.Sender)
+		}
 	}
 }
 

@@ -147,21 +147,18 @@ func caseInvokeUnknownCommand(t *testing.T, h Harness) {
 	t.Parallel()
 	caller, callee := endpoints()
 	a := h.start(t)
-	timeout := h.Wait
+	// Without fail-fast, the call can only time out: keep it short. With it, a timeout far
+	// beyond the ctx's deadline (h.Wait) makes a bridge that waits fail with a ctx error.
+	timeout := refuseTimeout
 	if h.Features.NoFailFastUnknownCommand {
 		timeout = 500 * time.Millisecond
 	}
-	start := time.Now()
 	resp, err := a.Invoke(h.ctx(t), command(t, caller, callee, 1), timeout)
-	elapsed := time.Since(start)
 	switch {
 	case errors.Is(err, bridge.ErrNoHandler):
-		if elapsed >= timeout {
-			t.Errorf("ErrNoHandler took %s, the whole timeout", elapsed)
-		}
 	case h.Features.NoFailFastUnknownCommand && errors.Is(err, bridge.ErrTimeout):
 	default:
-		t.Fatalf("Invoke of an unknown command = %v, %v; want ErrNoHandler", resp, err)
+		t.Fatalf("Invoke of an unknown command = %v, %v; want ErrNoHandler at once", resp, err)
 	}
 }
 
@@ -187,12 +184,10 @@ func caseInvokeTimeout(t *testing.T, h Harness) {
 	t.Cleanup(func() { close(release) })
 	start := time.Now()
 	resp, err := a.Invoke(h.ctx(t), command(t, caller, callee, 1), 300*time.Millisecond)
-	if !errors.Is(err, bridge.ErrTimeout) {
+	if !errors.Is(err, bridge.ErrTimeout) { // a bridge that overran h.Wait ends with the ctx's error
 		t.Fatalf("Invoke = %v, %v; want ErrTimeout", resp, err)
 	}
-	if elapsed := time.Since(start); elapsed > h.Wait {
-		t.Errorf("ErrTimeout after %s, want well within %s", elapsed, h.Wait)
-	} else if elapsed < 300*time.Millisecond {
+	if elapsed := time.Since(start); elapsed < 300*time.Millisecond {
 		t.Errorf("ErrTimeout after %s, before the 300ms timeout", elapsed)
 	}
 	select {
@@ -206,15 +201,16 @@ func caseInvokeCallerCancelled(t *testing.T, h Harness) {
 	t.Parallel()
 	caller, callee := endpoints()
 	a, b := h.start(t), h.start(t)
-	started := make(chan struct{}, 1)
+	started, release := make(chan struct{}, 1), make(chan struct{})
 	register(t, h, b, callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
 		started <- struct{}{}
-		select {
+		select { // only the caller's cancellation can end the call
 		case <-ctx.Done():
-		case <-time.After(time.Second):
+		case <-release:
 		}
 		return nil
-	}, bridge.CommandOptions{Timeout: time.Second})
+	}, bridge.CommandOptions{Timeout: refuseTimeout})
+	t.Cleanup(func() { close(release) })
 	ctx, cancel := context.WithCancel(h.ctx(t))
 	go func() {
 		select {
@@ -332,11 +328,11 @@ func caseInvokeLargePayload(t *testing.T, h Harness) {
 	if m := h.Features.MaxPayload; m > 0 {
 		size = max(m-8<<10, 512<<10) // room for the envelope
 		over := strings.Repeat("x", m+1)
-		start := time.Now()
-		if _, err := a.Invoke(context.Background(), command(t, caller, callee, over), h.Wait); err == nil {
+		// A bridge that waits instead of failing at once ends with the ctx's error.
+		if _, err := a.Invoke(h.ctx(t), command(t, caller, callee, over), refuseTimeout); err == nil {
 			t.Fatalf("an input over MaxPayload (%d bytes) was accepted", m)
-		} else if time.Since(start) >= h.Wait {
-			t.Fatalf("an input over MaxPayload failed only after the timeout: %v", err)
+		} else if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, bridge.ErrTimeout) {
+			t.Fatalf("an input over MaxPayload did not fail at once: %v", err)
 		}
 	}
 	big := strings.Repeat("0123456789abcdef", size/16)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,37 +179,7 @@ func caseDrainCommand(t *testing.T, h Harness) {
 	t.Parallel()
 	caller, callee := endpoints()
 	a, b := h.start(t), h.start(t)
-	started := make(chan struct{})
-	register(t, h, b, callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
-		close(started)
-		select {
-		case <-time.After(200 * time.Millisecond):
-		case <-ctx.Done():
-			return nil
-		}
-		return success(cmd, b.InstanceID(), json.RawMessage(`"finished"`))
-	}, bridge.CommandOptions{})
-	type result struct {
-		resp *wire.Message
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		resp, err := a.Invoke(h.ctx(t), command(t, caller, callee, 1), h.Wait)
-		done <- result{resp, err}
-	}()
-	select {
-	case <-started:
-	case <-time.After(h.Wait):
-		t.Fatal("handler never started")
-	}
-	if err := b.Close(h.ctx(t)); err != nil {
-		t.Fatalf("Close while a handler runs: %v", err)
-	}
-	r := <-done
-	if r.err != nil || r.resp.MessageType != wire.TypeCommandSuccessResponse || !sameJSON(r.resp.Payload, []byte(`"finished"`)) {
-		t.Fatalf("in-flight invoke ended with %v %v, want the finished answer", r.resp, r.err)
-	}
+	drainWhileBusy(t, h, a, b, caller, callee).finish()
 	if _, err := b.Invoke(h.ctx(t), command(t, caller, callee, 2), h.Wait); !errors.Is(err, bridge.ErrClosed) {
 		t.Errorf("Invoke on the closed instance = %v, want ErrClosed", err)
 	}
@@ -219,26 +190,36 @@ func caseDrainEvent(t *testing.T, h Harness) {
 	caller, _ := endpoints()
 	name := uniq("btEvent")
 	a, b := h.start(t), h.start(t)
-	started := make(chan struct{}, 1)
+	started, release := make(chan struct{}, 1), make(chan struct{})
 	var finished counter
 	subscribe(t, h, b, bridge.Subscription{Subscriber: addr(uniq("BtSub"), "slow"), Filter: bridge.Filter{EventName: name}},
 		func(ctx context.Context, _ *wire.Message) error {
-			started <- struct{}{}
 			select {
-			case <-time.After(200 * time.Millisecond):
+			case started <- struct{}{}:
+			default: // a redelivery
+			}
+			select {
+			case <-release:
 				finished.inc()
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(free)
 	emit(t, h, a, event(t, caller, name, 1))
+	await(t, h, "the handler to start", started)
+	cctx := h.ctx(t)
+	closed := beginClose(t, h, b, func() error { return b.Close(cctx) })
 	select {
-	case <-started:
-	case <-time.After(h.Wait):
-		t.Fatal("handler never started")
+	case err := <-closed:
+		t.Fatalf("Close returned %v while a handler still ran", err)
+	default:
 	}
-	if err := b.Close(h.ctx(t)); err != nil {
+	free()
+	if err := await(t, h, "Close", closed); err != nil {
 		t.Fatalf("Close while a handler runs: %v", err)
 	}
 	if finished.get() != 1 {

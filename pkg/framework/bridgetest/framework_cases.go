@@ -19,6 +19,7 @@ func frameworkCases() []Case {
 		{"FrameworkUnhandledErrorMasked", caseFrameworkUnhandled},
 		{"FrameworkInvalidInputIsHandled400", caseFrameworkInvalidInput},
 		{"FrameworkSuccessEventReachesSubscription", caseFrameworkSuccessEvent},
+		{"FrameworkForcedStopAnswers503", caseFrameworkForcedStop},
 	}
 }
 
@@ -174,5 +175,57 @@ func caseFrameworkSuccessEvent(t *testing.T, h Harness) {
 	h.eventually(t, "the success event at the subscription", func() bool { return len(got) > 0 })
 	if b := <-got; len(b.Hops) != 1 || b.Hops[0].Service != "evt" {
 		t.Fatalf("event body %+v", b)
+	}
+}
+
+// caseFrameworkForcedStop: a handler that honours its context and returns ctx.Err() when
+// the shutdown timeout cuts it off gives its caller an unhandled 503 (the service
+// stopped), never a masked 500, a 504 or a wait for the timeout.
+func caseFrameworkForcedStop(t *testing.T, h Harness) {
+	t.Parallel()
+	svcName := uniq("FwStop")
+	cmd := framework.Command[chainIn, chainOut](svcName, "1", "block", framework.WithTimeout(refuseTimeout))
+	const n = 3
+	started := make(chan struct{}, n)
+	svc := framework.NewService(svcName, "1", "blocks until stopped")
+	framework.Handle(svc, cmd, func(c *framework.Context, _ chainIn) (chainOut, error) {
+		started <- struct{}{}
+		<-c.Done()
+		return chainOut{}, c.Err()
+	})
+	cb := h.newBridge(t)
+	callee, err := framework.Start(h.ctx(t), cb, []*framework.Service{svc})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	caller, err := framework.Start(h.ctx(t), h.newBridge(t), nil)
+	if err != nil {
+		t.Fatalf("start the caller: %v", err)
+	}
+	t.Cleanup(func() { _ = caller.Shutdown(context.Background()) })
+	errs := make(chan error, n)
+	ctx := caller.Context(h.ctx(t))
+	for range n {
+		go func() { // ends when Invoke returns, at the latest at ctx's deadline
+			_, err := cmd.Invoke(ctx, chainIn{Name: "x"})
+			errs <- err
+		}()
+	}
+	for range n {
+		await(t, h, "every handler to start", started)
+	}
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	closed := beginClose(t, h, cb, func() error { return callee.Shutdown(sctx) })
+	stop() // the shutdown timeout passes
+	if err := await(t, h, "Shutdown to return once its ctx ended", closed); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown past its deadline = %v, want an error wrapping context.Canceled", err)
+	}
+	for range n {
+		err := await(t, h, "every caller's answer", errs)
+		var ue *framework.UnhandledError
+		if !errors.As(err, &ue) || ue.Status != 503 {
+			t.Errorf("a caller of a handler cut off by the shutdown got %v, want an unhandled 503", err)
+		}
 	}
 }

@@ -166,7 +166,7 @@ func TestHandlerTimeoutAnswers504(t *testing.T) {
 	if _, err := bs[0].RegisterCommand(context.Background(), calleeAddr, h, bridge.CommandOptions{Timeout: 20 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := bs[0].Invoke(context.Background(), newCommand("1"), 5*time.Second)
+	resp, err := bs[0].Invoke(context.Background(), newCommand("1"), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,10 +287,12 @@ func TestDrainingHandlerMayStillCall(t *testing.T) {
 	inHandler := make(chan struct{})
 	h := func(hctx context.Context, cmd *wire.Message) *wire.Message {
 		close(inHandler)
-		time.Sleep(100 * time.Millisecond) // Close starts meanwhile
+		for !errors.Is(bs[0].Healthy(hctx), bridge.ErrClosed) { // until Close has begun
+			time.Sleep(time.Millisecond)
+		}
 		c := newCommand(`"nested"`)
 		c.Receiver = &other
-		if _, err := bs[0].Invoke(hctx, c, time.Second); err != nil {
+		if _, err := bs[0].Invoke(hctx, c, time.Hour); err != nil {
 			return &wire.Message{MessageType: wire.TypeCommandErrorResponse, Payload: json.RawMessage(`{"status":500,"message":"` + err.Error() + `"}`)}
 		}
 		return &wire.Message{MessageType: wire.TypeCommandSuccessResponse, Payload: json.RawMessage(`true`)}
@@ -300,7 +302,7 @@ func TestDrainingHandlerMayStillCall(t *testing.T) {
 	}
 	got := make(chan *wire.Message, 1)
 	go func() {
-		resp, _ := bs[0].Invoke(ctx, newCommand("1"), 5*time.Second)
+		resp, _ := bs[0].Invoke(ctx, newCommand("1"), time.Hour)
 		got <- resp
 	}()
 	<-inHandler
