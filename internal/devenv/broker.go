@@ -99,7 +99,7 @@ func Provision(ctx context.Context, opts ProvisionOptions) (*Broker, error) {
 			return nil, fmt.Errorf("%s %s: %w", from, framework.RedactURL(url), err)
 		}
 		if k == "memory" {
-			return nil, fmt.Errorf("%s %q is the in-memory bridge: --distributed needs nats://, amqp:// or mqtt://", from, url)
+			return nil, fmt.Errorf("%s %q is the in-memory bridge: --distributed needs nats://, amqp:// or mqtt://", from, framework.RedactURL(url))
 		}
 		if kind != "" && kind != k {
 			return nil, fmt.Errorf("--broker %s does not match the broker URL %s (a %s URL)", kind, framework.RedactURL(url), k)

@@ -89,18 +89,20 @@ func TestDistributed(t *testing.T) {
 				t.Fatal("not ready in time")
 			}
 			// On a shared broker other Email instances compete for the call (RabbitMQ queues):
-			// call until ours has handled one.
-			for attempt := 0; attempt < 20; attempt++ {
+			// call until ours has handled one (its record reaches us through the event
+			// stream a little later), within ctx's deadline.
+			hasCrossed := func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return crossed
+			}
+			for !hasCrossed() && ctx.Err() == nil {
 				out, err := r.Invoke(ctx, "User", "1", "signUp", json.RawMessage(`{"email":"dist@example.com","name":"D"}`))
 				if err != nil || !strings.Contains(string(out), "dist@example.com") {
 					t.Fatalf("cross-process signUp = %s, %v", out, err)
 				}
-				time.Sleep(100 * time.Millisecond)
-				mu.Lock()
-				c := crossed
-				mu.Unlock()
-				if c {
-					break
+				for i := 0; i < 20 && !hasCrossed(); i++ {
+					time.Sleep(10 * time.Millisecond)
 				}
 			}
 			mu.Lock()

@@ -47,7 +47,8 @@ type Options struct {
 	HTTPAddr string
 	// Sink receives the runner's messages (UnitEventMsg, UnitStateMsg, HealthMsg,
 	// BuildMsg, ReadyMsg, InfoMsg), in order per unit, from the runner's goroutines.
-	// It must not block for long.
+	// It must not block for long. No message holds a credential of Bridge: their texts
+	// are scrubbed before Sink sees them, and so are the errors Run and Invoke return.
 	Sink func(msg any)
 }
 
@@ -56,6 +57,7 @@ type Options struct {
 // drive it with Run; Invoke, Restart and Stop may be called from other goroutines.
 type Runner struct {
 	opts  Options
+	red   redactor // scrubs the broker URL's credentials (opts.Sink is wrapped with it)
 	reqs  chan request
 	wg    sync.WaitGroup // exit watchers and the health prober
 	mu    sync.Mutex
@@ -101,7 +103,9 @@ func NewRunner(opts Options) *Runner {
 	if opts.Sink == nil {
 		opts.Sink = func(any) {}
 	}
-	r := &Runner{opts: opts, reqs: make(chan request, 8), exited: make(chan struct{}, 1)}
+	red := newRedactor(opts.Bridge)
+	opts.Sink = red.sink(opts.Sink)
+	r := &Runner{opts: opts, red: red, reqs: make(chan request, 8), exited: make(chan struct{}, 1)}
 	if opts.Distributed {
 		for i, s := range opts.Manifest.Services {
 			r.units = append(r.units, &unit{name: s.Name, services: []string{s.Name}, fixedHTTP: offsetAddr(opts.HTTPAddr, i)})
@@ -138,6 +142,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		if terr := r.stopAll(); terr != nil && err == nil {
 			err = fmt.Errorf("teardown: %w", terr)
 		}
+		err = r.red.err(err) // a crashed app's error holds its stderr
 	}()
 	ctx, cancel := context.WithCancel(ctx) // ends the watcher and the prober on any return
 	defer cancel()
@@ -491,7 +496,8 @@ func (r *Runner) Invoke(ctx context.Context, service, version, command string, p
 	if p == nil || p.Exited() {
 		return nil, fmt.Errorf("service %s is not running", service)
 	}
-	return p.Invoke(ctx, service, version, command, payload)
+	out, err := p.Invoke(ctx, service, version, command, payload)
+	return out, r.red.err(err)
 }
 
 // probeHealth probes every running unit every two seconds and reports changes.

@@ -18,6 +18,7 @@ import (
 // in a second). FAKE_MODE picks its behaviour:
 //
 //	exit     writes "invalid service definition" to stderr and exits 2 at once;
+//	leak     prints PURISTA_BRIDGE to stdout and, in an error, to stderr and exits 1;
 //	serve    answers /readyz on PURISTA_HEALTH_ADDR and exits 0 on SIGTERM;
 //	stubborn like serve, but ignores SIGTERM (the runner has to kill it).
 const fakeApp = `package main
@@ -35,6 +36,10 @@ func main() {
 	case "exit":
 		fmt.Fprintln(os.Stderr, "invalid service definition")
 		os.Exit(2)
+	case "leak":
+		fmt.Println("connecting to", os.Getenv("PURISTA_BRIDGE"))
+		fmt.Fprintln(os.Stderr, "Error: dial", os.Getenv("PURISTA_BRIDGE"), "refused")
+		os.Exit(1)
 	}
 	sig := make(chan os.Signal, 1)
 	if os.Getenv("FAKE_MODE") == "stubborn" {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/purista-go/purista/pkg/framework/internal/redact"
 )
 
 // Exit codes of Main.
@@ -46,7 +48,7 @@ func RunMain(ctx context.Context, args []string, getenv func(string) string, std
 		return ExitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
+		fmt.Fprintf(stderr, "Error: %v\n", redact.Error(err, cfg.Bridge))
 		return ExitConfig
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -84,7 +86,16 @@ func WithRuntimeOptions(opts ...Option) RunOption {
 // Run starts the services selected by cfg on the bridge it names, serves health, blocks
 // until ctx is done, and then shuts down gracefully within cfg.ShutdownTimeout. It
 // returns nil after a clean shutdown.
+//
+// No credential of cfg.Bridge (password, token or user-only userinfo, ?token=) appears
+// in what Run shows: its log lines (also those of the bridge and of the event stream),
+// its error, and the health endpoint's bodies are scrubbed, whatever a bridge or its
+// client library put into them.
 func Run(ctx context.Context, cfg Config, services []*Service, opts ...RunOption) error {
+	return redact.Error(run(ctx, cfg, services, opts), cfg.Bridge)
+}
+
+func run(ctx context.Context, cfg Config, services []*Service, opts []RunOption) error {
 	rs := runSettings{logOut: os.Stderr}
 	for _, o := range opts {
 		o(&rs)
@@ -106,7 +117,7 @@ func Run(ctx context.Context, cfg Config, services []*Service, opts ...RunOption
 		stream = NewEventStream(w)
 		handler = teeHandler{handler, stream.LogHandler(cfg.LogLevel)}
 	}
-	log := slog.New(handler)
+	log := slog.New(redactLogs(handler, cfg.Bridge))
 
 	selected, err := SelectServices(services, cfg.Services)
 	if err != nil {
@@ -116,7 +127,7 @@ func Run(ctx context.Context, cfg Config, services []*Service, opts ...RunOption
 	if err != nil {
 		return err
 	}
-	rtOpts := append([]Option{WithLogger(log)}, rs.rtOpts...)
+	rtOpts := append([]Option{WithLogger(log), WithBridgeURL(cfg.Bridge)}, rs.rtOpts...)
 	if stream != nil {
 		rtOpts = append(rtOpts, WithObserver(stream))
 		for _, s := range selected {

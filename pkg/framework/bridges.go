@@ -7,6 +7,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/amqp"
 	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/internal/redact"
 	"github.com/purista-go/purista/pkg/framework/memory"
 	"github.com/purista-go/purista/pkg/framework/mqtt"
 	"github.com/purista-go/purista/pkg/framework/nats"
@@ -54,7 +55,7 @@ func NewBridge(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
 		return nil, fmt.Errorf("%w: the %s bridge is not built into this binary", ErrConfig, kind)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s bridge: %w", ErrConfig, kind, err)
+		return nil, fmt.Errorf("%w: %s bridge: %w", ErrConfig, kind, redact.Error(err, cfg.Bridge))
 	}
 	return b, nil
 }
@@ -68,7 +69,7 @@ func memoryOptions(setting string) ([]memory.Option, error) {
 	}
 	u, err := url.Parse(setting)
 	if err != nil {
-		return nil, fmt.Errorf("bridge %q is not understood: use memory or memory://?handlers=goroutines", setting)
+		return nil, fmt.Errorf("bridge %q is not understood: use memory or memory://?handlers=goroutines", redact.URL(setting))
 	}
 	var opts []memory.Option
 	for k, vs := range u.Query() {
@@ -83,7 +84,7 @@ func memoryOptions(setting string) ([]memory.Option, error) {
 		}
 	}
 	if u.Host != "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("%q names a host or path: the memory bridge is in-process, use memory:// with settings only", setting)
+		return nil, fmt.Errorf("%q names a host or path: the memory bridge is in-process, use memory:// with settings only", redact.URL(setting))
 	}
 	return opts, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/purista-go/purista/pkg/framework/internal/redact"
 	"io"
 	"log/slog"
 	"net/url"
@@ -150,7 +149,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		return ""
 	}
 	if fs.NArg() > 0 {
-		errs = append(errs, fmt.Errorf("unexpected argument %q: settings are flags such as --bridge=nats://127.0.0.1:4222", fs.Arg(0)))
+		errs = append(errs, fmt.Errorf("unexpected argument %q: settings are flags such as --bridge=nats://127.0.0.1:4222", RedactURL(fs.Arg(0))))
 	}
 	for _, s := range strings.Split(services, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -219,8 +218,3 @@ func BridgeKind(setting string) (string, error) {
 	}
 	return "", fmt.Errorf("bridge scheme %q is unknown: use memory, nats://, amqp:// or mqtt://", u.Scheme)
 }
-
-// RedactURL returns s with every credential it holds (userinfo, whether a password or a
-// user-only token, and sensitive query parameters such as token=) replaced by "xxxxx", for
-// logs, errors and output. A setting without credentials is returned as written.
-func RedactURL(s string) string { return redact.URL(s) }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/purista-go/purista/pkg/framework/internal/redact"
 )
 
 // HealthHandler serves the runtime's health over HTTP:
@@ -13,6 +15,7 @@ import (
 //	GET /readyz   readiness: 200 when the bridge is connected, 503 with the reason otherwise
 //
 // Both answer JSON: {"status":"ok"|"unavailable","bridge":"nats","error":"…","services":[…]}.
+// The error never holds a credential of the bridge's URL (see WithBridgeURL).
 func (r *Runtime) HealthHandler() http.Handler {
 	mux := http.NewServeMux()
 	write := func(w http.ResponseWriter, code int, body map[string]any) {
@@ -33,7 +36,7 @@ func (r *Runtime) HealthHandler() http.Handler {
 		defer cancel()
 		body := map[string]any{"bridge": r.bridge.Name(), "instanceId": r.bridge.InstanceID(), "services": names}
 		if err := r.Healthy(ctx); err != nil {
-			body["status"], body["error"] = "unavailable", err.Error()
+			body["status"], body["error"] = "unavailable", redact.Text(err.Error(), r.secrets)
 			write(w, http.StatusServiceUnavailable, body)
 			return
 		}

@@ -31,6 +31,7 @@ type Runtime struct {
 	prop     propagation.TextMapPropagator
 	observer Observer
 	client   wire.Address
+	secrets  []string // credentials of the bridge's URL (WithBridgeURL), kept out of health output
 
 	mu       sync.Mutex
 	regs     []bridge.Registration

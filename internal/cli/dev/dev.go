@@ -150,7 +150,7 @@ func checkBrokerURL(broker, url string) error {
 	case err != nil:
 		return cmdutil.UsageErrorf("--broker-url %s: %v", framework.RedactURL(url), err)
 	case kind == "memory":
-		return cmdutil.UsageErrorf("--broker-url %q is the in-memory bridge: give a broker, e.g. nats://127.0.0.1:4222", url)
+		return cmdutil.UsageErrorf("--broker-url %q is the in-memory bridge: give a broker, e.g. nats://127.0.0.1:4222", framework.RedactURL(url))
 	case broker != "" && broker != kind:
 		return cmdutil.UsageErrorf("--broker %s contradicts --broker-url %s (a %s URL): drop --broker, or give a %s:// URL",
 			broker, framework.RedactURL(url), kind, broker)

@@ -167,3 +167,42 @@ func TestRunManifestHints(t *testing.T) {
 		})
 	}
 }
+
+// TestBrokerURLNeverShowsCredentials: whatever is wrong with a broker URL (the in-memory
+// bridge, an unknown scheme, a contradicting --broker, a bad profile), the error shows
+// none of its credential forms: a password, a token or user-only userinfo, a ?token=.
+func TestBrokerURLNeverShowsCredentials(t *testing.T) {
+	creds := []struct{ name, rest, secret string }{
+		{"password", "://guest:S3CRETpassw0rd@127.0.0.1:5672/", "S3CRETpassw0rd"},
+		{"token", "://S3CRETtoken@127.0.0.1:4222", "S3CRETtoken"},
+		{"user-only", "://S3CRETuser@127.0.0.1:1883", "S3CRETuser"},
+		{"query token", "://127.0.0.1:4222?token=S3CRETquery", "S3CRETquery"},
+	}
+	for _, c := range creds {
+		for _, tt := range []struct {
+			name    string
+			args    []string
+			profile string // the bridge of profile "p", when set
+		}{
+			{name: "in-memory bridge", args: []string{"--distributed", "--broker-url", "memory" + c.rest}},
+			{name: "unknown scheme", args: []string{"--distributed", "--broker-url", "kafka" + c.rest}},
+			{name: "contradicting --broker", args: []string{"--distributed", "--broker", "mqtt", "--broker-url", "nats" + c.rest}},
+			{name: "profile with an unknown scheme", args: []string{"--profile", "p"}, profile: "kafka" + c.rest},
+		} {
+			t.Run(c.name+"/"+tt.name, func(t *testing.T) {
+				m := &project.Manifest{Profiles: map[string]project.Profile{"p": {Bridge: tt.profile}}}
+				ios, _, _, _ := iostreams.Test()
+				cmd := NewCmdDev(cmdutil.NewFactory(ios), func(o *Options) error { return ApplyProfile(o, m) })
+				cmd.SetArgs(tt.args)
+				cmd.SilenceUsage, cmd.SilenceErrors = true, true
+				err := cmd.Execute()
+				if err == nil {
+					t.Fatal("the URL was accepted")
+				}
+				if strings.Contains(err.Error(), c.secret) {
+					t.Errorf("the error shows the %s credential: %v", c.name, err)
+				}
+			})
+		}
+	}
+}
