@@ -84,6 +84,13 @@ type Bridge struct {
 	work   inflight.Gate // Invoke/Emit calls in flight
 	calls  calls         // remote Invokes waiting for their replies
 
+	// up and maxPayload mirror the connection for the calls, which would otherwise take
+	// nats.go's connection lock (held by its flusher while it writes) on every call. up
+	// turns false in the disconnect handler before the waiting calls are failed, and true
+	// again when the reconnect handler runs.
+	up         atomic.Bool
+	maxPayload atomic.Int64
+
 	mu   sync.Mutex
 	nc   *natsgo.Conn
 	js   jetstream.JetStream // nil while JetStream is unavailable
@@ -165,6 +172,8 @@ func (b *Bridge) Start(ctx context.Context) error {
 		return err
 	}
 	b.nc = nc
+	b.maxPayload.Store(nc.MaxPayload())
+	b.up.Store(true)
 	if err := b.calls.start(nc); err != nil {
 		nc.Close()
 		return fmt.Errorf("nats: start: %w", b.scrub(err))
@@ -231,6 +240,7 @@ func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 			return backoff(b.cfg.reconnectWait, b.cfg.reconnectMax, attempts)
 		}),
 		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
+			b.up.Store(false)
 			if err == nil { // our own Close: nothing went wrong
 				b.log.Debug("nats: connection closed")
 				b.calls.fail(bridge.ErrClosed)
@@ -241,8 +251,15 @@ func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 			b.calls.fail(fmt.Errorf("%w: connection lost: %w", bridge.ErrUnavailable, b.scrub(err)))
 			b.log.Warn("nats: disconnected", "err", b.scrub(err))
 		}),
-		natsgo.ReconnectHandler(func(*natsgo.Conn) { b.log.Info("nats: reconnected") }),
-		natsgo.ClosedHandler(func(*natsgo.Conn) { b.calls.fail(bridge.ErrClosed) }),
+		natsgo.ReconnectHandler(func(nc *natsgo.Conn) {
+			b.maxPayload.Store(nc.MaxPayload())
+			b.up.Store(true)
+			b.log.Info("nats: reconnected")
+		}),
+		natsgo.ClosedHandler(func(*natsgo.Conn) {
+			b.up.Store(false)
+			b.calls.fail(bridge.ErrClosed)
+		}),
 		natsgo.ErrorHandler(func(_ *natsgo.Conn, s *natsgo.Subscription, err error) {
 			subj := ""
 			if s != nil {
@@ -328,9 +345,9 @@ func (b *Bridge) intake(ctx context.Context) (*natsgo.Conn, error) {
 	if err := b.life.EnterCall(ctx, &b.work, b); err != nil {
 		return nil, err
 	}
-	if st := nc.Status(); st != natsgo.CONNECTED {
+	if !b.up.Load() {
 		b.work.Leave()
-		return nil, fmt.Errorf("nats: %w: connection %s", bridge.ErrUnavailable, st)
+		return nil, fmt.Errorf("nats: %w: connection %s", bridge.ErrUnavailable, nc.Status())
 	}
 	return nc, nil
 }

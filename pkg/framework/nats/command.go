@@ -51,7 +51,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err != nil {
 		return nil, fmt.Errorf("nats: invoke %s: %w", cmd.Receiver, err)
 	}
-	if max := nc.MaxPayload(); int64(len(data)) > max {
+	if max := b.maxPayload.Load(); int64(len(data)) > max {
 		return nil, fmt.Errorf("nats: invoke %s: %w: %d bytes, the server allows %d", cmd.Receiver, ErrTooLarge, len(data), max)
 	}
 	reply, err := b.request(ctx, nc, &out, data, timeout)
@@ -70,12 +70,16 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 // bridge.ErrTimeout, ctx's error, bridge.ErrUnavailable (the connection is down or
 // dropped while the call waited) or bridge.ErrClosed (the bridge closed).
 func (b *Bridge) request(ctx context.Context, nc *natsgo.Conn, cmd *wire.Message, data []byte, timeout time.Duration) (*natsgo.Msg, error) {
-	deadline := time.Now().Add(timeout)
+	var deadline time.Time // only for telling the invoke timeout from the caller's
+	if _, ok := ctx.Deadline(); ok {
+		deadline = time.Now().Add(timeout)
+	}
 	tok, cl, inbox := b.calls.add()
-	// A connection lost after this check fails the call through b.calls.fail (nats.go calls
-	// the disconnect handler after the status changed); one lost before is seen here.
-	if st := nc.Status(); st != natsgo.CONNECTED {
-		return nil, b.abandon(tok, cl, fmt.Errorf("%w: connection %s", bridge.ErrUnavailable, st))
+	// A connection lost after this check fails the call through b.calls.fail (the
+	// disconnect handler clears b.up before it fails the calls); one lost before is seen
+	// here.
+	if !b.up.Load() {
+		return nil, b.abandon(tok, cl, fmt.Errorf("%w: connection %s", bridge.ErrUnavailable, nc.Status()))
 	}
 	subject := b.subjectOf(cmd)
 	var err error

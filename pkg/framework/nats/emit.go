@@ -24,7 +24,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if err != nil {
 		return fmt.Errorf("nats: emit: %w", err)
 	}
-	if max := b.conn().MaxPayload(); int64(len(data)) > max {
+	if max := b.maxPayload.Load(); int64(len(data)) > max {
 		return fmt.Errorf("nats: emit: %w: %d bytes, the server allows %d", ErrTooLarge, len(data), max)
 	}
 	if err := b.publish(ctx, out, data); err != nil {

@@ -108,10 +108,10 @@ func startBridge(tb testing.TB, rawURL string, opts ...pnats.Option) *pnats.Brid
 	return b
 }
 
-// rawConn returns a plain nats.go connection closed when tb ends.
-func rawConn(tb testing.TB, rawURL string) *natsgo.Conn {
+// rawConn returns a plain nats.go connection (with opts) closed when tb ends.
+func rawConn(tb testing.TB, rawURL string, opts ...natsgo.Option) *natsgo.Conn {
 	tb.Helper()
-	nc, err := natsgo.Connect(rawURL)
+	nc, err := natsgo.Connect(rawURL, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}

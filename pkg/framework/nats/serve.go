@@ -26,15 +26,18 @@ type cmdReg struct {
 	timeout time.Duration
 	g       inflight.Gate // calls in flight
 
-	ch      chan *natsgo.Msg // the subscription's commands, taken by receivers
-	quit    chan struct{}    // closed when the registration ends: receivers exit
-	waiting atomic.Int32     // receivers waiting for a command
-	active  atomic.Int32     // receivers running a handler
+	ch         chan *natsgo.Msg // the subscription's commands, taken by receivers
+	quit       chan struct{}    // closed when the registration ends: receivers exit
+	waiting    atomic.Int32     // receivers waiting for a command
+	active     atomic.Int32     // receivers running a handler
+	watch      *time.Timer      // the watchdog's ticks (receivers.go)
+	watchArmed atomic.Bool      // watch ticks
 
 	mu       sync.Mutex
 	sub      *natsgo.Subscription
 	drained  *natsgo.Subscription // the subscription stop began to drain
 	slots    map[*slot]struct{}   // one per receiver running
+	seen     map[*slot]uint32     // each slot's seq at the watchdog's previous tick
 	once     sync.Once
 	quitOnce sync.Once
 }
@@ -55,7 +58,7 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 	if timeout <= 0 {
 		timeout = bridge.DefaultTimeout
 	}
-	r := &cmdReg{b: b, addr: addr, h: h, timeout: timeout, slots: map[*slot]struct{}{}}
+	r := &cmdReg{b: b, addr: addr, h: h, timeout: timeout, slots: map[*slot]struct{}{}, seen: map[*slot]uint32{}}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.life.Load() >= lifecycle.StateDraining {
@@ -82,6 +85,8 @@ func (r *cmdReg) subscribe() error {
 	b := r.b
 	if r.ch == nil {
 		r.ch, r.quit = make(chan *natsgo.Msg, cmdBuffer), make(chan struct{})
+		r.watch = time.AfterFunc(time.Hour, r.watchdog)
+		r.watch.Stop()
 	}
 	sub, err := b.nc.ChanQueueSubscribe(wire.NATSCommandSubject(r.addr), wire.NATSQueueGroup(r.addr), r.ch)
 	if err != nil {

@@ -3,6 +3,7 @@ package nats
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
@@ -23,6 +24,8 @@ import (
 
 // slot is the command one receiver is answering, if any. Safe for concurrent use.
 type slot struct {
+	seq atomic.Uint32 // counted up when the receiver takes a command and when it is done
+
 	mu    sync.Mutex
 	cmd   *wire.Message // the command whose handler runs; nil when none runs or it is answered
 	reply string
@@ -81,6 +84,7 @@ func (r *cmdReg) addSlot(s *slot) {
 func (r *cmdReg) dropSlot(s *slot) {
 	r.mu.Lock()
 	delete(r.slots, s)
+	delete(r.seen, s)
 	r.mu.Unlock()
 }
 

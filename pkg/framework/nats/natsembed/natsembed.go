@@ -4,6 +4,7 @@ package natsembed
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"time"
@@ -22,18 +23,34 @@ type Server struct {
 	s *server.Server
 }
 
+// Option configures Start.
+type Option func(*server.Options)
+
+// WithTLS makes the server require TLS on client connections with cfg (its certificate
+// must cover 127.0.0.1). Clients then need a TLS configuration that trusts it. Default:
+// no TLS.
+func WithTLS(cfg *tls.Config) Option {
+	return func(o *server.Options) {
+		o.TLS, o.TLSConfig = true, cfg
+	}
+}
+
 // Start starts a server with JetStream whose store is dir (use a fresh temporary
 // directory; it must be writable) and waits until it accepts connections or ctx ends.
 // Signal handling is off. Call Shutdown to stop it.
-func Start(ctx context.Context, dir string) (*Server, error) {
-	s, err := server.NewServer(&server.Options{
+func Start(ctx context.Context, dir string, opts ...Option) (*Server, error) {
+	o := &server.Options{
 		Host:      "127.0.0.1",
 		Port:      -1,
 		JetStream: true,
 		StoreDir:  dir,
 		NoSigs:    true,
 		NoLog:     true,
-	})
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	s, err := server.NewServer(o)
 	if err != nil {
 		return nil, fmt.Errorf("natsembed: %w", err)
 	}
@@ -48,7 +65,8 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	return &Server{s: s}, nil
 }
 
-// ClientURL returns the URL clients connect to, e.g. nats://127.0.0.1:43127.
+// ClientURL returns the URL clients connect to, e.g. nats://127.0.0.1:43127 (with
+// WithTLS the connection is upgraded to TLS after the server's INFO).
 func (s *Server) ClientURL() string { return s.s.ClientURL() }
 
 // Shutdown stops the server and waits until it has stopped. Safe to call more than once.
