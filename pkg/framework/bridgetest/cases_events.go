@@ -220,15 +220,17 @@ func caseCommandSubscription(t *testing.T, h Harness) {
 }
 
 // caseResponseEvent: a success response with an eventName answers its caller and
-// reaches, once each, a subscription selecting it by eventName and one selecting it by
-// messageType commandSuccessResponse and eventName, on another instance, on the
-// answering instance and on the calling one. (Broker bridges send the reply point to
-// point without PURISTA headers; the publish that serves subscribers is a second one.)
+// reaches, once each, subscriptions selecting it by eventName and by messageType
+// commandSuccessResponse and eventName, on other instances, on the answering instance
+// and on the calling one. (Broker bridges send the reply point to point without PURISTA
+// headers; the publish that serves subscribers is a second one.) No instance has two
+// subscriptions that match the same message (some MQTT brokers merge those into one
+// delivery, see the mqtt package's tests).
 func caseResponseEvent(t *testing.T, h Harness) {
 	t.Parallel()
 	caller, callee := endpoints()
 	name := uniq("btDone")
-	a, b, c := h.start(t), h.start(t), h.start(t)
+	a, b, c, d := h.start(t), h.start(t), h.start(t), h.start(t)
 	register(t, h, b, callee, func(_ context.Context, cmd *wire.Message) *wire.Message {
 		resp := success(cmd, b.InstanceID(), json.RawMessage(`{"id":42}`))
 		resp.EventName = name
@@ -243,9 +245,8 @@ func caseResponseEvent(t *testing.T, h Harness) {
 		rec  recorder
 	}{
 		{what: "eventName on another instance", on: c, f: byName},
-		{what: "messageType+eventName on another instance", on: c, f: byType},
+		{what: "messageType+eventName on another instance", on: d, f: byType},
 		{what: "eventName on the answering instance", on: b, f: byName},
-		{what: "messageType+eventName on the answering instance", on: b, f: byType},
 		{what: "messageType+eventName on the calling instance", on: a, f: byType},
 	}
 	for i := range subs {
