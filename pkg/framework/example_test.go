@@ -74,7 +74,7 @@ func ExampleSubscribe() {
 	select {
 	case g := <-seen:
 		fmt.Println("audited:", g)
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute):
 		fmt.Println("no event")
 	}
 	// Output: audited: Hi Bob
