@@ -54,6 +54,7 @@ func benchSetups(tb testing.TB, u string, opts []pnats.Option, rawOpts ...natsgo
 	handler := startBridge(tb, u, opts...)
 	callee := addr(uniq("Bench"), "echo")
 	from := addr("BenchCaller", "run")
+	from.InstanceID = caller.InstanceID() // as the framework stamps it
 	cmd := command(from, callee, benchPayload)
 	output := json.RawMessage(`"` + benchPayload + `"`)
 	// Like the raw responder, the handler does no JSON work of its own: it answers with
@@ -76,7 +77,6 @@ func benchSetups(tb testing.TB, u string, opts []pnats.Option, rawOpts ...natsgo
 
 	rawCallee := addr(uniq("Bench"), "echo") // same length as callee: same subject length
 	rawCmd := command(from, rawCallee, benchPayload)
-	rawCmd.Sender.InstanceID = wire.NewID()
 	reqBody, _ := wire.Encode(rawCmd)
 	resp := bridge.CompleteResponse(context.Background(), rawCmd,
 		&wire.Message{MessageType: wire.TypeCommandSuccessResponse, Payload: output}, wire.NewID())

@@ -74,7 +74,7 @@ type Bridge struct {
 	ep         endpoint
 	log        *slog.Logger
 	local      atomic.Bool
-	namer      wire.Namer         // subject tokens, snake-cased once
+	subjects   subjects           // the subjects of recent messages
 	bufs       wire.Buffers       // encoded commands and responses: nats.go copies them when it publishes
 	handlerCtx *handlerctx.Parent // command handlers' contexts: b.ctx with a deadline
 

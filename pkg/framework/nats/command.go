@@ -31,9 +31,11 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if timeout <= 0 {
 		timeout = b.cfg.invokeTimeout
 	}
-	out := *cmd
-	if out.Sender.InstanceID == "" {
-		out.Sender.InstanceID = b.cfg.instanceID
+	out := cmd // only read; copied when the sender needs this instance's id
+	if cmd.Sender.InstanceID == "" {
+		c := *cmd
+		c.Sender.InstanceID = b.cfg.instanceID
+		out = &c
 	}
 	to := *out.Receiver
 	to.InstanceID = ""
@@ -42,19 +44,19 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		r := b.cmds[to]
 		b.mu.Unlock()
 		if r != nil && r.g.Enter(false) {
-			return b.invokeLocal(ctx, r, &out, timeout)
+			return b.invokeLocal(ctx, r, out, timeout)
 		}
 	}
 	buf := b.bufs.Get()
 	defer b.bufs.Put(buf) // nats.go has copied the request once it is published
-	data, err := buf.Encode(&out)
+	data, err := buf.Encode(out)
 	if err != nil {
 		return nil, fmt.Errorf("nats: invoke %s: %w", cmd.Receiver, err)
 	}
 	if max := b.maxPayload.Load(); int64(len(data)) > max {
 		return nil, fmt.Errorf("nats: invoke %s: %w: %d bytes, the server allows %d", cmd.Receiver, ErrTooLarge, len(data), max)
 	}
-	reply, err := b.request(ctx, nc, &out, data, timeout)
+	reply, err := b.request(ctx, nc, out, data, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("nats: invoke %s: %w", cmd.Receiver, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
@@ -141,5 +142,42 @@ func messageHeader(m *wire.Message) natsgo.Header {
 	return h
 }
 
+// subjects remembers the subjects of recent messages by their tokens, so that the
+// commands of one caller to one receiver, alike in every token, share one subject
+// instead of snake-casing and joining 13 tokens each (3 % of the CPU per call at 64
+// calls in flight). Safe for concurrent use; the zero value is ready.
+type subjects struct {
+	namer wire.Namer // tokens snake-cased once
+	mu    sync.RWMutex
+	m     map[wire.Tokens]string
+}
+
+// maxSubjects bounds subjects: when full it starts over.
+const maxSubjects = 1024
+
+// of returns the 13-token subject m is published on.
+func (c *subjects) of(m *wire.Message) string {
+	t := wire.TokensOf(m)
+	c.mu.RLock()
+	s, ok := c.m[t]
+	c.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = c.namer.NATSSubject(t)
+	for _, p := range []*string{&t.MessageType, &t.PrincipalID, &t.TenantID, &t.SenderInstanceID, &t.SenderServiceName,
+		&t.SenderServiceVersion, &t.SenderServiceTarget, &t.EventName, &t.ReceiverInstanceID, &t.ReceiverServiceName,
+		&t.ReceiverServiceVersion, &t.ReceiverServiceTarget} {
+		*p = strings.Clone(*p) // a decoded message's strings keep its whole body alive
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxSubjects {
+		c.m = make(map[wire.Tokens]string, maxSubjects)
+	}
+	c.m[t] = s
+	c.mu.Unlock()
+	return s
+}
+
 // subjectOf returns the 13-token subject m is published on.
-func (b *Bridge) subjectOf(m *wire.Message) string { return b.namer.NATSSubject(wire.TokensOf(m)) }
+func (b *Bridge) subjectOf(m *wire.Message) string { return b.subjects.of(m) }
