@@ -87,7 +87,7 @@ type Bridge struct {
 	// up and maxPayload mirror the connection for the calls, which would otherwise take
 	// nats.go's connection lock (held by its flusher while it writes) on every call. up
 	// turns false in the disconnect handler before the waiting calls are failed, and true
-	// again when the reconnect handler runs.
+	// again when the reconnect handler runs (see connected).
 	up         atomic.Bool
 	maxPayload atomic.Int64
 
@@ -345,11 +345,25 @@ func (b *Bridge) intake(ctx context.Context) (*natsgo.Conn, error) {
 	if err := b.life.EnterCall(ctx, &b.work, b); err != nil {
 		return nil, err
 	}
-	if !b.up.Load() {
+	if err := b.connected(nc); err != nil {
 		b.work.Leave()
-		return nil, fmt.Errorf("nats: %w: connection %s", bridge.ErrUnavailable, nc.Status())
+		return nil, fmt.Errorf("nats: %w", err)
 	}
 	return nc, nil
+}
+
+// connected returns nil while calls can go out on nc, else an error wrapping
+// bridge.ErrUnavailable. b.up answers without nats.go's connection lock; while it is
+// false (from the disconnect handler until the reconnect handler has run) the
+// connection's own status decides.
+func (b *Bridge) connected(nc *natsgo.Conn) error {
+	if b.up.Load() {
+		return nil
+	}
+	if st := nc.Status(); st != natsgo.CONNECTED {
+		return fmt.Errorf("%w: connection %s", bridge.ErrUnavailable, st)
+	}
+	return nil
 }
 
 // Close implements bridge.EventBridge. It stops intake at once: command subscriptions are

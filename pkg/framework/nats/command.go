@@ -80,8 +80,8 @@ func (b *Bridge) request(ctx context.Context, nc *natsgo.Conn, cmd *wire.Message
 	// A connection lost after this check fails the call through b.calls.fail (the
 	// disconnect handler clears b.up before it fails the calls); one lost before is seen
 	// here.
-	if !b.up.Load() {
-		return nil, b.abandon(tok, cl, fmt.Errorf("%w: connection %s", bridge.ErrUnavailable, nc.Status()))
+	if err := b.connected(nc); err != nil {
+		return nil, b.abandon(tok, cl, err)
 	}
 	subject := b.subjectOf(cmd)
 	var err error
