@@ -44,6 +44,10 @@ func harness(rawURL string) bridgetest.Harness {
 			u, _ := via(t)
 			return newBridge(t, u)
 		},
+		BrokerURL: func(t *testing.T) string {
+			u, _ := via(t)
+			return u
+		},
 		Disrupt: func(t *testing.T) func() {
 			_, p := via(t)
 			p.Cut()
