@@ -65,7 +65,7 @@ type Bridge struct {
 	retries   map[*time.Timer]struct{}
 
 	pmu     sync.Mutex // guards pending
-	pending map[string]chan reply
+	pending map[string]*waiter
 
 	callMu sync.Mutex         // guards calls and forced
 	calls  map[*call]struct{} // commands received from the broker and not answered yet
@@ -122,7 +122,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 		subs:     map[wire.Address]*subReg{},
 		dls:      map[*dlReg]struct{}{},
 		retries:  map[*time.Timer]struct{}{},
-		pending:  map[string]chan reply{},
+		pending:  map[string]*waiter{},
 		calls:    map[*call]struct{}{},
 		seen:     newDedup(4096),
 	}
@@ -304,11 +304,9 @@ func (b *Bridge) onDown() bool {
 	b.up.Store(false)
 	b.log.Warn("mqtt: connection lost; reconnecting", "broker", b.URL())
 	b.pmu.Lock()
-	for _, res := range b.pending {
-		select {
-		case res <- reply{lost: true}:
-		default: // answered already
-		}
+	for _, w := range b.pending {
+		w.deliver(reply{lost: true})
+		w.cancel() // also ends a publish still waiting for its PUBACK
 	}
 	b.pmu.Unlock()
 	return true

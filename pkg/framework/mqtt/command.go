@@ -1,8 +1,8 @@
 package mqtt
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // cmdReg is a command handler registered on this bridge.
@@ -251,37 +252,20 @@ func (b *Bridge) rejectAdmitted(p *paho.Publish, addr wire.Address, cause error)
 }
 
 // recoverCommand returns what can be recovered of the command p, addressed to addr, whose
-// body did not decode: id, correlationId (else p's correlation data), trace, principal
-// and tenant from whatever the body holds; the sender from the body or else from the
-// topic's sender levels (snake-cased there, as the response topic needs them).
+// body did not decode (see transport.RecoverCommand), completed from the transport: the
+// correlationId from p's correlation data, the sender from the topic's sender levels
+// (snake-cased there, as the response topic needs them), a fresh id.
 func recoverCommand(p *paho.Publish, addr wire.Address) *wire.Message {
-	var loose struct {
-		ID            string       `json:"id"`
-		CorrelationID string       `json:"correlationId"`
-		TraceID       string       `json:"traceId"`
-		PrincipalID   string       `json:"principalId"`
-		TenantID      string       `json:"tenantId"`
-		Sender        wire.Address `json:"sender"`
-	}
-	_ = json.Unmarshal(p.Payload, &loose) // best effort: fields that decode are kept
-	sender := loose.Sender
-	if sender.InstanceID == "" {
+	cmd := transport.RecoverCommand(addr, p.Payload)
+	cmd.ID = cmp.Or(cmd.ID, wire.NewID())
+	cmd.CorrelationID = cmp.Or(cmd.CorrelationID, string(p.Properties.CorrelationData))
+	if cmd.Sender.InstanceID == "" {
 		if t, err := wire.ParseMQTTTopic(p.Topic); err == nil {
-			sender = wire.Address{ServiceName: t.SenderServiceName, ServiceVersion: t.SenderServiceVersion,
+			cmd.Sender = wire.Address{ServiceName: t.SenderServiceName, ServiceVersion: t.SenderServiceVersion,
 				ServiceTarget: t.SenderServiceTarget, InstanceID: t.SenderInstanceID}
 		}
 	}
-	corr := loose.CorrelationID
-	if corr == "" {
-		corr = string(p.Properties.CorrelationData)
-	}
-	id := loose.ID
-	if id == "" {
-		id = wire.NewID()
-	}
-	recv := addr
-	return &wire.Message{ID: id, MessageType: wire.TypeCommand, CorrelationID: corr, Sender: sender, Receiver: &recv,
-		TraceID: loose.TraceID, PrincipalID: loose.PrincipalID, TenantID: loose.TenantID}
+	return cmd
 }
 
 // sendResponse publishes resp, the answer to cmd, to the caller's response topic and

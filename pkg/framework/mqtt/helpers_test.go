@@ -3,6 +3,8 @@ package mqtt_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -143,6 +145,11 @@ func injectTopic(raw []byte) string {
 		loose.MessageType = string(wire.TypeCustomMessage)
 	}
 	return wire.MQTTTopic(wire.Tokens{MessageType: loose.MessageType, EventName: loose.EventName, SenderServiceName: "garbage"})
+}
+
+// slogTo returns a debug-level text logger writing to w.
+func slogTo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // topicType returns the messageType level of a PURISTA topic (snake-cased).

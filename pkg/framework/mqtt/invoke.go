@@ -109,13 +109,18 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		}
 	}
 
-	res := make(chan reply, 1)
+	// One deadline covers the publish (waiting for its PUBACK) and the response; when it
+	// ends, ctx tells the caller's cancellation from the timeout. A lost connection ends
+	// it too (onDown), also while the publish still waits for a PUBACK that was lost.
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	w := &waiter{res: make(chan reply, 1), cancel: cancel}
 	b.pmu.Lock()
 	if _, dup := b.pending[out.CorrelationID]; dup {
 		b.pmu.Unlock()
 		return nil, fmt.Errorf("mqtt: invoke %s: correlationId %s already in flight: %w", cmd.Receiver, out.CorrelationID, bridge.ErrDuplicate)
 	}
-	b.pending[out.CorrelationID] = res
+	b.pending[out.CorrelationID] = w
 	b.pmu.Unlock()
 	defer func() {
 		b.pmu.Lock()
@@ -123,28 +128,23 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		b.pmu.Unlock()
 	}()
 
-	// One deadline covers the publish (waiting for its PUBACK) and the response; when it
-	// ends, ctx tells the caller's cancellation from the timeout.
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	err = b.publish(wctx, b.packet(&out, data, timeout))
 	if err != nil {
+		if r, ok := w.received(); ok {
+			return r.response(cmd.Receiver)
+		}
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			return nil, fmt.Errorf("mqtt: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
 		}
 		return nil, fmt.Errorf("mqtt: invoke %s: %w", cmd.Receiver, err)
 	}
 	select {
-	case r := <-res:
-		if r.lost {
-			return nil, fmt.Errorf("mqtt: invoke %s: connection to the broker lost before the response: %w", cmd.Receiver, bridge.ErrUnavailable)
-		}
-		resp, err := wire.Decode(r.data)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt: invoke %s: response: %w", cmd.Receiver, err)
-		}
-		return resp, nil
+	case r := <-w.res:
+		return r.response(cmd.Receiver)
 	case <-wctx.Done():
+		if r, ok := w.received(); ok {
+			return r.response(cmd.Receiver)
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("mqtt: invoke %s: %w", cmd.Receiver, err)
 		}
@@ -152,6 +152,42 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	case <-b.ctx.Done():
 		return nil, fmt.Errorf("mqtt: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
 	}
+}
+
+// waiter is a pending Invoke: where its response goes, and the end of its wait.
+type waiter struct {
+	res    chan reply
+	cancel context.CancelFunc
+}
+
+// received returns what arrived for w, if anything.
+func (w *waiter) received() (reply, bool) {
+	select {
+	case r := <-w.res:
+		return r, true
+	default:
+		return reply{}, false
+	}
+}
+
+// deliver hands r to w unless w has something already.
+func (w *waiter) deliver(r reply) {
+	select {
+	case w.res <- r:
+	default: // a duplicate, or the connection was lost first
+	}
+}
+
+// response is the Invoke result for r, the answer to a command to to.
+func (r reply) response(to *wire.Address) (*wire.Message, error) {
+	if r.lost {
+		return nil, fmt.Errorf("mqtt: invoke %s: connection to the broker lost before the response: %w", to, bridge.ErrUnavailable)
+	}
+	resp, err := wire.Decode(r.data)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: invoke %s: response: %w", to, err)
+	}
+	return resp, nil
 }
 
 // onResponse handles a message on the instance's response topic: it hands the body to
@@ -171,16 +207,13 @@ func (b *Bridge) onResponse(p *paho.Publish, ack func()) {
 		corr = m.CorrelationID
 	}
 	b.pmu.Lock()
-	res := b.pending[corr]
+	w := b.pending[corr]
 	b.pmu.Unlock()
-	if res == nil {
+	if w == nil {
 		b.log.Debug("mqtt: dropped response nobody waits for", "correlationId", corr)
 		return
 	}
-	select {
-	case res <- reply{data: p.Payload}:
-	default: // a duplicate
-	}
+	w.deliver(reply{data: p.Payload})
 }
 
 // invokeLocal answers a command with a handler of this bridge, in process. The command and

@@ -3,15 +3,10 @@ package mqtt_test
 import (
 	"bytes"
 	"context"
-	"errors"
-	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/purista-go/purista/pkg/framework/bridge"
-	"github.com/purista-go/purista/pkg/framework/mqtt"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -80,53 +75,4 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
-}
-
-// TestPasswordNeverLogged checks errors and logs of New, Start and a failing connection.
-func TestPasswordNeverLogged(t *testing.T) {
-	const secret = "s3cr3t-Pa55"
-	var logs lockedBuffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	for _, bad := range []string{
-		"foo://user:" + secret + "@127.0.0.1:1883",
-		"mqtt://user:" + secret + "@",
-		"mqtt://user:" + secret + "@127.0.0.1:1883/?sessionExpiry=x",
-		"mqtt://user:" + secret + "@[::1",
-	} {
-		_, err := mqtt.New(bad, mqtt.WithLogger(log))
-		if err == nil || !errors.Is(err, mqtt.ErrConfig) {
-			t.Errorf("New(%q) = %v, want ErrConfig", strings.ReplaceAll(bad, secret, "***"), err)
-		} else if strings.Contains(err.Error(), secret) {
-			t.Errorf("error leaks the password: %v", err)
-		}
-	}
-	// A broker that refuses the connection: Start fails with ErrUnavailable, logging why.
-	b, err := mqtt.New("mqtt://user:"+secret+"@127.0.0.1:1", mqtt.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	err = b.Start(ctx)
-	if !errors.Is(err, bridge.ErrUnavailable) {
-		t.Errorf("Start = %v, want ErrUnavailable", err)
-	}
-	if err != nil && strings.Contains(err.Error(), secret) {
-		t.Errorf("Start error leaks the password: %v", err)
-	}
-	if err := b.Healthy(context.Background()); err == nil || strings.Contains(err.Error(), secret) {
-		t.Errorf("Healthy = %v", err)
-	}
-	cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer ccancel()
-	_ = b.Close(cctx)
-	if strings.Contains(logs.String(), secret) {
-		t.Errorf("logs leak the password:\n%s", logs.String())
-	}
-	if !strings.Contains(logs.String(), "connection attempt failed") {
-		t.Errorf("the failed connection was not logged:\n%s", logs.String())
-	}
-	if strings.Contains(b.URL(), secret) {
-		t.Errorf("URL() leaks the password: %s", b.URL())
-	}
 }
