@@ -48,7 +48,8 @@ func brokerAddr(t testing.TB) string {
 	return host
 }
 
-// start returns a started bridge on the broker at addr, closed at the end of the test.
+// start returns a started bridge on the broker at addr (host:port, or a whole URL),
+// closed at the end of the test.
 func start(t testing.TB, addr string, opts ...mqtt.Option) *mqtt.Bridge {
 	t.Helper()
 	b := newBridge(t, addr, opts...)
@@ -60,10 +61,15 @@ func start(t testing.TB, addr string, opts ...mqtt.Option) *mqtt.Bridge {
 	return b
 }
 
+// newBridge returns an unstarted bridge for the broker at addr (host:port, or a whole
+// URL), closed at the end of the test.
 func newBridge(t testing.TB, addr string, opts ...mqtt.Option) *mqtt.Bridge {
 	t.Helper()
 	opts = append([]mqtt.Option{mqtt.WithSessionExpiry(time.Minute)}, opts...)
-	b, err := mqtt.New("mqtt://"+addr, opts...)
+	if !strings.Contains(addr, "://") {
+		addr = "mqtt://" + addr
+	}
+	b, err := mqtt.New(addr, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
