@@ -126,7 +126,8 @@ type Bridge struct {
 	pmu     sync.Mutex
 	pending map[string]*call // by correlationId
 
-	bufs wire.Buffers // encoded commands and responses: amqp091 copies them when it publishes
+	bufs    wire.Buffers // encoded commands and responses: amqp091 copies them when it publishes
+	headers headerTables // header tables of commands and events
 
 	dmu      sync.Mutex
 	declared map[string]struct{} // durable queues this bridge declared
@@ -275,8 +276,10 @@ func (b *Bridge) session() (*session, error) {
 
 // Close implements bridge.EventBridge. It stops intake at once (Invoke, Emit and
 // registrations fail with ErrClosed; commands still delivered are answered with an
-// unhandled 503) and cancels every consumer, then waits for in-flight invocations and
-// handlers until ctx ends. If ctx ends first (a forced stop), every command still
+// unhandled 503) and cancels every consumer, except a command consumer that is the only
+// one of its queue: the broker would delete that auto-delete queue, and a command routed
+// to it meanwhile would be lost, so it keeps receiving, and refusing, until the drain
+// ends. Then Close waits for in-flight invocations and handlers until ctx ends. If ctx ends first (a forced stop), every command still
 // unanswered is answered with a 503, and then the handlers' contexts end with a cause
 // wrapping bridge.ErrClosed (their later answers are dropped); Close returns ctx's error.
 // Only then the connection closes. Pending retries are dropped: their unacknowledged
@@ -294,7 +297,13 @@ func (b *Bridge) Close(ctx context.Context) error {
 	b.startMu.Unlock()
 
 	b.topo.Lock()
+	var kept []*cmdReg // the sole consumers of their queues: they refuse until the drain ends
+	s := b.sess.Load()
 	for _, r := range b.cmds {
+		if s != nil && !s.isDead() && r.soleConsumer(s) {
+			kept = append(kept, r)
+			continue
+		}
 		r.cons.cancel()
 	}
 	for _, r := range b.subs {
@@ -311,6 +320,12 @@ func (b *Bridge) Close(ctx context.Context) error {
 	} else {
 		b.answers.stop() // nothing in flight
 		b.cancel(fmt.Errorf("amqp: %w", bridge.ErrClosed))
+	}
+	for _, r := range kept {
+		r.cons.cancel()
+	}
+	for _, r := range kept {
+		r.cons.wait() // its last refusals are sent
 	}
 
 	b.topo.Lock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
@@ -25,6 +26,7 @@ type cmdReg struct {
 	g       inflight.Gate // handler calls in flight; shut by Unregister
 	cons    consumer
 	once    sync.Once
+	leaving atomic.Bool // Unregister has begun
 }
 
 // RegisterCommand implements bridge.EventBridge. It declares the command queue
@@ -46,6 +48,7 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 	}
 	addr.InstanceID = ""
 	r := &cmdReg{b: b, addr: addr, h: h, timeout: timeout}
+	r.cons.quick = r.refuseIfClosing
 	ep := endpointOf(addr)
 	b.topo.Lock()
 	defer b.topo.Unlock()
@@ -77,16 +80,47 @@ func (r *cmdReg) attach(s *session) error {
 	}, r.deliver)
 }
 
-// deliver answers one command. It runs on the pool worker that received it (see
-// relayLoop). Commands are consumed without acknowledgement (as TypeScript PURISTA does):
-// at most once. A command that cannot be decoded is rejected with a 400; one that arrives
-// while the bridge drains or the registration is being removed is refused with a 503.
-func (r *cmdReg) deliver(d amqp091.Delivery) {
+// refuseIfClosing answers d at once with an unhandled 503 (a 400 when it cannot be
+// decoded) when this instance takes no more commands: the bridge drains or the
+// registration is being removed. It runs on the goroutine that receives the deliveries
+// (see consumer.quick), so that once the consumer's dispatch loop has ended every
+// refusal has been sent. It reports whether it answered d.
+func (r *cmdReg) refuseIfClosing(d amqp091.Delivery) bool {
 	b := r.b
-	cmd, err := wire.DecodeOwned(d.Body) // amqp091 allocated it for this delivery
+	why := "draining"
+	if b.life.Load() < lifecycle.StateDraining {
+		if !r.leaving.Load() {
+			return false
+		}
+		why = "unregistering"
+	}
+	cmd, err := decodeCommand(d.Body)
+	if err != nil {
+		b.reject(d, r.addr, err)
+		return true
+	}
+	b.refuse(cmd, d.ReplyTo, why)
+	return true
+}
+
+// decodeCommand decodes a command delivery's body, which amqp091 allocated for it alone;
+// a message of another type is an error wrapping wire.ErrInvalidMessage.
+func decodeCommand(body []byte) (*wire.Message, error) {
+	cmd, err := wire.DecodeOwned(body)
 	if err == nil && cmd.MessageType != wire.TypeCommand {
 		err = fmt.Errorf("%w: messageType %q on a command queue", wire.ErrInvalidMessage, cmd.MessageType)
 	}
+	return cmd, err
+}
+
+// deliver answers one command. It runs on the pool worker that received it (see
+// relayLoop). Commands are consumed without acknowledgement (as TypeScript PURISTA does):
+// at most once. A command that cannot be decoded is rejected with a 400; one that arrives
+// while the bridge drains or the registration is being removed is refused with a 503
+// (mostly by refuseIfClosing already).
+func (r *cmdReg) deliver(d amqp091.Delivery) {
+	b := r.b
+	cmd, err := decodeCommand(d.Body)
 	if err != nil {
 		b.reject(d, r.addr, err)
 		return
@@ -150,10 +184,12 @@ func (b *Bridge) respond(resp *wire.Message, replyTo string) {
 	var dc *amqp091.DeferredConfirmation
 	var evErr error
 	if event {
-		dc, evErr = s.pub.PublishWithDeferredConfirm(wire.AMQPExchange, "", false, false, publishing(resp, data, ""))
+		p := b.publishing(resp, data, "")
+		dc, evErr = s.pub.PublishWithDeferredConfirm(wire.AMQPExchange, "", false, false, p)
+		b.headers.put(p.Headers)
 	}
 	if replyTo != "" {
-		if err := s.fast.Publish("", replyTo, false, false, replyPublishing(resp, data)); err != nil {
+		if err := s.fastChannel().Publish("", replyTo, false, false, replyPublishing(resp, data)); err != nil {
 			b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
 		}
 	}
@@ -252,9 +288,25 @@ func (r *cmdReg) Unregister(ctx context.Context) error {
 			delete(b.cmds, endpointOf(r.addr))
 		}
 		b.topo.Unlock()
+		r.leaving.Store(true)
 		r.cons.cancel()
 	})
 	return waitIdle(ctx, &r.g, &r.cons)
+}
+
+// soleConsumer reports whether r's consumer is the only one of its command queue (asked
+// on a channel of its own: a failed passive declare closes the channel). Cancelling it
+// would let the broker delete the auto-delete queue, and a command routed to the queue
+// while the broker deletes it is lost without a return to its caller; so Close keeps such
+// a consumer until the drain has ended, refusing what it receives.
+func (r *cmdReg) soleConsumer(s *session) bool {
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return false
+	}
+	defer ch.Close()
+	q, err := ch.QueueDeclarePassive(wire.AMQPCommandQueue(r.addr), false, true, false, false, nil)
+	return err == nil && q.Consumers <= 1
 }
 
 // waitIdle waits until ctx ends for the consumer's dispatch loop and the handlers in g.

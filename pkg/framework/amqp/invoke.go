@@ -87,7 +87,10 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if s.isDead() { // the supervisor may have failed the pending calls before c was added
 		return nil, fmt.Errorf("amqp: invoke %s: %w: connection down", cmd.Receiver, bridge.ErrUnavailable)
 	}
-	if err := s.fast.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, publishing(&out, data, s.replyQueue)); err != nil {
+	p := b.publishing(&out, data, s.replyQueue)
+	err = s.fastChannel().PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p)
+	b.headers.put(p.Headers)
+	if err != nil {
 		return nil, fmt.Errorf("amqp: invoke %s: publish: %w: %w", cmd.Receiver, bridge.ErrUnavailable, err)
 	}
 
@@ -105,40 +108,13 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	}
 }
 
-// Headers returns the AMQP headers this bridge attaches to commands and events (m), and
-// TypeScript PURISTA's AMQP bridge to responses: wire.AMQPHeaders without the NATS/MQTT
-// name receiverInstanceId (the receiver instance travels as receiverServiceInstanceId),
-// plus replyTo when not empty. The bridge's replies to its callers carry none.
-func Headers(m *wire.Message, replyTo string) map[string]string {
-	t := headerTable(m, replyTo)
-	h := make(map[string]string, len(t))
-	for k, v := range t {
-		h[k], _ = v.(string)
-	}
-	return h
-}
-
-// headerTable builds the table of Headers directly (no intermediate map).
-func headerTable(m *wire.Message, replyTo string) amqp091.Table {
-	t := make(amqp091.Table, wire.MaxHeaders+1)
-	wire.VisitHeaders(m, func(k, v string) {
-		if k == wire.HeaderReceiverInstanceID {
-			k = wire.HeaderAMQPReceiverInstanceID
-		}
-		t[k] = v
-	})
-	if replyTo != "" {
-		t[wire.HeaderReplyTo] = replyTo
-	}
-	return t
-}
-
 // publishing builds the AMQP message of a command or event m, encoded as data: the
 // PURISTA properties, the headers of Headers(m, "") and, for a command, the caller's reply
-// queue as the replyTo property.
-func publishing(m *wire.Message, data []byte, replyQueue string) amqp091.Publishing {
+// queue as the replyTo property. Its Headers come from b.headers: hand them back with
+// b.headers.put once the publish has returned.
+func (b *Bridge) publishing(m *wire.Message, data []byte, replyQueue string) amqp091.Publishing {
 	return amqp091.Publishing{
-		Headers:         headerTable(m, ""),
+		Headers:         b.headers.get(m),
 		ContentType:     wire.ContentTypeJSON,
 		ContentEncoding: wire.EncodingUTF8,
 		DeliveryMode:    amqp091.Persistent,

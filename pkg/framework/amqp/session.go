@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
@@ -21,17 +22,31 @@ import (
 // dialTimeout bounds the TCP connect and the AMQP handshake of one connection attempt.
 const dialTimeout = 10 * time.Second
 
-// session is one connection to the broker with its two publishing channels and its
-// reply queue. Commands and replies skip publisher confirms: the reply is the end-to-end
+// fastChannels is how many channels without confirms a session publishes commands and
+// replies on. amqp091 holds a channel's lock for a whole publish, flush included, so one
+// channel sends one message per system call; publishes on different channels of one
+// connection interleave their frames in its write buffer, and one flush sends what the
+// others wrote meanwhile. Several channels let concurrent commands and replies share
+// system calls.
+const fastChannels = 8
+
+// session is one connection to the broker with its publishing channels and its reply
+// queue. Commands and replies skip publisher confirms: the reply is the end-to-end
 // acknowledgement of a command, and an unroutable command still comes back through the
-// mandatory flag. When any of them breaks, the whole session is dead and the supervisor
+// mandatory flag. When any part breaks, the whole session is dead and the supervisor
 // builds a new one.
 type session struct {
 	conn       *amqp091.Connection
-	pub        *amqp091.Channel // confirm mode: events, success events, retries, dead letters
-	fast       *amqp091.Channel // no confirms: commands (mandatory) and replies
+	pub        *amqp091.Channel               // confirm mode: events, success events, retries, dead letters
+	fast       [fastChannels]*amqp091.Channel // no confirms: commands (mandatory) and replies
+	next       atomic.Uint32                  // picks the fast channel of the next publish
 	replyQueue string
 	dead       chan struct{} // closed when the session broke or was closed
+}
+
+// fastChannel returns the channel for the next command or reply, in turn.
+func (s *session) fastChannel() *amqp091.Channel {
+	return s.fast[s.next.Add(1)%fastChannels]
 }
 
 func (s *session) isDead() bool {
@@ -94,7 +109,17 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 			_ = conn.Close()
 		}
 	}()
-	connClosed := conn.NotifyClose(make(chan *amqp091.Error, 1))
+	broke := make(chan *amqp091.Error, 3+fastChannels)
+	watch := func(c chan *amqp091.Error) { // ends when c is closed, at the latest with conn
+		go func() {
+			if err, ok := <-c; ok {
+				broke <- err
+			} else {
+				broke <- nil
+			}
+		}()
+	}
+	watch(conn.NotifyClose(make(chan *amqp091.Error, 1)))
 
 	pub, err := conn.Channel()
 	if err != nil {
@@ -107,14 +132,15 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 		return nil, fmt.Errorf("amqp: declare exchange %s: %w", wire.AMQPExchange, err)
 	}
 	s.pub = pub
-	pubClosed := pub.NotifyClose(make(chan *amqp091.Error, 1))
-	fast, err := conn.Channel()
-	if err != nil {
-		return nil, fmt.Errorf("amqp: open command channel: %w", err)
+	watch(pub.NotifyClose(make(chan *amqp091.Error, 1)))
+	var returns [fastChannels]chan amqp091.Return
+	for i := range s.fast {
+		if s.fast[i], err = conn.Channel(); err != nil {
+			return nil, fmt.Errorf("amqp: open command channel: %w", err)
+		}
+		watch(s.fast[i].NotifyClose(make(chan *amqp091.Error, 1)))
+		returns[i] = s.fast[i].NotifyReturn(make(chan amqp091.Return, 64))
 	}
-	s.fast = fast
-	fastClosed := fast.NotifyClose(make(chan *amqp091.Error, 1))
-	returns := fast.NotifyReturn(make(chan amqp091.Return, 256))
 
 	rch, err := conn.Channel()
 	if err != nil {
@@ -133,20 +159,16 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("amqp: consume reply queue: %w", err)
 	}
-	replyClosed := rch.NotifyClose(make(chan *amqp091.Error, 1))
+	watch(rch.NotifyClose(make(chan *amqp091.Error, 1)))
 	s.replyQueue = q.Name
 	ok = true
 
-	go b.handleReturns(s, returns)
+	for _, r := range returns {
+		go b.handleReturns(s, r)
+	}
 	go b.handleReplies(replies)
 	go func() { // watcher: any broken part kills the session
-		var cause *amqp091.Error
-		select {
-		case cause = <-connClosed:
-		case cause = <-pubClosed:
-		case cause = <-fastClosed:
-		case cause = <-replyClosed:
-		}
+		cause := <-broke
 		_ = conn.Close()
 		close(s.dead)
 		if cause != nil {
@@ -235,6 +257,11 @@ type attacher interface{ attach(s *session) error }
 // consumer is a registration's consumer on the current session. Its dispatch loop ends
 // when the deliveries channel closes: after cancel, or when the session dies.
 type consumer struct {
+	// quick, if set, is offered each delivery on the goroutine that receives them, before
+	// it passes the receiving on (relay consumers only): it handles what it can at once
+	// and reports whether it did. The dispatch loop ends after its last quick handling.
+	quick func(d amqp091.Delivery) bool
+
 	mu      sync.Mutex
 	ch      *amqp091.Channel
 	tag     string
@@ -272,7 +299,7 @@ func (c *consumer) start(s *session, prefetch int, autoAck bool, relay *inflight
 	}
 	done := make(chan struct{})
 	if relay != nil {
-		relay.Run(func() { relayLoop(relay, dels, done, handle) })
+		relay.Run(func() { relayLoop(relay, dels, done, c.quick, handle) })
 	} else {
 		go func() {
 			defer close(done)
@@ -295,15 +322,22 @@ func (c *consumer) start(s *session, prefetch int, autoAck bool, relay *inflight
 // handles the delivery itself; it closes done when the deliveries end. The delivery is
 // handled at once, by the goroutine that received it, instead of waiting for a worker to
 // wake up: one goroutine hand-off less between the broker and the handler. Deliveries
-// are still received in order and handled concurrently.
-func relayLoop(pool *inflight.Pool, dels <-chan amqp091.Delivery, done chan struct{}, handle func(amqp091.Delivery)) {
-	d, ok := <-dels
-	if !ok {
-		close(done)
+// are still received in order and handled concurrently. A delivery quick (if not nil)
+// takes is done with on the receiving goroutine, which then receives the next.
+func relayLoop(pool *inflight.Pool, dels <-chan amqp091.Delivery, done chan struct{}, quick func(amqp091.Delivery) bool, handle func(amqp091.Delivery)) {
+	for {
+		d, ok := <-dels
+		if !ok {
+			close(done)
+			return
+		}
+		if quick != nil && quick(d) {
+			continue
+		}
+		pool.Run(func() { relayLoop(pool, dels, done, quick, handle) })
+		handle(d)
 		return
 	}
-	pool.Run(func() { relayLoop(pool, dels, done, handle) })
-	handle(d)
 }
 
 // cancel stops the consumer for good: no new deliveries; buffered ones are still handled.

@@ -51,7 +51,13 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 	if err != nil {
 		return fmt.Errorf("amqp: emit %s: %w", out.MessageType, err)
 	}
-	if err := b.publish(ctx, s, wire.AMQPExchange, "", publishing(out, data, "")); err != nil {
+	p := b.publishing(out, data, "")
+	dc, err := s.pub.PublishWithDeferredConfirmWithContext(ctx, wire.AMQPExchange, "", false, false, p)
+	b.headers.put(p.Headers)
+	if err != nil {
+		return fmt.Errorf("amqp: emit %s %s: %w: %w", out.MessageType, out.EventName, bridge.ErrUnavailable, err)
+	}
+	if err := confirmed(ctx, s, dc); err != nil {
 		return fmt.Errorf("amqp: emit %s %s: %w", out.MessageType, out.EventName, err)
 	}
 	return nil
