@@ -112,8 +112,10 @@ func (r *cmdReg) armWatchdog() {
 }
 
 // watchdog is one tick: it starts a receiver when a handler has run the same command
-// since the previous tick and none waits, and ticks again while handlers run. It stops
-// for good once the registration or the bridge has ended.
+// since the previous tick and none waits, and ticks again while commands keep coming
+// (it stops after watchLinger ticks without one: arming a timer for every command of a
+// sparse stream costs more than ticking on). It stops for good once the registration or
+// the bridge has ended.
 func (r *cmdReg) watchdog() {
 	select {
 	case <-r.quit:
@@ -122,20 +124,27 @@ func (r *cmdReg) watchdog() {
 		return
 	default:
 	}
-	stuck := false
+	stuck, busy := false, false
 	r.mu.Lock()
 	for s := range r.slots {
 		n := s.seq.Load()
 		if n%2 == 1 && r.seen[s] == n {
 			stuck = true
 		}
+		busy = busy || n%2 == 1 || r.seen[s] != n
 		r.seen[s] = n
 	}
+	if busy {
+		r.quietTicks = 0
+	} else {
+		r.quietTicks++
+	}
+	linger := r.quietTicks < watchLinger
 	r.mu.Unlock()
 	if stuck {
 		r.spawnIfNoneWaits()
 	}
-	if r.active.Load() > 0 {
+	if linger || r.active.Load() > 0 {
 		r.watch.Reset(takeover)
 		return
 	}
@@ -144,6 +153,9 @@ func (r *cmdReg) watchdog() {
 		r.armWatchdog()
 	}
 }
+
+// watchLinger is how many ticks without a command the watchdog ticks on.
+const watchLinger = 100
 
 // retire uncounts an idle receiver unless it is the last one waiting.
 func (r *cmdReg) retire() bool {

@@ -33,13 +33,14 @@ type cmdReg struct {
 	watch      *time.Timer      // the watchdog's ticks (receivers.go)
 	watchArmed atomic.Bool      // watch ticks
 
-	mu       sync.Mutex
-	sub      *natsgo.Subscription
-	drained  *natsgo.Subscription // the subscription stop began to drain
-	slots    map[*slot]struct{}   // one per receiver running
-	seen     map[*slot]uint32     // each slot's seq at the watchdog's previous tick
-	once     sync.Once
-	quitOnce sync.Once
+	mu         sync.Mutex
+	sub        *natsgo.Subscription
+	drained    *natsgo.Subscription // the subscription stop began to drain
+	slots      map[*slot]struct{}   // one per receiver running
+	seen       map[*slot]uint32     // each slot's seq at the watchdog's previous tick
+	quietTicks int                  // the watchdog's ticks since it last saw a command
+	once       sync.Once
+	quitOnce   sync.Once
 }
 
 // RegisterCommand implements bridge.EventBridge: a queue subscription on
