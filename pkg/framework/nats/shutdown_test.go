@@ -105,3 +105,40 @@ func TestCloseFailsPendingInvokes(t *testing.T) {
 		}
 	}
 }
+
+// TestForcedStopWithQueuedCommands: Close's ctx ends while one handler blocks and many
+// more commands are still arriving or waiting in the registration's channel (receivers
+// start one by one for blocked handlers). Every caller is told at once: an unhandled
+// 503 (the blocked handler's, or a command the instance took but never started), or
+// bridge.ErrNoHandler for a command the server no longer routed to it.
+func TestForcedStopWithQueuedCommands(t *testing.T) {
+	u := needBroker(t)
+	const n = 300
+	caller, handler := startBridge(t, u), startBridge(t, u)
+	release, _ := releaser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	callee := addr(uniq("Queued"), "run")
+	started := make(chan struct{}, n)
+	if _, err := handler.RegisterCommand(ctx, callee, func(context.Context, *wire.Message) *wire.Message {
+		started <- struct{}{}
+		<-release
+		return nil
+	}, bridge.CommandOptions{Timeout: 2 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	queued := make(chan outcome, n)
+	for i := range n {
+		go func() {
+			resp, err := caller.Invoke(ctx, command(addr("QueuedCaller", "run"), callee, i), 2*time.Minute)
+			queued <- outcome{resp, err}
+		}()
+	}
+	<-started
+	endedClose(t, handler)
+	for _, o := range collect(ctx, t, queued, n) {
+		if why := status503(o); why != "" && !errors.Is(o.err, bridge.ErrNoHandler) {
+			t.Errorf("a caller got %s, want an unhandled 503 or ErrNoHandler", why)
+		}
+	}
+}
