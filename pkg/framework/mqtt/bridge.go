@@ -22,6 +22,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 	"github.com/purista-go/purista/pkg/framework/internal/redact"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // Name is what (*Bridge).Name returns.
@@ -35,7 +36,7 @@ type Bridge struct {
 	log      *slog.Logger
 	clientID string
 	expiry   time.Duration // the session expiry in effect
-	local    atomic.Bool
+	local    *transport.Local
 
 	life       lifecycle.Lifecycle // state, Close's bookkeeping; errors say "mqtt: …"
 	up         atomic.Bool         // connected and every route subscribed
@@ -59,10 +60,11 @@ type Bridge struct {
 	heldTimer *time.Timer
 	resp      hook // the response route
 	nextHook  int
-	cmds      map[wire.Address]*cmdReg
-	subs      map[wire.Address]*subReg
 	dls       map[*dlReg]struct{}
-	retries   map[*time.Timer]struct{}
+
+	cmds    transport.Table[*cmdReg] // changed under mu
+	subs    transport.Table[*subReg] // changed under mu
+	retries transport.Retries        // of subscription deliveries; each holds a unit of work
 
 	pmu     sync.Mutex // guards pending
 	pending map[string]*waiter
@@ -94,12 +96,13 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.instanceID == "" {
-		cfg.instanceID = wire.NewID()
+	if err := cfg.Resolve(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	cfg.stable = cfg.stable || !cfg.GeneratedID
 	clientID := cfg.clientID
 	if clientID == "" {
-		clientID = "purista-" + cfg.instanceID
+		clientID = "purista-" + cfg.InstanceID
 	}
 	expiry := cfg.sessionExpiry
 	if expiry == 0 {
@@ -114,27 +117,26 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 		ep:       ep,
 		clientID: clientID,
 		expiry:   expiry,
-		log:      cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
+		log:      cfg.BridgeLogger(Name),
 		routes:   map[int]*route{},
 		byFilter: map[string]*route{},
 		gone:     map[int]bool{},
-		cmds:     map[wire.Address]*cmdReg{},
-		subs:     map[wire.Address]*subReg{},
 		dls:      map[*dlReg]struct{}{},
-		retries:  map[*time.Timer]struct{}{},
 		pending:  map[string]*waiter{},
 		calls:    map[*call]struct{}{},
 		seen:     newDedup(4096),
 	}
-	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
+	b.retries.Work = &b.work
+	b.local = transport.NewLocal(transport.LocalConfig{Life: &b.life, Log: b.log, InstanceID: cfg.InstanceID,
+		Ctx: b.ctx, Work: &b.work, Publish: b.publishEvent, Disabled: !cfg.LocalDelivery})
 	b.handlerCtx = handlerctx.NewParent(b.ctx)
 	b.jobs = inflight.NewQueue(b.ctx, cfg.maxConcurrency, &b.work)
 	b.pool = inflight.NewPool(b.ctx)
 	// The response route exists before the first connection, so that responses a resumed
 	// session delivers at once find it.
-	b.resp = b.addHook(wire.MQTTResponseFilter(cfg.instanceID), b.onResponse)
+	b.resp = b.addHook(wire.MQTTResponseFilter(cfg.InstanceID), b.onResponse)
 	return b, nil
 }
 
@@ -143,7 +145,7 @@ func (b *Bridge) Name() string { return Name }
 
 // InstanceID returns this instance's id; Invoke stamps it on the sender of every command
 // so the response comes back to this instance.
-func (b *Bridge) InstanceID() string { return b.cfg.instanceID }
+func (b *Bridge) InstanceID() string { return b.cfg.InstanceID }
 
 // ClientID returns the MQTT client id (and so the session) this bridge connects with.
 func (b *Bridge) ClientID() string { return b.clientID }
@@ -160,7 +162,7 @@ func (b *Bridge) SessionExpiry() time.Duration { return b.expiry }
 // SetLocalDelivery implements bridge.LocalDelivery: when enabled (the default, see
 // WithLocalDelivery), commands whose handler is registered on this bridge are called in
 // process. Events always go through the broker.
-func (b *Bridge) SetLocalDelivery(enabled bool) { b.local.Store(enabled) }
+func (b *Bridge) SetLocalDelivery(enabled bool) { b.local.SetEnabled(enabled) }
 
 // URL returns the broker URL without credentials, for logs.
 func (b *Bridge) URL() string { return b.ep.url.String() }

@@ -56,12 +56,8 @@ func (b *Bridge) Close(ctx context.Context) error {
 	if err != nil {
 		b.forceStop()
 	}
+	b.retries.Stop()
 	b.mu.Lock()
-	for t := range b.retries {
-		t.Stop() // a timer that already fired finds itself gone and does nothing
-		b.work.Leave()
-	}
-	clear(b.retries)
 	b.life.Store(lifecycle.StateClosed)
 	b.up.Store(false)
 	b.mu.Unlock()
@@ -89,7 +85,7 @@ func (b *Bridge) keepsSession() bool {
 	if !b.cfg.stable {
 		return false
 	}
-	for _, s := range b.subs {
+	for _, s := range b.subs.All() {
 		if s.sub.Durable {
 			return true
 		}
@@ -103,7 +99,7 @@ func (b *Bridge) kept(r *route) bool {
 	if !b.keepsSession() {
 		return false
 	}
-	for _, s := range b.subs {
+	for _, s := range b.subs.All() {
 		if !s.sub.Durable {
 			continue
 		}
@@ -123,7 +119,7 @@ func (b *Bridge) subscriptionRoutes() []*route {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []*route
-	for _, s := range b.subs {
+	for _, s := range b.subs.All() {
 		for _, hk := range s.hooks {
 			if !b.kept(hk.r) {
 				s.leaving.Store(true)
@@ -220,7 +216,7 @@ func (b *Bridge) forceStop() {
 	for _, c := range owed {
 		b.pool.Run(func() {
 			defer b.replies.Leave()
-			b.sendResponse(c.cmd, bridge.UnhandledResponse(c.cmd, http.StatusServiceUnavailable, b.cfg.instanceID), c.timeout)
+			b.sendResponse(c.cmd, bridge.UnhandledResponse(c.cmd, http.StatusServiceUnavailable, b.cfg.InstanceID), c.timeout)
 		})
 	}
 	if len(owed) > 0 {

@@ -14,20 +14,18 @@ import (
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
 
-	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
-// cmdReg is a command handler registered on this bridge.
+// cmdReg is a command handler registered on this bridge. Its Calls count the calls in
+// flight, from the broker and local; Unregister shuts it.
 type cmdReg struct {
-	b       *Bridge
-	addr    wire.Address
-	h       bridge.CommandHandler
-	timeout time.Duration
-	r       hook
-	g       inflight.Gate // calls in flight; shut by Unregister
-	once    sync.Once
+	transport.Command
+	b    *Bridge
+	addr wire.Address
+	r    hook
+	once sync.Once
 }
 
 // call is a command received from the broker whose answer is owed.
@@ -61,35 +59,27 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 	if h == nil || addr.ServiceName == "" || addr.ServiceTarget == "" {
 		return nil, fmt.Errorf("mqtt: register command %s: needs a handler, service name and target", addr)
 	}
-	key := wire.Address{ServiceName: addr.ServiceName, ServiceVersion: addr.ServiceVersion, ServiceTarget: addr.ServiceTarget}
-	c := &cmdReg{b: b, addr: key, h: h, timeout: opts.Timeout}
-	if c.timeout <= 0 {
-		c.timeout = bridge.DefaultTimeout
+	ep := transport.EndpointOf(addr)
+	c := &cmdReg{Command: transport.Command{Handler: h, Timeout: opts.Timeout}, b: b, addr: ep.Address()}
+	if c.Timeout <= 0 {
+		c.Timeout = bridge.DefaultTimeout
 	}
 	b.mu.Lock()
 	if b.life.Load() >= lifecycle.StateDraining {
 		b.mu.Unlock()
 		return nil, fmt.Errorf("mqtt: register command %s: %w", addr, bridge.ErrClosed)
 	}
-	if _, dup := b.cmds[key]; dup {
+	if err := b.cmds.Add(ep, c); err != nil {
 		b.mu.Unlock()
-		return nil, fmt.Errorf("mqtt: register command %s: %w", addr, bridge.ErrDuplicate)
+		return nil, fmt.Errorf("mqtt: register command %s: %w", addr, err)
 	}
-	b.cmds[key] = c
 	b.mu.Unlock()
-	c.r = b.addHook(wire.MQTTCommandFilter(key, b.shareName(key)), c.handle)
+	c.r = b.addHook(wire.MQTTCommandFilter(c.addr, b.shareName(c.addr)), c.handle)
 	if err := b.activate(ctx, c.r); err != nil {
 		_ = c.Unregister(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("mqtt: register command %s: %w", addr, err)
 	}
 	return c, nil
-}
-
-// localCommand returns the handler registered on this bridge for addr, or nil.
-func (b *Bridge) localCommand(addr wire.Address) *cmdReg {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.cmds[wire.Address{ServiceName: addr.ServiceName, ServiceVersion: addr.ServiceVersion, ServiceTarget: addr.ServiceTarget}]
 }
 
 // Unregister implements bridge.Registration: it unsubscribes, then waits, until ctx ends,
@@ -98,13 +88,11 @@ func (c *cmdReg) Unregister(ctx context.Context) error {
 	var err error
 	c.once.Do(func() {
 		c.b.mu.Lock()
-		if c.b.cmds[c.addr] == c {
-			delete(c.b.cmds, c.addr)
-		}
+		c.b.cmds.Remove(transport.EndpointOf(c.addr), c)
 		c.b.mu.Unlock()
 		err = c.b.removeHooks(ctx, c.r)
 	})
-	if werr := c.b.life.WaitUnregister(ctx, &c.g); werr != nil {
+	if werr := c.b.life.WaitUnregister(ctx, &c.Calls); werr != nil {
 		return werr
 	}
 	return err
@@ -118,14 +106,14 @@ func (c *cmdReg) handle(p *paho.Publish, ack func()) {
 		b.refuse(p, c.addr)
 		return
 	}
-	if !c.g.Enter(false) {
+	if !c.Calls.Enter(false) {
 		b.work.Leave()
 		b.refuse(p, c.addr)
 		return
 	}
 	b.pool.Run(func() {
 		defer b.work.Leave()
-		defer c.g.Leave()
+		defer c.Calls.Leave()
 		cmd, err := decodeCommand(p)
 		if err != nil {
 			b.reject(p, c.addr, err)
@@ -135,13 +123,13 @@ func (c *cmdReg) handle(p *paho.Publish, ack func()) {
 			b.log.Info("mqtt: dropped redelivered command", "id", cmd.ID)
 			return
 		}
-		cl := &call{cmd: cmd, timeout: expiryOf(p, c.timeout)}
+		cl := &call{cmd: cmd, timeout: expiryOf(p, c.Timeout)}
 		if !b.track(cl) {
-			b.answer(cmd, bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, b.cfg.instanceID), cl.timeout)
+			b.answer(cmd, bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, b.cfg.InstanceID), cl.timeout)
 			return
 		}
 		ctx := b.handlerCtx.WithTimeout(cl.timeout) // no timer unless the handler waits on it
-		resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, c.h, cmd))
+		resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, c.Handler, cmd))
 		ctx.Finish()
 		if !b.claim(cl) {
 			b.log.Debug("mqtt: answer dropped: the forced stop answered the command 503", "correlationId", cmd.CorrelationID)
@@ -224,7 +212,7 @@ func (b *Bridge) refuse(p *paho.Publish, addr wire.Address) {
 			return
 		}
 		b.log.Debug("mqtt: command refused while closing", "command", addr.String(), "correlationId", cmd.CorrelationID)
-		b.sendResponse(cmd, bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, b.cfg.instanceID), expiryOf(p, bridge.DefaultTimeout))
+		b.sendResponse(cmd, bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, b.cfg.InstanceID), expiryOf(p, bridge.DefaultTimeout))
 	})
 }
 
@@ -248,7 +236,7 @@ func (b *Bridge) rejectAdmitted(p *paho.Publish, addr wire.Address, cause error)
 	}
 	b.log.Warn("mqtt: rejected an undecodable command (400)", "topic", p.Topic, "bytes", len(p.Payload),
 		"correlationId", cmd.CorrelationID, "err", cause)
-	b.sendResponse(cmd, bridge.RejectResponse(cmd, cause.Error(), b.cfg.instanceID), expiryOf(p, bridge.DefaultTimeout))
+	b.sendResponse(cmd, bridge.RejectResponse(cmd, cause.Error(), b.cfg.InstanceID), expiryOf(p, bridge.DefaultTimeout))
 }
 
 // recoverCommand returns what can be recovered of the command p, addressed to addr, whose
@@ -277,7 +265,7 @@ func (b *Bridge) sendResponse(cmd, resp *wire.Message, timeout time.Duration) {
 	data, err := wire.Encode(resp)
 	if err != nil {
 		b.log.Error("mqtt: command response not encodable", "command", cmd.Receiver.String(), "err", err)
-		resp = bridge.UnhandledResponse(cmd, http.StatusInternalServerError, b.cfg.instanceID)
+		resp = bridge.UnhandledResponse(cmd, http.StatusInternalServerError, b.cfg.InstanceID)
 		data, _ = wire.Encode(resp)
 	}
 	var pkt *paho.Publish
@@ -299,5 +287,5 @@ func (b *Bridge) sendResponse(cmd, resp *wire.Message, timeout time.Duration) {
 // correlationId, sender (the command's receiver with this instance's id), receiver (the
 // command's sender), timestamp and content type default from the command.
 func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
-	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.instanceID)
+	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.InstanceID)
 }

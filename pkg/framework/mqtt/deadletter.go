@@ -14,6 +14,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // User properties of a dead-letter message (published to wire.MQTTDeadLetterTopic of the
@@ -106,12 +107,7 @@ func (d *dlReg) handle(p *paho.Publish, ack func()) {
 	if ms, err := strconv.ParseInt(u.Get(PropDeadLetteredAt), 10, 64); err == nil {
 		dl.At = time.UnixMilli(ms)
 	}
-	want := d.addr.InstanceID
-	if d.addr == (wire.Address{}) {
-		want = b.cfg.instanceID
-	}
-	if (want != "" && dl.Subscriber.InstanceID != want) ||
-		(d.addr != (wire.Address{}) && !d.addr.SameEndpoint(dl.Subscriber)) {
+	if !transport.ObservesDeadLetter(d.addr, b.cfg.InstanceID, dl.Subscriber) {
 		ack()
 		return
 	}
@@ -120,20 +116,18 @@ func (d *dlReg) handle(p *paho.Publish, ack func()) {
 	}
 	data := p.Payload
 	b.push(func(ctx context.Context) {
+		if ctx.Err() != nil {
+			return // force-stopped: unacknowledged, the session redelivers it
+		}
 		defer ack()
-		if ctx.Err() != nil || !d.g.Enter(false) {
-			return
+		if !d.g.Enter(false) {
+			return // unregistered
 		}
 		defer d.g.Leave()
 		if msg, err := wire.Decode(data); err == nil {
 			dl.Message = msg
 		}
-		defer func() {
-			if p := recover(); p != nil {
-				b.log.Error("mqtt: dead-letter handler panicked", "subscriber", dl.Subscriber.String(), "panic", fmt.Sprint(p))
-			}
-		}()
-		d.h(ctx, dl)
+		transport.CallDeadLetter(ctx, b.log, Name, d.h, dl)
 	})
 }
 

@@ -3,10 +3,13 @@ package mqtt_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/purista-go/purista/internal/testutil/tcpproxy"
 	"github.com/purista-go/purista/pkg/framework/bridge"
@@ -104,9 +107,17 @@ func TestIdentityDefaults(t *testing.T) {
 		{"client id in the URL", "mqtt://127.0.0.1:1883?clientId=pod-0", nil, true, mqtt.DefaultSessionExpiry},
 		{"explicit expiry", "mqtt://127.0.0.1:1883", []mqtt.Option{mqtt.WithSessionExpiry(5 * time.Second)}, false, 5 * time.Second},
 		{"explicit expiry in the URL", "mqtt://127.0.0.1:1883?sessionExpiry=7", []mqtt.Option{mqtt.WithInstanceID(wire.NewID())}, true, 7 * time.Second},
+		{"a pod name as instance id", "mqtt://127.0.0.1:1883", []mqtt.Option{mqtt.WithInstanceID("signup-0")}, true, mqtt.DefaultSessionExpiry},
+		{"an instance id no topic level can carry", "mqtt://127.0.0.1:1883", []mqtt.Option{mqtt.WithInstanceID("+")}, false, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b, err := mqtt.New(c.url, c.opts...)
+			if c.wantExpiry == 0 {
+				if !errors.Is(err, mqtt.ErrConfig) {
+					t.Errorf("New = %v, want ErrConfig", err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,11 +128,13 @@ func TestIdentityDefaults(t *testing.T) {
 	}
 }
 
-// TestDurableStableIdentity: an instance with a stable identity stops (cleanly, or its
-// connection dies), N events are emitted while it is down, and a process started with the
-// same identity handles all N, whether it registers its subscription before or after
-// Start (the framework registers after: the events the session queued then arrive before
-// the subscription exists, and are held for it, never acknowledged unhandled).
+// TestDurableStableIdentity: an instance with a stable identity (an instance id, or a
+// client id with a random instance id) stops (cleanly, or its connection dies), N events
+// are emitted while it is down, and a process started with the same identity handles all
+// N, whether it registers its subscription before or after Start (the framework registers
+// after: the events the session queued then arrive before the subscription exists, and
+// are held for it, never acknowledged unhandled). With a client id, a response to the
+// crashed process's instance id that its session kept is dropped, not held.
 func TestDurableStableIdentity(t *testing.T) {
 	addr := brokerAddr(t)
 	const n = 50
@@ -129,13 +142,20 @@ func TestDurableStableIdentity(t *testing.T) {
 		name          string
 		crash         bool
 		registerFirst bool
+		clientID      bool
 	}{
-		{"clean stop, register after start", false, false},
-		{"clean stop, register before start", false, true},
-		{"crash, register after start", true, false},
+		{"clean stop, register after start", false, false, false},
+		{"clean stop, register before start", false, true, false},
+		{"crash, register after start", true, false, false},
+		{"client id, clean stop", false, false, true},
+		{"client id, crash", true, false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			id := wire.NewID()
+			identity := mqtt.WithInstanceID(id)
+			if c.clientID {
+				identity = mqtt.WithClientID("pod-" + id)
+			}
 			name := "durableStable" + wire.NewID()[:8]
 			subscriber := uniqAddr("DurableSub", "onEvent")
 			emitter := start(t, addr)
@@ -145,7 +165,7 @@ func TestDurableStableIdentity(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = p.Close() })
-			first := start(t, p.Addr(), mqtt.WithInstanceID(id))
+			first := start(t, p.Addr(), identity)
 			var before seqs
 			subscribeTo(t, first, subscriber, name, before.handle)
 			if c.crash {
@@ -158,8 +178,22 @@ func TestDurableStableIdentity(t *testing.T) {
 			}
 
 			emitSeq(t, emitter, name, 0, n)
+			if c.clientID && c.crash { // a late answer to a call of the crashed process
+				late := command(t, uniqAddr("Late", "run"), uniqAddr("Late", "x"), 1)
+				late.Sender.InstanceID = first.InstanceID()
+				resp := &wire.Message{ID: late.ID, MessageType: wire.TypeCommandSuccessResponse, CorrelationID: late.CorrelationID,
+					Sender: *late.Receiver, Receiver: &late.Sender, Payload: json.RawMessage(`1`)}
+				raw := dialRaw(t, addr)
+				body, _ := wire.Encode(resp)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if _, err := raw.Publish(ctx, &paho.Publish{QoS: 1, Topic: wire.MQTTTopic(wire.TokensOf(resp)), Payload: body}); err != nil {
+					t.Fatal(err)
+				}
+			}
 
-			again := newBridge(t, addr, mqtt.WithInstanceID(id))
+			var logs lockedBuffer
+			again := newBridge(t, addr, identity, mqtt.WithLogger(slogTo(&logs)))
 			var after seqs
 			if c.registerFirst {
 				subscribeTo(t, again, subscriber, name, after.handle)
@@ -175,6 +209,11 @@ func TestDurableStableIdentity(t *testing.T) {
 			waitFor(t, 30*time.Second, "every event emitted while the instance was down", func() bool { return after.has(n) })
 			if got := before.all(); len(got) != 0 {
 				t.Errorf("the stopped instance handled %v", got)
+			}
+			if c.clientID && c.crash {
+				waitFor(t, 30*time.Second, "the late answer to the crashed instance dropped", func() bool {
+					return strings.Contains(logs.String(), "dropped a message for a removed registration")
+				})
 			}
 		})
 	}

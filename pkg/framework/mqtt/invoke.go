@@ -12,6 +12,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // headerOrder is the order user properties are written in (PURISTA's order).
@@ -94,19 +96,21 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err := cmd.Validate(); err != nil {
 		return nil, fmt.Errorf("mqtt: invoke: %w", err)
 	}
-	if timeout <= 0 {
-		timeout = b.cfg.invokeTimeout
-	}
+	timeout = b.cfg.Timeout(timeout)
 	out := *cmd
-	out.Sender.InstanceID = b.cfg.instanceID
+	out.Sender.InstanceID = b.cfg.InstanceID
+	if b.local.Enabled() {
+		if c, ok := b.cmds.Get(transport.EndpointOf(*cmd.Receiver)); ok {
+			resp, err := b.local.Call(ctx, &c.Command, &out, timeout)
+			if !errors.Is(err, transport.ErrUnregistered) {
+				return resp, err
+			}
+			// Being unregistered here: another instance may take it over the broker.
+		}
+	}
 	data, err := wire.Encode(&out)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: invoke %s: %w", cmd.Receiver, err)
-	}
-	if b.local.Load() {
-		if r := b.localCommand(*cmd.Receiver); r != nil {
-			return b.invokeLocal(ctx, r, data, timeout)
-		}
 	}
 
 	// One deadline covers the publish (waiting for its PUBACK) and the response; when it
@@ -216,51 +220,12 @@ func (b *Bridge) onResponse(p *paho.Publish, ack func()) {
 	w.deliver(reply{data: p.Payload})
 }
 
-// invokeLocal answers a command with a handler of this bridge, in process. The command and
-// the response are encoded and decoded as on the wire, so caller and handler share no
-// memory. A success response with an eventName is published to the broker for
-// subscriptions.
-func (b *Bridge) invokeLocal(ctx context.Context, c *cmdReg, data []byte, timeout time.Duration) (*wire.Message, error) {
-	if !c.g.Enter(false) {
-		return nil, fmt.Errorf("mqtt: invoke %s: %w", c.addr, bridge.ErrNoHandler)
-	}
-	defer c.g.Leave()
-	cmd, err := wire.Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("mqtt: invoke %s: %w", c.addr, err)
-	}
-	hctx, cancel := context.WithTimeout(b.ctx, min(c.timeout, timeout))
+// publishEvent publishes resp, a success response with an eventName that a local call
+// produced (data is its encoding), for the subscriptions: Local's Publish.
+func (b *Bridge) publishEvent(resp *wire.Message, data []byte) {
+	ctx, cancel := context.WithTimeout(b.ctx, max(b.cfg.InvokeTimeout, closeStepTimeout))
 	defer cancel()
-	stop := context.AfterFunc(ctx, cancel)
-	defer stop()
-	res := make(chan *wire.Message, 1)
-	if !b.work.Enter(true) {
-		return nil, fmt.Errorf("mqtt: invoke %s: %w", c.addr, bridge.ErrClosed)
-	}
-	go func() {
-		defer b.work.Leave()
-		resp := b.finishResponse(hctx, cmd, b.life.CallCommand(hctx, b.log, c.h, cmd))
-		out, err := wire.Encode(resp)
-		if err != nil {
-			resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
-			out, _ = wire.Encode(resp)
-		}
-		back, _ := wire.Decode(out)
-		res <- back
-		if resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != "" {
-			b.sendResponse(cmd, resp, timeout)
-		}
-	}()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case resp := <-res:
-		return resp, nil
-	case <-timer.C:
-		return nil, fmt.Errorf("mqtt: invoke %s after %s: %w", c.addr, timeout, bridge.ErrTimeout)
-	case <-ctx.Done():
-		return nil, fmt.Errorf("mqtt: invoke %s: %w", c.addr, ctx.Err())
-	case <-b.ctx.Done():
-		return nil, fmt.Errorf("mqtt: invoke %s: %w", c.addr, bridge.ErrClosed)
+	if err := b.publish(ctx, b.packet(resp, data, b.cfg.eventExpiry)); err != nil {
+		b.log.Warn("mqtt: response not sent", "correlationId", resp.CorrelationID, "err", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/bridge"
 
 	"github.com/purista-go/purista/pkg/framework/internal/redact"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // ErrConfig is wrapped by the errors New returns for a bad URL or option. Its messages
@@ -60,16 +61,14 @@ const (
 type Option func(*config)
 
 type config struct {
-	logger            *slog.Logger
-	instanceID        string
+	transport.Options // logger, instance id, local delivery, invoke timeout
+
 	clientID          string
-	stable            bool // instance or client id given: the session outlives a stop
-	local             bool
+	stable            bool // client id given (or instance id, see New): the session outlives a stop
 	puristaShare      bool
 	sessionExpiry     time.Duration
 	keepAlive         time.Duration
 	maxReconnectDelay time.Duration
-	invokeTimeout     time.Duration
 	eventExpiry       time.Duration
 	registrationWait  time.Duration
 	maxConcurrency    int
@@ -79,11 +78,9 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		logger:            slog.New(slog.DiscardHandler),
-		local:             true,
+		Options:           transport.DefaultOptions(),
 		keepAlive:         DefaultKeepAlive,
 		maxReconnectDelay: DefaultMaxReconnectDelay,
-		invokeTimeout:     bridge.DefaultTimeout,
 		eventExpiry:       DefaultEventExpiry,
 		registrationWait:  DefaultRegistrationWait,
 		maxConcurrency:    DefaultMaxConcurrency,
@@ -93,17 +90,12 @@ func defaultConfig() config {
 
 // WithLogger sets the logger for connection changes, dropped messages, recovered panics and
 // dead letters. Default: a logger that discards everything. nil keeps the default.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if l != nil {
-			c.logger = l
-		}
-	}
-}
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.SetLogger(l) } }
 
 // WithInstanceID sets the bridge's instance id (PURISTA_INSTANCE_ID), which also names the
 // MQTT client id and session unless WithClientID is given. Default: a fresh wire.NewID().
-// An empty id keeps the default.
+// An empty id keeps the default. New fails (ErrConfig) for an id no topic level can carry
+// (see transport.CheckInstanceID; PURISTA's 32 hex characters and pod names pass).
 //
 // An id given here is a stable identity: the instance's session outlives a stop (for
 // DefaultSessionExpiry), keeps its durable subscriptions and collects their events while
@@ -111,14 +103,7 @@ func WithLogger(l *slog.Logger) Option {
 // handles them. Give each running instance an id of its own that it keeps across
 // restarts (a StatefulSet pod, say), never one shared by two processes at once.
 // Without one, the instance's session ends when it stops (see WithSessionExpiry).
-func WithInstanceID(id string) Option {
-	return func(c *config) {
-		if id != "" {
-			c.instanceID = id
-			c.stable = true
-		}
-	}
-}
+func WithInstanceID(id string) Option { return func(c *config) { c.SetInstanceID(id) } }
 
 // WithClientID sets the MQTT client id. Default: "purista-" + the instance id. Two
 // connections with one client id take each other's session over, so it must be unique
@@ -137,7 +122,7 @@ func WithClientID(id string) Option {
 // registered on this same bridge, Invoke calls it in process without touching the broker.
 // Default: true.
 func WithLocalDelivery(enabled bool) Option {
-	return func(c *config) { c.local = enabled }
+	return func(c *config) { c.SetLocalDelivery(enabled) }
 }
 
 // WithPuristaShareName makes every shared subscription (command handlers and shared event
@@ -206,13 +191,7 @@ func WithMaxReconnectDelay(d time.Duration) Option {
 
 // WithInvokeTimeout sets the timeout Invoke uses when called with a zero timeout.
 // Default: bridge.DefaultTimeout (30s). Values <= 0 keep the default.
-func WithInvokeTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.invokeTimeout = d
-		}
-	}
-}
+func WithInvokeTimeout(d time.Duration) Option { return func(c *config) { c.SetInvokeTimeout(d) } }
 
 // WithMaxConcurrency bounds the goroutines running subscription and dead-letter handlers;
 // further deliveries wait in memory (their PUBACK is held meanwhile). Command handlers are

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/eclipse/paho.golang/paho"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // Emit implements bridge.EventBridge: it publishes msg (QoS 1, expiry WithEventExpiry) on
@@ -25,7 +25,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 		return err
 	}
 	defer b.work.Leave()
-	out, data, err := bridge.EncodeEvent(msg, b.cfg.instanceID)
+	out, data, err := bridge.EncodeEvent(msg, b.cfg.InstanceID)
 	if err != nil {
 		return fmt.Errorf("mqtt: emit: %w", err)
 	}
@@ -47,23 +47,11 @@ type subReg struct {
 	leaving atomic.Bool // Close unsubscribed it: the session does not keep its messages
 }
 
-// filterTokens returns the topic tokens a subscription filter fixes.
-func filterTokens(f bridge.Filter) wire.Tokens {
-	return wire.Tokens{
-		MessageType: string(f.MessageType), PrincipalID: f.PrincipalID, TenantID: f.TenantID,
-		SenderInstanceID: f.Sender.InstanceID, SenderServiceName: f.Sender.ServiceName,
-		SenderServiceVersion: f.Sender.ServiceVersion, SenderServiceTarget: f.Sender.ServiceTarget,
-		EventName:          f.EventName,
-		ReceiverInstanceID: f.Receiver.InstanceID, ReceiverServiceName: f.Receiver.ServiceName,
-		ReceiverServiceVersion: f.Receiver.ServiceVersion, ReceiverServiceTarget: f.Receiver.ServiceTarget,
-	}
-}
-
 // filters returns the topic filters of a subscription: the 13-level pattern and, when the
 // filter can match a service-level info message, also the 12-level pattern TypeScript
 // PURISTA's collapsed info topics need (defect N3).
 func filters(f bridge.Filter) []string {
-	pattern := wire.MQTTPattern(filterTokens(f))
+	pattern := wire.MQTTPattern(transport.FilterTokens(f))
 	out := []string{pattern}
 	info := f.MessageType == "" || strings.HasPrefix(string(f.MessageType), "info")
 	if info && f.Sender.ServiceTarget == "" {
@@ -102,19 +90,19 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 	if h == nil || sub.Subscriber.ServiceName == "" {
 		return nil, fmt.Errorf("mqtt: register subscription %s: needs a handler and a subscriber service name", sub.Subscriber)
 	}
-	key := wire.Address{ServiceName: sub.Subscriber.ServiceName, ServiceVersion: sub.Subscriber.ServiceVersion, ServiceTarget: sub.Subscriber.ServiceTarget}
+	ep := transport.EndpointOf(sub.Subscriber)
+	key := ep.Address()
 	s := &subReg{b: b, key: key, sub: sub, h: h}
-	s.sub.Subscriber.InstanceID = b.cfg.instanceID
+	s.sub.Subscriber.InstanceID = b.cfg.InstanceID
 	b.mu.Lock()
 	if b.life.Load() >= lifecycle.StateDraining {
 		b.mu.Unlock()
 		return nil, fmt.Errorf("mqtt: register subscription %s: %w", sub.Subscriber, bridge.ErrClosed)
 	}
-	if _, dup := b.subs[key]; dup {
+	if err := b.subs.Add(ep, s); err != nil {
 		b.mu.Unlock()
-		return nil, fmt.Errorf("mqtt: register subscription %s: %w", sub.Subscriber, bridge.ErrDuplicate)
+		return nil, fmt.Errorf("mqtt: register subscription %s: %w", sub.Subscriber, err)
 	}
-	b.subs[key] = s
 	b.mu.Unlock()
 	share := ""
 	if !sub.EveryInstance {
@@ -139,9 +127,7 @@ func (s *subReg) Unregister(ctx context.Context) error {
 	var err error
 	s.once.Do(func() {
 		s.b.mu.Lock()
-		if s.b.subs[s.key] == s {
-			delete(s.b.subs, s.key)
-		}
+		s.b.subs.Remove(transport.EndpointOf(s.key), s)
 		s.b.mu.Unlock()
 		err = s.b.removeHooks(ctx, s.hooks...)
 	})
@@ -188,23 +174,23 @@ func (s *subReg) deliver(ctx context.Context, data []byte, attempt int, ack func
 		ack()
 		return
 	}
-	err = s.call(ctx, msg)
+	err = transport.CallSubscription(ctx, b.log, Name, s.sub.Subscriber, s.h, msg)
 	if err == nil {
 		ack()
 		return
 	}
 	if ctx.Err() != nil {
-		return
+		return // force-stopped: unacknowledged, the session redelivers it
 	}
-	maxAttempts := s.sub.Retry.MaxAttempts
-	if maxAttempts <= 0 {
-		maxAttempts = bridge.DefaultMaxAttempts
-	}
-	if attempt < maxAttempts {
-		b.schedule(func(ctx context.Context) { s.deliver(ctx, data, attempt+1, ack) }, s.sub.Retry.Delay(attempt))
-		return
-	}
-	s.deadLetter(ctx, data, err.Error(), attempt, ack)
+	// While attempts remain, the retry holds a unit of b.work (b.retries) until it is
+	// queued; the PUBACK is withheld meanwhile.
+	b.retries.Settle(s.sub.Retry, attempt, err,
+		func(next int) {
+			if b.work.Enter(true) {
+				b.push(func(ctx context.Context) { s.deliver(ctx, data, next, ack) })
+			}
+		},
+		func(n int, reason string) { s.deadLetter(ctx, data, reason, n, ack) })
 }
 
 // deadLetter publishes data to the subscription's dead-letter topic with reason and, once
@@ -220,44 +206,5 @@ func (s *subReg) deadLetter(ctx context.Context, data []byte, reason string, att
 	ack()
 }
 
-func (s *subReg) call(ctx context.Context, msg *wire.Message) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			s.b.log.Error("mqtt: subscription handler panicked", "subscriber", s.key.String(), "panic", fmt.Sprint(p))
-			err = fmt.Errorf("mqtt: subscription handler panicked: %v", p)
-		}
-	}()
-	return s.h(ctx, msg)
-}
-
 // push queues j, already admitted by b.work, on the bridge's bounded job queue.
 func (b *Bridge) push(j func(context.Context)) { b.jobs.Push(j) }
-
-// schedule queues j after delay; the retry counts as in-flight work until it runs or the
-// bridge is force-stopped.
-func (b *Bridge) schedule(j func(context.Context), delay time.Duration) {
-	if !b.work.Enter(true) {
-		return
-	}
-	if delay <= 0 {
-		b.push(j)
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ctx.Err() != nil || b.life.Load() == lifecycle.StateClosed {
-		b.work.Leave()
-		return
-	}
-	var t *time.Timer
-	t = time.AfterFunc(delay, func() {
-		b.mu.Lock()
-		_, ok := b.retries[t]
-		delete(b.retries, t)
-		b.mu.Unlock()
-		if ok { // otherwise Close took it over
-			b.push(j)
-		}
-	})
-	b.retries[t] = struct{}{}
-}
