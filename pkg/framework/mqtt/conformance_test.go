@@ -65,6 +65,9 @@ func harness(parent *testing.T, target string) bridgetest.Harness {
 			return b
 		},
 		Features: features,
+		BrokerURL: func(t *testing.T) string {
+			return "mqtt://" + proxyFor(t).Addr() // cut by Disrupt, like the harness's bridges
+		},
 		Disrupt: func(t *testing.T) func() {
 			p := proxyFor(t)
 			p.Cut()
