@@ -58,7 +58,6 @@ type Bridge struct {
 	gone      map[int]bool      // identifiers of routes removed by Unregister
 	held      []heldMsg         // messages waiting for their route (see hold)
 	heldTimer *time.Timer
-	resp      hook // the response route
 	nextHook  int
 	dls       map[*dlReg]struct{}
 
@@ -136,7 +135,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	b.pool = inflight.NewPool(b.ctx)
 	// The response route exists before the first connection, so that responses a resumed
 	// session delivers at once find it.
-	b.resp = b.addHook(wire.MQTTResponseFilter(cfg.InstanceID), b.onResponse)
+	b.addHook(wire.MQTTResponseFilter(cfg.InstanceID), b.onResponse)
 	return b, nil
 }
 
@@ -280,7 +279,9 @@ func (b *Bridge) onUp(cm *autopaho.ConnectionManager, ca *paho.Connack) {
 		b.mu.Lock()
 		routes := make([]*route, 0, len(b.routes))
 		for _, r := range b.routes {
-			routes = append(routes, r)
+			if !r.left { // Close took it out of the session
+				routes = append(routes, r)
+			}
 		}
 		b.mu.Unlock()
 		for _, r := range routes {
