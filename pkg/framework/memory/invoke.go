@@ -9,6 +9,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // Invoke implements bridge.EventBridge. A zero timeout means the bridge's default
@@ -39,21 +41,19 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err := cmd.Validate(); err != nil {
 		return nil, fmt.Errorf("memory: invoke: %w", err)
 	}
-	if timeout <= 0 {
-		timeout = b.cfg.invokeTimeout
-	}
+	timeout = b.cfg.Timeout(timeout)
 	now := time.Now()
 	deadline := now.Add(timeout)
 	// Commands travel as deep copies (Clone), not as bytes: sender and handler never share
 	// memory, and the in-process hop costs no encode/decode.
 	out := cmd.Clone()
 	if out.Sender.InstanceID == "" {
-		out.Sender.InstanceID = b.cfg.instanceID
+		out.Sender.InstanceID = b.cfg.InstanceID
 	}
-	r, draining := b.net.pickCommand(endpointOf(*cmd.Receiver), b)
+	r, draining := b.net.pickCommand(transport.EndpointOf(*cmd.Receiver), b)
 	if r == nil {
 		if draining != nil {
-			return bridge.UnhandledResponse(out, http.StatusServiceUnavailable, draining.cfg.instanceID), nil
+			return bridge.UnhandledResponse(out, http.StatusServiceUnavailable, draining.cfg.InstanceID), nil
 		}
 		return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrNoHandler)
 	}
@@ -131,7 +131,7 @@ func (b *Bridge) invokeOnWorker(ctx, hctx context.Context, cancel context.Cancel
 			if b.ctx.Err() != nil { // the caller's own instance stopped (a call to itself)
 				return nil, fmt.Errorf("memory: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
 			}
-			return bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, r.b.cfg.instanceID), nil
+			return bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, r.b.cfg.InstanceID), nil
 		}
 		if time.Now().Before(deadline) {
 			// The handler's own deadline came first: it answers (a 504) itself, within
@@ -176,7 +176,7 @@ func (b *Bridge) runCommand(ctx context.Context, r *cmdReg, cmd *wire.Message) *
 	resp = b.finishResponse(ctx, cmd, resp)
 	if err := resp.Validate(); err != nil {
 		b.log.Error("memory: invalid command response", "command", cmd.Receiver.String(), "err", err)
-		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
+		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.InstanceID)
 	}
 	if resp.MessageType != wire.TypeCommandSuccessResponse || resp.EventName == "" {
 		return resp // the handler handed it over (bridge.CommandHandler); the caller owns it now
@@ -195,5 +195,5 @@ func (b *Bridge) runCommand(ctx context.Context, r *cmdReg, cmd *wire.Message) *
 // receiver, with this instance's id), receiver (the command's sender), timestamp and
 // content type default from the command.
 func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
-	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.instanceID)
+	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.InstanceID)
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // Name is what (*Bridge).Name returns.
@@ -64,18 +65,16 @@ type Bridge struct {
 	// so that concurrent calls do not all register with (and lock) ctx itself.
 	handlerCtxs [handlerCtxShards]context.Context
 
-	mu      sync.Mutex // guards the fields below
-	cmds    map[endpoint]*cmdReg
-	subs    map[endpoint]*subReg
-	dls     map[*dlReg]struct{}
-	retries map[*retry]struct{}
+	cmds    transport.Table[*cmdReg] // added under mu (after the state check)
+	subs    transport.Table[*subReg] // added under mu (after the state check)
+	retries transport.Retries        // pending redeliveries; each holds a unit of work
+
+	mu  sync.Mutex // guards the state change of Close against registration, and dls
+	dls map[*dlReg]struct{}
 
 	cmdPool *inflight.Pool  // runs command handlers
 	jobs    *inflight.Queue // runs deliveries, retries and dead-letter handlers
 }
-
-// retry is a scheduled redelivery.
-type retry struct{ t *time.Timer }
 
 var _ bridge.EventBridge = (*Bridge)(nil)
 
@@ -87,19 +86,18 @@ func newBridge(n *Network, opts []Option) *Bridge {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.instanceID == "" {
-		cfg.instanceID = wire.NewID()
-	}
+	idErr := cfg.Resolve()
 	b := &Bridge{
-		net:     n,
-		life:    lifecycle.Lifecycle{Name: Name},
-		cfg:     cfg,
-		log:     cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
-		cmds:    map[endpoint]*cmdReg{},
-		subs:    map[endpoint]*subReg{},
-		dls:     map[*dlReg]struct{}{},
-		retries: map[*retry]struct{}{},
+		net:  n,
+		life: lifecycle.Lifecycle{Name: Name},
+		cfg:  cfg,
+		log:  cfg.BridgeLogger(Name),
+		dls:  map[*dlReg]struct{}{},
 	}
+	if idErr != nil { // New cannot fail; the id still works in memory
+		b.log.Warn("memory: " + idErr.Error())
+	}
+	b.retries.Work = &b.work
 	ctx, cancel := context.WithCancelCause(context.Background())
 	b.ctx = inflight.WithOwner(ctx, b)
 	var shardCancels [handlerCtxShards]context.CancelFunc
@@ -131,7 +129,7 @@ func (b *Bridge) Name() string { return Name }
 
 // InstanceID returns this instance's id, stamped on the sender of outgoing messages that
 // carry none.
-func (b *Bridge) InstanceID() string { return b.cfg.instanceID }
+func (b *Bridge) InstanceID() string { return b.cfg.InstanceID }
 
 // Network returns the network b is attached to, for attaching more instances.
 func (b *Bridge) Network() *Network { return b.net }
@@ -203,7 +201,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 		return err
 	}
 	defer b.work.Leave()
-	out, data, err := bridge.EncodeEvent(msg, b.cfg.instanceID)
+	out, data, err := bridge.EncodeEvent(msg, b.cfg.InstanceID)
 	if err != nil {
 		return fmt.Errorf("memory: emit: %w", err)
 	}
@@ -231,7 +229,7 @@ func (b *Bridge) InjectRaw(raw []byte) error {
 		if b.net.cmdWatchers.Load() > 0 {
 			b.net.publish(data, msg, nil)
 		}
-		r, _ := b.net.pickCommand(endpointOf(*msg.Receiver), nil)
+		r, _ := b.net.pickCommand(transport.EndpointOf(*msg.Receiver), nil)
 		if r == nil {
 			return fmt.Errorf("memory: dropped command for %s: %w", msg.Receiver, bridge.ErrNoHandler)
 		}
@@ -261,16 +259,15 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 	if timeout <= 0 {
 		timeout = bridge.DefaultTimeout
 	}
-	r := &cmdReg{b: b, ep: endpointOf(addr), h: h, timeout: timeout}
+	r := &cmdReg{b: b, ep: transport.EndpointOf(addr), h: h, timeout: timeout}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("memory: register command %s: %w", addr, bridge.ErrClosed)
 	}
-	if _, dup := b.cmds[r.ep]; dup {
-		return nil, fmt.Errorf("memory: register command %s: %w", addr, bridge.ErrDuplicate)
+	if err := b.cmds.Add(r.ep, r); err != nil {
+		return nil, fmt.Errorf("memory: register command %s: %w", addr, err)
 	}
-	b.cmds[r.ep] = r
 	b.net.addCommand(r)
 	return r, nil
 }
@@ -284,17 +281,16 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 	if h == nil || sub.Subscriber.ServiceName == "" {
 		return nil, fmt.Errorf("memory: register subscription %s: needs a handler and a subscriber service name", sub.Subscriber)
 	}
-	r := &subReg{b: b, key: subKey{endpointOf(sub.Subscriber), sub.EveryInstance}, sub: sub, h: h}
-	r.sub.Subscriber.InstanceID = b.cfg.instanceID
+	r := &subReg{b: b, key: subKey{transport.EndpointOf(sub.Subscriber), sub.EveryInstance}, sub: sub, h: h}
+	r.sub.Subscriber.InstanceID = b.cfg.InstanceID
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("memory: register subscription %s: %w", sub.Subscriber, bridge.ErrClosed)
 	}
-	if _, dup := b.subs[r.key.endpoint]; dup {
-		return nil, fmt.Errorf("memory: register subscription %s: %w", sub.Subscriber, bridge.ErrDuplicate)
+	if err := b.subs.Add(r.key.Endpoint, r); err != nil {
+		return nil, fmt.Errorf("memory: register subscription %s: %w", sub.Subscriber, err)
 	}
-	b.subs[r.key.endpoint] = r
 	b.net.addSubscription(r)
 	return r, nil
 }
@@ -320,11 +316,11 @@ func (b *Bridge) OnDeadLetter(ctx context.Context, subscriber wire.Address, h br
 	return r, nil
 }
 
-// forget runs f (which edits b's registration maps) under b.mu.
-func (b *Bridge) forget(f func()) {
+// forget removes r from b.dls.
+func (b *Bridge) forget(r *dlReg) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	f()
+	delete(b.dls, r)
 }
 
 // admit admits one unit of work from outside (a running, connected instance only) or,
@@ -357,63 +353,20 @@ func (b *Bridge) deliver(ctx context.Context, r *subReg, data []byte, attempt in
 	}
 	msg, err := wire.Decode(data)
 	if err == nil {
-		err = b.callSubscription(ctx, r, msg)
+		err = transport.CallSubscription(ctx, b.log, Name, r.sub.Subscriber, r.h, msg)
 	}
 	r.g.Leave()
 	if err == nil || ctx.Err() != nil {
 		return
 	}
-	max := r.sub.Retry.MaxAttempts
-	if max <= 0 {
-		max = bridge.DefaultMaxAttempts
-	}
-	if attempt < max {
-		b.schedule(r.delivery(data, attempt+1), r.sub.Retry.Delay(attempt))
-		return
-	}
-	dl := bridge.DeadLetter{Subscriber: r.sub.Subscriber, Reason: err.Error(), Attempts: attempt, At: time.Now()}
-	n := b.net.deadLetter(b, dl, data)
-	b.log.Warn("memory: message dead-lettered", "subscriber", dl.Subscriber.String(),
-		"attempts", attempt, "reason", dl.Reason, "observers", n)
-}
-
-func (b *Bridge) callSubscription(ctx context.Context, r *subReg, msg *wire.Message) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			b.log.Error("memory: subscription handler panicked", "subscriber", r.sub.Subscriber.String(), "panic", fmt.Sprint(p))
-			err = fmt.Errorf("memory: subscription handler panicked: %v", p)
-		}
-	}()
-	return r.h(ctx, msg)
-}
-
-// schedule queues j after delay. The caller is work in flight on b; the retry counts as
-// in-flight work until it runs or b is force-stopped.
-func (b *Bridge) schedule(j job, delay time.Duration) {
-	if !b.work.Enter(true) {
-		return
-	}
-	if delay <= 0 {
-		b.push(j)
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ctx.Err() != nil {
-		b.work.Leave()
-		return
-	}
-	r := &retry{}
-	r.t = time.AfterFunc(delay, func() {
-		b.mu.Lock()
-		_, ok := b.retries[r]
-		delete(b.retries, r)
-		b.mu.Unlock()
-		if ok { // otherwise Close took it over
-			b.push(j)
-		}
-	})
-	b.retries[r] = struct{}{}
+	b.retries.Settle(r.sub.Retry, attempt, err,
+		func(next int) { b.accept(r.delivery(data, next), true) }, // enters b.work itself
+		func(n int, reason string) {
+			dl := bridge.DeadLetter{Subscriber: r.sub.Subscriber, Reason: reason, Attempts: n, At: time.Now()}
+			obs := b.net.deadLetter(b, dl, data)
+			b.log.Warn("memory: message dead-lettered", "subscriber", dl.Subscriber.String(),
+				"attempts", n, "reason", reason, "observers", obs)
+		})
 }
 
 // Close implements bridge.EventBridge. It stops intake at once (Invoke, Emit and
@@ -435,17 +388,14 @@ func (b *Bridge) Close(ctx context.Context) error {
 
 	err := b.life.Drain(ctx, &b.work)
 	b.cancel(fmt.Errorf("memory: closed: %w", bridge.ErrClosed))
+	b.retries.Stop() // pending retries are dropped; each leaves b.work
 
 	b.mu.Lock()
 	b.life.Store(lifecycle.StateClosed)
-	for r := range b.retries {
-		r.t.Stop()
-		b.work.Leave()
-	}
-	clear(b.retries)
-	cmds, subs, dls := b.cmds, b.subs, b.dls
-	b.cmds, b.subs, b.dls = map[endpoint]*cmdReg{}, map[endpoint]*subReg{}, map[*dlReg]struct{}{}
+	dls := b.dls
+	b.dls = map[*dlReg]struct{}{}
 	b.mu.Unlock()
+	cmds, subs := b.cmds.Take(), b.subs.Take()
 	for _, r := range cmds {
 		b.net.removeCommand(r)
 	}

@@ -200,8 +200,8 @@ func TestPanickingHandlers(t *testing.T) {
 	}
 	select {
 	case dl := <-dead:
-		if dl.Attempts != 2 {
-			t.Errorf("attempts %d", dl.Attempts)
+		if want := "memory: subscription handler panicked: kaboom"; dl.Attempts != 2 || dl.Reason != want {
+			t.Errorf("dead letter after %d attempts, reason %q; want 2, %q", dl.Attempts, dl.Reason, want)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no dead letter for a panicking subscription handler")

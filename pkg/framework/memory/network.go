@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // errPartitioned is the cause Healthy, Invoke and Emit report while the network is
@@ -28,7 +28,7 @@ var errPartitioned = errors.New("memory network partitioned")
 // goroutines that run its handlers. It is safe for concurrent use.
 type Network struct {
 	mu   sync.RWMutex
-	cmds map[endpoint]*cmdGroup
+	cmds map[transport.Endpoint]*cmdGroup
 	subs map[subKey]*subGroup
 	dls  []*dlReg
 
@@ -38,7 +38,7 @@ type Network struct {
 
 // NewNetwork returns an empty network.
 func NewNetwork() *Network {
-	return &Network{cmds: map[endpoint]*cmdGroup{}, subs: map[subKey]*subGroup{}}
+	return &Network{cmds: map[transport.Endpoint]*cmdGroup{}, subs: map[subKey]*subGroup{}}
 }
 
 // NewBridge returns a new, unstarted bridge instance attached to n.
@@ -61,18 +61,10 @@ func (n *Network) fault() error {
 	return nil
 }
 
-// endpoint is an address without the instance: what commands and shared subscriptions are
-// keyed by.
-type endpoint struct{ service, version, target string }
-
-func endpointOf(a wire.Address) endpoint {
-	return endpoint{a.ServiceName, a.ServiceVersion, a.ServiceTarget}
-}
-
 // subKey groups the instances of one subscription. Shared and every-instance
 // registrations of the same subscriber are separate groups.
 type subKey struct {
-	endpoint
+	transport.Endpoint
 	every bool
 }
 
@@ -162,7 +154,7 @@ func (n *Network) removeDeadLetter(r *dlReg) {
 // When no instance can take the command, r is nil and draining is one of the instances
 // that registered ep and are draining (nil when none is): it refuses the command with a
 // 503, the way a broker bridge answers a command that reaches it during its drain.
-func (n *Network) pickCommand(ep endpoint, local *Bridge) (r *cmdReg, draining *Bridge) {
+func (n *Network) pickCommand(ep transport.Endpoint, local *Bridge) (r *cmdReg, draining *Bridge) {
 	n.mu.RLock()
 	g := n.cmds[ep]
 	var regs []*cmdReg
@@ -225,7 +217,7 @@ func (n *Network) deadLetter(from *Bridge, dl bridge.DeadLetter, data []byte) in
 	defer n.mu.RUnlock()
 	delivered := 0
 	for _, r := range n.dls {
-		if !r.observes(from, dl.Subscriber) {
+		if !transport.ObservesDeadLetter(r.addr, r.b.cfg.InstanceID, dl.Subscriber) {
 			continue
 		}
 		if r.b.accept(r.job(dl, data), r.b == from) {
@@ -238,7 +230,7 @@ func (n *Network) deadLetter(from *Bridge, dl bridge.DeadLetter, data []byte) in
 // cmdReg is one instance's registration of a command handler.
 type cmdReg struct {
 	b       *Bridge
-	ep      endpoint
+	ep      transport.Endpoint
 	h       bridge.CommandHandler
 	timeout time.Duration
 	g       inflight.Gate // calls in flight; shut by Unregister
@@ -250,11 +242,7 @@ type cmdReg struct {
 func (r *cmdReg) Unregister(ctx context.Context) error {
 	r.once.Do(func() {
 		r.b.net.removeCommand(r)
-		r.b.forget(func() {
-			if r.b.cmds[r.ep] == r {
-				delete(r.b.cmds, r.ep)
-			}
-		})
+		r.b.cmds.Remove(r.ep, r)
 	})
 	return r.b.life.WaitUnregister(ctx, &r.g)
 }
@@ -274,11 +262,7 @@ type subReg struct {
 func (r *subReg) Unregister(ctx context.Context) error {
 	r.once.Do(func() {
 		r.b.net.removeSubscription(r)
-		r.b.forget(func() {
-			if r.b.subs[r.key.endpoint] == r {
-				delete(r.b.subs, r.key.endpoint)
-			}
-		})
+		r.b.subs.Remove(r.key.Endpoint, r)
 	})
 	return r.b.life.WaitUnregister(ctx, &r.g)
 }
@@ -297,15 +281,6 @@ type dlReg struct {
 	once sync.Once
 }
 
-// observes reports whether r wants the dead letters of subscriber, given up by from.
-func (r *dlReg) observes(from *Bridge, subscriber wire.Address) bool {
-	if r.addr == (wire.Address{}) {
-		return r.b == from
-	}
-	return r.addr.SameEndpoint(subscriber) &&
-		(r.addr.InstanceID == "" || r.addr.InstanceID == subscriber.InstanceID)
-}
-
 func (r *dlReg) job(dl bridge.DeadLetter, data []byte) job {
 	return func(ctx context.Context) {
 		if ctx.Err() != nil || !r.g.Enter(false) {
@@ -315,12 +290,7 @@ func (r *dlReg) job(dl bridge.DeadLetter, data []byte) job {
 		if msg, err := wire.Decode(data); err == nil {
 			dl.Message = msg
 		}
-		defer func() {
-			if p := recover(); p != nil {
-				r.b.log.Error("memory: dead-letter handler panicked", "subscriber", dl.Subscriber.String(), "panic", fmt.Sprint(p))
-			}
-		}()
-		r.h(ctx, dl)
+		transport.CallDeadLetter(ctx, r.b.log, Name, r.h, dl)
 	}
 }
 
@@ -328,7 +298,7 @@ func (r *dlReg) job(dl bridge.DeadLetter, data []byte) job {
 func (r *dlReg) Unregister(ctx context.Context) error {
 	r.once.Do(func() {
 		r.b.net.removeDeadLetter(r)
-		r.b.forget(func() { delete(r.b.dls, r) })
+		r.b.forget(r)
 	})
 	return r.b.life.WaitUnregister(ctx, &r.g)
 }

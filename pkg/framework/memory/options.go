@@ -4,16 +4,16 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // Option configures a Bridge. Options are applied in order; later ones win.
 type Option func(*config)
 
 type config struct {
-	logger         *slog.Logger
-	invokeTimeout  time.Duration
-	instanceID     string
+	// Options holds Logger, InstanceID and InvokeTimeout; LocalDelivery is unused (the
+	// Network is memory's transport: there is no broker to short-circuit).
+	transport.Options
 	maxConcurrency int
 	// handlerGoroutines runs command handlers on worker goroutines (WithHandlerGoroutines).
 	handlerGoroutines bool
@@ -24,42 +24,22 @@ type config struct {
 const DefaultMaxConcurrency = 64
 
 func defaultConfig() config {
-	return config{
-		logger:         slog.New(slog.DiscardHandler),
-		invokeTimeout:  bridge.DefaultTimeout,
-		maxConcurrency: DefaultMaxConcurrency,
-	}
+	return config{Options: transport.DefaultOptions(), maxConcurrency: DefaultMaxConcurrency}
 }
 
 // WithLogger sets the logger for dropped messages, recovered panics and dead letters.
 // Default: a logger that discards everything. A nil logger keeps the default.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if l != nil {
-			c.logger = l
-		}
-	}
-}
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.SetLogger(l) } }
 
 // WithInvokeTimeout sets the timeout Invoke uses when it is called with a zero timeout.
 // Default: bridge.DefaultTimeout (30s). Values <= 0 keep the default.
-func WithInvokeTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.invokeTimeout = d
-		}
-	}
-}
+func WithInvokeTimeout(d time.Duration) Option { return func(c *config) { c.SetInvokeTimeout(d) } }
 
 // WithInstanceID sets the bridge's instance id (PURISTA_INSTANCE_ID). Default: a fresh
-// wire.NewID(). An empty id keeps the default.
-func WithInstanceID(id string) Option {
-	return func(c *config) {
-		if id != "" {
-			c.instanceID = id
-		}
-	}
-}
+// wire.NewID(). An empty id keeps the default. An id that a broker bridge could not carry
+// (one with a control character or without an ASCII letter or digit) still works here;
+// New logs a warning about it.
+func WithInstanceID(id string) Option { return func(c *config) { c.SetInstanceID(id) } }
 
 // WithMaxConcurrency bounds the goroutines that run event and dead-letter handlers of one
 // bridge instance; further deliveries queue (in memory, without limit) until a worker is
