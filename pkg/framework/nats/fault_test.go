@@ -185,7 +185,7 @@ func TestBrokerCutFailsPendingInvokes(t *testing.T) {
 	release, free := releaser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	callee, answers := blockingCalls(ctx, t, caller, handler, n, func(ctx context.Context, cmd *wire.Message) *wire.Message {
+	callee, answers := blockingCalls(ctx, t, caller, handler, n, free, func(ctx context.Context, cmd *wire.Message) *wire.Message {
 		if !strings.Contains(string(cmd.Payload), `"after"`) {
 			select { // the answer comes after the cut
 			case <-release:

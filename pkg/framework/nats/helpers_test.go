@@ -196,17 +196,21 @@ type outcome struct {
 
 // blockingCalls registers on handler a command whose handler runs block, invokes it n
 // times from caller (invoke timeout two minutes, far beyond ctx's deadline) and returns
-// once every handler runs. The calls' outcomes arrive on the returned channel.
-func blockingCalls(ctx context.Context, t *testing.T, caller, handler *pnats.Bridge, n int, block bridge.CommandHandler) (wire.Address, <-chan outcome) {
+// once every handler runs. The calls' outcomes arrive on the returned channel. When t
+// ends, free (which lets block return) is called and the handlers are waited for
+// (handlers cut off by a forced stop run on after Close).
+func blockingCalls(ctx context.Context, t *testing.T, caller, handler *pnats.Bridge, n int, free func(), block bridge.CommandHandler) (wire.Address, <-chan outcome) {
 	t.Helper()
 	callee := addr(uniq("Blocked"), "run")
 	var running atomic.Int64
-	if _, err := handler.RegisterCommand(context.Background(), callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
+	reg, err := handler.RegisterCommand(context.Background(), callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
 		running.Add(1)
 		return block(ctx, cmd)
-	}, bridge.CommandOptions{Timeout: 2 * time.Minute}); err != nil {
+	}, bridge.CommandOptions{Timeout: 2 * time.Minute})
+	if err != nil {
 		t.Fatal(err)
 	}
+	waitHandlers(t, reg, free)
 	out := make(chan outcome, n)
 	for i := range n {
 		go func() { // ends when Invoke returns, at the latest at ctx's deadline
@@ -231,6 +235,19 @@ func collect(ctx context.Context, t *testing.T, out <-chan outcome, n int) []out
 		}
 	}
 	return all
+}
+
+// waitHandlers calls free and waits for reg's handlers to return when t ends, so that
+// none runs on into the next test.
+func waitHandlers(t *testing.T, reg bridge.Registration, free func()) {
+	t.Cleanup(func() {
+		free()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := reg.Unregister(ctx); err != nil {
+			t.Errorf("handlers still running: %v", err)
+		}
+	})
 }
 
 // releaser returns a channel closed by the returned func (idempotent) or when t ends.

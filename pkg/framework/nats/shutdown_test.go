@@ -53,11 +53,11 @@ func TestForcedStopAnswersEveryCaller(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			const n = 50
 			caller, handler := startBridge(t, u), startBridge(t, u)
-			release, _ := releaser(t)
+			release, free := releaser(t)
 			causes := make(chan error, n)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			_, answers := blockingCalls(ctx, t, caller, handler, n, func(ctx context.Context, _ *wire.Message) *wire.Message {
+			_, answers := blockingCalls(ctx, t, caller, handler, n, free, func(ctx context.Context, _ *wire.Message) *wire.Message {
 				if tt.ignoreCtx {
 					<-release
 					return &wire.Message{MessageType: wire.TypeCommandSuccessResponse, Payload: json.RawMessage(`"late"`)}
@@ -91,10 +91,10 @@ func TestCloseFailsPendingInvokes(t *testing.T) {
 	const n = 20
 	handler := startBridge(t, u)
 	caller := startBridge(t, u)
-	release, _ := releaser(t) // before the handler bridge's Close, which waits for the handlers
+	release, free := releaser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, answers := blockingCalls(ctx, t, caller, handler, n, func(ctx context.Context, _ *wire.Message) *wire.Message {
+	_, answers := blockingCalls(ctx, t, caller, handler, n, free, func(ctx context.Context, _ *wire.Message) *wire.Message {
 		<-release
 		return nil
 	})
@@ -115,18 +115,20 @@ func TestForcedStopWithQueuedCommands(t *testing.T) {
 	u := needBroker(t)
 	const n = 300
 	caller, handler := startBridge(t, u), startBridge(t, u)
-	release, _ := releaser(t)
+	release, free := releaser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	callee := addr(uniq("Queued"), "run")
 	started := make(chan struct{}, n)
-	if _, err := handler.RegisterCommand(ctx, callee, func(context.Context, *wire.Message) *wire.Message {
+	reg, err := handler.RegisterCommand(ctx, callee, func(context.Context, *wire.Message) *wire.Message {
 		started <- struct{}{}
 		<-release
 		return nil
-	}, bridge.CommandOptions{Timeout: 2 * time.Minute}); err != nil {
+	}, bridge.CommandOptions{Timeout: 2 * time.Minute})
+	if err != nil {
 		t.Fatal(err)
 	}
+	waitHandlers(t, reg, free)
 	queued := make(chan outcome, n)
 	for i := range n {
 		go func() {
