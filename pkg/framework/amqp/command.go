@@ -82,9 +82,8 @@ func (r *cmdReg) attach(s *session) error {
 
 // refuseIfClosing answers d at once with an unhandled 503 (a 400 when it cannot be
 // decoded) when this instance takes no more commands: the bridge drains or the
-// registration is being removed. It runs on the goroutine that receives the deliveries
-// (see consumer.quick), so that once the consumer's dispatch loop has ended every
-// refusal has been sent. It reports whether it answered d.
+// registration is being removed. It runs in the receiving phase (see consumer.quick), so
+// that once the consumer's dispatch loop has ended every refusal has been sent. It reports whether it answered d.
 func (r *cmdReg) refuseIfClosing(d amqp091.Delivery) bool {
 	b := r.b
 	why := "draining"
@@ -114,7 +113,7 @@ func decodeCommand(body []byte) (*wire.Message, error) {
 }
 
 // deliver answers one command. It runs on the pool worker that received it (see
-// relayLoop). Commands are consumed without acknowledgement (as TypeScript PURISTA does):
+// relay). Commands are consumed without acknowledgement (as TypeScript PURISTA does):
 // at most once. A command that cannot be decoded is rejected with a 400; one that arrives
 // while the bridge drains or the registration is being removed is refused with a 503
 // (mostly by refuseIfClosing already).
@@ -189,7 +188,7 @@ func (b *Bridge) respond(resp *wire.Message, replyTo string) {
 		b.headers.put(p.Headers)
 	}
 	if replyTo != "" {
-		if err := s.fastChannel().Publish("", replyTo, false, false, replyPublishing(resp, data)); err != nil {
+		if err := s.fast.Publish("", replyTo, false, false, replyPublishing(resp, data)); err != nil {
 			b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
 		}
 	}

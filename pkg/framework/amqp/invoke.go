@@ -88,7 +88,7 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		return nil, fmt.Errorf("amqp: invoke %s: %w: connection down", cmd.Receiver, bridge.ErrUnavailable)
 	}
 	p := b.publishing(&out, data, s.replyQueue)
-	err = s.fastChannel().PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p)
+	err = s.fast.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, p)
 	b.headers.put(p.Headers)
 	if err != nil {
 		return nil, fmt.Errorf("amqp: invoke %s: publish: %w: %w", cmd.Receiver, bridge.ErrUnavailable, err)

@@ -22,31 +22,17 @@ import (
 // dialTimeout bounds the TCP connect and the AMQP handshake of one connection attempt.
 const dialTimeout = 10 * time.Second
 
-// fastChannels is how many channels without confirms a session publishes commands and
-// replies on. amqp091 holds a channel's lock for a whole publish, flush included, so one
-// channel sends one message per system call; publishes on different channels of one
-// connection interleave their frames in its write buffer, and one flush sends what the
-// others wrote meanwhile. Several channels let concurrent commands and replies share
-// system calls.
-const fastChannels = 8
-
-// session is one connection to the broker with its publishing channels and its reply
-// queue. Commands and replies skip publisher confirms: the reply is the end-to-end
+// session is one connection to the broker with its two publishing channels and its
+// reply queue. Commands and replies skip publisher confirms: the reply is the end-to-end
 // acknowledgement of a command, and an unroutable command still comes back through the
 // mandatory flag. When any part breaks, the whole session is dead and the supervisor
 // builds a new one.
 type session struct {
 	conn       *amqp091.Connection
-	pub        *amqp091.Channel               // confirm mode: events, success events, retries, dead letters
-	fast       [fastChannels]*amqp091.Channel // no confirms: commands (mandatory) and replies
-	next       atomic.Uint32                  // picks the fast channel of the next publish
+	pub        *amqp091.Channel // confirm mode: events, success events, retries, dead letters
+	fast       *amqp091.Channel // no confirms: commands (mandatory) and replies
 	replyQueue string
 	dead       chan struct{} // closed when the session broke or was closed
-}
-
-// fastChannel returns the channel for the next command or reply, in turn.
-func (s *session) fastChannel() *amqp091.Channel {
-	return s.fast[s.next.Add(1)%fastChannels]
 }
 
 func (s *session) isDead() bool {
@@ -109,7 +95,7 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 			_ = conn.Close()
 		}
 	}()
-	broke := make(chan *amqp091.Error, 3+fastChannels)
+	broke := make(chan *amqp091.Error, 4)
 	watch := func(c chan *amqp091.Error) { // ends when c is closed, at the latest with conn
 		go func() {
 			if err, ok := <-c; ok {
@@ -133,14 +119,11 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 	}
 	s.pub = pub
 	watch(pub.NotifyClose(make(chan *amqp091.Error, 1)))
-	var returns [fastChannels]chan amqp091.Return
-	for i := range s.fast {
-		if s.fast[i], err = conn.Channel(); err != nil {
-			return nil, fmt.Errorf("amqp: open command channel: %w", err)
-		}
-		watch(s.fast[i].NotifyClose(make(chan *amqp091.Error, 1)))
-		returns[i] = s.fast[i].NotifyReturn(make(chan amqp091.Return, 64))
+	if s.fast, err = conn.Channel(); err != nil {
+		return nil, fmt.Errorf("amqp: open command channel: %w", err)
 	}
+	watch(s.fast.NotifyClose(make(chan *amqp091.Error, 1)))
+	returns := s.fast.NotifyReturn(make(chan amqp091.Return, 256))
 
 	rch, err := conn.Channel()
 	if err != nil {
@@ -163,9 +146,7 @@ func (b *Bridge) connect(ctx context.Context) (*session, error) {
 	s.replyQueue = q.Name
 	ok = true
 
-	for _, r := range returns {
-		go b.handleReturns(s, r)
-	}
+	go b.handleReturns(s, returns)
 	go b.handleReplies(replies)
 	go func() { // watcher: any broken part kills the session
 		cause := <-broke
@@ -257,9 +238,9 @@ type attacher interface{ attach(s *session) error }
 // consumer is a registration's consumer on the current session. Its dispatch loop ends
 // when the deliveries channel closes: after cancel, or when the session dies.
 type consumer struct {
-	// quick, if set, is offered each delivery on the goroutine that receives them, before
-	// it passes the receiving on (relay consumers only): it handles what it can at once
-	// and reports whether it did. The dispatch loop ends after its last quick handling.
+	// quick, if set, is offered each delivery in the receiving phase (pool consumers only,
+	// see relay): it handles what it can at once and reports whether it did. The dispatch
+	// loop ends after its last quick handling.
 	quick func(d amqp091.Delivery) bool
 
 	mu      sync.Mutex
@@ -271,9 +252,8 @@ type consumer struct {
 
 // start opens a channel on s with the given prefetch, lets declare make the queue, and
 // consumes it (without acknowledgements when autoAck), calling handle for each delivery on
-// one dispatch goroutine, or, with a relay pool, each on its own worker of it (see
-// relayLoop).
-func (c *consumer) start(s *session, prefetch int, autoAck bool, relay *inflight.Pool, declare func(ch *amqp091.Channel) (string, error), handle func(d amqp091.Delivery)) error {
+// one dispatch goroutine, or, with a pool, concurrently on its workers (see relay).
+func (c *consumer) start(s *session, prefetch int, autoAck bool, pool *inflight.Pool, declare func(ch *amqp091.Channel) (string, error), handle func(d amqp091.Delivery)) error {
 	c.mu.Lock()
 	stopped := c.stopped
 	c.mu.Unlock()
@@ -298,8 +278,8 @@ func (c *consumer) start(s *session, prefetch int, autoAck bool, relay *inflight
 		return fmt.Errorf("amqp: consume %s: %w", q, err)
 	}
 	done := make(chan struct{})
-	if relay != nil {
-		relay.Run(func() { relayLoop(relay, dels, done, c.quick, handle) })
+	if pool != nil {
+		pool.Run((&relay{pool: pool, dels: dels, quick: c.quick, handle: handle, done: done}).run)
 	} else {
 		go func() {
 			defer close(done)
@@ -318,25 +298,48 @@ func (c *consumer) start(s *session, prefetch int, autoAck bool, relay *inflight
 	return nil
 }
 
-// relayLoop receives one delivery, passes the receiving on to another worker of pool, and
-// handles the delivery itself; it closes done when the deliveries end. The delivery is
-// handled at once, by the goroutine that received it, instead of waiting for a worker to
-// wake up: one goroutine hand-off less between the broker and the handler. Deliveries
-// are still received in order and handled concurrently. A delivery quick (if not nil)
-// takes is done with on the receiving goroutine, which then receives the next.
-func relayLoop(pool *inflight.Pool, dels <-chan amqp091.Delivery, done chan struct{}, quick func(amqp091.Delivery) bool, handle func(amqp091.Delivery)) {
+// relay dispatches a consumer's deliveries on the workers of a pool. A delivery is
+// handled by the goroutine that received it, with no hand-off between the client library
+// and the handler; while it handles, another goroutine receives. Receivers are counted:
+// one that takes the last receiving place starts another on the pool (so a long handler
+// never holds up the next delivery), and one that finishes handling rejoins the receivers
+// while fewer than two wait, else returns to the pool. Under steady sequential traffic
+// two receivers take turns and no goroutine is woken besides the one the delivery wakes;
+// under load the receivers grow with the handlers in flight. A delivery quick (if set)
+// takes is done with in the receiving phase. done is closed once the deliveries ended and
+// no goroutine receives (nor runs quick) any more; handlers may still run then.
+type relay struct {
+	pool   *inflight.Pool
+	dels   <-chan amqp091.Delivery
+	quick  func(amqp091.Delivery) bool
+	handle func(amqp091.Delivery)
+	done   chan struct{}
+	once   sync.Once
+	recv   atomic.Int32 // goroutines receiving or running quick
+}
+
+// run is one receiver; it starts on the pool.
+func (l *relay) run() {
+	l.recv.Add(1)
 	for {
-		d, ok := <-dels
+		d, ok := <-l.dels
 		if !ok {
-			close(done)
+			if l.recv.Add(-1) == 0 {
+				l.once.Do(func() { close(l.done) })
+			}
 			return
 		}
-		if quick != nil && quick(d) {
+		if l.quick != nil && l.quick(d) {
 			continue
 		}
-		pool.Run(func() { relayLoop(pool, dels, done, quick, handle) })
-		handle(d)
-		return
+		if l.recv.Add(-1) == 0 { // nobody else receives: keep one receiving
+			l.pool.Run(l.run)
+		}
+		l.handle(d)
+		if l.recv.Load() >= 2 {
+			return
+		}
+		l.recv.Add(1)
 	}
 }
 
