@@ -341,7 +341,8 @@ func (b *Bridge) intake(ctx context.Context) (*natsgo.Conn, error) {
 	if b.life.Load() == lifecycle.StateDraining && ctx.Value(ownerKey{}) != b {
 		return nil, b.life.ErrClosed()
 	}
-	nc := b.conn()
+	// Set once by Start before the state became running (Check read the state): no lock.
+	nc := b.nc
 	if err := b.life.EnterCall(ctx, &b.work, b); err != nil {
 		return nil, err
 	}
