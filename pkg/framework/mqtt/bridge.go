@@ -85,7 +85,8 @@ var (
 // New returns an unstarted bridge for the broker at rawURL
 // (mqtt://[user[:password]@]host[:port], or mqtts://, tls://, ssl://, ws://, wss://; see
 // parseURL's query parameters). It does not connect. Errors wrap ErrConfig and never contain
-// the password.
+// a credential of the URL (password or user-only userinfo); neither does any error, log
+// line or health report of the bridge.
 func New(rawURL string, opts ...Option) (*Bridge, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {

@@ -19,7 +19,7 @@ import (
 )
 
 // ErrConfig is wrapped by the errors New returns for a bad URL or option. Its messages
-// never contain a password.
+// never contain a credential of the URL.
 var ErrConfig = errors.New("mqtt: invalid configuration")
 
 // Defaults of the options.
