@@ -40,6 +40,10 @@ func TestConformance(t *testing.T) {
 			_, u := proxyFor(t)
 			return newBridge(t, u, amqp.WithReconnectBackoff(20*time.Millisecond, 500*time.Millisecond))
 		},
+		BrokerURL: func(t *testing.T) string {
+			_, u := proxyFor(t) // cut by Disrupt, like the harness's bridges
+			return u
+		},
 		Disrupt: func(t *testing.T) func() {
 			p, _ := proxyFor(t)
 			p.Cut()
