@@ -62,6 +62,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 	"github.com/purista-go/purista/pkg/framework/internal/redact"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // Name is what (*Bridge).Name returns.
@@ -93,8 +94,8 @@ type Bridge struct {
 
 	mu   sync.Mutex
 	nc   *natsgo.Conn
-	js   jetstream.JetStream // nil while JetStream is unavailable
-	cmds map[wire.Address]*cmdReg
+	js   jetstream.JetStream      // nil while JetStream is unavailable
+	cmds transport.Table[*cmdReg] // lock-free lookups (local delivery); changed under mu
 	subs map[subKey]*subReg
 	dls  map[*dlReg]struct{}
 }
@@ -128,7 +129,6 @@ func New(url string, opts ...Option) (*Bridge, error) {
 		cfg:  cfg,
 		ep:   ep,
 		log:  cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
-		cmds: map[wire.Address]*cmdReg{},
 		subs: map[subKey]*subReg{},
 		dls:  map[*dlReg]struct{}{},
 	}
@@ -184,7 +184,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 		b.js = js
 	}
 	b.life.Store(lifecycle.StateRunning)
-	for _, r := range b.cmds {
+	for _, r := range b.cmds.All() {
 		if err := r.subscribe(); err != nil {
 			return err
 		}
@@ -384,8 +384,8 @@ func (b *Bridge) Close(ctx context.Context) error {
 	defer b.life.EndClose()
 	b.mu.Lock()
 	prev := b.life.Swap(lifecycle.StateDraining)
-	cmds, subs, dls := b.cmds, b.subs, b.dls
-	b.cmds, b.subs, b.dls = map[wire.Address]*cmdReg{}, map[subKey]*subReg{}, map[*dlReg]struct{}{}
+	cmds, subs, dls := b.cmds.Take(), b.subs, b.dls
+	b.subs, b.dls = map[subKey]*subReg{}, map[*dlReg]struct{}{}
 	b.mu.Unlock()
 
 	for _, r := range cmds {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // Invoke implements bridge.EventBridge. With local delivery on and the handler registered
@@ -37,13 +39,8 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 		c.Sender.InstanceID = b.cfg.instanceID
 		out = &c
 	}
-	to := *out.Receiver
-	to.InstanceID = ""
 	if b.local.Load() {
-		b.mu.Lock()
-		r := b.cmds[to]
-		b.mu.Unlock()
-		if r != nil && r.g.Enter(false) {
+		if r, ok := b.cmds.Get(transport.EndpointOf(*out.Receiver)); ok && r.g.Enter(false) {
 			return b.invokeLocal(ctx, r, out, timeout)
 		}
 	}

@@ -65,7 +65,8 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("nats: register command %s: %w", addr, bridge.ErrClosed)
 	}
-	if _, dup := b.cmds[addr]; dup {
+	ep := transport.EndpointOf(addr)
+	if _, dup := b.cmds.Get(ep); dup {
 		return nil, fmt.Errorf("nats: register command %s: %w", addr, bridge.ErrDuplicate)
 	}
 	if b.life.Load() == lifecycle.StateRunning {
@@ -77,7 +78,10 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 			return nil, fmt.Errorf("nats: register command %s: %w", addr, err)
 		}
 	}
-	b.cmds[addr] = r
+	if err := b.cmds.Add(ep, r); err != nil { // not a duplicate: b.mu is held since the check
+		r.stop()
+		return nil, fmt.Errorf("nats: register command %s: %w", addr, err)
+	}
 	return r, nil
 }
 
@@ -225,9 +229,7 @@ const drainWait = time.Second
 func (r *cmdReg) Unregister(ctx context.Context) error {
 	r.once.Do(func() {
 		r.b.mu.Lock()
-		if r.b.cmds[r.addr] == r {
-			delete(r.b.cmds, r.addr)
-		}
+		r.b.cmds.Remove(transport.EndpointOf(r.addr), r)
 		r.b.mu.Unlock()
 		r.stop()
 		r.b.flushQuietly(ctx)
