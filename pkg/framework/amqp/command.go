@@ -83,7 +83,8 @@ func (r *cmdReg) attach(s *session) error {
 // refuseIfClosing answers d at once with an unhandled 503 (a 400 when it cannot be
 // decoded) when this instance takes no more commands: the bridge drains or the
 // registration is being removed. It runs in the receiving phase (see consumer.quick), so
-// that once the consumer's dispatch loop has ended every refusal has been sent. It reports whether it answered d.
+// that once the consumer's dispatch loop has ended every refusal has been sent. It
+// reports whether it answered d.
 func (r *cmdReg) refuseIfClosing(d amqp091.Delivery) bool {
 	b := r.b
 	why := "draining"

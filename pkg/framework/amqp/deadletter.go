@@ -14,6 +14,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // dlReg is a dead-letter handler registration.
@@ -97,13 +98,9 @@ func (r *dlReg) deliver(d amqp091.Delivery) {
 	}()
 }
 
+// call calls the handler, recovering (and logging) a panic.
 func (r *dlReg) call(dl bridge.DeadLetter) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.b.log.Error("amqp: dead-letter handler panicked", "subscriber", dl.Subscriber.String(), "panic", fmt.Sprint(p))
-		}
-	}()
-	r.h(r.b.ctx, dl)
+	transport.CallDeadLetter(r.b.ctx, r.b.log, Name, r.h, dl)
 }
 
 // readDeadLetter rebuilds a DeadLetter from a message of a dead-letter queue. Message is

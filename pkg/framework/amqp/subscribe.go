@@ -14,6 +14,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // AMQP headers this bridge adds for retries and dead letters (purista extensions; the
@@ -113,18 +114,6 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 	return r, nil
 }
 
-// filterTokens returns the header values a subscription's binding selects on.
-func filterTokens(f bridge.Filter) wire.Tokens {
-	return wire.Tokens{
-		MessageType: string(f.MessageType), PrincipalID: f.PrincipalID, TenantID: f.TenantID,
-		SenderInstanceID: f.Sender.InstanceID, SenderServiceName: f.Sender.ServiceName,
-		SenderServiceVersion: f.Sender.ServiceVersion, SenderServiceTarget: f.Sender.ServiceTarget,
-		EventName:          f.EventName,
-		ReceiverInstanceID: f.Receiver.InstanceID, ReceiverServiceName: f.Receiver.ServiceName,
-		ReceiverServiceVersion: f.Receiver.ServiceVersion, ReceiverServiceTarget: f.Receiver.ServiceTarget,
-	}
-}
-
 func (r *subReg) attach(s *session) error {
 	b := r.b
 	dlq := wire.AMQPDeadLetterQueue(r.sub.Subscriber)
@@ -152,7 +141,7 @@ func (r *subReg) attach(s *session) error {
 		if err != nil {
 			return "", fmt.Errorf("amqp: declare subscription queue of %s: %w", r.sub.Subscriber, err)
 		}
-		if err := ch.QueueBind(q.Name, "", wire.AMQPExchange, false, table(wire.AMQPBindingArgs(filterTokens(r.sub.Filter)))); err != nil {
+		if err := ch.QueueBind(q.Name, "", wire.AMQPExchange, false, table(wire.AMQPBindingArgs(transport.FilterTokens(r.sub.Filter)))); err != nil {
 			return "", fmt.Errorf("amqp: bind %s: %w", q.Name, err)
 		}
 		r.mu.Lock()
@@ -263,14 +252,9 @@ func (r *subReg) handle(d amqp091.Delivery) {
 	r.deadLetter(d, msg, attempt, err.Error())
 }
 
-func (r *subReg) call(msg *wire.Message) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.b.log.Error("amqp: subscription handler panicked", "subscriber", r.sub.Subscriber.String(), "panic", fmt.Sprint(p))
-			err = fmt.Errorf("amqp: subscription handler panicked: %v", p)
-		}
-	}()
-	return r.h(r.b.ctx, msg)
+// call calls the handler, recovering a panic as a failed delivery.
+func (r *subReg) call(msg *wire.Message) error {
+	return transport.CallSubscription(r.b.ctx, r.b.log, Name, r.sub.Subscriber, r.h, msg)
 }
 
 // attemptOf reads HeaderAttempt (1 when absent).
