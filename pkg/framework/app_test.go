@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -28,7 +29,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"stray argument", []string{"nats"}, nil, "settings are flags"},
 		{"unknown flag", []string{"--brige=memory"}, nil, "flag provided but not defined"},
 		{"bad local delivery", nil, map[string]string{"PURISTA_LOCAL_DELIVERY": "maybe"}, "use true or false"},
-		{"bad instance id", []string{"--instance-id=xyz"}, nil, "not 32 lowercase hex characters"},
+		{"bad instance id", []string{"--instance-id=Pod_0"}, nil, "neither 32 lowercase hex characters nor a pod-name-like label"},
+		{"instance id too long", []string{"--instance-id=" + strings.Repeat("a", 64)}, nil, "nor a pod-name-like label"},
 		{"names the variable", nil, map[string]string{"PURISTA_SHUTDOWN_TIMEOUT": "abc"}, `"abc" (PURISTA_SHUTDOWN_TIMEOUT) is not`},
 		{"names the flag over the variable", []string{"--start-timeout=-1s"}, map[string]string{"PURISTA_START_TIMEOUT": "5s"}, `"-1s" (--start-timeout) is not`},
 		{"bridge variable", nil, map[string]string{"PURISTA_BRIDGE": "kafka://x"}, "PURISTA_BRIDGE: bridge scheme"},
@@ -43,6 +45,22 @@ func TestParseConfigErrors(t *testing.T) {
 			}
 			if out.Len() > 0 {
 				t.Fatalf("an error printed %q; it belongs in the error only", out.String())
+			}
+		})
+	}
+}
+
+func TestParseConfigInstanceID(t *testing.T) {
+	for _, id := range []string{"0123456789abcdef0123456789abcdef", "signup-0", "email-worker-12"} {
+		t.Run(id, func(t *testing.T) {
+			cfg, err := framework.ParseConfig(nil, func(k string) string {
+				if k == "PURISTA_INSTANCE_ID" {
+					return id
+				}
+				return ""
+			}, io.Discard)
+			if err != nil || cfg.InstanceID != id {
+				t.Fatalf("PURISTA_INSTANCE_ID=%s: instance id %q, err %v", id, cfg.InstanceID, err)
 			}
 		})
 	}

@@ -41,8 +41,11 @@ type Config struct {
 	LogLevel slog.Level
 	// LogFormat is text (default) or json. PURISTA_LOG_FORMAT, --log-format.
 	LogFormat string
-	// InstanceID overrides the bridge's random instance id (32 hex). PURISTA_INSTANCE_ID,
-	// --instance-id.
+	// InstanceID overrides the bridge's random instance id: 32 lowercase hex characters,
+	// or a stable name such as a StatefulSet's pod name (an RFC 1123 label: lowercase
+	// letters, digits and '-', at most 63, starting and ending with a letter or digit). A
+	// stable id lets a broker session survive a restart (MQTT durable subscriptions).
+	// PURISTA_INSTANCE_ID, --instance-id.
 	InstanceID string
 	// Events, when set, streams runtime records and logs as JSON lines to this address
 	// (a file path or "fd:3") for `purista dev`. PURISTA_EVENTS, --events.
@@ -120,7 +123,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&startTimeout, "start-timeout", startTimeout, "bound for connecting to the broker at start-up, e.g. 30s (env PURISTA_START_TIMEOUT)")
 	fs.StringVar(&level, "log-level", level, "debug | info | warn | error (env PURISTA_LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text | json (env PURISTA_LOG_FORMAT)")
-	fs.StringVar(&cfg.InstanceID, "instance-id", cfg.InstanceID, "bridge instance id, 32 hex characters (env PURISTA_INSTANCE_ID)")
+	fs.StringVar(&cfg.InstanceID, "instance-id", cfg.InstanceID, "bridge instance id: 32 hex characters or a pod name such as signup-0 (env PURISTA_INSTANCE_ID)")
 	fs.StringVar(&cfg.Events, "events", cfg.Events, "stream runtime records as JSON lines to a file or fd:N (env PURISTA_EVENTS)")
 	fs.StringVar(&local, "local-delivery", local, "deliver calls between services of this process in memory (env PURISTA_LOCAL_DELIVERY)")
 	if err := fs.Parse(args); err != nil {
@@ -181,8 +184,8 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	default:
 		errs = append(errs, fmt.Errorf("local delivery %q%s is not a boolean: use true or false", local, from("local-delivery", "PURISTA_LOCAL_DELIVERY")))
 	}
-	if id := cfg.InstanceID; id != "" && !isHex32(id) {
-		errs = append(errs, fmt.Errorf("instance id %q%s is not 32 lowercase hex characters: leave it empty for a random one, or use e.g. %s", id, from("instance-id", "PURISTA_INSTANCE_ID"), strings.Repeat("0", 31)+"1"))
+	if id := cfg.InstanceID; id != "" && !isHex32(id) && !isLabel(id) {
+		errs = append(errs, fmt.Errorf("instance id %q%s is neither 32 lowercase hex characters nor a pod-name-like label (lowercase letters, digits and '-', at most 63): leave it empty for a random one, or use e.g. the pod name signup-0", id, from("instance-id", "PURISTA_INSTANCE_ID")))
 	}
 	if _, err := BridgeKind(cfg.Bridge); err != nil {
 		if src := from("bridge", "PURISTA_BRIDGE"); src != "" {
@@ -217,4 +220,17 @@ func BridgeKind(setting string) (string, error) {
 		return "mqtt", nil
 	}
 	return "", fmt.Errorf("bridge scheme %q is unknown: use memory, nats://, amqp:// or mqtt://", u.Scheme)
+}
+
+// isLabel reports whether s is an RFC 1123 label, the form of a Kubernetes pod name.
+func isLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
