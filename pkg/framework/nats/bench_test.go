@@ -140,6 +140,14 @@ func BenchmarkInvoke(b *testing.B) {
 	b.Run("samewire-64", func(b *testing.B) { run64(b, s.sameWire) })
 }
 
+// BenchmarkInvokeTLS is BenchmarkInvoke over TLS (see BenchmarkInvokeRatioTLS), for
+// profiling that path.
+func BenchmarkInvokeTLS(b *testing.B) {
+	s := tlsSetups(b)
+	b.Run("nats-64", func(b *testing.B) { run64(b, s.ours) })
+	b.Run("samewire-64", func(b *testing.B) { run64(b, s.sameWire) })
+}
+
 // BenchmarkInvokeRatio prints "ratio nats-samewire-{seq,inflight64,p50} <ours÷raw>"
 // against raw nats.go sending the same wire traffic (the targets), and, as context, the
 // pre-issue-10 "ratio nats-invoke-{seq,64,p50}" against raw nats.go on a short subject,
@@ -154,6 +162,12 @@ func BenchmarkInvokeRatio(b *testing.B) {
 // run (both sides use the same TLS configuration; the bridge's TLS path is its plain
 // path: nats.go upgrades the connection).
 func BenchmarkInvokeRatioTLS(b *testing.B) {
+	compareSides(b, "nats-tls", tlsSetups(b))
+}
+
+// tlsSetups starts an in-process nats-server requiring TLS with a certificate made for
+// the run and returns the invokers on it, both sides trusting that certificate.
+func tlsSetups(b *testing.B) benchSides {
 	server, client := testTLS(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -162,8 +176,7 @@ func BenchmarkInvokeRatioTLS(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(srv.Shutdown)
-	s := benchSetups(b, srv.ClientURL(), []pnats.Option{pnats.WithNATSOptions(natsgo.Secure(client))}, natsgo.Secure(client))
-	compareSides(b, "nats-tls", s)
+	return benchSetups(b, srv.ClientURL(), []pnats.Option{pnats.WithNATSOptions(natsgo.Secure(client))}, natsgo.Secure(client))
 }
 
 // compareSides prints the samewire ratios of s (the targets) and the no-header ones.
