@@ -51,7 +51,7 @@ func TestEncodeEvent(t *testing.T) {
 
 func TestCompleteResponseNilStatus(t *testing.T) {
 	cmd := &wire.Message{ID: "c1", CorrelationID: "k1", MessageType: wire.TypeCommand,
-		Sender: wire.Address{ServiceName: "A", ServiceVersion: "1", ServiceTarget: "call"},
+		Sender:   wire.Address{ServiceName: "A", ServiceVersion: "1", ServiceTarget: "call"},
 		Receiver: &wire.Address{ServiceName: "B", ServiceVersion: "1", ServiceTarget: "do"}}
 	ended := func(cause error) context.Context {
 		ctx, cancel := context.WithCancelCause(context.Background())
