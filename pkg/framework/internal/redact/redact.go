@@ -29,12 +29,16 @@ func sensitiveQuery(name string) bool {
 func URL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		if at := strings.LastIndex(s, "@"); at > 0 {
-			if i := strings.Index(s, "://"); i >= 0 && i < at {
-				return s[:i+3] + Mask + s[at:]
+		out := s
+		if at := strings.LastIndex(out, "@"); at > 0 {
+			if i := strings.Index(out, "://"); i >= 0 && i < at {
+				out = out[:i+3] + Mask + out[at:]
 			}
 		}
-		return s
+		if q := strings.IndexByte(out, '?'); q >= 0 {
+			out = out[:q+1] + maskQuery(out[q+1:])
+		}
+		return out
 	}
 	changed := false
 	if u.User != nil {
@@ -57,6 +61,19 @@ func URL(s string) string {
 		return s
 	}
 	return u.String()
+}
+
+// maskQuery masks the values of sensitive parameters in a raw query string, keeping
+// everything else as written (for a URL that does not parse).
+func maskQuery(raw string) string {
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		name, _, hasValue := strings.Cut(p, "=")
+		if hasValue && sensitiveQuery(name) {
+			parts[i] = name + "=" + Mask
+		}
+	}
+	return strings.Join(parts, "&")
 }
 
 // Secrets returns the credentials in the URL s, each in every spelling in which a client
@@ -91,13 +108,15 @@ func Secrets(s string) []string {
 			}
 		}
 	}
-	if u, err := url.Parse(s); err == nil && u.RawQuery != "" {
-		for name, vs := range u.Query() {
-			if sensitiveQuery(name) {
-				for _, v := range vs {
-					add(v)
-					add(url.QueryEscape(v))
-				}
+	if q := strings.IndexByte(s, '?'); q >= 0 {
+		for _, p := range strings.Split(s[q+1:], "&") {
+			name, v, _ := strings.Cut(p, "=")
+			if !sensitiveQuery(name) {
+				continue
+			}
+			add(v)
+			if d, err := url.QueryUnescape(v); err == nil {
+				add(d)
 			}
 		}
 	}

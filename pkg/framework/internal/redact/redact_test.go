@@ -20,6 +20,8 @@ func TestURL(t *testing.T) {
 		{"mqtt://u:p%40ss@host:1883", "mqtt://xxxxx@host:1883"},
 		{"nats://host:4222?token=S3CRET&name=x", "nats://host:4222?name=x&token=xxxxx"},
 		{"nats://us er:S3CRET@ho st", "nats://xxxxx@ho st"},
+		{"nats://[::1?token=S3CRET&name=x", "nats://[::1?token=xxxxx&name=x"},
+		{"nats://u:S3CRET@[::1?password=S3CRET2", "nats://xxxxx@[::1?password=xxxxx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -44,6 +46,7 @@ func TestError(t *testing.T) {
 		{"password", "amqp://guest:S3CRET@host:5672/", "Exception (403) user guest:S3CRET refused"},
 		{"encoded password", "mqtt://u:p%40ssw0rd@host:1883", "auth p@ssw0rd refused"},
 		{"query token", "nats://host:4222?token=S3CRET", "token S3CRET refused"},
+		{"query token of a URL that does not parse", "nats://[::1?token=S3CRET", "bad URL nats://[::1?token=S3CRET"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
