@@ -89,6 +89,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 	"github.com/purista-go/purista/pkg/framework/internal/redact"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // Name is what (*Bridge).Name returns.
@@ -106,7 +107,7 @@ type Bridge struct {
 	redacted string // url with every credential masked (redact.URL)
 	cfg      config
 	log      *slog.Logger
-	local    atomic.Bool
+	local    *transport.Local // the local short-circuit of commands
 
 	life       lifecycle.Lifecycle // state, Close's bookkeeping; errors say "amqp: …"
 	ctx        context.Context     // base of handler contexts; cancelled when Close ends
@@ -118,9 +119,9 @@ type Bridge struct {
 
 	sess atomic.Pointer[session] // nil while disconnected
 
-	topo sync.Mutex // serializes topology changes; guards the registration maps
-	cmds map[endpoint]*cmdReg
-	subs map[endpoint]*subReg
+	topo sync.Mutex // serializes topology changes; guards dls and the tables' writes
+	cmds transport.Table[*cmdReg]
+	subs transport.Table[*subReg]
 	dls  map[*dlReg]struct{}
 
 	pmu     sync.Mutex
@@ -142,17 +143,11 @@ var (
 	_ bridge.LocalDelivery = (*Bridge)(nil)
 )
 
-// endpoint is an address without the instance.
-type endpoint struct{ service, version, target string }
-
-func endpointOf(a wire.Address) endpoint {
-	return endpoint{a.ServiceName, a.ServiceVersion, a.ServiceTarget}
-}
-
 // New returns an unstarted bridge for the broker at rawURL (amqp:// or amqps://, user and
 // password in the URL, vhost as the path, amqp091's query parameters such as heartbeat,
 // connection_timeout, cacertfile, certfile, keyfile, server_name_indication). It does not
-// connect. Errors wrap ErrConfig and never contain the password.
+// connect. Errors wrap ErrConfig and never contain the password; an instance id that a
+// header cannot carry (transport.CheckInstanceID) is one too.
 func New(rawURL string, opts ...Option) (*Bridge, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -173,29 +168,30 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.instanceID == "" {
-		cfg.instanceID = wire.NewID()
+	if err := cfg.Resolve(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if cfg.connName == "" {
-		cfg.connName = "purista-" + cfg.instanceID
+		cfg.connName = "purista-" + cfg.InstanceID
 	}
 	b := &Bridge{
 		url:      rawURL,
 		life:     lifecycle.Lifecycle{Name: Name},
 		redacted: redacted,
 		cfg:      cfg,
-		log:      cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
-		cmds:     map[endpoint]*cmdReg{},
-		subs:     map[endpoint]*subReg{},
+		log:      cfg.BridgeLogger(Name),
 		dls:      map[*dlReg]struct{}{},
 		pending:  map[string]*call{},
 		declared: map[string]struct{}{},
 		stop:     make(chan struct{}),
 		supDone:  make(chan struct{}),
 	}
-	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
+	b.local = transport.NewLocal(transport.LocalConfig{
+		Life: &b.life, Log: b.log, InstanceID: cfg.InstanceID, Ctx: b.ctx, Work: &b.work,
+		Publish: b.publishEvent, Disabled: !cfg.LocalDelivery,
+	})
 	b.handlerCtx = handlerctx.NewParent(b.ctx)
 	b.pool = inflight.NewPool(b.ctx)
 	return b, nil
@@ -206,11 +202,11 @@ func (b *Bridge) Name() string { return Name }
 
 // InstanceID returns this instance's id, stamped on the sender of outgoing messages that
 // carry none.
-func (b *Bridge) InstanceID() string { return b.cfg.instanceID }
+func (b *Bridge) InstanceID() string { return b.cfg.InstanceID }
 
 // SetLocalDelivery implements bridge.LocalDelivery (see WithLocalDelivery). It affects
 // invocations that start after it returns.
-func (b *Bridge) SetLocalDelivery(enabled bool) { b.local.Store(enabled) }
+func (b *Bridge) SetLocalDelivery(enabled bool) { b.local.SetEnabled(enabled) }
 
 // Start connects to the broker and declares the topology, retrying with backoff until it
 // succeeds or ctx ends (then the error wraps bridge.ErrUnavailable). Registrations made
@@ -299,14 +295,14 @@ func (b *Bridge) Close(ctx context.Context) error {
 	b.topo.Lock()
 	var kept []*cmdReg // the sole consumers of their queues: they refuse until the drain ends
 	s := b.sess.Load()
-	for _, r := range b.cmds {
+	for _, r := range b.cmds.All() {
 		if s != nil && !s.isDead() && r.soleConsumer(s) {
 			kept = append(kept, r)
 			continue
 		}
 		r.cons.cancel()
 	}
-	for _, r := range b.subs {
+	for _, r := range b.subs.All() {
 		r.cons.cancel()
 	}
 	for r := range b.dls {
@@ -328,11 +324,9 @@ func (b *Bridge) Close(ctx context.Context) error {
 		r.cons.wait() // its last refusals are sent
 	}
 
-	b.topo.Lock()
-	for _, r := range b.subs {
-		r.stopRetries()
+	for _, r := range b.subs.All() {
+		r.retries.Stop()
 	}
-	b.topo.Unlock()
 
 	close(b.stop)
 	if started {
@@ -342,17 +336,15 @@ func (b *Bridge) Close(ctx context.Context) error {
 		s.close()
 	}
 	b.topo.Lock()
-	for _, r := range b.cmds {
+	for _, r := range b.cmds.Take() {
 		r.cons.wait()
 	}
-	for _, r := range b.subs {
+	for _, r := range b.subs.Take() {
 		r.cons.wait()
 	}
 	for r := range b.dls {
 		r.cons.wait()
 	}
-	clear(b.cmds)
-	clear(b.subs)
 	clear(b.dls)
 	b.topo.Unlock()
 	b.life.Store(lifecycle.StateClosed)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
@@ -15,15 +14,15 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // cmdReg is this instance's registration of a command handler.
 type cmdReg struct {
+	transport.Command // handler, its timeout, calls in flight (shut by Unregister)
+
 	b       *Bridge
 	addr    wire.Address
-	h       bridge.CommandHandler
-	timeout time.Duration
-	g       inflight.Gate // handler calls in flight; shut by Unregister
 	cons    consumer
 	once    sync.Once
 	leaving atomic.Bool // Unregister has begun
@@ -47,15 +46,15 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 		timeout = bridge.DefaultTimeout
 	}
 	addr.InstanceID = ""
-	r := &cmdReg{b: b, addr: addr, h: h, timeout: timeout}
+	r := &cmdReg{Command: transport.Command{Handler: h, Timeout: timeout}, b: b, addr: addr}
 	r.cons.quick = r.refuseIfClosing
-	ep := endpointOf(addr)
+	ep := transport.EndpointOf(addr)
 	b.topo.Lock()
 	defer b.topo.Unlock()
 	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("amqp: register command %s: %w", addr, bridge.ErrClosed)
 	}
-	if _, dup := b.cmds[ep]; dup {
+	if _, dup := b.cmds.Get(ep); dup {
 		return nil, fmt.Errorf("amqp: register command %s: %w", addr, bridge.ErrDuplicate)
 	}
 	if s := b.sess.Load(); s != nil {
@@ -63,7 +62,7 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 			return nil, fmt.Errorf("amqp: register command %s: %w", addr, err)
 		}
 	}
-	b.cmds[ep] = r
+	_ = b.cmds.Add(ep, r) // cannot fail: checked above under b.topo
 	return r, nil
 }
 
@@ -130,18 +129,18 @@ func (r *cmdReg) deliver(d amqp091.Delivery) {
 		return
 	}
 	defer b.work.Leave()
-	if !r.g.Enter(true) {
+	if !r.Calls.Enter(true) {
 		b.refuse(cmd, d.ReplyTo, "unregistering")
 		return
 	}
-	defer r.g.Leave()
+	defer r.Calls.Leave()
 	o := &owed{cmd: cmd, replyTo: d.ReplyTo}
 	if !b.answers.add(o) { // the forced stop has begun
 		b.refuse(cmd, d.ReplyTo, "stopping")
 		return
 	}
-	ctx := b.handlerCtx.WithTimeout(r.timeout) // no timer unless the handler waits on it
-	resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, r.h, cmd))
+	ctx := b.handlerCtx.WithTimeout(r.Timeout) // no timer unless the handler waits on it
+	resp := bridge.CompleteResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, r.Handler, cmd), b.cfg.InstanceID)
 	ctx.Finish()
 	if !b.answers.take(o) {
 		b.log.Debug("amqp: answer dropped: the command was answered 503 by the forced stop", "correlationId", cmd.CorrelationID)
@@ -156,7 +155,7 @@ func (r *cmdReg) deliver(d amqp091.Delivery) {
 // once instead of waiting for its timeout. Best effort: the connection may be gone too.
 func (b *Bridge) refuse(cmd *wire.Message, replyTo, why string) {
 	b.log.Debug("amqp: command refused while "+why, "correlationId", cmd.CorrelationID)
-	b.respond(bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, b.cfg.instanceID), replyTo)
+	b.respond(bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, b.cfg.InstanceID), replyTo)
 }
 
 // respond sends resp, the answer to a command, to the caller's reply queue replyTo (no
@@ -176,6 +175,16 @@ func (b *Bridge) respond(resp *wire.Message, replyTo string) {
 		b.log.Error("amqp: command response not encodable", "err", err)
 		return
 	}
+	b.send(resp, data, replyTo, event)
+}
+
+// publishEvent publishes resp, a success response with an eventName that a local call
+// produced (data is its encoding), for the subscriptions: Local's Publish.
+func (b *Bridge) publishEvent(resp *wire.Message, data []byte) { b.send(resp, data, "", true) }
+
+// send is respond once resp is encoded as data; event says whether resp is a success
+// event too. It returns once amqp091 has copied data.
+func (b *Bridge) send(resp *wire.Message, data []byte, replyTo string, event bool) {
 	s, err := b.session()
 	if err != nil {
 		b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
@@ -206,76 +215,6 @@ func (b *Bridge) respond(resp *wire.Message, replyTo string) {
 	}
 }
 
-// localCommand returns this instance's registration for ep, if any.
-func (b *Bridge) localCommand(ep endpoint) *cmdReg {
-	b.topo.Lock()
-	defer b.topo.Unlock()
-	return b.cmds[ep]
-}
-
-// invokeLocal answers cmd with r's handler in process. The message is encoded and decoded
-// as on the wire, so caller and handler share no memory.
-func (b *Bridge) invokeLocal(ctx context.Context, r *cmdReg, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
-	if !r.g.Enter(false) {
-		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, bridge.ErrNoHandler)
-	}
-	data, err := wire.Encode(cmd)
-	if err != nil {
-		r.g.Leave()
-		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, err)
-	}
-	hctx, cancel := context.WithTimeout(b.ctx, min(r.timeout, timeout))
-	res := make(chan []byte, 1)
-	b.work.Enter(true) // cannot fail: the caller's Invoke is inside
-	go func() {
-		defer b.work.Leave()
-		defer r.g.Leave()
-		defer cancel()
-		in, err := wire.Decode(data)
-		if err != nil { // unreachable: data was encoded from a validated message
-			b.log.Error("amqp: undecodable local command", "err", err)
-			return
-		}
-		resp := b.finishResponse(hctx, in, b.life.CallCommand(hctx, b.log, r.h, in))
-		out, err := wire.Encode(resp)
-		if err != nil {
-			b.log.Error("amqp: command response not encodable", "err", err)
-			resp = bridge.UnhandledResponse(in, 500, b.cfg.instanceID)
-			out, _ = wire.Encode(resp)
-		}
-		res <- out
-		if resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != "" {
-			b.respond(resp, "")
-		}
-	}()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case out := <-res:
-		resp, err := wire.Decode(out)
-		if err != nil {
-			return nil, fmt.Errorf("amqp: invoke %s: response: %w", cmd.Receiver, err)
-		}
-		return resp, nil
-	case <-timer.C:
-		cancel()
-		return nil, fmt.Errorf("amqp: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
-	case <-ctx.Done():
-		cancel()
-		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, ctx.Err())
-	case <-b.ctx.Done():
-		return nil, fmt.Errorf("amqp: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
-	}
-}
-
-// finishResponse fills what the handler left empty: a nil response becomes an unhandled
-// 500 (504 when the handler's time ran out); id, correlationId, sender (the command's
-// receiver, with this instance's id), receiver (the command's sender), timestamp and
-// content type default from the command.
-func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
-	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.instanceID)
-}
-
 // Unregister implements bridge.Registration. It cancels the consumer, lets the commands
 // already received finish (until ctx ends) and removes the registration. When it was the
 // queue's last consumer the broker deletes the queue, and later invocations fail with
@@ -284,14 +223,12 @@ func (r *cmdReg) Unregister(ctx context.Context) error {
 	r.once.Do(func() {
 		b := r.b
 		b.topo.Lock()
-		if b.cmds[endpointOf(r.addr)] == r {
-			delete(b.cmds, endpointOf(r.addr))
-		}
+		b.cmds.Remove(transport.EndpointOf(r.addr), r)
 		b.topo.Unlock()
 		r.leaving.Store(true)
 		r.cons.cancel()
 	})
-	return waitIdle(ctx, &r.g, &r.cons)
+	return waitIdle(ctx, &r.Calls, &r.cons)
 }
 
 // soleConsumer reports whether r's consumer is the only one of its command queue (asked

@@ -75,27 +75,18 @@ func (r *dlReg) attach(s *session) error {
 	}, r.deliver)
 }
 
-// deliver runs h for one dead letter of the queue and acknowledges it.
-func (r *dlReg) deliver(d amqp091.Delivery) {
-	b := r.b
-	if !b.work.Enter(true) {
-		_ = d.Nack(false, true)
-		return
+// deliver hands one dead letter of the queue to a handler goroutine (see dispatch).
+func (r *dlReg) deliver(d amqp091.Delivery) { r.b.dispatch(&r.g, d, r.handle) }
+
+// handle runs h for one dead letter of the queue and acknowledges it.
+func (r *dlReg) handle(d amqp091.Delivery) {
+	dl := readDeadLetter(d)
+	// The queue selects the endpoint (transport.ObservesDeadLetter's endpoint test would
+	// skip a dead letter whose subscriber headers are missing): only the instance is left.
+	if r.addr.InstanceID == "" || r.addr.InstanceID == dl.Subscriber.InstanceID {
+		r.call(dl)
 	}
-	if !r.g.Enter(true) {
-		b.work.Leave()
-		_ = d.Nack(false, true)
-		return
-	}
-	go func() {
-		defer b.work.Leave()
-		defer r.g.Leave()
-		dl := readDeadLetter(d)
-		if r.addr.InstanceID == "" || r.addr.InstanceID == dl.Subscriber.InstanceID {
-			r.call(dl)
-		}
-		_ = d.Ack(false)
-	}()
+	_ = d.Ack(false)
 }
 
 // call calls the handler, recovering (and logging) a panic.

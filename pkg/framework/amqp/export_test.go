@@ -6,6 +6,8 @@ import (
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // DeclaredDurableQueues returns the durable queues b declared (subscription and
@@ -23,10 +25,8 @@ func (b *Bridge) DeclaredDurableQueues() []string {
 
 // SubscriptionQueues returns the queues b's subscriptions consume now.
 func (b *Bridge) SubscriptionQueues() []string {
-	b.topo.Lock()
-	defer b.topo.Unlock()
 	var qs []string
-	for _, r := range b.subs {
+	for _, r := range b.subs.All() {
 		if q := r.queueName(); q != "" {
 			qs = append(qs, q)
 		}
@@ -49,8 +49,8 @@ var CommandQueueOf = wire.AMQPCommandQueue
 // delivered it to the registration's consumer, and reports whether one is registered.
 func (b *Bridge) DeliverCommand(addr wire.Address, d amqp091.Delivery) bool {
 	addr.InstanceID = ""
-	r := b.localCommand(endpointOf(addr))
-	if r == nil {
+	r, ok := b.cmds.Get(transport.EndpointOf(addr))
+	if !ok {
 		return false
 	}
 	r.deliver(d)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // call is an invocation waiting for its response.
@@ -46,16 +48,14 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err := cmd.Validate(); err != nil {
 		return nil, fmt.Errorf("amqp: invoke: %w", err)
 	}
-	if timeout <= 0 {
-		timeout = b.cfg.invokeTimeout
-	}
+	timeout = b.cfg.Timeout(timeout)
 	out := *cmd
 	if out.Sender.InstanceID == "" {
-		out.Sender.InstanceID = b.cfg.instanceID
+		out.Sender.InstanceID = b.cfg.InstanceID
 	}
-	if b.local.Load() {
-		if r := b.localCommand(endpointOf(*cmd.Receiver)); r != nil {
-			return b.invokeLocal(ctx, r, &out, timeout)
+	if b.local.Enabled() {
+		if r, ok := b.cmds.Get(transport.EndpointOf(*cmd.Receiver)); ok {
+			return b.local.Call(ctx, &r.Command, &out, timeout)
 		}
 	}
 	s, err := b.session()

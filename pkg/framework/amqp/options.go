@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
+
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // Option configures a Bridge. Options are applied in order; later ones win.
@@ -27,49 +29,35 @@ const (
 )
 
 type config struct {
-	logger        *slog.Logger
-	instanceID    string
-	local         bool
-	invokeTimeout time.Duration
-	prefetch      int
-	reconnectMin  time.Duration
-	reconnectMax  time.Duration
-	tls           *tls.Config
-	heartbeat     time.Duration
-	connName      string
+	transport.Options // logger, instance id, local delivery, invoke timeout
+
+	prefetch     int
+	reconnectMin time.Duration
+	reconnectMax time.Duration
+	tls          *tls.Config
+	heartbeat    time.Duration
+	connName     string
 }
 
 func defaultConfig() config {
 	return config{
-		logger:        slog.New(slog.DiscardHandler),
-		local:         true,
-		invokeTimeout: bridge.DefaultTimeout,
-		prefetch:      DefaultPrefetch,
-		reconnectMin:  DefaultReconnectMin,
-		reconnectMax:  DefaultReconnectMax,
+		Options:      transport.DefaultOptions(),
+		prefetch:     DefaultPrefetch,
+		reconnectMin: DefaultReconnectMin,
+		reconnectMax: DefaultReconnectMax,
 	}
 }
 
 // WithLogger sets the logger for connection changes, dropped messages, recovered panics
 // and dead letters. Default: a logger that discards everything. A nil logger keeps the
 // default. The broker URL is only ever logged with its password redacted.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if l != nil {
-			c.logger = l
-		}
-	}
-}
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.SetLogger(l) } }
 
 // WithInstanceID sets the bridge's instance id (PURISTA_INSTANCE_ID). Default: a fresh
-// wire.NewID(). An empty id keeps the default.
-func WithInstanceID(id string) Option {
-	return func(c *config) {
-		if id != "" {
-			c.instanceID = id
-		}
-	}
-}
+// wire.NewID(). An empty id keeps the default. New fails (ErrConfig) for an id that a
+// header cannot carry (see transport.CheckInstanceID; PURISTA's 32 hex characters and pod
+// names pass).
+func WithInstanceID(id string) Option { return func(c *config) { c.SetInstanceID(id) } }
 
 // WithLocalDelivery switches the local short-circuit for commands: when on (the default),
 // a command whose handler is registered on the same bridge instance is answered in
@@ -77,18 +65,12 @@ func WithInstanceID(id string) Option {
 // published, so that subscriptions see it). Events always travel through the broker, so
 // their at-least-once semantics do not depend on where the subscriber runs.
 func WithLocalDelivery(enabled bool) Option {
-	return func(c *config) { c.local = enabled }
+	return func(c *config) { c.SetLocalDelivery(enabled) }
 }
 
 // WithInvokeTimeout sets the timeout Invoke uses when it is called with a zero timeout.
 // Default: bridge.DefaultTimeout (30s). Values <= 0 keep the default.
-func WithInvokeTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.invokeTimeout = d
-		}
-	}
-}
+func WithInvokeTimeout(d time.Duration) Option { return func(c *config) { c.SetInvokeTimeout(d) } }
 
 // WithPrefetch sets the prefetch count (basic.qos, per consumer) of every command,
 // subscription and dead-letter consumer. It bounds how many subscription messages are

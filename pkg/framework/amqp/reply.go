@@ -2,7 +2,6 @@ package amqp
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
+
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // owed is a command in flight whose caller waits for a reply at replyTo.
@@ -99,7 +100,7 @@ const replyGrace = 5 * time.Second
 func (b *Bridge) forceStop() {
 	left := b.answers.stop()
 	for _, o := range left {
-		b.respond(bridge.UnhandledResponse(o.cmd, http.StatusServiceUnavailable, b.cfg.instanceID), o.replyTo)
+		b.respond(bridge.UnhandledResponse(o.cmd, http.StatusServiceUnavailable, b.cfg.InstanceID), o.replyTo)
 	}
 	b.answers.wait(replyGrace)
 	if len(left) > 0 {
@@ -120,42 +121,26 @@ func (b *Bridge) reject(d amqp091.Delivery, addr wire.Address, cause error) {
 	if d.ReplyTo == "" || cmd.CorrelationID == "" {
 		return
 	}
-	b.respond(bridge.RejectResponse(cmd, cause.Error(), b.cfg.instanceID), d.ReplyTo)
+	b.respond(bridge.RejectResponse(cmd, cause.Error(), b.cfg.InstanceID), d.ReplyTo)
 }
 
 // recoverCommand returns what can be read of an undecodable command delivered to the
-// command queue of addr: the envelope fields the body still yields (when it is JSON at
-// all; fields of the wrong type are skipped), else the AMQP properties (correlationId,
-// messageId) and the sender headers. The receiver is addr; a missing id is made up.
+// command queue of addr: the envelope fields the body still yields
+// (transport.RecoverCommand), else the AMQP properties (correlationId, messageId) and the
+// sender headers. The receiver is addr; a missing id is made up.
 func recoverCommand(d amqp091.Delivery, addr wire.Address) *wire.Message {
-	var body struct {
-		ID            string       `json:"id"`
-		CorrelationID string       `json:"correlationId"`
-		TraceID       string       `json:"traceId"`
-		PrincipalID   string       `json:"principalId"`
-		TenantID      string       `json:"tenantId"`
-		OTP           string       `json:"otp"`
-		Sender        wire.Address `json:"sender"`
-	}
-	_ = json.Unmarshal(d.Body, &body) // best effort: a type error still fills the other fields
-	header := func(k string) string {
-		v, _ := d.Headers[k].(string)
-		return v
-	}
-	sender := body.Sender
-	if sender.ServiceName == "" {
-		sender = wire.Address{
+	cmd := transport.RecoverCommand(addr, d.Body)
+	cmd.ID = cmp.Or(cmd.ID, d.MessageId, wire.NewID())
+	cmd.CorrelationID = cmp.Or(cmd.CorrelationID, d.CorrelationId)
+	if cmd.Sender.ServiceName == "" {
+		header := func(k string) string {
+			v, _ := d.Headers[k].(string)
+			return v
+		}
+		cmd.Sender = wire.Address{
 			ServiceName: header(wire.HeaderSenderServiceName), ServiceVersion: header(wire.HeaderSenderServiceVersion),
 			ServiceTarget: header(wire.HeaderSenderServiceTarget), InstanceID: header(wire.HeaderSenderInstanceID),
 		}
 	}
-	receiver := addr
-	return &wire.Message{
-		ID:            cmp.Or(body.ID, d.MessageId, wire.NewID()),
-		MessageType:   wire.TypeCommand,
-		CorrelationID: cmp.Or(body.CorrelationID, d.CorrelationId),
-		TraceID:       body.TraceID, PrincipalID: body.PrincipalID, TenantID: body.TenantID, OTP: body.OTP,
-		Sender:   sender,
-		Receiver: &receiver,
-	}
+	return cmd
 }

@@ -171,10 +171,10 @@ func (b *Bridge) establish(ctx context.Context, initial bool) (*session, error) 
 	b.topo.Lock()
 	defer b.topo.Unlock()
 	var regs []attacher
-	for _, r := range b.cmds {
+	for _, r := range b.cmds.All() {
 		regs = append(regs, r)
 	}
-	for _, r := range b.subs {
+	for _, r := range b.subs.All() {
 		regs = append(regs, r)
 	}
 	for r := range b.dls {

@@ -44,7 +44,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 		return err
 	}
 	defer b.work.Leave()
-	out, data, err := bridge.EncodeEvent(msg, b.cfg.instanceID)
+	out, data, err := bridge.EncodeEvent(msg, b.cfg.InstanceID)
 	if err != nil {
 		return fmt.Errorf("amqp: emit: %w", err)
 	}
@@ -73,9 +73,12 @@ type subReg struct {
 	cons consumer
 	once sync.Once
 
-	mu      sync.Mutex
-	queue   string                   // the queue consumed on the current session
-	retries map[*time.Timer]struct{} // scheduled retries
+	// retries holds the scheduled retries. Its Work is nil: a message waiting for its
+	// retry stays unacknowledged, so the broker has it back if the retry never runs.
+	retries transport.Retries
+
+	mu    sync.Mutex
+	queue string // the queue consumed on the current session
 }
 
 // RegisterSubscription implements bridge.EventBridge. A shared subscription consumes
@@ -94,15 +97,15 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 	if h == nil || sub.Subscriber.ServiceName == "" {
 		return nil, fmt.Errorf("amqp: register subscription %s: needs a handler and a subscriber service name", sub.Subscriber)
 	}
-	r := &subReg{b: b, sub: sub, h: h, retries: map[*time.Timer]struct{}{}}
-	r.sub.Subscriber.InstanceID = b.cfg.instanceID
-	ep := endpointOf(sub.Subscriber)
+	r := &subReg{b: b, sub: sub, h: h}
+	r.sub.Subscriber.InstanceID = b.cfg.InstanceID
+	ep := transport.EndpointOf(sub.Subscriber)
 	b.topo.Lock()
 	defer b.topo.Unlock()
 	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("amqp: register subscription %s: %w", sub.Subscriber, bridge.ErrClosed)
 	}
-	if _, dup := b.subs[ep]; dup {
+	if _, dup := b.subs.Get(ep); dup {
 		return nil, fmt.Errorf("amqp: register subscription %s: %w", sub.Subscriber, bridge.ErrDuplicate)
 	}
 	if s := b.sess.Load(); s != nil {
@@ -110,7 +113,7 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 			return nil, fmt.Errorf("amqp: register subscription %s: %w", sub.Subscriber, err)
 		}
 	}
-	b.subs[ep] = r
+	_ = b.subs.Add(ep, r) // cannot fail: checked above under b.topo
 	return r, nil
 }
 
@@ -191,21 +194,25 @@ func (r *subReg) queueName() string {
 }
 
 // deliver hands one message to a handler goroutine; prefetch bounds how many run.
-func (r *subReg) deliver(d amqp091.Delivery) {
-	b := r.b
+func (r *subReg) deliver(d amqp091.Delivery) { r.b.dispatch(&r.g, d, r.handle) }
+
+// dispatch runs handle(d) on a goroutine of its own that counts in the bridge's work gate
+// and in g (a registration's deliveries in flight) until handle returns. When either gate
+// is shut (the bridge or the registration is closing), d goes back to its queue instead.
+func (b *Bridge) dispatch(g *inflight.Gate, d amqp091.Delivery, handle func(amqp091.Delivery)) {
 	if !b.work.Enter(true) {
 		_ = d.Nack(false, true)
 		return
 	}
-	if !r.g.Enter(true) {
+	if !g.Enter(true) {
 		b.work.Leave()
 		_ = d.Nack(false, true)
 		return
 	}
 	go func() {
 		defer b.work.Leave()
-		defer r.g.Leave()
-		r.handle(d)
+		defer g.Leave()
+		handle(d)
 	}()
 }
 
@@ -241,15 +248,11 @@ func (r *subReg) handle(d amqp091.Delivery) {
 		_ = d.Nack(false, true)
 		return
 	}
-	maxAttempts := r.sub.Retry.MaxAttempts
-	if maxAttempts <= 0 {
-		maxAttempts = bridge.DefaultMaxAttempts
+	if r.retries.Settle(r.sub.Retry, attempt, err,
+		func(next int) { r.retry(d, next) },
+		func(n int, reason string) { r.deadLetter(d, msg, n, reason) }) == transport.Dropped {
+		_ = d.Nack(false, true) // unregistering or closing: back to the queue at once
 	}
-	if attempt < maxAttempts {
-		r.scheduleRetry(d, attempt, r.sub.Retry.Delay(attempt))
-		return
-	}
-	r.deadLetter(d, msg, attempt, err.Error())
 }
 
 // call calls the handler, recovering a panic as a failed delivery.
@@ -276,47 +279,15 @@ func attemptOf(h amqp091.Table) int {
 	return 1
 }
 
-// scheduleRetry republishes d to r's queue as attempt+1 after delay, then acknowledges
-// the original. Until then the original stays unacknowledged, so a crash loses nothing.
-func (r *subReg) scheduleRetry(d amqp091.Delivery, attempt int, delay time.Duration) {
-	run := func() { r.retry(d, attempt) }
-	if delay <= 0 {
-		run()
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var t *time.Timer
-	t = time.AfterFunc(delay, func() {
-		r.mu.Lock()
-		_, ok := r.retries[t]
-		delete(r.retries, t)
-		r.mu.Unlock()
-		if ok { // otherwise Unregister or Close dropped it
-			run()
-		}
-	})
-	r.retries[t] = struct{}{}
-}
-
-// stopRetries drops the scheduled retries; their originals go back to the queue when the
-// consumer's channel closes.
-func (r *subReg) stopRetries() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for t := range r.retries {
-		t.Stop()
-	}
-	clear(r.retries)
-}
-
-func (r *subReg) retry(d amqp091.Delivery, attempt int) {
+// retry republishes d to r's queue as delivery attempt next, then acknowledges the
+// original. Until then the original stays unacknowledged, so a crash loses nothing.
+func (r *subReg) retry(d amqp091.Delivery, next int) {
 	b := r.b
 	s, err := b.session()
 	q := r.queueName()
 	if err == nil {
 		p := redelivery(d)
-		p.Headers[HeaderAttempt] = int32(attempt + 1)
+		p.Headers[HeaderAttempt] = int32(next)
 		ctx, cancel := context.WithTimeout(b.ctx, bridge.DefaultTimeout)
 		err = b.publish(ctx, s, "", q, p)
 		cancel()
@@ -384,12 +355,10 @@ func (r *subReg) Unregister(ctx context.Context) error {
 	r.once.Do(func() {
 		b := r.b
 		b.topo.Lock()
-		if b.subs[endpointOf(r.sub.Subscriber)] == r {
-			delete(b.subs, endpointOf(r.sub.Subscriber))
-		}
+		b.subs.Remove(transport.EndpointOf(r.sub.Subscriber), r)
 		b.topo.Unlock()
 		r.cons.cancel()
-		r.stopRetries()
+		r.retries.Stop()
 	})
 	err := waitIdle(ctx, &r.g, &r.cons)
 	return err
