@@ -74,7 +74,7 @@ type Bridge struct {
 	cfg        config
 	ep         endpoint
 	log        *slog.Logger
-	local      atomic.Bool
+	local      *transport.Local   // the in-process short-circuit of Invoke
 	subjects   subjects           // the subjects of recent messages
 	bufs       wire.Buffers       // encoded commands and responses: nats.go copies them when it publishes
 	handlerCtx *handlerctx.Parent // command handlers' contexts: b.ctx with a deadline
@@ -96,7 +96,7 @@ type Bridge struct {
 	nc   *natsgo.Conn
 	js   jetstream.JetStream      // nil while JetStream is unavailable
 	cmds transport.Table[*cmdReg] // lock-free lookups (local delivery); changed under mu
-	subs map[subKey]*subReg
+	subs transport.Table[*subReg] // changed under mu
 	dls  map[*dlReg]struct{}
 }
 
@@ -106,7 +106,8 @@ var (
 )
 
 // New parses url (see the package's URL forms below) and returns an unstarted bridge; it
-// does not connect. Errors wrap ErrBadURL and never contain the password or token.
+// does not connect. Errors wrap ErrBadURL (or ErrConfig for an instance id no subject can
+// carry) and never contain the password or token.
 //
 // URL forms: nats://host:4222, nats://user:password@host:4222, nats://token@host:4222,
 // tls://host:4222, several servers separated by commas (nats://a:4222,b:4222), and the
@@ -121,21 +122,21 @@ func New(url string, opts ...Option) (*Bridge, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.instanceID == "" {
-		cfg.instanceID = wire.NewID()
+	if err := cfg.Resolve(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	b := &Bridge{
 		life: lifecycle.Lifecycle{Name: Name},
 		cfg:  cfg,
 		ep:   ep,
-		log:  cfg.logger.With("bridge", Name, "instanceId", cfg.instanceID),
-		subs: map[subKey]*subReg{},
+		log:  cfg.BridgeLogger(Name),
 		dls:  map[*dlReg]struct{}{},
 	}
-	b.local.Store(cfg.local)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	closed := b.life.ErrClosed()
 	b.ctx, b.cancel = context.WithValue(inflight.WithOwner(ctx, b), ownerKey{}, b), func() { cancel(closed) }
+	b.local = transport.NewLocal(transport.LocalConfig{Life: &b.life, Log: b.log, InstanceID: cfg.InstanceID,
+		Ctx: b.ctx, Work: &b.work, Publish: b.publishEvent, Disabled: !cfg.LocalDelivery})
 	b.handlerCtx = handlerctx.NewParent(b.ctx)
 	return b, nil
 }
@@ -144,10 +145,10 @@ func New(url string, opts ...Option) (*Bridge, error) {
 func (b *Bridge) Name() string { return Name }
 
 // InstanceID returns this instance's 32-hex id.
-func (b *Bridge) InstanceID() string { return b.cfg.instanceID }
+func (b *Bridge) InstanceID() string { return b.cfg.InstanceID }
 
 // SetLocalDelivery implements bridge.LocalDelivery.
-func (b *Bridge) SetLocalDelivery(enabled bool) { b.local.Store(enabled) }
+func (b *Bridge) SetLocalDelivery(enabled bool) { b.local.SetEnabled(enabled) }
 
 // Conn returns the underlying connection (nil before Start), for diagnostics and tests.
 // Do not close it.
@@ -189,7 +190,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, r := range b.subs {
+	for _, r := range b.subs.All() {
 		if err := r.start(ctx); err != nil {
 			return err
 		}
@@ -231,7 +232,7 @@ func (b *Bridge) flushQuietly(ctx context.Context) {
 
 func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 	opts := []natsgo.Option{
-		natsgo.Name("purista-" + b.cfg.instanceID),
+		natsgo.Name("purista-" + b.cfg.InstanceID),
 		natsgo.Timeout(dialTimeout),
 		natsgo.MaxReconnects(-1),
 		natsgo.PingInterval(b.cfg.pingInterval),
@@ -384,12 +385,12 @@ func (b *Bridge) Close(ctx context.Context) error {
 	defer b.life.EndClose()
 	b.mu.Lock()
 	prev := b.life.Swap(lifecycle.StateDraining)
-	cmds, subs, dls := b.cmds.Take(), b.subs, b.dls
-	b.subs, b.dls = map[subKey]*subReg{}, map[*dlReg]struct{}{}
+	cmds, subs, dls := b.cmds.Take(), b.subs.Take(), b.dls
+	b.dls = map[*dlReg]struct{}{}
 	b.mu.Unlock()
 
 	for _, r := range cmds {
-		r.g.Close() // commands not yet started are refused from now on
+		r.Calls.Close() // commands not yet started are refused from now on
 		r.stop()
 	}
 	for _, r := range subs {
@@ -406,7 +407,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 	}
 	for _, r := range cmds {
 		r.waitDrained(ctx)
-		wait(&r.g)
+		wait(&r.Calls)
 	}
 	for _, r := range subs {
 		wait(&r.g)

@@ -30,18 +30,20 @@ func (b *Bridge) Invoke(ctx context.Context, cmd *wire.Message, timeout time.Dur
 	if err := cmd.Validate(); err != nil {
 		return nil, fmt.Errorf("nats: invoke: %w", err)
 	}
-	if timeout <= 0 {
-		timeout = b.cfg.invokeTimeout
-	}
+	timeout = b.cfg.Timeout(timeout)
 	out := cmd // only read; copied when the sender needs this instance's id
 	if cmd.Sender.InstanceID == "" {
 		c := *cmd
-		c.Sender.InstanceID = b.cfg.instanceID
+		c.Sender.InstanceID = b.cfg.InstanceID
 		out = &c
 	}
-	if b.local.Load() {
-		if r, ok := b.cmds.Get(transport.EndpointOf(*out.Receiver)); ok && r.g.Enter(false) {
-			return b.invokeLocal(ctx, r, out, timeout)
+	if b.local.Enabled() {
+		if r, ok := b.cmds.Get(transport.EndpointOf(*out.Receiver)); ok {
+			resp, err := b.local.Call(ctx, &r.Command, out, timeout)
+			if !errors.Is(err, transport.ErrUnregistered) {
+				return resp, err
+			}
+			// Being unregistered here: another instance may still take it over the broker.
 		}
 	}
 	buf := b.bufs.Get()
@@ -147,63 +149,14 @@ func callerOutlasts(ctx context.Context, deadline time.Time) bool {
 // max_payload (1 MiB by default on nats-server).
 var ErrTooLarge = errors.New("message larger than the server's max_payload")
 
-// invokeLocal calls r's handler in process; r.g was entered by the caller.
-func (b *Bridge) invokeLocal(ctx context.Context, r *cmdReg, cmd *wire.Message, timeout time.Duration) (*wire.Message, error) {
-	hctx, cancel := context.WithTimeout(b.ctx, min(r.timeout, timeout))
-	res := make(chan *wire.Message, 1)
-	go func() {
-		defer r.g.Leave()
-		defer cancel()
-		resp, _ := b.answer(hctx, r, cmd.Clone())
-		res <- resp
-	}()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case resp := <-res:
-		return resp.Clone(), nil
-	case <-timer.C:
-		cancel()
-		return nil, fmt.Errorf("nats: invoke %s after %s: %w", cmd.Receiver, timeout, bridge.ErrTimeout)
-	case <-ctx.Done():
-		cancel()
-		return nil, fmt.Errorf("nats: invoke %s: %w", cmd.Receiver, ctx.Err())
-	case <-b.ctx.Done():
-		return nil, fmt.Errorf("nats: invoke %s: %w", cmd.Receiver, bridge.ErrClosed)
-	}
-}
-
-// answer runs the handler for cmd in process and completes the response; a success
-// response that carries an eventName is published on its own subject before answer
-// returns. It returns the response and its encoding.
-func (b *Bridge) answer(ctx context.Context, r *cmdReg, cmd *wire.Message) (*wire.Message, []byte) {
-	resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, r.h, cmd))
-	data, err := wire.Encode(resp)
-	if err != nil {
-		b.log.Error("nats: command response not encodable", "command", cmd.Receiver.String(), "err", err)
-		resp = bridge.UnhandledResponse(cmd, 500, b.cfg.instanceID)
-		data, _ = wire.Encode(resp)
-	}
-	if resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != "" {
-		b.publishEvent(resp, data)
-	}
-	return resp, data
-}
-
 // publishEvent publishes a success response with an eventName a second time on its own
 // subject (so subscriptions see it, TS PURISTA's behaviour), awaiting the JetStream ack
-// when JetStream is available so durable subscriptions surely get it.
+// when JetStream is available so durable subscriptions surely get it. It is also the
+// Publish of local delivery (transport.LocalConfig).
 func (b *Bridge) publishEvent(resp *wire.Message, data []byte) {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
 	if err := b.publish(ctx, resp, data); err != nil {
 		b.log.Error("nats: success event not published", "eventName", resp.EventName, "id", resp.ID, "err", err)
 	}
-}
-
-// finishResponse fills what the handler left empty (as the memory bridge does): nil
-// becomes an unhandled 500 (504 when the handler's time ran out); id, correlationId,
-// sender, receiver, timestamp and content type default from the command.
-func (b *Bridge) finishResponse(ctx context.Context, cmd, resp *wire.Message) *wire.Message {
-	return bridge.CompleteResponse(ctx, cmd, resp, b.cfg.instanceID)
 }

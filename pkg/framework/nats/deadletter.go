@@ -16,6 +16,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // deadLetter publishes data, which failed every attempt of the subscription at
@@ -28,7 +29,7 @@ func (b *Bridge) deadLetter(subscriber wire.Address, data []byte, reason string,
 	}
 	h.Set(HeaderDeadLetterReason, reason)
 	h.Set(HeaderDeadLetterAttempts, strconv.Itoa(attempts))
-	h.Set(HeaderDeadLetterInstance, b.cfg.instanceID)
+	h.Set(HeaderDeadLetterInstance, b.cfg.InstanceID)
 	h.Set(HeaderDeadLetterSubscriber, subscriber.ServiceName+"/"+subscriber.ServiceVersion+"/"+subscriber.ServiceTarget)
 	h.Set(HeaderDeadLetterAt, time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -120,38 +121,27 @@ func (r *dlReg) start(ctx context.Context) error {
 	return nil
 }
 
-// handle passes one dead letter to the handler if r observes it.
+// handle passes one dead letter to the handler if r observes it
+// (transport.ObservesDeadLetter; the subject already selected the endpoint).
 func (r *dlReg) handle(data []byte, h natsgo.Header) {
-	inst := h.Get(HeaderDeadLetterInstance)
-	want := r.addr.InstanceID
-	if r.addr == (wire.Address{}) {
-		want = r.b.cfg.instanceID
+	dl := bridge.DeadLetter{Subscriber: wire.Address{InstanceID: h.Get(HeaderDeadLetterInstance)}}
+	if parts := strings.SplitN(h.Get(HeaderDeadLetterSubscriber), "/", 3); len(parts) == 3 {
+		dl.Subscriber.ServiceName, dl.Subscriber.ServiceVersion, dl.Subscriber.ServiceTarget = parts[0], parts[1], parts[2]
 	}
-	if want != "" && inst != want {
-		return
-	}
-	if !r.g.Enter(false) {
+	if !transport.ObservesDeadLetter(r.addr, r.b.cfg.InstanceID, dl.Subscriber) || !r.g.Enter(false) {
 		return
 	}
 	defer r.g.Leave()
-	attempts, _ := strconv.Atoi(h.Get(HeaderDeadLetterAttempts))
-	dl := bridge.DeadLetter{Reason: h.Get(HeaderDeadLetterReason), Attempts: attempts, At: time.Now()}
+	dl.Reason = h.Get(HeaderDeadLetterReason)
+	dl.Attempts, _ = strconv.Atoi(h.Get(HeaderDeadLetterAttempts))
+	dl.At = time.Now()
 	if at, err := time.Parse(time.RFC3339Nano, h.Get(HeaderDeadLetterAt)); err == nil {
 		dl.At = at
-	}
-	parts := strings.SplitN(h.Get(HeaderDeadLetterSubscriber), "/", 3)
-	if len(parts) == 3 {
-		dl.Subscriber = wire.Address{ServiceName: parts[0], ServiceVersion: parts[1], ServiceTarget: parts[2], InstanceID: inst}
 	}
 	if msg, err := wire.Decode(data); err == nil {
 		dl.Message = msg
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			r.b.log.Error("nats: dead-letter handler panicked", "subscriber", dl.Subscriber.String(), "panic", fmt.Sprint(p))
-		}
-	}()
-	r.h(r.b.ctx, dl)
+	transport.CallDeadLetter(r.b.ctx, r.b.log, Name, r.h, dl)
 }
 
 func (r *dlReg) stop() {

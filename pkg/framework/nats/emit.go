@@ -20,7 +20,7 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 		return err
 	}
 	defer b.work.Leave()
-	out, data, err := bridge.EncodeEvent(msg, b.cfg.instanceID)
+	out, data, err := bridge.EncodeEvent(msg, b.cfg.InstanceID)
 	if err != nil {
 		return fmt.Errorf("nats: emit: %w", err)
 	}

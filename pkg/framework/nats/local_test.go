@@ -70,6 +70,44 @@ func TestLocalShortCircuit(t *testing.T) {
 	waitFor(t, 5*time.Second, "the command on the broker", func() bool { return count() == 1 })
 }
 
+// TestLocalSuccessEvent: a local call whose handler answers with an eventName gives the
+// caller its response, and the response reaches a subscription on that event through the
+// broker.
+func TestLocalSuccessEvent(t *testing.T) {
+	u := needBroker(t)
+	b := startBridge(t, u)
+	callee := addr(uniq("LocalEvt"), "make")
+	name := uniq("made")
+	if _, err := b.RegisterCommand(context.Background(), callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
+		resp := echo(ctx, cmd)
+		resp.EventName = name
+		return resp
+	}, bridge.CommandOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *wire.Message, 4)
+	sub := bridge.Subscription{Subscriber: addr(uniq("LocalSub"), "onMade"), Filter: bridge.Filter{EventName: name}}
+	if _, err := b.RegisterSubscription(context.Background(), sub, func(_ context.Context, m *wire.Message) error {
+		got <- m
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := command(addr("Caller", "run"), callee, "hi")
+	resp, err := b.Invoke(context.Background(), cmd, 5*time.Second)
+	if err != nil || string(resp.Payload) != `"hi"` || resp.EventName != name {
+		t.Fatalf("local Invoke = %+v, %v", resp, err)
+	}
+	select {
+	case m := <-got:
+		if m.MessageType != wire.TypeCommandSuccessResponse || m.ID != cmd.ID || string(m.Payload) != `"hi"` {
+			t.Errorf("subscription got %+v, want the success response to %s", m, cmd.ID)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the success event of a local call did not reach the subscription")
+	}
+}
+
 // TestSecretsNeverLogged: a credential in the URL, in each form (password, token as
 // user-only userinfo, ?token=), appears in no error, log line or health output: not when
 // connecting fails (nothing listens on port 1), not for URLs New refuses, and not on the

@@ -14,20 +14,23 @@ import (
 	"github.com/purista-go/purista/pkg/framework/bridge"
 
 	"github.com/purista-go/purista/pkg/framework/internal/redact"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
 // ErrBadURL is wrapped by New's errors for a URL it cannot use. The errors never contain
 // the URL's password or token.
 var ErrBadURL = errors.New("nats: bad URL")
 
+// ErrConfig is wrapped by New's errors for an option it cannot use (an instance id that
+// NATS subjects and headers cannot carry).
+var ErrConfig = errors.New("nats: invalid configuration")
+
 // Option configures a Bridge. Options are applied in order; later ones win.
 type Option func(*config)
 
 type config struct {
-	logger         *slog.Logger
-	instanceID     string
-	local          bool
-	invokeTimeout  time.Duration
+	transport.Options // logger, instance id, local delivery, invoke timeout
+
 	maxConcurrency int
 	streamName     string
 	dlqStreamName  string
@@ -75,9 +78,7 @@ const (
 
 func defaultConfig() config {
 	return config{
-		logger:         slog.New(slog.DiscardHandler),
-		local:          true,
-		invokeTimeout:  bridge.DefaultTimeout,
+		Options:        transport.DefaultOptions(),
 		maxConcurrency: DefaultMaxConcurrency,
 		streamName:     DefaultStreamName,
 		dlqStreamName:  DefaultDeadLetterStreamName,
@@ -93,39 +94,23 @@ func defaultConfig() config {
 
 // WithLogger sets the logger. Default: discard everything. A nil logger keeps the default.
 // Nothing logged contains the URL's password or token.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if l != nil {
-			c.logger = l
-		}
-	}
-}
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.SetLogger(l) } }
 
 // WithInstanceID sets the bridge's instance id (PURISTA_INSTANCE_ID). Default: a fresh
-// wire.NewID(). An empty id keeps the default.
-func WithInstanceID(id string) Option {
-	return func(c *config) {
-		if id != "" {
-			c.instanceID = id
-		}
-	}
-}
+// wire.NewID(). An empty id keeps the default. New fails (ErrConfig) for an id that a
+// subject token or header cannot carry (see transport.CheckInstanceID; PURISTA's 32 hex
+// characters and pod names pass).
+func WithInstanceID(id string) Option { return func(c *config) { c.SetInstanceID(id) } }
 
 // WithLocalDelivery switches the local short-circuit: when on (the default), Invoke of a
 // command whose handler is registered on this same bridge calls it in process without
 // touching the broker (a success event it emits is still published). Events always go
 // through the broker.
-func WithLocalDelivery(enabled bool) Option { return func(c *config) { c.local = enabled } }
+func WithLocalDelivery(enabled bool) Option { return func(c *config) { c.SetLocalDelivery(enabled) } }
 
 // WithInvokeTimeout sets the timeout Invoke uses when called with a zero timeout. Default:
 // bridge.DefaultTimeout. Values <= 0 keep the default.
-func WithInvokeTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.invokeTimeout = d
-		}
-	}
-}
+func WithInvokeTimeout(d time.Duration) Option { return func(c *config) { c.SetInvokeTimeout(d) } }
 
 // WithMaxConcurrency bounds the handlers each subscription runs at once; further messages
 // wait in the client (core NATS) or on the server (JetStream). Command handlers are not

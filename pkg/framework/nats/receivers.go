@@ -172,13 +172,13 @@ func (r *cmdReg) retire() bool {
 
 // onMsg runs one command on the receiver's goroutine, which holds s.
 func (r *cmdReg) onMsg(s *slot, m *natsgo.Msg) {
-	if !r.g.Enter(false) {
+	if !r.Calls.Enter(false) {
 		// Delivered after the drain began (commands already buffered in the client when the
 		// subscription went away): answer at once that this instance is shutting down,
 		// instead of leaving the caller to wait for its timeout.
 		r.b.refuse(r, m)
 		return
 	}
-	defer r.g.Leave()
+	defer r.Calls.Leave()
 	r.b.serve(r, s, m)
 }

@@ -13,18 +13,16 @@ import (
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/wire"
 
-	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
 	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
 
-// cmdReg is a registered command handler.
+// cmdReg is a registered command handler. Its transport.Command (handler, timeout, the
+// gate of calls in flight) serves broker-delivered and local calls alike.
 type cmdReg struct {
-	b       *Bridge
-	addr    wire.Address
-	h       bridge.CommandHandler
-	timeout time.Duration
-	g       inflight.Gate // calls in flight
+	transport.Command
+	b    *Bridge
+	addr wire.Address
 
 	ch         chan *natsgo.Msg // the subscription's commands, taken by receivers
 	quit       chan struct{}    // closed when the registration ends: receivers exit
@@ -59,7 +57,7 @@ func (b *Bridge) RegisterCommand(ctx context.Context, addr wire.Address, h bridg
 	if timeout <= 0 {
 		timeout = bridge.DefaultTimeout
 	}
-	r := &cmdReg{b: b, addr: addr, h: h, timeout: timeout, slots: map[*slot]struct{}{}, seen: map[*slot]uint32{}}
+	r := &cmdReg{Command: transport.Command{Handler: h, Timeout: timeout}, b: b, addr: addr, slots: map[*slot]struct{}{}, seen: map[*slot]uint32{}}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.life.Load() >= lifecycle.StateDraining {
@@ -113,16 +111,16 @@ func (b *Bridge) serve(r *cmdReg, s *slot, m *natsgo.Msg) {
 		b.reject(r.addr, m, err)
 		return
 	}
-	ctx := b.handlerCtx.WithTimeout(r.timeout) // no timer unless the handler waits on it
+	ctx := b.handlerCtx.WithTimeout(r.Timeout) // no timer unless the handler waits on it
 	defer ctx.Finish()
 	s.begin(cmd, m.Reply)
-	resp := b.finishResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, r.h, cmd))
+	resp := bridge.CompleteResponse(ctx, cmd, b.life.CallCommand(ctx, b.log, r.Handler, cmd), b.cfg.InstanceID)
 	buf := b.bufs.Get()
 	defer b.bufs.Put(buf) // the publishes below copy data before they return
 	data, err := buf.Encode(resp)
 	if err != nil {
 		b.log.Error("nats: command response not encodable", "command", cmd.Receiver.String(), "err", err)
-		resp = bridge.UnhandledResponse(cmd, http.StatusInternalServerError, b.cfg.instanceID)
+		resp = bridge.UnhandledResponse(cmd, http.StatusInternalServerError, b.cfg.InstanceID)
 		data, _ = buf.Encode(resp)
 	}
 	answered, err := s.finish(b.nc, data)
@@ -156,7 +154,7 @@ func (b *Bridge) refuse(r *cmdReg, m *natsgo.Msg) {
 		return
 	}
 	if m.Reply != "" {
-		b.replyTo(m.Reply, bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, b.cfg.instanceID))
+		b.replyTo(m.Reply, bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, b.cfg.InstanceID))
 	}
 }
 
@@ -176,7 +174,7 @@ func (b *Bridge) reject(addr wire.Address, m *natsgo.Msg, cause error) {
 		// call, is what matches the reply on NATS.
 		cmd.CorrelationID = cmd.ID
 	}
-	b.replyTo(m.Reply, bridge.RejectResponse(cmd, cause.Error(), b.cfg.instanceID))
+	b.replyTo(m.Reply, bridge.RejectResponse(cmd, cause.Error(), b.cfg.InstanceID))
 }
 
 // replyTo sends resp to a caller's inbox: the envelope alone, no headers.
@@ -234,7 +232,7 @@ func (r *cmdReg) Unregister(ctx context.Context) error {
 		r.stop()
 		r.b.flushQuietly(ctx)
 	})
-	err := r.b.life.WaitUnregister(ctx, &r.g)
+	err := r.b.life.WaitUnregister(ctx, &r.Calls)
 	r.quitOnce.Do(func() {
 		r.waitDrained(ctx)
 		if r.quit != nil {

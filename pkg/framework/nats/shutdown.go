@@ -70,7 +70,7 @@ func (s *slot) takeOver(b *Bridge) {
 	cmd, reply := s.cmd, s.reply
 	s.cmd = nil
 	if reply != "" {
-		b.replyTo(reply, bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, b.cfg.instanceID))
+		b.replyTo(reply, bridge.UnhandledResponse(cmd, http.StatusServiceUnavailable, b.cfg.InstanceID))
 	}
 }
 

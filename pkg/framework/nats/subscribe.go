@@ -14,12 +14,8 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/internal/inflight"
 	"github.com/purista-go/purista/pkg/framework/internal/lifecycle"
+	"github.com/purista-go/purista/pkg/framework/internal/transport"
 )
-
-// subKey identifies a subscription registration of one bridge.
-type subKey struct{ service, version, target string }
-
-func keyOf(a wire.Address) subKey { return subKey{a.ServiceName, a.ServiceVersion, a.ServiceTarget} }
 
 // subReg is one registered subscription. Exactly one of sub (core NATS) and cc
 // (JetStream) is set while it runs.
@@ -29,13 +25,13 @@ type subReg struct {
 	h       bridge.MessageHandler
 	durable bool // JetStream consumer
 	sem     chan struct{}
-	g       inflight.Gate // deliveries and scheduled retries in flight
+	g       inflight.Gate     // deliveries and scheduled retries in flight
+	retries transport.Retries // core NATS redeliveries; each holds a unit of g
 
 	mu      sync.Mutex
 	core    *natsgo.Subscription
 	ccs     []jetstream.ConsumeContext
 	closing bool
-	timers  map[*time.Timer]struct{}
 	once    sync.Once
 }
 
@@ -50,20 +46,20 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 	if h == nil || sub.Subscriber.ServiceName == "" {
 		return nil, fmt.Errorf("nats: register subscription %s: needs a handler and a subscriber service name", sub.Subscriber)
 	}
-	sub.Subscriber.InstanceID = b.cfg.instanceID
+	sub.Subscriber.InstanceID = b.cfg.InstanceID
 	r := &subReg{
 		b: b, sub: sub, h: h,
 		durable: sub.Durable && !sub.EveryInstance && sub.Filter.MessageType != wire.TypeCommand,
 		sem:     make(chan struct{}, b.cfg.maxConcurrency),
-		timers:  map[*time.Timer]struct{}{},
 	}
+	r.retries.Work = &r.g
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.life.Load() >= lifecycle.StateDraining {
 		return nil, fmt.Errorf("nats: register subscription %s: %w", sub.Subscriber, bridge.ErrClosed)
 	}
-	k := keyOf(sub.Subscriber)
-	if _, dup := b.subs[k]; dup {
+	ep := transport.EndpointOf(sub.Subscriber)
+	if _, dup := b.subs.Get(ep); dup {
 		return nil, fmt.Errorf("nats: register subscription %s: %w", sub.Subscriber, bridge.ErrDuplicate)
 	}
 	if b.life.Load() == lifecycle.StateRunning {
@@ -75,21 +71,15 @@ func (b *Bridge) RegisterSubscription(ctx context.Context, sub bridge.Subscripti
 			return nil, fmt.Errorf("nats: register subscription %s: %w", sub.Subscriber, err)
 		}
 	}
-	b.subs[k] = r
+	_ = b.subs.Add(ep, r) // not a duplicate: b.mu is held since the check
 	return r, nil
 }
 
 // pattern returns the subscription subject of the filter, with message type typ.
 func (r *subReg) pattern(typ wire.MessageType) string {
-	f := r.sub.Filter
-	return wire.NATSPattern(wire.Tokens{
-		MessageType: string(typ), PrincipalID: f.PrincipalID, TenantID: f.TenantID,
-		SenderInstanceID: f.Sender.InstanceID, SenderServiceName: f.Sender.ServiceName,
-		SenderServiceVersion: f.Sender.ServiceVersion, SenderServiceTarget: f.Sender.ServiceTarget,
-		EventName:          f.EventName,
-		ReceiverInstanceID: f.Receiver.InstanceID, ReceiverServiceName: f.Receiver.ServiceName,
-		ReceiverServiceVersion: f.Receiver.ServiceVersion, ReceiverServiceTarget: f.Receiver.ServiceTarget,
-	})
+	t := transport.FilterTokens(r.sub.Filter)
+	t.MessageType = string(typ)
+	return wire.NATSPattern(t)
 }
 
 // start subscribes; b.mu is held and the bridge is connected.
@@ -140,7 +130,7 @@ func (r *subReg) start(ctx context.Context) error {
 			DeliverPolicy:     jetstream.DeliverNewPolicy,
 			AckPolicy:         jetstream.AckExplicitPolicy,
 			AckWait:           b.cfg.ackWait,
-			MaxDeliver:        r.maxAttempts(),
+			MaxDeliver:        transport.MaxAttempts(r.sub.Retry),
 			MaxAckPending:     max(b.cfg.maxConcurrency*4, 256),
 			InactiveThreshold: b.cfg.inactive,
 		}
@@ -229,78 +219,48 @@ func (r *subReg) dispatch(run, reject func()) {
 }
 
 // call runs the handler with a ctx bounded by the ack wait; a panic is an error.
-func (r *subReg) call(msg *wire.Message) (err error) {
+func (r *subReg) call(msg *wire.Message) error {
 	ctx, cancel := context.WithTimeout(r.b.ctx, r.b.cfg.ackWait)
 	defer cancel()
-	defer func() {
-		if p := recover(); p != nil {
-			r.b.log.Error("nats: subscription handler panicked", "subscriber", r.sub.Subscriber.String(), "panic", fmt.Sprint(p))
-			err = fmt.Errorf("nats: subscription handler panicked: %v", p)
-		}
-	}()
-	return r.h(ctx, msg)
-}
-
-func (r *subReg) maxAttempts() int {
-	if r.sub.Retry.MaxAttempts > 0 {
-		return r.sub.Retry.MaxAttempts
-	}
-	return bridge.DefaultMaxAttempts
+	return transport.CallSubscription(ctx, r.b.log, Name, r.sub.Subscriber, r.h, msg)
 }
 
 // deliverCore runs attempt number attempt of a core NATS message and schedules the retry
-// or the dead letter a failure calls for.
+// (in process, r.retries) or the dead letter a failure calls for.
 func (r *subReg) deliverCore(data []byte, attempt int) {
 	msg, err := wire.Decode(data)
 	if err != nil {
 		// Addressed to this subscription (its subject matched) but never deliverable: dead-
 		// lettered at once with the reason, as the durable path does.
 		r.b.log.Warn("nats: invalid message dead-lettered", "subscriber", r.sub.Subscriber.String(), "bytes", len(data), "err", err)
-	} else {
-		if !r.sub.Filter.Match(msg) {
-			return
-		}
-		if err = r.call(msg); err == nil || r.b.ctx.Err() != nil {
-			return
-		}
-		if attempt < r.maxAttempts() {
-			r.schedule(data, attempt+1, r.sub.Retry.Delay(attempt))
-			return
-		}
+		r.deadLetterCore(data, attempt, err.Error())
+		return
 	}
-	if dlErr := r.b.deadLetter(r.sub.Subscriber, data, err.Error(), attempt); dlErr != nil {
-		r.b.log.Error("nats: dead letter not published; message dropped", "subscriber", r.sub.Subscriber.String(), "err", dlErr)
+	if !r.sub.Filter.Match(msg) {
+		return
 	}
+	if err = r.call(msg); err == nil || r.b.ctx.Err() != nil {
+		return
+	}
+	r.retries.Settle(r.sub.Retry, attempt, err, func(next int) {
+		if !r.g.Enter(true) {
+			return
+		}
+		go func() { // never block the caller: it may hold the last handler slot
+			defer r.g.Leave()
+			r.sem <- struct{}{}
+			defer func() { <-r.sem }()
+			r.deliverCore(data, next)
+		}()
+	}, func(attempts int, reason string) { r.deadLetterCore(data, attempts, reason) })
 }
 
-// schedule redelivers data after delay; the retry counts as in-flight work.
-func (r *subReg) schedule(data []byte, attempt int, delay time.Duration) {
-	if !r.g.Enter(true) {
-		return
+// deadLetterCore dead-letters a core NATS message; one that cannot be published is lost
+// (core NATS keeps no copy).
+func (r *subReg) deadLetterCore(data []byte, attempts int, reason string) {
+	if err := r.b.deadLetter(r.sub.Subscriber, data, reason, attempts); err != nil {
+		r.b.log.Error("nats: dead letter not published; message dropped", "subscriber", r.sub.Subscriber.String(), "err", err)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closing {
-		r.g.Leave()
-		return
-	}
-	var t *time.Timer
-	t = time.AfterFunc(delay, func() {
-		r.mu.Lock()
-		_, ok := r.timers[t]
-		delete(r.timers, t)
-		r.mu.Unlock()
-		if !ok {
-			return // stop took it over
-		}
-		r.sem <- struct{}{}
-		go func() {
-			defer r.g.Leave()
-			defer func() { <-r.sem }()
-			r.deliverCore(data, attempt)
-		}()
-	})
-	r.timers[t] = struct{}{}
 }
 
 // deliverJS runs one delivery of a JetStream message: ack on success; on failure NAK with
@@ -331,8 +291,8 @@ func (r *subReg) deliverJS(m jetstream.Msg) {
 		_ = m.Nak()
 		return
 	}
-	if attempt < r.maxAttempts() {
-		_ = m.NakWithDelay(r.sub.Retry.Delay(attempt))
+	if retry, delay := transport.Next(r.sub.Retry, attempt); retry {
+		_ = m.NakWithDelay(delay)
 		return
 	}
 	r.giveUp(m, err.Error(), attempt)
@@ -364,12 +324,7 @@ func (r *subReg) stop() {
 	for _, cc := range r.ccs {
 		cc.Drain()
 	}
-	for t := range r.timers {
-		if t.Stop() {
-			r.g.Leave()
-		}
-	}
-	clear(r.timers)
+	r.retries.Stop()
 }
 
 // waitStopped waits until the JetStream consumer has delivered its buffer (which onJS
@@ -397,10 +352,7 @@ func (r *subReg) waitStopped(ctx context.Context) {
 func (r *subReg) Unregister(ctx context.Context) error {
 	r.once.Do(func() {
 		r.b.mu.Lock()
-		k := keyOf(r.sub.Subscriber)
-		if r.b.subs[k] == r {
-			delete(r.b.subs, k)
-		}
+		r.b.subs.Remove(transport.EndpointOf(r.sub.Subscriber), r)
 		r.b.mu.Unlock()
 		r.stop()
 		r.b.flushQuietly(ctx)
