@@ -76,9 +76,9 @@ type Features struct {
 	// an input over the limit fails at once with an error instead of hanging.
 	MaxPayload int
 	// InlineHandlers: command handlers run on their callers' goroutines, so a handler that
-	// ignores its ctx holds its caller until it returns. The timeout case then lets its
-	// handler overrun the timeout briefly and checks that the handler's ctx ended at the
-	// timeout and that its late answer became ErrTimeout.
+	// ignores its ctx holds its caller until it returns. The timeout case's handler then
+	// answers as soon as its ctx ended (instead of once its caller gave up), and the case
+	// checks that this late answer became ErrTimeout.
 	InlineHandlers bool
 }
 

@@ -162,28 +162,30 @@ func caseInvokeUnknownCommand(t *testing.T, h Harness) {
 	}
 }
 
+// caseInvokeTimeout: a handler that answers only after its ctx ended makes the caller see
+// ErrTimeout, not before the timeout, and the handler's ctx ends. The handler answers once
+// the caller gave up (Invoke returned); with Features.InlineHandlers the caller waits for
+// the handler, which then answers as soon as its ctx ended: late all the same.
 func caseInvokeTimeout(t *testing.T, h Harness) {
 	t.Parallel()
 	caller, callee := endpoints()
 	a, b := h.start(t), h.start(t)
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
 	cancelled := make(chan struct{})
-	overrun := h.Wait // answer only after the caller gave up, so that it must see ErrTimeout
-	if h.Features.InlineHandlers {
-		overrun = 200 * time.Millisecond // the caller waits for it: keep it short
-	}
 	register(t, h, b, callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
 		<-ctx.Done()
 		close(cancelled)
-		select {
-		case <-release:
-		case <-time.After(overrun):
+		if !h.Features.InlineHandlers {
+			<-release
 		}
 		return success(cmd, b.InstanceID(), json.RawMessage(`"late"`))
 	}, bridge.CommandOptions{Timeout: 300 * time.Millisecond})
-	t.Cleanup(func() { close(release) })
+	t.Cleanup(free)
 	start := time.Now()
 	resp, err := a.Invoke(h.ctx(t), command(t, caller, callee, 1), 300*time.Millisecond)
+	free()
 	if !errors.Is(err, bridge.ErrTimeout) { // a bridge that overran h.Wait ends with the ctx's error
 		t.Fatalf("Invoke = %v, %v; want ErrTimeout", resp, err)
 	}

@@ -16,10 +16,13 @@ import (
 
 // TestFaultCutAndRestore cuts, through a TCP proxy, the connection of a caller and of a
 // durable subscriber while 1,000 invokes are in flight and 10,000 durable events are
-// being published, then restores it. Every invoke ends with a result or a clear error,
-// no event is lost (duplicates are counted), health goes false then true, and delivery
-// works again after the restore. The real broker is never touched. Nothing here depends
-// on how fast anything runs: every wait is for a condition, with a generous deadline.
+// being published (half of them after the cut), then restores it. The invokes' handlers block until after the
+// restore, so every invoke is in flight across the cut and fails at once with an error
+// wrapping bridge.ErrUnavailable (its timeout is two minutes, so a call left to wait
+// would hold the test far past the cut); no event is lost (duplicates are counted),
+// health goes false then true, and delivery works again after the restore. The real
+// broker is never touched. Nothing here depends on how fast anything runs: every wait is
+// for a condition, with a generous deadline.
 func TestFaultCutAndRestore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -30,22 +33,27 @@ func TestFaultCutAndRestore(t *testing.T) {
 	const (
 		invokes       = 1000
 		events        = 10000
-		invokeTimeout = 5 * time.Second
+		invokeTimeout = 2 * time.Minute
 	)
 	callee := addr(uniq("FaultCallee"), "slow")
 	name := uniq("faultEvent")
 	handler := startBridge(t, u)
-	if _, err := handler.RegisterCommand(context.Background(), callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
+	release, free := releaser(t) // freed after the restore (or when t ends, before handler closes)
+	var running atomic.Int64
+	reg, err := handler.RegisterCommand(context.Background(), callee, func(ctx context.Context, cmd *wire.Message) *wire.Message {
 		if !strings.Contains(string(cmd.Payload), `"after"`) { // the post-restore probe answers at once
+			running.Add(1)
 			select { // keep the calls in flight across the cut
-			case <-time.After(3 * time.Second):
+			case <-release:
 			case <-ctx.Done():
 			}
 		}
 		return echo(ctx, cmd)
-	}, bridge.CommandOptions{}); err != nil {
+	}, bridge.CommandOptions{Timeout: invokeTimeout})
+	if err != nil {
 		t.Fatal(err)
 	}
+	waitHandlers(t, reg, free)
 	caller := startBridge(t, viaProxy)
 	subscriber := startBridge(t, viaProxy, pnats.WithMaxConcurrency(128))
 	publisher := startBridge(t, u)
@@ -73,17 +81,21 @@ func TestFaultCutAndRestore(t *testing.T) {
 				return
 			}
 			failed.Add(1)
-			switch {
-			case errors.Is(err, bridge.ErrTimeout), errors.Is(err, bridge.ErrUnavailable), errors.Is(err, bridge.ErrNoHandler):
-				errKinds.Store(err.Error()[:min(len(err.Error()), 60)], true)
-			default:
-				t.Errorf("invoke %d: unclear error %v", i, err)
+			if !errors.Is(err, bridge.ErrUnavailable) {
+				t.Errorf("invoke %d, in flight at the cut: %v, want an error wrapping bridge.ErrUnavailable", i, err)
+				return
 			}
+			errKinds.Store(err.Error()[:min(len(err.Error()), 60)], true)
 		}()
 	}
 
-	// 10,000 durable events, published concurrently.
+	// 10,000 durable events, published concurrently: the first half at once, the second
+	// half once the cut is made, so that the subscriber misses them while it is cut off.
 	ids := make([]string, events)
+	cutMade := make(chan struct{})
+	var cutOnce sync.Once
+	markCut := func() { cutOnce.Do(func() { close(cutMade) }) }
+	t.Cleanup(markCut)
 	var pubWG sync.WaitGroup
 	var pubErr atomic.Int64
 	next := atomic.Int64{}
@@ -96,6 +108,9 @@ func TestFaultCutAndRestore(t *testing.T) {
 				if i >= events {
 					return
 				}
+				if i >= events/2 {
+					<-cutMade
+				}
 				ev := event(addr("FaultPublisher", "run"), name, i)
 				ids[i] = ev.ID
 				for {
@@ -105,6 +120,9 @@ func TestFaultCutAndRestore(t *testing.T) {
 					if err == nil {
 						break
 					}
+					if errors.Is(err, bridge.ErrClosed) { // the test failed and ended
+						return
+					}
 					pubErr.Add(1)
 					time.Sleep(50 * time.Millisecond)
 				}
@@ -112,10 +130,13 @@ func TestFaultCutAndRestore(t *testing.T) {
 		}()
 	}
 
-	// Cut once some events arrived and invokes are in flight; restore after health is down.
+	// Cut once some events arrived and every invoke's handler runs; restore after health
+	// is down.
+	waitFor(t, 60*time.Second, "every invoke's handler to run", func() bool { return running.Load() >= invokes })
 	waitFor(t, 30*time.Second, "first deliveries", func() bool { return len(got.snapshot()) > 100 })
 	proxy.Cut()
 	cutAt := time.Now()
+	markCut()
 	t.Logf("cut with %d invokes answered, %d events delivered", ok.Load()+failed.Load(), len(got.snapshot()))
 	waitFor(t, 10*time.Second, "health to report the cut", func() bool {
 		return errors.Is(subscriber.Healthy(context.Background()), bridge.ErrUnavailable) &&
@@ -125,6 +146,7 @@ func TestFaultCutAndRestore(t *testing.T) {
 	time.Sleep(time.Second) // the outage lasts a while: not a synchronisation
 	proxy.Restore()
 	restoredAt := time.Now()
+	free() // the handlers answer now, to inboxes nobody waits on any more
 	waitFor(t, 30*time.Second, "health after the restore", func() bool {
 		return subscriber.Healthy(context.Background()) == nil && caller.Healthy(context.Background()) == nil
 	})
@@ -152,6 +174,9 @@ func TestFaultCutAndRestore(t *testing.T) {
 	var kinds []string
 	errKinds.Range(func(k, _ any) bool { kinds = append(kinds, k.(string)); return true })
 	t.Logf("invokes: %d ok, %d failed with clear errors %v", ok.Load(), failed.Load(), kinds)
+	if n := ok.Load(); n != 0 {
+		t.Errorf("%d invokes in flight at the cut were answered, want all to fail with bridge.ErrUnavailable", n)
+	}
 
 	waitFor(t, 60*time.Second, "every durable event", func() bool {
 		s := got.snapshot()

@@ -19,7 +19,9 @@ import (
 
 // TestLocalShortCircuit: with local delivery on, a same-process call puts nothing on the
 // broker (a raw sniffer on purista.command.> sees nothing); switched off, the call goes
-// over the broker.
+// over the broker. The remote call is the marker: it leaves on the same connection and
+// subject after the local one, and NATS keeps one connection's messages in order, so
+// once the sniffer has it, anything the local call had published would be there too.
 func TestLocalShortCircuit(t *testing.T) {
 	u := needBroker(t)
 	b := startBridge(t, u)
@@ -29,45 +31,55 @@ func TestLocalShortCircuit(t *testing.T) {
 	}
 	sniffer := rawConn(t, u)
 	var mu sync.Mutex
-	var seen []string
+	var seen []*natsgo.Msg
 	s, err := sniffer.Subscribe("purista.command.>", func(m *natsgo.Msg) {
 		mu.Lock()
 		defer mu.Unlock()
-		seen = append(seen, m.Subject)
+		seen = append(seen, m)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = s.Unsubscribe() }()
-	_ = sniffer.Flush()
-	count := func() int {
+	if err := sniffer.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// toCallee returns the bodies of the commands to callee the sniffer saw.
+	toCallee := func() []string {
 		mu.Lock()
 		defer mu.Unlock()
-		n := 0
-		for _, subj := range seen {
-			if strings.HasSuffix(subj, "."+wire.SnakeCase(callee.ServiceName)+".1.echo") {
-				n++
+		var out []string
+		for _, m := range seen {
+			if strings.HasSuffix(m.Subject, "."+wire.SnakeCase(callee.ServiceName)+".1.echo") {
+				out = append(out, string(m.Data))
 			}
 		}
-		return n
+		return out
 	}
 
-	resp, err := b.Invoke(context.Background(), command(addr("Caller", "run"), callee, "hi"), 5*time.Second)
+	local := command(addr("Caller", "run"), callee, "hi")
+	resp, err := b.Invoke(context.Background(), local, 5*time.Second)
 	if err != nil || string(resp.Payload) != `"hi"` {
 		t.Fatalf("local Invoke = %v, %v", resp, err)
 	}
-	_ = sniffer.Flush()
-	time.Sleep(300 * time.Millisecond)
-	if n := count(); n != 0 {
-		t.Fatalf("local call put %d command(s) on the broker: %v", n, seen)
-	}
 
 	b.SetLocalDelivery(false)
-	resp, err = b.Invoke(context.Background(), command(addr("Caller", "run"), callee, "hi"), 5*time.Second)
+	remote := command(addr("Caller", "run"), callee, "hi")
+	resp, err = b.Invoke(context.Background(), remote, 5*time.Second)
 	if err != nil || string(resp.Payload) != `"hi"` {
 		t.Fatalf("remote Invoke = %v, %v", resp, err)
 	}
-	waitFor(t, 5*time.Second, "the command on the broker", func() bool { return count() == 1 })
+	waitFor(t, 30*time.Second, "the remote command on the broker", func() bool {
+		for _, body := range toCallee() {
+			if strings.Contains(body, remote.ID) {
+				return true
+			}
+		}
+		return false
+	})
+	if got := toCallee(); len(got) != 1 {
+		t.Fatalf("the broker carried %d commands to the callee, want only the remote one: %v", len(got), got)
+	}
 }
 
 // TestLocalSuccessEvent: a local call whose handler answers with an eventName gives the
