@@ -126,14 +126,25 @@ func (c *rpcCalls) call(publish func(id string) error) error {
 	c.pending[id] = ch
 	c.mu.Unlock()
 	if err := publish(id); err != nil {
+		c.forget(id)
 		return err
 	}
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
 	select {
 	case <-ch:
 		return nil
-	case <-time.After(10 * time.Second):
+	case <-t.C:
+		c.forget(id)
 		return fmt.Errorf("raw rpc %s timed out", id)
 	}
+}
+
+// forget removes the pending call id, whose reply will not be waited for.
+func (c *rpcCalls) forget(id string) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
 }
 
 // rawSameWireRPC is the raw amqp091 RPC on the bridge's wire, the baseline of the
@@ -142,7 +153,10 @@ func (c *rpcCalls) call(publish func(id string) error) error {
 // reach a command queue bound on them; the responder replies straight to the caller's
 // reply queue (default exchange, routing key = the queue) with the encoded response in
 // the body and the properties the bridge's replies carry (contentType, contentEncoding,
-// correlationId, messageId), no headers. The reply queue is bound on replyTo as the
+// correlationId, messageId), no headers; right after it, on the same channel, it publishes
+// the response's copy for subscriptions to the headers exchange with the response's
+// headers (no replyTo) and the properties of the bridge's copy, as the wire format
+// requires (see amqp.WithResponseCopies). The reply queue is bound on replyTo as the
 // bridge's is. Bodies and headers are built once: no JSON work, no confirms, auto-ack.
 func rawSameWireRPC(b testing.TB) rpc {
 	u := brokerURL(b)
@@ -175,12 +189,16 @@ func rawSameWireRPC(b testing.TB) rpc {
 		Payload: json.RawMessage(`{"email":"alice@example.com","name":"Alice"}`)}
 	resp.Sender.InstanceID = wire.NewID()
 	respBody, _ := wire.Encode(resp)
-	cmdHeaders := tableOf(amqp.Headers(cmd, ""))
+	cmdHeaders, respHeaders := tableOf(amqp.Headers(cmd, "")), tableOf(amqp.Headers(resp, ""))
 	go func() {
 		for d := range reqs {
 			_ = sch.PublishWithContext(context.Background(), "", d.ReplyTo, false, false, amqp091.Publishing{
 				ContentType: wire.ContentTypeJSON, ContentEncoding: wire.EncodingUTF8,
 				CorrelationId: d.CorrelationId, MessageId: resp.ID, Body: respBody})
+			_ = sch.PublishWithContext(context.Background(), wire.AMQPExchange, "", false, false, amqp091.Publishing{
+				Headers: respHeaders, ContentType: wire.ContentTypeJSON, ContentEncoding: wire.EncodingUTF8,
+				DeliveryMode: amqp091.Persistent, CorrelationId: d.CorrelationId, MessageId: resp.ID,
+				Timestamp: time.Unix(resp.Timestamp, 0), Type: string(resp.MessageType), Body: respBody})
 		}
 	}()
 	calls := newRPCCalls(replies)
@@ -246,8 +264,8 @@ func BenchmarkInvoke(b *testing.B) {
 // BenchmarkInvokeRatio prints the target lines "ratio amqp-samewire-{seq,inflight64,p50}
 // <ours÷raw>": the bridge against rawSameWireRPC, raw amqp091 sending the same bytes
 // (same bodies, same headers and properties on commands, body-only replies straight to
-// the reply queue), measured side by side in one run by benchutil. As context it then
-// prints the old "ratio amqp-invoke-{seq,64,p50}" against rawRPC, which sends no headers
+// the reply queue, each response's copy to the exchange), measured side by side in one
+// run by benchutil. As context it then prints the old "ratio amqp-invoke-{seq,64,p50}" against rawRPC, which sends no headers
 // and no exchange routing at all: traffic the wire format cannot be.
 func BenchmarkInvokeRatio(b *testing.B) {
 	ours, same := bridgeRPC(b), rawSameWireRPC(b)

@@ -159,13 +159,12 @@ func (b *Bridge) refuse(cmd *wire.Message, replyTo, why string) {
 }
 
 // respond sends resp, the answer to a command, to the caller's reply queue replyTo (no
-// reply when empty; see replyPublishing) and, when resp is a success response with an
-// eventName, publishes it to the exchange as an event as well, so that subscriptions see
-// it. The event is published first and its confirm awaited last, so that the reply does
-// not wait for it. Best effort: what cannot be sent is logged.
+// reply when empty; see replyPublishing) and publishes a copy to the exchange for the
+// subscriptions (see copyResponse). Best effort: what cannot be sent is logged.
 func (b *Bridge) respond(resp *wire.Message, replyTo string) {
-	event := resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != ""
-	if replyTo == "" && !event {
+	event := isEvent(resp)
+	copied := event || b.cfg.copies
+	if replyTo == "" && !copied {
 		return
 	}
 	buf := b.bufs.Get()
@@ -175,16 +174,25 @@ func (b *Bridge) respond(resp *wire.Message, replyTo string) {
 		b.log.Error("amqp: command response not encodable", "err", err)
 		return
 	}
-	b.send(resp, data, replyTo, event)
+	b.send(resp, data, replyTo, event, copied)
+}
+
+// isEvent reports whether resp is a success response with an eventName: an event as well.
+func isEvent(resp *wire.Message) bool {
+	return resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != ""
 }
 
 // publishEvent publishes resp, a success response with an eventName that a local call
 // produced (data is its encoding), for the subscriptions: Local's Publish.
-func (b *Bridge) publishEvent(resp *wire.Message, data []byte) { b.send(resp, data, "", true) }
+func (b *Bridge) publishEvent(resp *wire.Message, data []byte) { b.send(resp, data, "", true, true) }
 
-// send is respond once resp is encoded as data; event says whether resp is a success
-// event too. It returns once amqp091 has copied data.
-func (b *Bridge) send(resp *wire.Message, data []byte, replyTo string, event bool) {
+// send is respond once resp is encoded as data. When copied, resp also goes to the
+// exchange with every header but replyTo (the cached header table; no replyTo, so no
+// reply queue receives the copy): an event (a success with an eventName) on the confirm
+// channel, published before the reply and its confirm awaited after it, so that the
+// reply does not wait; any other response right after the reply on the same channel
+// without a confirm (at most once, like the reply). It returns once amqp091 has copied data.
+func (b *Bridge) send(resp *wire.Message, data []byte, replyTo string, event, copied bool) {
 	s, err := b.session()
 	if err != nil {
 		b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
@@ -201,6 +209,13 @@ func (b *Bridge) send(resp *wire.Message, data []byte, replyTo string, event boo
 		if err := s.fast.Publish("", replyTo, false, false, replyPublishing(resp, data)); err != nil {
 			b.log.Warn("amqp: response lost", "correlationId", resp.CorrelationID, "err", err)
 		}
+	}
+	if copied && !event {
+		p := b.publishing(resp, data, "")
+		if err := s.fast.Publish(wire.AMQPExchange, "", false, false, p); err != nil {
+			b.log.Debug("amqp: response copy for subscriptions lost", "correlationId", resp.CorrelationID, "err", err)
+		}
+		b.headers.put(p.Headers)
 	}
 	if !event {
 		return

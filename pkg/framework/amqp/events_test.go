@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -81,12 +82,29 @@ func TestSuccessEventReachesSubscriptions(t *testing.T) {
 		}
 		return true
 	})
-	time.Sleep(300 * time.Millisecond) // settle: watch for duplicates
+	// A marker: a third call over the broker, whose success event the server publishes
+	// after the two above on the same channel. Once it has reached every subscription, a
+	// duplicate of the two would have arrived before it on the subscription's queue.
+	marker := cmdTo(from, svc, "2")
+	if _, err := caller.Invoke(ctx, marker, 10*time.Second); err != nil {
+		t.Fatalf("marker invoke: %v", err)
+	}
+	waitFor(t, 10*time.Second, "the marker's success event at every subscription", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for label := range filters {
+			if !slices.Contains(seen[label], marker.CorrelationID) {
+				return false
+			}
+		}
+		return true
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	for label := range filters {
-		if got := strings.Join(seen[label], ","); len(seen[label]) != len(want) || !strings.Contains(got, want[0]) || !strings.Contains(got, want[1]) {
-			t.Errorf("subscription by %s received %v, want %v once each", label, seen[label], want)
+		got := seen[label][:slices.Index(seen[label], marker.CorrelationID)]
+		if len(got) != len(want) || !slices.Contains(got, want[0]) || !slices.Contains(got, want[1]) {
+			t.Errorf("subscription by %s received %v before the marker, want %v once each", label, got, want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,7 +170,10 @@ func TestGoldenPublish(t *testing.T) {
 	cmd := &wire.Message{ID: wire.NewID(), Timestamp: wire.NowMillis(), ContentType: wire.ContentTypeJSON,
 		ContentEncoding: wire.EncodingUTF8, MessageType: wire.TypeCommand, Sender: client, Receiver: &user,
 		CorrelationID: wire.NewID(), OTP: tsCmd.OTP, Payload: tsCmd.Payload}
-	viaExchange := sniffer(t, amqp091.Table{"x-match": "all", wire.HeaderReplyTo: a.ReplyQueue()})
+	// Bound on replyTo=<a's reply queue>, and on the name of a marker event that b emits
+	// after answering: whatever b sent with that replyTo arrives before the marker.
+	markerName := "goldenMarker" + wire.NewID()[:10]
+	viaExchange := sniffer(t, amqp091.Table{"x-match": "any", wire.HeaderReplyTo: a.ReplyQueue(), wire.HeaderEventName: markerName})
 	resp, err := a.Invoke(ctx, cmd, 10*time.Second)
 	if err != nil {
 		t.Fatalf("Invoke: %v", err)
@@ -215,10 +219,12 @@ func TestGoldenPublish(t *testing.T) {
 	if resp.MessageType != wire.TypeCommandSuccessResponse || string(resp.Payload) != `{"id":"user-0001","email":"alice@example.com"}` {
 		t.Errorf("invoke result %+v", resp)
 	}
-	select {
-	case d := <-viaExchange:
+	marker := markerEvent(user, markerName)
+	if err := b.Emit(ctx, marker); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range beforeMarker(t, viaExchange, "the marker event", func(d amqp091.Delivery) bool { return d.MessageId == marker.ID }) {
 		t.Errorf("a message with header replyTo=%s passed the exchange: %s", a.ReplyQueue(), d.Body)
-	case <-time.After(500 * time.Millisecond): // settle: the reply went straight to the queue
 	}
 }
 
@@ -292,9 +298,10 @@ func TestGoldenAccept(t *testing.T) {
 
 	// 1. The captured command reaches the handler; the response goes to the TS reply queue.
 	var got *wire.Message
+	var first sync.Once // the marker command below reaches the handler too
 	_, err := b.RegisterCommand(ctx, wire.Address{ServiceName: user, ServiceVersion: "1", ServiceTarget: "signUp"},
 		func(_ context.Context, cmd *wire.Message) *wire.Message {
-			got = cmd
+			first.Do(func() { got = cmd })
 			return &wire.Message{MessageType: wire.TypeCommandSuccessResponse, EventName: "userSignedUp", OTP: cmd.OTP,
 				Payload: json.RawMessage(`{"id":"user-0001","email":"alice@example.com"}`)}
 		}, bridge.CommandOptions{})
@@ -339,10 +346,19 @@ func TestGoldenAccept(t *testing.T) {
 		resp.EventName != want.EventName || !sameJSON(resp.Payload, want.Payload) {
 		t.Errorf("response %s\nwant like %s", d.Body, caps[13].Body)
 	}
-	select { // the success event goes to the exchange without replyTo: not a second reply
-	case d := <-replies:
+	// The success event goes to the exchange without replyTo: not a second reply. A marker
+	// command, the same with another correlationId, is answered after it: its reply is the
+	// next delivery on the reply queue.
+	markerCorr := wire.NewID()
+	if err := ch.PublishWithContext(ctx, wire.AMQPExchange, "", true, false, amqp091.Publishing{
+		Headers: headers, ContentType: wire.ContentTypeJSON, ContentEncoding: wire.EncodingUTF8, DeliveryMode: 2,
+		CorrelationId: markerCorr, ReplyTo: rqName, MessageId: props.MessageID,
+		Timestamp: time.Unix(props.Timestamp, 0), Type: "command", Body: []byte(strings.ReplaceAll(body, props.CorrelationID, markerCorr)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range beforeMarker(t, replies, "the reply to the marker command", func(d amqp091.Delivery) bool { return d.CorrelationId == markerCorr }) {
 		t.Errorf("a second reply reached the TS caller: %s", d.Body)
-	case <-time.After(500 * time.Millisecond): // settle
 	}
 
 	// 2. A TS responder: answers with the captured response 11 (sennder, receiverServiceInstanceId).

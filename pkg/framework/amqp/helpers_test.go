@@ -206,3 +206,26 @@ func errorStatus(resp *wire.Message) int {
 	}
 	return p.Status
 }
+
+// markerEvent returns a customMessage event named name from sender: a marker a test
+// emits after what it checks, so that it can wait for the marker instead of for silence.
+func markerEvent(sender wire.Address, name string) *wire.Message {
+	return &wire.Message{ID: wire.NewID(), Timestamp: wire.NowMillis(), ContentType: wire.ContentTypeJSON,
+		ContentEncoding: wire.EncodingUTF8, MessageType: wire.TypeCustomMessage, Sender: sender, EventName: name,
+		Payload: json.RawMessage(`{}`)}
+}
+
+// beforeMarker reads ch until a delivery that isMarker accepts arrives (failing the test
+// after 10 s) and returns the deliveries that came before it. On one queue, what was
+// published to it before the marker arrives before the marker.
+func beforeMarker(t *testing.T, ch <-chan amqp091.Delivery, what string, isMarker func(amqp091.Delivery) bool) []amqp091.Delivery {
+	t.Helper()
+	var before []amqp091.Delivery
+	for {
+		d := await(t, ch, what)
+		if isMarker(d) {
+			return before
+		}
+		before = append(before, d)
+	}
+}

@@ -37,6 +37,7 @@ type config struct {
 	tls          *tls.Config
 	heartbeat    time.Duration
 	connName     string
+	copies       bool // WithResponseCopies
 }
 
 func defaultConfig() config {
@@ -45,6 +46,7 @@ func defaultConfig() config {
 		prefetch:     DefaultPrefetch,
 		reconnectMin: DefaultReconnectMin,
 		reconnectMax: DefaultReconnectMax,
+		copies:       true,
 	}
 }
 
@@ -121,4 +123,19 @@ func WithHeartbeat(d time.Duration) Option {
 // management tools. Default: "purista-<instanceId>".
 func WithConnectionName(name string) Option {
 	return func(c *config) { c.connName = name }
+}
+
+// WithResponseCopies says which command responses the bridge also publishes to the
+// purista headers exchange, for subscriptions, besides the reply it sends straight to the
+// caller's reply queue. The copy carries every header of a response (see Headers) except
+// replyTo, so it never reaches a reply queue: the caller still gets exactly one reply.
+// When enabled (the default) every response is copied, as TypeScript PURISTA routes every
+// response through the exchange: subscriptions that select responses by message type
+// (commandSuccessResponse, commandErrorResponse) or sender/receiver, and TypeScript
+// subscribers bound on them, see all of them. When disabled only success responses with
+// an eventName are copied (they are events); use it only where no subscription selects
+// responses by message type. Responses answered in process by the local short-circuit
+// (WithLocalDelivery) are copied only when they carry an eventName.
+func WithResponseCopies(enabled bool) Option {
+	return func(c *config) { c.copies = enabled }
 }

@@ -216,14 +216,10 @@ func (b *Bridge) dispatch(g *inflight.Gate, d amqp091.Delivery, handle func(amqp
 	}()
 }
 
-// wants reports whether msg is an event for r: it matches the filter, and a response
-// only counts when it is a success carrying an eventName.
-func (r *subReg) wants(msg *wire.Message) bool {
-	if msg.MessageType.IsResponse() && (msg.MessageType != wire.TypeCommandSuccessResponse || msg.EventName == "") {
-		return false
-	}
-	return r.sub.Filter.Match(msg)
-}
+// wants reports whether msg is for r: it matches the filter. Responses count too: the
+// exchange carries a copy of every response (see WithResponseCopies), as with TypeScript
+// PURISTA, and a subscription may select them by message type or event name.
+func (r *subReg) wants(msg *wire.Message) bool { return r.sub.Filter.Match(msg) }
 
 func (r *subReg) handle(d amqp091.Delivery) {
 	b := r.b
