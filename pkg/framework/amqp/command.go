@@ -263,15 +263,8 @@ func (r *cmdReg) soleConsumer(s *session) bool {
 
 // waitIdle waits until ctx ends for the consumer's dispatch loop and the handlers in g.
 func waitIdle(ctx context.Context, g *inflight.Gate, c *consumer) error {
-	done := make(chan struct{})
-	go func() {
-		c.wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("amqp: unregister: %w", ctx.Err())
+	if err := c.waitUntil(ctx); err != nil {
+		return fmt.Errorf("amqp: unregister: %w", err)
 	}
 	select {
 	case <-g.Close():

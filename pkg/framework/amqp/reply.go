@@ -30,7 +30,8 @@ type answers struct {
 	mu      sync.Mutex
 	owed    map[*owed]struct{}
 	stopped bool
-	sending sync.WaitGroup // handlers' replies between take and sent
+	sending int           // handlers' replies between take and sent
+	idle    chan struct{} // made by stop; closed once no claimed reply is being sent
 }
 
 // add registers o and reports whether it was registered; after stop it is not.
@@ -56,35 +57,50 @@ func (a *answers) take(o *owed) bool {
 		return false
 	}
 	delete(a.owed, o)
-	a.sending.Add(1)
+	a.sending++
 	return true
 }
 
 // sent ends a reply claimed with take.
-func (a *answers) sent() { a.sending.Done() }
+func (a *answers) sent() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sending--
+	if a.stopped && a.sending == 0 {
+		close(a.idle) // once: after stop, take fails and sending only falls
+	}
+}
 
 // stop claims the replies of every command still in flight and returns them; add and take
 // fail from now on.
 func (a *answers) stop() []*owed {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if !a.stopped {
+		a.idle = make(chan struct{})
+		if a.sending == 0 {
+			close(a.idle)
+		}
+	}
 	a.stopped = true
 	out := slices.Collect(maps.Keys(a.owed))
 	clear(a.owed)
 	return out
 }
 
-// wait waits until the replies claimed by handlers have been sent, at most d.
+// wait waits until the replies claimed by handlers have been sent, at most d. It is called
+// after stop (before it, it returns at once).
 func (a *answers) wait(d time.Duration) {
-	done := make(chan struct{})
-	go func() { // ends when the last claimed reply is sent: publishes end with the connection
-		a.sending.Wait()
-		close(done)
-	}()
+	a.mu.Lock()
+	idle := a.idle
+	a.mu.Unlock()
+	if idle == nil {
+		return
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-done:
+	case <-idle:
 	case <-t.C:
 	}
 }

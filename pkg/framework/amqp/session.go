@@ -355,16 +355,26 @@ func (c *consumer) cancel() {
 }
 
 // wait waits for the dispatch loop to end and closes the channel.
-func (c *consumer) wait() {
+func (c *consumer) wait() { _ = c.waitUntil(context.Background()) }
+
+// waitUntil waits until ctx ends for the dispatch loop to end, then closes the channel;
+// it returns ctx's error when ctx ended first (the channel then stays open until wait,
+// a later waitUntil or the connection's end closes it).
+func (c *consumer) waitUntil(ctx context.Context) error {
 	c.mu.Lock()
 	ch, done := c.ch, c.done
 	c.mu.Unlock()
 	if done != nil {
-		<-done
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if ch != nil {
 		_ = ch.Close()
 	}
+	return nil
 }
 
 // table converts string headers to an AMQP table.
