@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -111,17 +110,9 @@ func TestUndecodableEventDeadLettered(t *testing.T) {
 	b := start(t, addr)
 	name := "garbageEvent" + wire.NewID()[:8]
 	subscriber := uniqAddr("GarbageSub", "onEvent")
-	var mu sync.Mutex
-	var dls []bridge.DeadLetter
+	observed := observeDeadLetters(t, b, subscriber)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := b.OnDeadLetter(ctx, subscriber, func(_ context.Context, dl bridge.DeadLetter) {
-		mu.Lock()
-		dls = append(dls, dl)
-		mu.Unlock()
-	}); err != nil {
-		t.Fatal(err)
-	}
 	var got seqs
 	subscribeTo(t, b, subscriber, name, got.handle)
 	raw := dialRaw(t, addr)
@@ -137,18 +128,11 @@ func TestUndecodableEventDeadLettered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 10*time.Second, "a dead letter for each undecodable event", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(dls) == len(garbage)
-	})
-	mu.Lock()
-	for _, dl := range dls {
+	for _, dl := range observed.await(t, len(garbage), "a dead letter for each undecodable event") {
 		if !strings.Contains(dl.Reason, "undecodable") || dl.Subscriber.ServiceName != subscriber.ServiceName || dl.Message != nil {
 			t.Errorf("dead letter %+v, want the reason and the subscriber", dl)
 		}
 	}
-	mu.Unlock()
 	emitSeq(t, b, name, 0, 1)
 	waitFor(t, 10*time.Second, "a valid event after the garbage", func() bool { return got.has(1) })
 }

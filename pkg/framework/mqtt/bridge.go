@@ -60,6 +60,7 @@ type Bridge struct {
 	heldTimer *time.Timer
 	nextHook  int
 	dls       map[*dlReg]struct{}
+	parked    map[*parkedRetry]struct{} // retries of acknowledged messages not run yet
 
 	cmds    transport.Table[*cmdReg] // changed under mu
 	subs    transport.Table[*subReg] // changed under mu

@@ -30,7 +30,9 @@ const closeStepTimeout = 5 * time.Second
 //     retries. If ctx ends first (a forced stop), handler contexts end with a cause
 //     wrapping bridge.ErrClosed, every command not answered yet is answered with an
 //     unhandled 503 (a handler's later answer is dropped), pending Invokes fail with
-//     ErrClosed, and unfinished deliveries stay unacknowledged.
+//     ErrClosed, unfinished first deliveries stay unacknowledged (the session delivers
+//     them again), and retries cut off (their message already acknowledged) are
+//     dead-lettered with the reason before the bridge disconnects.
 //  4. The remaining routes are unsubscribed (commands, responses, dead-letter observers),
 //     the responses still being published are confirmed by the broker (PUBACK), and the
 //     bridge disconnects. The DISCONNECT deletes the session (session expiry 0), except
@@ -57,6 +59,7 @@ func (b *Bridge) Close(ctx context.Context) error {
 		b.forceStop()
 	}
 	b.retries.Stop()
+	b.abandonParked()
 	b.mu.Lock()
 	b.life.Store(lifecycle.StateClosed)
 	b.up.Store(false)

@@ -62,7 +62,8 @@
 //
 // Messages that a resumed session delivers before the service has registered the
 // handler they are for are held until it registers (see WithRegistrationWait); a message
-// is never acknowledged before its handler exists. Health reports bridge.ErrUnavailable
+// is never acknowledged before its handler exists, and one whose registration does not
+// come within the wait is dead-lettered with the reason. Health reports bridge.ErrUnavailable
 // from the moment the connection drops until it is back and every subscription is
 // re-established; every Invoke waiting for a response then fails at once with
 // bridge.ErrUnavailable.
@@ -79,13 +80,16 @@
 // When Close's deadline passes, every command still unanswered is answered 503 before
 // the bridge disconnects.
 // Subscriptions: at least once. MQTT has no negative acknowledgement, so the bridge
-// implements the RetryPolicy itself: a failed delivery is retried in process with backoff
-// while the message's PUBACK is withheld; after the last attempt the message is published
-// to the dead-letter topic (QoS 1, confirmed) and only then acknowledged; a message that
-// cannot be decoded is dead-lettered at once, with the reason. If the process
-// dies or the connection drops while a message is being retried, the broker redelivers it
-// from the session (after a reconnect, or to a restarted process with the same client id),
-// and the attempt count starts again. PUBACKs are sent in the order messages arrived
-// (MQTT requires it), so a message held for retries delays the PUBACKs of later ones; it
-// does not delay their handling.
+// implements the RetryPolicy itself: a failed delivery is retried in process with
+// backoff; the message is acknowledged once the retry is scheduled, so the pending retry
+// lives in the process (as on the memory bridge and NATS core). Close waits for pending
+// retries; a forced stop dead-letters those it cuts off, with the reason; a process that
+// dies with a retry pending loses it. After the last attempt the message is published to
+// the dead-letter topic (QoS 1, confirmed) and then acknowledged; a message that cannot be
+// decoded is dead-lettered at once, with the reason. PUBACKs are sent in the order
+// messages arrived (paho acknowledges in order), so the bridge never leaves a message
+// unacknowledged on a live connection for long: that would hold back the PUBACKs of all
+// later ones and, once the broker's in-flight window is full, stop its deliveries. A
+// message held for a registration that does not come is therefore dead-lettered after
+// the registration wait (see WithRegistrationWait).
 package mqtt

@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -15,9 +17,11 @@ import (
 // connection is up, before the service has registered its commands and subscriptions
 // (the framework starts the bridge first). Such a message is never acknowledged before
 // its handler exists: it is held until a registration adds its route (addHook hands it
-// over) or until the registration wait ends (WithRegistrationWait): it is then logged at
-// warn level and left unacknowledged, so that the broker delivers it again when the
-// session is next resumed.
+// over) or until the registration wait ends (WithRegistrationWait). It is then
+// dead-lettered with the reason and acknowledged: paho acknowledges in arrival order, so a
+// message left unacknowledged on a live connection would hold back the PUBACK of every
+// later one, and once the broker's in-flight window is full the broker would stop
+// delivering to this client.
 
 // heldMsg is a message waiting for its route.
 type heldMsg struct {
@@ -59,8 +63,8 @@ func (b *Bridge) takeHeld(r *route) []heldMsg {
 	return out
 }
 
-// expireHeld ends the wait of the held messages whose time is up: each is logged and
-// left unacknowledged.
+// expireHeld ends the wait of the held messages whose time is up: each is dead-lettered
+// (see deadLetterHeld).
 func (b *Bridge) expireHeld() {
 	now := time.Now()
 	var expired []heldMsg
@@ -81,9 +85,27 @@ func (b *Bridge) expireHeld() {
 	}
 	b.mu.Unlock()
 	for _, m := range expired {
-		b.log.Warn("mqtt: no registration for a message within the registration wait; left unacknowledged for the broker to deliver again",
-			"topic", m.p.Topic, "subscriptionId", m.id, "wait", b.cfg.registrationWait)
+		if !b.work.Enter(true) {
+			return // closing: left to the session
+		}
+		b.push(func(ctx context.Context) { b.deadLetterHeld(ctx, m) })
 	}
+}
+
+// deadLetterHeld publishes m, whose registration did not come within the registration
+// wait, to the dead-letter topic of this instance (the zero service address with this
+// instance's id, seen by OnDeadLetter observers of the zero Address) with the reason, and
+// acknowledges it once the broker confirmed that; if that fails it stays unacknowledged.
+func (b *Bridge) deadLetterHeld(ctx context.Context, m heldMsg) {
+	reason := fmt.Sprintf("no registration for %s within %s: the subscription was removed from this instance's code?",
+		m.p.Topic, b.cfg.registrationWait)
+	if err := b.deadLetter(ctx, wire.Address{InstanceID: b.cfg.InstanceID}, m.p.Payload, reason, 0); err != nil {
+		b.log.Error("mqtt: dead letter not published; the message without registration stays unacknowledged",
+			"topic", m.p.Topic, "subscriptionId", m.id, "err", err)
+		return
+	}
+	b.log.Warn("mqtt: message dead-lettered", "topic", m.p.Topic, "subscriptionId", m.id, "reason", reason)
+	m.ack()
 }
 
 // dropHeld forgets the held messages (Close): they stay unacknowledged.

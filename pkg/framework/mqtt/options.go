@@ -156,10 +156,13 @@ func WithSessionExpiry(d time.Duration) Option {
 // yet is held for one: the messages a resumed session delivers as soon as the connection
 // is up arrive before the service registers its handlers. A message is never
 // acknowledged before its handler exists: one whose registration does not come within
-// the wait is logged at warn level and left unacknowledged, so that the broker delivers it
-// again when the session is next resumed. (MQTT acknowledgements go in order: until
-// then, later messages are handled but their acknowledgements wait as well.) Messages
-// for a registration that was removed (Unregister) are acknowledged and dropped.
+// the wait (typically a durable subscription removed from the code while its session
+// kept collecting events) is published to the dead-letter topic of this instance with
+// the reason "no registration for <topic> within <wait>: ..." (OnDeadLetter with the zero
+// Address sees it) and then acknowledged. (MQTT acknowledgements go in arrival order:
+// while a message is held, later messages are handled but their acknowledgements wait
+// as well, so it cannot be held for ever.) Messages for a registration that was removed
+// (Unregister) are acknowledged and dropped.
 // Default: DefaultRegistrationWait. Values <= 0 keep the default.
 func WithRegistrationWait(d time.Duration) Option {
 	return func(c *config) {

@@ -21,16 +21,17 @@ import (
 // acknowledged, and Linux delays that TCP acknowledgement for up to 40 ms because the
 // connection looks interactive. Every sequential call then takes ≈ 40 ms instead of well
 // under a millisecond. The bridge avoids the stall from its side: it re-arms the socket
-// option TCP_QUICKACK after every read and write (the kernel drops back to delayed ACKs
-// when the connection looks interactive), so the broker's segments are acknowledged at
-// once. Configuring the broker with set_tcp_nodelay true removes the stall as well.
+// option TCP_QUICKACK after every read (the kernel drops back to delayed ACKs when the
+// connection looks interactive), so the broker's segments are acknowledged at once. Configuring the broker with set_tcp_nodelay true removes the stall as well.
 //
 // That is all the bridge does to its connection: the bytes paho writes and reads pass
 // unchanged and at paho's own timing, on plain TCP and under TLS alike.
 
-// quickAckConn is a TCP connection that re-arms TCP_QUICKACK after every read and write
-// (one setsockopt each, about a microsecond). It embeds *net.TCPConn, so paho's
-// multi-piece packet writes (net.Buffers) still go out as one writev; it is also a
+// quickAckConn is a TCP connection that re-arms TCP_QUICKACK after every read (one
+// setsockopt, about a microsecond), and after writes that go through its Write (single
+// buffers, and every TLS record). It embeds *net.TCPConn, so paho's multi-piece packet
+// writes (net.Buffers) still go out as one writev, which bypasses Write and so re-arms
+// nothing: what holds is that every read re-arms the option. It is also a
 // sync.Locker, which paho holds across the pieces of one packet, so that two packets never
 // interleave even where a platform writes the pieces one by one.
 type quickAckConn struct {
@@ -38,7 +39,8 @@ type quickAckConn struct {
 	sync.Mutex
 }
 
-// Write implements net.Conn.
+// Write implements net.Conn; it re-arms TCP_QUICKACK (writev via net.Buffers does not
+// come here).
 func (c *quickAckConn) Write(b []byte) (int, error) {
 	n, err := c.TCPConn.Write(b)
 	setQuickAck(c.TCPConn)

@@ -67,11 +67,16 @@ func filters(f bridge.Filter) []string {
 // gives a plain subscription. The broker narrows by topic; the bridge then checks the
 // envelope against sub.Filter exactly.
 //
-// Acknowledgement: a message is acknowledged after the handler succeeds, or after it has
-// been dead-lettered. A failing handler is retried in process according to sub.Retry while
-// the PUBACK is withheld; after the last attempt the message is published (QoS 1) to
-// purista/deadletter/<svc>/<ver>/<target> with the user properties reason, attempts and
-// subscriber*, and only acknowledged once the broker confirmed that.
+// Acknowledgement: a message is acknowledged after the handler succeeds, after it has
+// been dead-lettered, or once a retry has been scheduled. A failing handler is retried in
+// process according to sub.Retry: the pending retry lives in this process (as on the
+// memory bridge and NATS core), so that it does not hold back the acknowledgements of
+// later messages, which MQTT sends in arrival order. Close waits for pending retries; a
+// forced stop (Close's ctx ends first) dead-letters the retries it cuts off, with the
+// reason. A process that dies with a retry pending loses it. After the last attempt the
+// message is published (QoS 1) to purista/deadletter/<svc>/<ver>/<target> with the user
+// properties reason, attempts and subscriber*, and acknowledged once the broker confirmed
+// that.
 //
 // A message that cannot be decoded is dead-lettered at once, with the reason.
 //
@@ -154,11 +159,16 @@ func (s *subReg) handle(p *paho.Publish, ack func()) {
 }
 
 // deliver runs delivery attempt number attempt and then acknowledges, schedules a retry
-// or dead-letters.
+// or dead-letters. The message is acknowledged once the handler succeeded, once it has
+// been dead-lettered, or once a retry has been scheduled: from then on the retry lives in
+// this process (b.retries, counted in b.work, so Close waits for it) and does not hold
+// back the acknowledgements of later messages on the connection (paho sends them in
+// arrival order). ack is a no-op for a retry.
 func (s *subReg) deliver(ctx context.Context, data []byte, attempt int, ack func()) {
 	b := s.b
 	if ctx.Err() != nil {
-		return // force-stopped: unacknowledged, the session redelivers it
+		s.abandon(data, attempt, "the bridge was force-stopped before the delivery ran")
+		return
 	}
 	if !s.g.Enter(false) {
 		ack() // unregistered
@@ -180,17 +190,85 @@ func (s *subReg) deliver(ctx context.Context, data []byte, attempt int, ack func
 		return
 	}
 	if ctx.Err() != nil {
-		return // force-stopped: unacknowledged, the session redelivers it
+		s.abandon(data, attempt, "the bridge was force-stopped while the handler ran: "+err.Error())
+		return
 	}
-	// While attempts remain, the retry holds a unit of b.work (b.retries) until it is
-	// queued; the PUBACK is withheld meanwhile.
-	b.retries.Settle(s.sub.Retry, attempt, err,
+	pr := &parkedRetry{s: s, data: data, next: attempt + 1, lastErr: err.Error()}
+	b.park(pr)
+	switch b.retries.Settle(s.sub.Retry, attempt, err,
 		func(next int) {
-			if b.work.Enter(true) {
-				b.push(func(ctx context.Context) { s.deliver(ctx, data, next, ack) })
+			if b.unpark(pr) && b.work.Enter(true) {
+				b.push(func(ctx context.Context) { s.deliver(ctx, data, next, func() {}) })
 			}
 		},
-		func(n int, reason string) { s.deadLetter(ctx, data, reason, n, ack) })
+		func(n int, reason string) { s.deadLetter(ctx, data, reason, n, ack) }) {
+	case transport.Retrying:
+		ack() // the retry scheduler owns the message now
+	case transport.Dropped:
+		b.unpark(pr)
+		s.abandon(data, attempt, "the bridge stopped before a retry could be scheduled: "+err.Error())
+	default:
+		b.unpark(pr)
+	}
+}
+
+// parkedRetry is a retry scheduled in b.retries whose message is already acknowledged.
+type parkedRetry struct {
+	s       *subReg
+	data    []byte
+	next    int    // the attempt it runs
+	lastErr string // the error of the attempt before
+}
+
+// park records pr until its retry runs (unpark) or Close drops it (abandonParked).
+func (b *Bridge) park(pr *parkedRetry) {
+	b.mu.Lock()
+	if b.parked == nil {
+		b.parked = map[*parkedRetry]struct{}{}
+	}
+	b.parked[pr] = struct{}{}
+	b.mu.Unlock()
+}
+
+// unpark removes pr and reports whether it was still parked: the caller then owns it.
+func (b *Bridge) unpark(pr *parkedRetry) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.parked[pr]
+	delete(b.parked, pr)
+	return ok
+}
+
+// abandonParked dead-letters the retries that b.retries.Stop dropped (a forced stop: a
+// normal Close waits for every pending retry). Close waits for them through b.replies.
+func (b *Bridge) abandonParked() {
+	b.mu.Lock()
+	parked := b.parked
+	b.parked = nil
+	b.mu.Unlock()
+	for pr := range parked {
+		pr.s.abandon(pr.data, pr.next, "the bridge was force-stopped while the retry was pending: "+pr.lastErr)
+	}
+}
+
+// abandon settles a delivery that cannot run, or be retried, because Close forced a stop.
+// The first attempt's message is still unacknowledged: the session delivers it again. A
+// retry's message was acknowledged when the retry was scheduled: it is dead-lettered with
+// reason, on a goroutine that Close waits for (b.replies) before it disconnects.
+func (s *subReg) abandon(data []byte, attempt int, reason string) {
+	if attempt <= 1 {
+		return // unacknowledged: the session redelivers it
+	}
+	b := s.b
+	if !b.replies.Enter(false) {
+		b.log.Error("mqtt: retry lost at close; its message was already acknowledged", "subscriber", s.key.String(), "reason", reason)
+		return
+	}
+	go func() {
+		defer b.replies.Leave()
+		ctx := context.WithoutCancel(b.ctx)
+		s.deadLetter(ctx, data, fmt.Sprintf("retry %d not run: %s", attempt, reason), attempt-1, func() {})
+	}()
 }
 
 // deadLetter publishes data to the subscription's dead-letter topic with reason and, once
@@ -199,7 +277,7 @@ func (s *subReg) deliver(ctx context.Context, data []byte, attempt int, ack func
 func (s *subReg) deadLetter(ctx context.Context, data []byte, reason string, attempts int, ack func()) {
 	b := s.b
 	if err := b.deadLetter(ctx, s.sub.Subscriber, data, reason, attempts); err != nil {
-		b.log.Error("mqtt: dead letter not published; the message stays unacknowledged", "subscriber", s.key.String(), "err", err)
+		b.log.Error("mqtt: dead letter not published; the broker delivers the message again only if it was not acknowledged yet (a first attempt)", "subscriber", s.key.String(), "err", err)
 		return
 	}
 	b.log.Warn("mqtt: message dead-lettered", "subscriber", s.key.String(), "attempts", attempts, "reason", reason)
