@@ -19,7 +19,9 @@
 package memory
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -210,20 +212,23 @@ func (b *Bridge) Emit(ctx context.Context, msg *wire.Message) error {
 }
 
 // InjectRaw hands raw bytes to the network as if they had arrived from a broker at b: a
-// message that does not decode or validate is logged and dropped (the error says why); a
 // command is answered by a handler and its response discarded; an event is delivered to the
-// matching subscriptions. raw is copied. It is a test hook for the conformance suite's
-// garbage cases.
+// matching subscriptions. A message that does not decode or validate reaches the
+// subscriptions its loosely read eventName (a JSON "eventName" string field, if any)
+// selects, as a broker routes it by its subject, and each dead-letters it at once with
+// the decode error as the reason; the returned error says why it was not delivered. raw
+// is copied. It is a test hook for the conformance suite's garbage cases.
 func (b *Bridge) InjectRaw(raw []byte) error {
 	if err := b.Healthy(context.Background()); err != nil {
 		return err
 	}
+	data := append([]byte(nil), raw...)
 	msg, err := wire.Decode(raw)
 	if err != nil {
-		b.log.Warn("memory: dropped invalid message", "bytes", len(raw), "err", err)
-		return fmt.Errorf("memory: dropped: %w", err)
+		b.log.Warn("memory: invalid message dead-lettered by the subscriptions it reaches", "bytes", len(raw), "err", err)
+		b.net.publish(data, looseRoute(raw), nil)
+		return fmt.Errorf("memory: not delivered: %w", err)
 	}
-	data := append([]byte(nil), raw...)
 	switch {
 	case msg.MessageType == wire.TypeCommand:
 		if b.net.cmdWatchers.Load() > 0 {
@@ -245,6 +250,55 @@ func (b *Bridge) InjectRaw(raw []byte) error {
 		b.net.publish(data, msg, nil)
 	}
 	return nil
+}
+
+// looseRoute returns the routing a broker would give raw bytes that do not decode: a
+// customMessage with the eventName read loosely from raw (see looseEventName).
+func looseRoute(raw []byte) *wire.Message {
+	return &wire.Message{MessageType: wire.TypeCustomMessage, EventName: looseEventName(raw)}
+}
+
+// looseEventName returns the string value of the top-level "eventName" field of the JSON
+// object raw starts with, read token by token so that it is found in truncated or
+// otherwise invalid JSON too, as long as it comes before the first error; "" if none.
+func looseEventName(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	depth, isKey, key := 1, true, ""
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+				continue
+			}
+			depth--
+			if depth == 0 {
+				return ""
+			}
+			if depth == 1 {
+				isKey = true // a nested value ended
+			}
+			continue
+		}
+		if depth > 1 {
+			continue
+		}
+		if isKey {
+			key, _ = tok.(string)
+			isKey = false
+			continue
+		}
+		if name, ok := tok.(string); ok && key == "eventName" {
+			return name
+		}
+		isKey = true
+	}
 }
 
 // RegisterCommand implements bridge.EventBridge. addr needs a service name and target.
@@ -352,21 +406,30 @@ func (b *Bridge) deliver(ctx context.Context, r *subReg, data []byte, attempt in
 		return
 	}
 	msg, err := wire.Decode(data)
-	if err == nil {
-		err = transport.CallSubscription(ctx, b.log, Name, r.sub.Subscriber, r.h, msg)
+	if err != nil {
+		// Never deliverable, whatever the retry policy: dead-lettered at once with the
+		// reason, as the broker bridges do.
+		r.g.Leave()
+		b.deadLetter(r, data, attempt, err.Error())
+		return
 	}
+	err = transport.CallSubscription(ctx, b.log, Name, r.sub.Subscriber, r.h, msg)
 	r.g.Leave()
 	if err == nil || ctx.Err() != nil {
 		return
 	}
 	b.retries.Settle(r.sub.Retry, attempt, err,
 		func(next int) { b.accept(r.delivery(data, next), true) }, // enters b.work itself
-		func(n int, reason string) {
-			dl := bridge.DeadLetter{Subscriber: r.sub.Subscriber, Reason: reason, Attempts: n, At: time.Now()}
-			obs := b.net.deadLetter(b, dl, data)
-			b.log.Warn("memory: message dead-lettered", "subscriber", dl.Subscriber.String(),
-				"attempts", n, "reason", reason, "observers", obs)
-		})
+		func(n int, reason string) { b.deadLetter(r, data, n, reason) })
+}
+
+// deadLetter hands data, given up by r after attempts deliveries for reason, to the
+// network's dead-letter handlers that observe r's subscriber, and logs it.
+func (b *Bridge) deadLetter(r *subReg, data []byte, attempts int, reason string) {
+	dl := bridge.DeadLetter{Subscriber: r.sub.Subscriber, Reason: reason, Attempts: attempts, At: time.Now()}
+	obs := b.net.deadLetter(b, dl, data)
+	b.log.Warn("memory: message dead-lettered", "subscriber", dl.Subscriber.String(),
+		"attempts", attempts, "reason", reason, "observers", obs)
 }
 
 // Close implements bridge.EventBridge. It stops intake at once (Invoke, Emit and
