@@ -190,7 +190,7 @@ func New(rawURL string, opts ...Option) (*Bridge, error) {
 	b.ctx, b.cancel = inflight.WithOwner(ctx, b), cancel
 	b.local = transport.NewLocal(transport.LocalConfig{
 		Life: &b.life, Log: b.log, InstanceID: cfg.InstanceID, Ctx: b.ctx, Work: &b.work,
-		Publish: b.publishEvent, Disabled: !cfg.LocalDelivery,
+		Publish: b.publishEvent, PublishResponses: cfg.copies, Disabled: !cfg.LocalDelivery,
 	})
 	b.handlerCtx = handlerctx.NewParent(b.ctx)
 	b.pool = inflight.NewPool(b.ctx)

@@ -182,9 +182,13 @@ func isEvent(resp *wire.Message) bool {
 	return resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != ""
 }
 
-// publishEvent publishes resp, a success response with an eventName that a local call
-// produced (data is its encoding), for the subscriptions: Local's Publish.
-func (b *Bridge) publishEvent(resp *wire.Message, data []byte) { b.send(resp, data, "", true, true) }
+// publishEvent publishes resp, a response that a local call produced (data is its
+// encoding), to the exchange for the subscriptions: Local's Publish. Local offers it every
+// response when response copies are on (WithResponseCopies), else only success responses
+// with an eventName.
+func (b *Bridge) publishEvent(resp *wire.Message, data []byte) {
+	b.send(resp, data, "", resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != "", true)
+}
 
 // send is respond once resp is encoded as data. When copied, resp also goes to the
 // exchange with every header but replyTo (the cached header table; no replyTo, so no

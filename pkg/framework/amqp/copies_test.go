@@ -117,3 +117,39 @@ func mustEncode(t *testing.T, m *wire.Message) []byte {
 	}
 	return data
 }
+
+// TestLocalResponseCopiesReachSubscriptions: a command answered in process (local
+// delivery, the default) has its response copied to the exchange too, so that a
+// subscription selecting responses by message type sees it whether or not the call
+// crossed the broker. A second call is the marker: its copy follows the first one's.
+func TestLocalResponseCopiesReachSubscriptions(t *testing.T) {
+	u := brokerURL(t)
+	id := wire.NewID()[:10]
+	svc := wire.Address{ServiceName: "LocalCopies" + id, ServiceVersion: "1", ServiceTarget: "answer"}
+	from := wire.Address{ServiceName: "LocalCopiesCaller" + id, ServiceVersion: "1", ServiceTarget: "run"}
+	b := startBridge(t, u)
+	ctx := context.Background()
+	if _, err := b.RegisterCommand(ctx, svc, answerAs, bridge.CommandOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	copies := make(chan amqp091.Delivery, 16)
+	sub := bridge.Subscription{Subscriber: wire.Address{ServiceName: "LocalCopiesSub" + id, ServiceVersion: "1", ServiceTarget: "onError"},
+		Filter: bridge.Filter{MessageType: wire.TypeCommandErrorResponse, Sender: bridge.AddressFilter{ServiceName: svc.ServiceName}}}
+	if _, err := b.RegisterSubscription(ctx, sub, func(_ context.Context, m *wire.Message) error {
+		copies <- amqp091.Delivery{CorrelationId: m.CorrelationID, Type: string(m.MessageType)}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	first, marker := cmdTo(from, svc, `"error"`), cmdTo(from, svc, `"error"`)
+	for _, cmd := range []*wire.Message{first, marker} {
+		resp, err := b.Invoke(ctx, cmd, 0)
+		if err != nil || resp.MessageType != wire.TypeCommandErrorResponse {
+			t.Fatalf("local invoke: %v, %v", resp, err)
+		}
+	}
+	got := beforeMarker(t, copies, "the marker's response copy", func(d amqp091.Delivery) bool { return d.CorrelationId == marker.CorrelationID })
+	if len(got) != 1 || got[0].CorrelationId != first.CorrelationID {
+		t.Fatalf("subscription on commandErrorResponse received %v before the marker, want the first call's response once", got)
+	}
+}

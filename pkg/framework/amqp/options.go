@@ -135,7 +135,7 @@ func WithConnectionName(name string) Option {
 // subscribers bound on them, see all of them. When disabled only success responses with
 // an eventName are copied (they are events); use it only where no subscription selects
 // responses by message type. Responses answered in process by the local short-circuit
-// (WithLocalDelivery) are copied only when they carry an eventName.
+// (WithLocalDelivery) are copied by the same rule.
 func WithResponseCopies(enabled bool) Option {
 	return func(c *config) { c.copies = enabled }
 }

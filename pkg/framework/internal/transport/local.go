@@ -57,6 +57,10 @@ type LocalConfig struct {
 	// only during the call. It runs on the handler's goroutine after the caller has its
 	// answer, and may block (a publisher confirm).
 	Publish func(resp *wire.Message, data []byte)
+	// PublishResponses offers Publish every response, not only success responses with an
+	// eventName: for a bridge whose subscriptions may select responses by message type
+	// (AMQP copies every response to its exchange, as TypeScript PURISTA routes them).
+	PublishResponses bool
 	// Disabled starts local delivery switched off (see SetEnabled).
 	Disabled bool
 }
@@ -171,7 +175,7 @@ func (l *Local) Call(ctx context.Context, c *Command, cmd *wire.Message, timeout
 }
 
 // answer runs the handler for cmd, sends the caller its copy of the response on res and
-// then publishes a success event.
+// then publishes a success event (every response with PublishResponses).
 func (l *Local) answer(ctx context.Context, c *Command, cmd *wire.Message, res chan<- result) {
 	name := l.cfg.Life.Name
 	resp := bridge.CompleteResponse(ctx, cmd, l.cfg.Life.CallCommand(ctx, l.cfg.Log, c.Handler, cmd), l.cfg.InstanceID)
@@ -181,7 +185,8 @@ func (l *Local) answer(ctx context.Context, c *Command, cmd *wire.Message, res c
 		resp = bridge.UnhandledResponse(cmd, 500, l.cfg.InstanceID)
 		out, _ = wire.Encode(resp) // made by the bridge: always encodes
 	}
-	event := l.cfg.Publish != nil && resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != ""
+	event := l.cfg.Publish != nil && (l.cfg.PublishResponses ||
+		resp.MessageType == wire.TypeCommandSuccessResponse && resp.EventName != "")
 	var back *wire.Message
 	if event {
 		back, err = wire.Decode(out) // a copy: the publish below reads out
