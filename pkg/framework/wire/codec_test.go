@@ -144,7 +144,14 @@ func TestCodecFastPathTaken(t *testing.T) {
 		}
 		// The copy of the input and the message, plus two for the escaped otp (jsonparser
 		// unescapes strings over 64 bytes into a buffer of its own).
-		if n := testing.AllocsPerRun(100, func() { _, _ = decodeEnvelope(data, bytes.Clone) }); n > 4 {
+		// AllocsPerRun counts every allocation of the process while it runs, so another
+		// goroutine (the runtime's, under the race detector and a loaded machine) can only
+		// add to it: the fewest of a few measurements is the function's own.
+		n := testing.AllocsPerRun(100, func() { _, _ = decodeEnvelope(data, bytes.Clone) })
+		for i := 0; i < 4 && n > 4; i++ {
+			n = min(n, testing.AllocsPerRun(100, func() { _, _ = decodeEnvelope(data, bytes.Clone) }))
+		}
+		if n > 4 {
 			t.Fatalf("decodeEnvelope: %.0f allocations, want at most 4", n)
 		}
 	}
