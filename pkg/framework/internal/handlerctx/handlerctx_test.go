@@ -111,7 +111,7 @@ func TestContext(t *testing.T) {
 // TestContextWithoutWaiting: a handler that never waits costs one allocation.
 func TestContextWithoutWaiting(t *testing.T) {
 	p := NewParent(context.Background())
-	if n := testing.AllocsPerRun(100, func() {
+	if n := testing.AllocsPerRun(1000, func() {
 		c := p.WithTimeout(time.Minute)
 		_ = c.Err()
 		c.Finish()
