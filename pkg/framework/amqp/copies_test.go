@@ -38,7 +38,9 @@ func TestResponseCopiesReachSubscriptions(t *testing.T) {
 			id := wire.NewID()[:10]
 			svc := wire.Address{ServiceName: "Copies" + id, ServiceVersion: "1", ServiceTarget: "answer"}
 			from := wire.Address{ServiceName: "CopiesCaller" + id, ServiceVersion: "1", ServiceTarget: "run"}
-			server := startBridge(t, u, amqp.WithResponseCopies(tc.copies))
+			// Prefetch 1: the subscription handles its deliveries one by one, in queue order,
+			// so that the marker's copy is recorded after the copy before it.
+			server := startBridge(t, u, amqp.WithResponseCopies(tc.copies), amqp.WithPrefetch(1))
 			ctx := context.Background()
 			if _, err := server.RegisterCommand(ctx, svc, answerAs, bridge.CommandOptions{}); err != nil {
 				t.Fatal(err)
@@ -127,7 +129,7 @@ func TestLocalResponseCopiesReachSubscriptions(t *testing.T) {
 	id := wire.NewID()[:10]
 	svc := wire.Address{ServiceName: "LocalCopies" + id, ServiceVersion: "1", ServiceTarget: "answer"}
 	from := wire.Address{ServiceName: "LocalCopiesCaller" + id, ServiceVersion: "1", ServiceTarget: "run"}
-	b := startBridge(t, u)
+	b := startBridge(t, u, amqp.WithPrefetch(1)) // deliveries handled in queue order
 	ctx := context.Background()
 	if _, err := b.RegisterCommand(ctx, svc, answerAs, bridge.CommandOptions{}); err != nil {
 		t.Fatal(err)
