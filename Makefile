@@ -28,7 +28,9 @@ LDFLAGS := -s -w \
 #   make dev DEV_FLAGS='--distributed --broker-url nats://127.0.0.1:4222'
 DEV_DIR   ?= examples/signup
 DEV_FLAGS ?=
-DEV_RUN   ?= $(CURDIR)/$(BIN_DIR)/purista dev $(if $(shell test -t 1 && test -t 0 && echo tty),,--no-tui) $(DEV_FLAGS)
+# purista dev itself shows the TUI only when stdin and stdout are terminals (make's own
+# $(shell) cannot tell: its stdout is always a pipe).
+DEV_RUN   ?= $(CURDIR)/$(BIN_DIR)/purista dev $(DEV_FLAGS)
 DEV_DEPS  ?= build
 
 # Tests. TESTFLAGS adds flags, e.g. make test TESTFLAGS='-run TestExecute -v'
@@ -96,6 +98,7 @@ bench: ## run every benchmark once and print the `ratio <case> <x>` lines (ours 
 
 build: ## build bin/purista with version, commit and date stamped in (no -trimpath: `purista new` finds this checkout)
 	@mkdir -p $(BIN_DIR)
+	@echo "make build: compiling bin/purista (on a cold Go cache the modules download and compile first: a few minutes)"
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/purista ./cmd/purista
 	@$(BIN_DIR)/purista version
 
