@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"go/token"
+	"go/types"
 	"slices"
 	"strings"
 	"unicode"
@@ -58,17 +59,77 @@ func ValidateServiceName(name string) error {
 }
 
 // ValidateCommandName checks a command or subscription name (what is "command" or
-// "subscription"): letters and digits, starting with a letter, not a Go keyword once its
-// first letter is lower-cased, e.g. "sendInvoice".
+// "subscription"): letters and digits, starting with a letter, e.g. "sendInvoice". It
+// refuses, with a suggestion, every name whose generated code would not build, vet or
+// test: a Go keyword or predeclared identifier once its first letter is lower-cased
+// (handlers are named so), init and main, names that clash with the declarations and
+// files every generated service has (New, ServiceName, Version, framework; service.go,
+// contract.go), names whose file would be a test file or carry a build constraint
+// (…Test → …_test.go, …Linux → …_linux.go), and names that start with two capitals
+// (CHARGE would become the wire name "cHARGE" and the file c_harge.go).
 func ValidateCommandName(what, name string) error {
-	if !isIdent(name, false) || token.IsKeyword(lowerFirst(name)) {
-		ex := "sendInvoice"
-		if what == "subscription" {
-			ex = "onInvoiceSent"
+	ex := "sendInvoice"
+	if what == "subscription" {
+		ex = "onInvoiceSent"
+	}
+	if !isIdent(name, false) {
+		return invalid("%s name %q is not valid: use letters and digits, starting with a letter, e.g. %q", what, name, ex)
+	}
+	if len(name) > 1 && unicode.IsUpper(rune(name[0])) && unicode.IsUpper(rune(name[1])) {
+		return invalid("%s name %q starts with two capitals, which would give the wire name %q: use camel case, e.g. %q", what, name, lowerFirst(name), suggestCamel(name))
+	}
+	handler, ident := lowerFirst(name), upperFirst(name)
+	switch {
+	case token.IsKeyword(handler):
+		return invalid("%s name %q is a Go keyword once its first letter is lower-cased (its handler is named %s): choose another, e.g. %q", what, name, handler, handler+"Item")
+	case types.Universe.Lookup(handler) != nil:
+		return invalid("%s name %q is a predeclared Go identifier once lower-cased (%s): its handler would shadow it; choose another, e.g. %q", what, name, handler, handler+"Value")
+	case handler == "init" || handler == "main":
+		return invalid("%s name %q would name a handler func %s, which Go reserves: choose another, e.g. %q", what, name, handler, handler+"Service")
+	case ident == "New" || ident == "ServiceName" || ident == "Version" || handler == "framework":
+		return invalid("%s name %q clashes with a declaration every generated service has (%s): choose another, e.g. %q", what, name, ident, "create"+ident)
+	}
+	file := snake(name)
+	if file == "service" || file == "contract" {
+		return invalid("%s name %q would write %s.go, which every generated service already has: choose another, e.g. %q", what, name, file, file+"Info")
+	}
+	if i := strings.LastIndexByte(file, '_'); i >= 0 {
+		if suffix := file[i+1:]; suffix == "test" || isOSArch(suffix) {
+			kind := "a test file"
+			if suffix != "test" {
+				kind = "a file built for " + suffix + " only"
+			}
+			return invalid("%s name %q would write %s.go, which Go treats as %s: choose another, e.g. %q", what, name, file,
+				kind, lowerFirst(name[:len(name)-len(suffix)])+"Check")
 		}
-		return invalid("%s name %q is not valid: use letters and digits, starting with a letter and not a Go keyword, e.g. %q", what, name, ex)
 	}
 	return nil
+}
+
+// isOSArch reports whether s is a GOOS or GOARCH value: as the last _-separated part of a
+// file name it makes the file build only there.
+func isOSArch(s string) bool {
+	switch s {
+	case "aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js",
+		"linux", "nacl", "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows", "zos",
+		"386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle",
+		"ppc64", "ppc64le", "riscv64", "s390x", "sparc64", "wasm":
+		return true
+	}
+	return false
+}
+
+// suggestCamel turns a name that starts with capitals into camel case ("CHARGE" →
+// "charge", "HTTPCall" → "httpCall").
+func suggestCamel(name string) string {
+	i := 0
+	for i < len(name) && unicode.IsUpper(rune(name[i])) {
+		i++
+	}
+	if i < len(name) && i > 1 { // "HTTPCall": the last capital starts the next word
+		i--
+	}
+	return strings.ToLower(name[:i]) + name[i:]
 }
 
 // ValidateEventName checks an event name: letters, digits and _, starting with a letter,
