@@ -130,8 +130,11 @@ func planService(p *Plan, sd ServiceData) error {
 
 // AddCommand plans command NAME of service SERVICE in the project that contains dir,
 // with success event event ("" for none): the contract types and handle, the handler,
-// its test, and the registration in the service's New.
-func AddCommand(dir, service, name, event string) (*Plan, error) {
+// its test, and the registration in the service's New. An event that a contract of the
+// project already declares (another command's success event or a framework.Event) is
+// refused with ErrInvalidInput unless sharedEvent says the sharing is meant: its
+// subscribers would receive both.
+func AddCommand(dir, service, name, event string, sharedEvent bool) (*Plan, error) {
 	if err := ValidateCommandName("command", name); err != nil {
 		return nil, err
 	}
@@ -147,6 +150,14 @@ func AddCommand(dir, service, name, event string) (*Plan, error) {
 	sd, err := w.service(service)
 	if err != nil {
 		return nil, err
+	}
+	if event != "" && !sharedEvent {
+		if owner, expr, err := w.findEvent(event); err != nil {
+			return nil, err
+		} else if owner != "" {
+			return nil, invalid("event %q is already emitted by %s.%s: its subscribers would receive both; choose another name, e.g. %q, or pass --allow-shared-event if the sharing is meant",
+				event, owner, expr, lowerFirst(name)+"Done")
+		}
 	}
 	cd := CommandData{Service: sd, Name: lowerFirst(name), Ident: upperFirst(name), Handler: lowerFirst(name), Event: event}
 	if err := w.checkFree(sd, "command", name, []string{cd.Ident, cd.Ident + "In", cd.Ident + "Out"}, cd.Handler); err != nil {
@@ -254,9 +265,16 @@ func AddSubscription(dir, service, name, event, from string) (*Plan, error) {
 		return nil, err
 	}
 	if from != "" {
-		if s, ok := w.m.Service(from); ok {
-			sub.FromService, sub.FromVersion = s.Name, s.Version
+		s, ok := w.m.Service(from)
+		if !ok {
+			var known []string
+			for _, k := range w.m.Services {
+				known = append(known, k.Name)
+			}
+			return nil, invalid("--from %q is not a service of this project (purista.yaml lists %s): name one of them, or use --event NAME for an event of a service outside the project",
+				from, strings.Join(known, ", "))
 		}
+		sub.FromService, sub.FromVersion = s.Name, s.Version
 	} else if err := w.resolveEvent(&sub, event); err != nil {
 		return nil, err
 	}
@@ -287,6 +305,27 @@ func AddSubscription(dir, service, name, event, from string) (*Plan, error) {
 
 // resolveEvent finds event in the project's contracts (or plans its declaration in the
 // subscriber's contract) and fills the subscription's event fields.
+// findEvent returns the service and EventRef expression of the project's declaration of
+// event ("" when no contract of the project declares it).
+func (w *workspace) findEvent(event string) (owner, expr string, err error) {
+	for _, s := range w.m.Services {
+		sd, err := w.service(s.Name)
+		if err != nil {
+			return "", "", err
+		}
+		info, err := scanPackage(w.abs(sd.Dir))
+		if err != nil {
+			return "", "", err
+		}
+		for _, ev := range info.events {
+			if ev.name == event {
+				return s.Name, ev.expr, nil
+			}
+		}
+	}
+	return "", "", nil
+}
+
 func (w *workspace) resolveEvent(sub *SubscriptionData, event string) error {
 	sub.EventName = event
 	for _, s := range w.m.Services {

@@ -107,6 +107,7 @@ func TestEndToEnd(t *testing.T) {
 	must(t, services, purista, "add", "command", "Billing", "sendInvoice", "--event", "invoiceSent")
 	must(t, root, purista, "add", "subscription", "Greeter", "onInvoiceSent", "--event", "invoiceSent")
 	must(t, root, purista, "add", "subscription", "Billing", "onPayment", "--event", "paymentReceived")
+	must(t, root, purista, "add", "command", "Greeter", "resendInvoice", "--event", "invoiceSent", "--allow-shared-event")
 
 	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
@@ -143,6 +144,10 @@ func TestEndToEnd(t *testing.T) {
 			{name: "duplicate subscription", dir: root, args: []string{"add", "subscription", "Greeter", "onInvoiceSent", "--event", "x"}, wantErr: "already exists"},
 			{name: "invalid command name", dir: root, args: []string{"add", "command", "Billing", "send-invoice"}, wantErr: `e.g. "sendInvoice"`},
 			{name: "unknown service", dir: root, args: []string{"add", "command", "Nope", "x"}, wantErr: "services: Greeter, Billing"},
+			{name: "event already emitted", dir: root, args: []string{"add", "command", "Greeter", "refund", "--event", "invoiceSent"}, wantErr: "--allow-shared-event"},
+			{name: "unknown --from service", dir: root, args: []string{"add", "subscription", "Billing", "onX", "--from", "Nope"}, wantErr: "not a service of this project"},
+			{name: "reserved command name", dir: root, args: []string{"add", "command", "Billing", "init"}, wantErr: "Go reserves"},
+			{name: "predeclared command name", dir: root, args: []string{"add", "command", "Billing", "error"}, wantErr: "predeclared"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -31,6 +31,9 @@ type Options struct {
 	Event string
 	// From is the service whose messages a subscription receives (instead of Event).
 	From string
+	// AllowSharedEvent lets a command emit an event another command of the project
+	// already emits.
+	AllowSharedEvent bool
 	// DryRun lists the files instead of writing them.
 	DryRun bool
 }
@@ -108,6 +111,7 @@ in the implementation, and framework.Handle in the service's New function. With
 		},
 	}
 	cmd.Flags().StringVar(&opts.Event, "event", "", "success event emitted with the output, e.g. invoiceSent")
+	cmd.Flags().BoolVar(&opts.AllowSharedEvent, "allow-shared-event", false, "allow an event that another command of the project already emits (its subscribers get both)")
 	common(cmd, opts)
 	return cmd
 }
@@ -150,7 +154,7 @@ func Run(opts *Options) error {
 		plan, err = scaffold.AddService(opts.Dir, opts.Service, opts.Version)
 		done = "Added service " + opts.Service
 	case "command":
-		plan, err = scaffold.AddCommand(opts.Dir, opts.Service, opts.Name, opts.Event)
+		plan, err = scaffold.AddCommand(opts.Dir, opts.Service, opts.Name, opts.Event, opts.AllowSharedEvent)
 		done = "Added command " + opts.Name + " to " + opts.Service
 	case "subscription":
 		plan, err = scaffold.AddSubscription(opts.Dir, opts.Service, opts.Name, opts.Event, opts.From)
