@@ -8,48 +8,27 @@ import "github.com/purista-go/purista/pkg/framework"
 // second line of defence for what a process writes that the app does not control (a
 // panic, a library writing to stderr) and for the runner's own messages.
 type redactor struct {
-	url string // the broker URL; "" or one without credentials: nothing to do
+	framework.Redactor // the broker URL's credentials; none: nothing to do
 }
 
 // newRedactor returns the redactor for bridgeURL.
-func newRedactor(bridgeURL string) redactor {
-	if framework.RedactURL(bridgeURL) == bridgeURL {
-		return redactor{}
-	}
-	return redactor{url: bridgeURL}
-}
+func newRedactor(bridgeURL string) redactor { return redactor{framework.NewRedactor(bridgeURL)} }
 
 // text returns s without the URL's credentials.
 func (r redactor) text(s string) string {
-	if r.url == "" || s == "" {
+	if !r.Active() || s == "" {
 		return s
 	}
-	return framework.RedactSecrets(s, r.url)
+	return r.Text(s)
 }
 
 // err returns err with the URL's credentials scrubbed from its message (errors.Is and
 // errors.As still see the original).
-func (r redactor) err(err error) error {
-	if err == nil || r.url == "" {
-		return err
-	}
-	if msg := r.text(err.Error()); msg != err.Error() {
-		return &scrubbedError{msg: msg, err: err}
-	}
-	return err
-}
-
-type scrubbedError struct {
-	msg string
-	err error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }
+func (r redactor) err(err error) error { return r.Error(err) }
 
 // sink returns next, wrapped so that every runner message it receives is scrubbed.
 func (r redactor) sink(next func(any)) func(any) {
-	if r.url == "" {
+	if !r.Active() {
 		return next
 	}
 	return func(msg any) { next(r.msg(msg)) }

@@ -94,3 +94,14 @@ func ExampleParseConfig() {
 	fmt.Println(framework.RedactURL(cfg.Bridge), cfg.Services, cfg.LogLevel, err)
 	// Output: nats://xxxxx@127.0.0.1:4222 [User] DEBUG <nil>
 }
+
+func ExampleRedactor() {
+	r := framework.NewRedactor("nats://S3CRETTOKEN@broker:4222")
+	fmt.Println(r.Active())
+	fmt.Println(r.Text("dial nats://S3CRETTOKEN@broker:4222: connection refused"))
+	fmt.Println(r.Error(errors.New("authorization S3CRETTOKEN rejected")))
+	// Output:
+	// true
+	// dial nats://xxxxx@broker:4222: connection refused
+	// authorization xxxxx rejected
+}

@@ -13,12 +13,27 @@ import (
 // logs, errors and output. A setting without credentials is returned as written.
 func RedactURL(s string) string { return redact.URL(s) }
 
-// RedactSecrets returns text with every credential of the URL rawURL (password, token or
-// user-only userinfo, sensitive query parameters; as written and percent-decoded)
-// replaced by "xxxxx": for text that may quote the URL or a client library's message
-// built from it, such as a process's output. Text is returned as is when rawURL holds
-// no credential.
-func RedactSecrets(text, rawURL string) string { return redact.Text(text, redact.Secrets(rawURL)) }
+// Redactor removes the credentials of one URL (password, token or user-only userinfo,
+// sensitive query parameters; as written and percent-decoded) from text and errors that
+// may quote the URL or a client library's message built from it, such as a process's
+// output. The credentials are found once, by NewRedactor. The zero Redactor, and one made
+// for a URL without credentials, changes nothing. Safe for concurrent use.
+type Redactor struct{ secrets []string }
+
+// NewRedactor returns the Redactor for the credentials of rawURL.
+func NewRedactor(rawURL string) Redactor { return Redactor{secrets: redact.Secrets(rawURL)} }
+
+// Active reports whether the URL held credentials, i.e. whether the Redactor changes
+// anything.
+func (r Redactor) Active() bool { return len(r.secrets) > 0 }
+
+// Text returns text with every credential replaced by "xxxxx".
+func (r Redactor) Text(text string) string { return redact.Text(text, r.secrets) }
+
+// Error returns err with the credentials scrubbed from its message; the result unwraps
+// to err, so errors.Is and errors.As see through it. An error whose message holds no
+// credential is returned as is.
+func (r Redactor) Error(err error) error { return redact.ErrorOf(err, r.secrets) }
 
 // WithBridgeURL tells the runtime the URL (PURISTA_BRIDGE) its bridge was built from, so
 // that what it shows never holds the URL's credentials: the error in /readyz's body

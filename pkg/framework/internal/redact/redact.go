@@ -139,16 +139,26 @@ func Text(text string, secrets []string) string {
 
 // Error returns err with the credentials of rawURL scrubbed from its message. The result
 // unwraps to err, so errors.Is and errors.As see through it. It returns err itself when
-// err is nil or rawURL holds no credential.
+// err is nil, rawURL holds no credential or the message quotes none.
 func Error(err error, rawURL string) error {
 	if err == nil {
 		return nil
 	}
-	secrets := Secrets(rawURL)
-	if len(secrets) == 0 {
+	return ErrorOf(err, Secrets(rawURL))
+}
+
+// ErrorOf returns err with secrets (as Secrets returns them) scrubbed from its message,
+// unwrapping to err. It returns err itself when err is nil or its message holds none of
+// them.
+func ErrorOf(err error, secrets []string) error {
+	if err == nil || len(secrets) == 0 {
 		return err
 	}
-	return &scrubbed{err: err, msg: Text(err.Error(), secrets)}
+	msg := err.Error()
+	if clean := Text(msg, secrets); clean != msg {
+		return &scrubbed{err: err, msg: clean}
+	}
+	return err
 }
 
 // scrubbed is an error whose message had credentials removed.
