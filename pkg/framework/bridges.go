@@ -4,18 +4,22 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 
-	"github.com/purista-go/purista/pkg/framework/amqp"
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/internal/redact"
 	"github.com/purista-go/purista/pkg/framework/memory"
-	"github.com/purista-go/purista/pkg/framework/mqtt"
-	"github.com/purista-go/purista/pkg/framework/nats"
 )
 
 // NewBridge builds the event bridge that cfg.Bridge names, unstarted. It is how the
 // deployment model becomes a run-time decision: service code never calls a bridge
 // constructor. Errors wrap ErrConfig and never contain a password.
+//
+// The memory bridge is in every binary. Each broker bridge is linked in unless the
+// binary was built with its build tag: purista_no_nats, purista_no_amqp or
+// purista_no_mqtt (`purista build --profile` sets the tags of the bridges the profile
+// does not use; `go build` and `go run` without tags link every bridge). A setting
+// that names a bridge left out of the binary fails with an error that names the tag.
 func NewBridge(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
 	kind, err := BridgeKind(cfg.Bridge)
 	if err != nil {
@@ -24,40 +28,54 @@ func NewBridge(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
 	var b bridge.EventBridge
 	switch kind {
 	case "memory":
-		opts, err := memoryOptions(cfg.Bridge)
-		if err != nil {
-			return nil, fmt.Errorf("%w: memory bridge: %w", ErrConfig, err)
-		}
-		opts = append(opts, memory.WithLogger(log))
-		if cfg.InstanceID != "" {
-			opts = append(opts, memory.WithInstanceID(cfg.InstanceID))
-		}
-		return memory.New(opts...), nil
+		b, err = newMemory(cfg, log)
 	case "nats":
-		opts := []nats.Option{nats.WithLogger(log), nats.WithLocalDelivery(cfg.LocalDelivery)}
-		if cfg.InstanceID != "" {
-			opts = append(opts, nats.WithInstanceID(cfg.InstanceID))
-		}
-		b, err = nats.New(cfg.Bridge, opts...)
+		b, err = newNATS(cfg, log)
 	case "amqp":
-		opts := []amqp.Option{amqp.WithLogger(log), amqp.WithLocalDelivery(cfg.LocalDelivery)}
-		if cfg.InstanceID != "" {
-			opts = append(opts, amqp.WithInstanceID(cfg.InstanceID))
-		}
-		b, err = amqp.New(cfg.Bridge, opts...)
+		b, err = newAMQP(cfg, log)
 	case "mqtt":
-		opts := []mqtt.Option{mqtt.WithLogger(log), mqtt.WithLocalDelivery(cfg.LocalDelivery)}
-		if cfg.InstanceID != "" {
-			opts = append(opts, mqtt.WithInstanceID(cfg.InstanceID))
-		}
-		b, err = mqtt.New(cfg.Bridge, opts...)
+		b, err = newMQTT(cfg, log)
 	default:
-		return nil, fmt.Errorf("%w: the %s bridge is not built into this binary", ErrConfig, kind)
+		err = fmt.Errorf("the %s bridge is not built into this binary", kind)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s bridge: %w", ErrConfig, kind, redact.Error(err, cfg.Bridge))
 	}
 	return b, nil
+}
+
+// linkedBridges returns the kinds of the bridges linked into this binary.
+func linkedBridges() []string {
+	kinds := []string{"memory"}
+	for _, l := range []struct {
+		kind   string
+		linked bool
+	}{{"nats", natsLinked}, {"amqp", amqpLinked}, {"mqtt", mqttLinked}} {
+		if l.linked {
+			kinds = append(kinds, l.kind)
+		}
+	}
+	return kinds
+}
+
+// notLinked is the error of a bridge that the build tag tag leaves out of the binary.
+func notLinked(kind, tag string) error {
+	return fmt.Errorf("this binary is built without the %s bridge (build tag %s): rebuild it without that tag "+
+		"(purista build --profile NAME with a profile whose bridge is %s://…, or go build without -tags %s), "+
+		"or choose a bridge it has: %s", kind, tag, kind, tag, strings.Join(linkedBridges(), ", "))
+}
+
+// newMemory builds the memory bridge of cfg.
+func newMemory(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
+	opts, err := memoryOptions(cfg.Bridge)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, memory.WithLogger(log))
+	if cfg.InstanceID != "" {
+		opts = append(opts, memory.WithInstanceID(cfg.InstanceID))
+	}
+	return memory.New(opts...), nil
 }
 
 // memoryOptions reads the settings of a memory bridge URL: memory://?handlers=goroutines

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +95,44 @@ func TestHandlerOutOfTimeIs504(t *testing.T) {
 			var ue *framework.UnhandledError
 			if !errors.As(err, &ue) || ue.Status != 504 {
 				t.Fatalf("Invoke = %v; want an unhandled 504", err)
+			}
+		})
+	}
+}
+
+// TestBridgeLeftOut builds examples/signup with every broker bridge left out and
+// starts it on each broker bridge: it exits with ExitConfig and names the build tag to
+// drop, before it connects anywhere.
+func TestBridgeLeftOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles examples/signup")
+	}
+	bin := filepath.Join(t.TempDir(), "signup")
+	build := exec.CommandContext(t.Context(), "go", "build", "-tags=purista_no_nats,purista_no_amqp,purista_no_mqtt", "-o", bin,
+		"github.com/purista-go/purista/examples/signup/cmd/signup")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, tt := range []struct{ setting, tag string }{
+		{"nats://127.0.0.1:4222", "purista_no_nats"},
+		{"amqp://guest:secret@127.0.0.1:5672/", "purista_no_amqp"},
+		{"mqtts://127.0.0.1:8883", "purista_no_mqtt"},
+	} {
+		t.Run(tt.tag, func(t *testing.T) {
+			cmd := exec.CommandContext(t.Context(), bin, "--health-addr", "off")
+			cmd.Env = append(os.Environ(), "PURISTA_BRIDGE="+tt.setting)
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != framework.ExitConfig {
+				t.Fatalf("exit: %v, want %d\n%s", err, framework.ExitConfig, out)
+			}
+			for _, want := range []string{"build tag " + tt.tag, "without -tags " + tt.tag, "choose a bridge it has: memory\n"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if strings.Contains(string(out), "secret") {
+				t.Errorf("output shows the password:\n%s", out)
 			}
 		})
 	}
