@@ -17,7 +17,12 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
-require github.com/goccy/go-json v0.12.0
+require (
+	github.com/MicahParks/jwkset v0.11.4
+	github.com/MicahParks/keyfunc/v3 v3.9.2
+	github.com/goccy/go-json v0.12.0
+	github.com/golang-jwt/jwt/v5 v5.3.1
+)
 
 require go.opentelemetry.io/otel/sdk/metric v1.47.0 // indirect
 
@@ -112,6 +117,6 @@ require (
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
-	golang.org/x/time v0.16.0 // indirect
+	golang.org/x/time v0.16.0
 	golang.org/x/tools v0.52.0
 )
