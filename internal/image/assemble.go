@@ -28,6 +28,7 @@ const (
 	LabelSource   = "org.opencontainers.image.source"
 	LabelProject  = "dev.purista.project"
 	LabelServices = "dev.purista.services"
+	LabelBridges  = "dev.purista.bridges"
 )
 
 // archVariants returns the variants ("" = none) of a GOARCH that Go builds static linux
@@ -185,6 +186,7 @@ type imageConfig struct {
 	binary, title, version, source, project string
 	services                                []string // PURISTA_SERVICES; nil for all
 	contains                                []string // every service the image runs (label)
+	bridges                                 []string // the bridges linked into the binary (label)
 	created                                 time.Time
 }
 
@@ -225,6 +227,7 @@ func assemble(base v1.Image, layer v1.Layer, p v1.Platform, c imageConfig) (v1.I
 	cfg.Labels[LabelVersion] = c.version
 	cfg.Labels[LabelProject] = c.project
 	cfg.Labels[LabelServices] = strings.Join(c.contains, ",")
+	cfg.Labels[LabelBridges] = strings.Join(c.bridges, ",")
 	if c.source != "" {
 		cfg.Labels[LabelSource] = c.source
 	} else {

@@ -86,6 +86,10 @@ type Options struct {
 	Keychain authn.Keychain
 	// Go is the go command (default "go").
 	Go string
+	// Profile, when set, names the purista.yaml profile the image is for: its binary
+	// links the memory bridge and the bridge of the profile only (see BridgeTags).
+	// Empty: the binary links every bridge and runs with any PURISTA_BRIDGE.
+	Profile string
 	// Logf, when set, receives progress lines ("compiling signup for linux/amd64").
 	Logf func(format string, args ...any)
 }
@@ -100,6 +104,8 @@ type Image struct {
 	Service string
 	// Services are the services the image runs (PURISTA_SERVICES), nil for all.
 	Services []string
+	// Bridges are the bridges linked into the image's binary ("memory", "nats", …).
+	Bridges []string
 	// Image is set when one platform was built.
 	Image v1.Image
 	// Index is set when several platforms were built.
@@ -121,6 +127,10 @@ type Result struct {
 	Manifest *project.Manifest
 	// Images are the built images, in manifest order of their services.
 	Images []Image
+	// Bridges are the bridges linked into the binary, in the order of AllBridges.
+	Bridges []string
+	// Tags are the build tags the binary was compiled with (nil: none).
+	Tags []string
 }
 
 // target is an image to make, before compiling.
@@ -138,6 +148,10 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	targets, err := plan(m, opts.Services, opts.Tag)
+	if err != nil {
+		return nil, err
+	}
+	bridges, tags, err := BridgeTags(m, opts.Profile)
 	if err != nil {
 		return nil, err
 	}
@@ -168,9 +182,9 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	defer func() { _ = os.RemoveAll(tmp) }()
 	layers := make([]v1.Layer, len(platforms))
 	for i, p := range platforms {
-		logf("compiling %s for %s", m.Name, p.String())
+		logf("compiling %s for %s with the %s bridges", m.Name, p.String(), strings.Join(bridges, ", "))
 		bin, err := runtime.Build(ctx, runtime.BuildOptions{
-			Dir: root, Main: m.Main, Go: opts.Go, Env: goEnv(p),
+			Dir: root, Main: m.Main, Go: opts.Go, Env: goEnv(p, os.Getenv("GOFLAGS"), tags),
 			Output: filepath.Join(tmp, strings.ReplaceAll(p.String(), "/", "_"), m.Name),
 		})
 		if err != nil {
@@ -186,14 +200,14 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 
-	res := &Result{Root: root, Manifest: m}
+	res := &Result{Root: root, Manifest: m, Bridges: bridges, Tags: tags}
 	for _, t := range targets {
 		cfg := imageConfig{binary: m.Name, title: t.name, version: t.tag, source: SourceURL(m.Module),
-			project: m.Name, services: t.services, contains: t.services, created: created}
+			project: m.Name, services: t.services, contains: t.services, bridges: bridges, created: created}
 		if len(t.services) == 0 {
 			cfg.contains = m.ServiceNames()
 		}
-		img := Image{Name: t.name, Tag: t.tag, Service: t.service, Services: t.services, Platforms: platforms}
+		img := Image{Name: t.name, Tag: t.tag, Service: t.service, Services: t.services, Bridges: bridges, Platforms: platforms}
 		imgs := make([]v1.Image, len(platforms))
 		for i, p := range platforms {
 			if imgs[i], err = assemble(bases[i], layers[i], p, cfg); err != nil {
@@ -267,10 +281,23 @@ func quoteList(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-// goEnv is the environment of a static, reproducible build for p.
-func goEnv(p v1.Platform) []string {
-	flags := strings.TrimSpace(os.Getenv("GOFLAGS") + " -trimpath")
-	env := []string{"CGO_ENABLED=0", "GOOS=" + p.OS, "GOARCH=" + p.Architecture, "GOFLAGS=" + flags}
+// goEnv is the environment of a static, reproducible build for p with the build tags
+// tags, keeping the flags of goflags (the caller's GOFLAGS) and any -tags it sets.
+func goEnv(p v1.Platform, goflags string, tags []string) []string {
+	var flags []string
+	for _, f := range strings.Fields(goflags) {
+		if v, ok := strings.CutPrefix(strings.TrimLeft(f, "-"), "tags="); ok {
+			tags = append(slices.Clone(tags), strings.Split(v, ",")...)
+			continue
+		}
+		flags = append(flags, f)
+	}
+	flags = append(flags, "-trimpath")
+	if tags = slices.DeleteFunc(slices.Clone(tags), func(t string) bool { return t == "" }); len(tags) > 0 {
+		slices.Sort(tags)
+		flags = append(flags, "-tags="+strings.Join(slices.Compact(tags), ","))
+	}
+	env := []string{"CGO_ENABLED=0", "GOOS=" + p.OS, "GOARCH=" + p.Architecture, "GOFLAGS=" + strings.Join(flags, " ")}
 	if p.Architecture == "arm" && p.Variant != "" {
 		env = append(env, "GOARM="+strings.TrimPrefix(p.Variant, "v"))
 	}

@@ -319,6 +319,9 @@ func TestBuildSingleAndErrors(t *testing.T) {
 	if got := cf.Config.Labels[LabelServices]; got != "User,Email" {
 		t.Errorf("services label = %q, want User,Email", got)
 	}
+	if got := cf.Config.Labels[LabelBridges]; got != "memory,nats,amqp,mqtt" || !slices.Equal(img.Bridges, AllBridges()) || res.Tags != nil {
+		t.Errorf("bridges label = %q, image bridges %v, tags %v; want every bridge and no tags", got, img.Bridges, res.Tags)
+	}
 
 	broken := tinyProject(t)
 	if err := os.WriteFile(filepath.Join(broken, "cmd", "tiny", "main.go"), []byte("package main\n\nfunc main() { undefinedThing() }\n"), 0o644); err != nil {
@@ -337,6 +340,9 @@ func TestBuildSingleAndErrors(t *testing.T) {
 		{"unknown service", Options{Dir: dir, Services: []string{"Nope"}}, func(err error) bool { return errors.Is(err, ErrUsage) }},
 		{"bad platform", Options{Dir: dir, Platforms: []v1.Platform{{OS: "windows", Architecture: "amd64"}}}, func(err error) bool { return errors.Is(err, ErrUsage) }},
 		{"bad base", Options{Dir: dir, Base: "UPPER CASE"}, func(err error) bool { return errors.Is(err, ErrUsage) }},
+		{"unknown profile", Options{Dir: dir, Profile: "edge"}, func(err error) bool {
+			return errors.Is(err, ErrUsage) && strings.Contains(err.Error(), `--profile "edge"`)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/purista-go/purista/internal/cli/cmdutil"
+	"github.com/purista-go/purista/internal/cli/completion"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/image"
 	"github.com/purista-go/purista/internal/project"
@@ -48,6 +49,9 @@ type Options struct {
 	Load bool
 	// Base is a base image reference ("" for an empty image).
 	Base string
+	// Profile is the purista.yaml profile whose bridge the binary links, besides the
+	// memory bridge ("" links every bridge).
+	Profile string
 	// DockerHost overrides DOCKER_HOST for --load (tests; "" = environment).
 	DockerHost string
 }
@@ -66,6 +70,12 @@ without a Docker daemon. Each image holds the binary at /app/<name>, runs it as 
 only those services (PURISTA_SERVICES). The bridge is chosen where the image runs:
 docker run -e PURISTA_BRIDGE=nats://nats:4222 …
 
+The binary links every bridge unless --profile names a profile of purista.yaml: then
+it links the memory bridge and the profile's bridge only (build tags
+purista_no_nats, purista_no_amqp, purista_no_mqtt for the others), a smaller binary
+whose dependencies are only those it uses. Such an image fails at start, naming the
+build tag, when PURISTA_BRIDGE names a bridge it left out.
+
 Builds are reproducible: the same source and Go toolchain give the same digest
 (file times are SOURCE_DATE_EPOCH, or 1970-01-01 when it is not set).
 
@@ -76,12 +86,15 @@ NAME:TAG DIGEST (or the pushed REGISTRY/REPO:TAG@DIGEST).
 
 Exit codes: 0 built, 1 failed (not a project, unwritable output, registry or daemon
 error), 2 usage error (bad flag, unknown service, bad platform), 3 the project does
-not compile. See docs/deployment.md for how each deployment model maps to images.`,
+not compile. Run 'purista docs deployment' for how each deployment model maps to images.`,
 		Example: `  # one image with every service (monolith), as an OCI layout in dist/image
   purista build
 
   # one image per service (microservices): signup-user, signup-email
   purista build --services each --tar dist/images.tar && docker load -i dist/images.tar
+
+  # the same, linking only the bridge of the microservices profile (NATS)
+  purista build --services each --profile microservices
 
   # only the User service, for two platforms, pushed to a registry
   purista build --services User --platform linux/amd64,linux/arm64 --push ghcr.io/acme/signup-user:v1.0.0
@@ -116,6 +129,10 @@ not compile. See docs/deployment.md for how each deployment model maps to images
 	fl.StringVar(&opts.Push, "push", "", "push to REGISTRY/REPO[:TAG] (with --services each: REGISTRY/REPO-<service>)")
 	fl.BoolVar(&opts.Load, "load", false, "load the image(s) into the Docker daemon at DOCKER_HOST (one platform)")
 	fl.StringVar(&opts.Base, "base", "", "base image to put the binary on (default: an empty image)")
+	fl.StringVar(&opts.Profile, "profile", "", "link only the bridge of this purista.yaml profile (and memory) into the binary; default: every bridge")
+	cmd.ValidArgsFunction = completion.Dirs
+	completion.Flags(cmd, map[string]cobra.CompletionFunc{"profile": completion.Profiles(completion.DirArg),
+		"services": completion.ServiceList(completion.DirArg, cobra.CompletionWithDesc("each", "one image per service"))})
 	return cmd
 }
 
@@ -181,7 +198,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	res, err := image.Build(ctx, image.Options{Dir: dir, Services: opts.Services, Platforms: ps, Tag: opts.Tag,
-		Base: opts.Base, Created: created, Logf: logf})
+		Base: opts.Base, Created: created, Profile: opts.Profile, Logf: logf})
 	if err != nil {
 		return buildError(err)
 	}
@@ -233,7 +250,7 @@ func Run(ctx context.Context, opts *Options) error {
 		} else {
 			fmt.Fprintf(opts.IO.Out, "%s %s\n", refs[i], img.Digest)
 		}
-		logf("%s: %s, services %s", img.Ref(), strings.Join(plat, ", "), servicesText(img.Services))
+		logf("%s: %s, services %s, bridges %s", img.Ref(), strings.Join(plat, ", "), servicesText(img.Services), strings.Join(img.Bridges, ","))
 	}
 	logf("done in %s", time.Since(start).Round(100*time.Millisecond))
 	return nil

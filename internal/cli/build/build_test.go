@@ -28,9 +28,9 @@ func TestNewCmdBuild(t *testing.T) {
 	}{
 		{name: "defaults"},
 		{name: "all flags", args: []string{"proj", "--services", "User,Email", "--platform", "linux/amd64,linux/arm64",
-			"-o", "out", "-t", "shop:v1", "--push", "localhost:5000/shop", "--base", "gcr.io/distroless/static-debian12"},
+			"-o", "out", "-t", "shop:v1", "--push", "localhost:5000/shop", "--base", "gcr.io/distroless/static-debian12", "--profile", "microservices"},
 			want: buildcmd.Options{Dir: "proj", Services: []string{"User", "Email"}, Platforms: []string{"linux/amd64", "linux/arm64"},
-				Output: "out", Tag: "shop:v1", Push: "localhost:5000/shop", Base: "gcr.io/distroless/static-debian12"}},
+				Output: "out", Tag: "shop:v1", Push: "localhost:5000/shop", Base: "gcr.io/distroless/static-debian12", Profile: "microservices"}},
 		{name: "tar and load", args: []string{"--services", "each", "--tar", "x.tar", "--load"},
 			want: buildcmd.Options{Services: []string{"each"}, Tar: "x.tar", Load: true}},
 		{name: "two dirs", args: []string{"a", "b"}, wantUsage: "at most one project folder"},
@@ -66,7 +66,7 @@ func TestNewCmdBuild(t *testing.T) {
 			g := *got
 			if g.Dir != tt.want.Dir || !slices.Equal(g.Services, tt.want.Services) || !slices.Equal(g.Platforms, tt.want.Platforms) ||
 				g.Output != tt.want.Output || g.Tar != tt.want.Tar || g.Tag != tt.want.Tag || g.Push != tt.want.Push ||
-				g.Load != tt.want.Load || g.Base != tt.want.Base {
+				g.Load != tt.want.Load || g.Base != tt.want.Base || g.Profile != tt.want.Profile {
 				t.Errorf("options = %+v, want %+v", g, tt.want)
 			}
 		})
@@ -106,6 +106,7 @@ func TestBuildErrors(t *testing.T) {
 		{"unknown service", []string{signup, "--services", "Billing"}, 2, []string{`unknown service "Billing"`, "User, Email", "--help"}},
 		{"each with names", []string{signup, "--services", "each,User"}, 2, []string{"stands alone"}},
 		{"bad platform", []string{signup, "--platform", "linux/sparc64"}, 2, []string{"unknown architecture", "linux/arm64"}},
+		{"unknown profile", []string{signup, "--profile", "cloud"}, 2, []string{`--profile "cloud" is not a profile of purista.yaml`, "edge, microservices, monolith, serverless"}},
 		{"unwritable output", []string{signup, "--output", filepath.Join(file, "image")}, 1, []string{"cannot write", "is not a folder", "Pick a writable place with --output"}},
 		{"no daemon for --load", []string{signup, "--load"}, 1, []string{"no Docker daemon at unix://" + tmp, "--tar FILE", "--push", "Start Docker"}},
 		{"unwritable tar", []string{signup, "--tar", filepath.Join(file, "x", "i.tar")}, 1, []string{"cannot write", "--tar"}},
@@ -140,7 +141,7 @@ func TestBuildErrors(t *testing.T) {
 func TestHelp(t *testing.T) {
 	t.Parallel()
 	code, out, _ := run(t, "--help")
-	for _, w := range []string{"Examples:", "purista build --services each", "--platform", "--push", "--load", "--base", "Exit codes"} {
+	for _, w := range []string{"Examples:", "purista build --services each", "--platform", "--push", "--load", "--base", "--profile", "purista_no_nats", "Exit codes"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("help does not mention %q", w)
 		}

@@ -3,6 +3,7 @@ package build_test
 import (
 	"archive/tar"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"io"
 	"log"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -78,6 +80,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("labels = %v", c.Labels)
 	}
 	bin := extract(t, img, "app/signup")
+	checkBridges(t, bin, c.Labels, []string{"memory", "nats", "amqp", "mqtt"}, "")
 
 	if goruntime.GOOS == "linux" && goruntime.GOARCH == "amd64" {
 		runBinary(t, bin)
@@ -92,6 +95,36 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if again != stdout {
 		t.Errorf("not reproducible: first %q, then %q", stdout, again)
+	}
+}
+
+// checkBridges checks, from the bridges label and from the module list and build
+// settings that the Go toolchain writes into the binary (`go version -m`), that bin
+// links the client library of each broker bridge in want and of no other.
+func checkBridges(t *testing.T, bin string, labels map[string]string, want []string, wantTags string) {
+	t.Helper()
+	if got := labels[image.LabelBridges]; got != strings.Join(want, ",") {
+		t.Errorf("label %s = %q, want %q", image.LabelBridges, got, strings.Join(want, ","))
+	}
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := ""
+	for _, s := range info.Settings {
+		if s.Key == "-tags" {
+			tags = s.Value
+		}
+	}
+	if tags != wantTags {
+		t.Errorf("built with -tags=%q, want %q", tags, wantTags)
+	}
+	clients := map[string]string{"nats": "github.com/nats-io/nats.go", "amqp": "github.com/rabbitmq/amqp091-go", "mqtt": "github.com/eclipse/paho.golang"}
+	for kind, mod := range clients {
+		linked := slices.ContainsFunc(info.Deps, func(m *debug.Module) bool { return m.Path == mod })
+		if linked != slices.Contains(want, kind) {
+			t.Errorf("the binary links %s: %v, want %v (bridges %v)", mod, linked, !linked, want)
+		}
 	}
 }
 
@@ -180,8 +213,9 @@ func runBinary(t *testing.T, bin string) {
 	}
 }
 
-// TestPushCommand pushes one image per service of examples/signup to an in-process
-// registry with `purista build --services each --push` and reads them back.
+// TestPushCommand pushes one image per service of examples/signup, for its NATS
+// profile, to an in-process registry with `purista build --services each --profile
+// microservices --push` and reads them back: their binaries link NATS and memory only.
 func TestPushCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles examples/signup")
@@ -192,7 +226,7 @@ func TestPushCommand(t *testing.T) {
 	dist := filepath.Join(signupDir(t), "dist")
 	_, statErr := os.Stat(dist)
 	hadDist := statErr == nil
-	code, stdout, stderr := run(t, signupDir(t), "--services", "each", "--push", host+"/acme/signup:v1", "--platform", "linux/amd64")
+	code, stdout, stderr := run(t, signupDir(t), "--services", "each", "--push", host+"/acme/signup:v1", "--platform", "linux/amd64", "--profile", "microservices")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -224,6 +258,7 @@ func TestPushCommand(t *testing.T) {
 		if !slices.Contains(cf.Config.Env, "PURISTA_SERVICES="+svc) {
 			t.Errorf("%s: env %v lacks PURISTA_SERVICES=%s", ref, cf.Config.Env, svc)
 		}
+		checkBridges(t, extract(t, img, "app/signup"), cf.Config.Labels, []string{"memory", "nats"}, "purista_no_amqp,purista_no_mqtt")
 	}
 	if _, err := os.Stat(dist); err == nil && !hadDist {
 		t.Errorf("--push also wrote the default OCI layout into examples/signup/dist")
