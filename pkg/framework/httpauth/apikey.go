@@ -89,3 +89,6 @@ func (a *APIKeys) Authenticate(r *http.Request) (Identity, error) {
 	e := a.entries[found]
 	return Identity{PrincipalID: e.PrincipalID, TenantID: e.TenantID, Method: "apikey"}, nil
 }
+
+// SecuritySchemes returns APIKeyScheme.
+func (a *APIKeys) SecuritySchemes() []SecurityScheme { return []SecurityScheme{APIKeyScheme()} }

@@ -187,3 +187,28 @@ func TestAuthSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthChainDescribesItself(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	keys := filepath.Join(t.TempDir(), "k.json")
+	if err := os.WriteFile(keys, []byte(`{"kty":"oct","k":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := httpauth.New(ctx, httpauth.Settings{JWTKeysFile: keys, JWTAudience: []string{"x"}, JWTAlgorithms: []string{"HS256"},
+		APIKeys: httpauth.HashAPIKey("k") + " ops", TrustedProxies: []string{"10.0.0.0/8"}, DevInsecure: true}, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := a.(httpauth.Describer)
+	if !ok {
+		t.Fatalf("%T does not describe itself", a)
+	}
+	var names []string
+	for _, s := range d.SecuritySchemes() {
+		names = append(names, s.Name)
+	}
+	if strings.Join(names, ",") != "bearerAuth,apiKeyAuth" {
+		t.Fatalf("schemes = %v", names)
+	}
+}

@@ -38,3 +38,23 @@ func (DevInsecure) Authenticate(r *http.Request) (Identity, error) {
 	}
 	return Identity{PrincipalID: p, TenantID: r.Header.Get(TenantHeader), Method: "dev-insecure"}, nil
 }
+
+// SecuritySchemes returns the schemes of the chain's authenticators that describe
+// themselves, each name once, in chain order.
+func (c Chain) SecuritySchemes() []SecurityScheme {
+	var out []SecurityScheme
+	seen := map[string]bool{}
+	for _, a := range c {
+		d, ok := a.(Describer)
+		if !ok {
+			continue
+		}
+		for _, s := range d.SecuritySchemes() {
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}

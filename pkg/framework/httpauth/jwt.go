@@ -378,3 +378,6 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 }
 
 func (b *limitedBody) Close() error { return b.rc.Close() }
+
+// SecuritySchemes returns BearerJWTScheme.
+func (j *JWT) SecuritySchemes() []SecurityScheme { return []SecurityScheme{BearerJWTScheme()} }
