@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
@@ -25,6 +26,11 @@ type invokeDialog struct {
 	sending  bool
 	result   string
 	isErr    bool
+	// call is the last call sent, sentAt when; trace is its trace id (from an error
+	// answer, or found in the message stream for a success).
+	call   *invokeCall
+	sentAt time.Time
+	trace  string
 }
 
 type invokeCall struct {
@@ -67,7 +73,7 @@ func (d *invokeDialog) key(k tea.KeyPressMsg) (tea.Cmd, bool, *invokeCall) {
 	}
 	switch k.String() {
 	case "esc":
-		d.editing, d.result = false, ""
+		d.editing, d.result, d.trace, d.call = false, "", "", nil
 		d.editor.Blur()
 		return nil, false, nil
 	case "ctrl+s", "alt+enter", "ctrl+d":
@@ -76,12 +82,13 @@ func (d *invokeDialog) key(k tea.KeyPressMsg) (tea.Cmd, bool, *invokeCall) {
 			raw = "{}"
 		}
 		if !json.Valid([]byte(raw)) {
-			d.result, d.isErr = "payload is not valid JSON", true
+			d.result, d.isErr, d.trace, d.call = "payload is not valid JSON", true, "", nil
 			return nil, false, nil
 		}
 		c := d.selected()
-		d.sending, d.result = true, ""
-		return nil, false, &invokeCall{service: c.Service, version: c.Version, command: c.Name, payload: json.RawMessage(raw)}
+		d.sending, d.result, d.trace = true, "", ""
+		d.call = &invokeCall{service: c.Service, version: c.Version, command: c.Name, payload: json.RawMessage(raw)}
+		return nil, false, d.call
 	}
 	var cmd tea.Cmd
 	d.editor, cmd = d.editor.Update(k)
@@ -107,9 +114,7 @@ func (d *invokeDialog) setResult(out json.RawMessage, err error) {
 			if len(ie.Data) > 0 && string(ie.Data) != "null" {
 				d.result += "\n" + indent(ie.Data)
 			}
-			if ie.TraceID != "" {
-				d.result += "\ntrace " + ie.TraceID
-			}
+			d.trace = ie.TraceID
 			return
 		}
 		d.result = "error: " + err.Error()

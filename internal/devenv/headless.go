@@ -16,6 +16,9 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
+// firstBuildNote tells why the first build may take long.
+const firstBuildNote = "the first build downloads and compiles the modules on a cold Go cache (a few minutes)"
+
 // Printer prints runner messages for headless mode: one prefixed text line per message,
 // or (JSON) one JSON object per line: {"kind":"event"|"state"|"health"|"build"|"ready"|
 // "info","unit":…,…}. It is safe for concurrent use; use its Sink as Options.Sink.
@@ -77,7 +80,7 @@ func (p *Printer) Sink(msg any) {
 		case m.Started && len(m.Files) > 0:
 			p.line("dev", "change in "+strings.Join(m.Files, ", ")+": rebuilding")
 		case m.Started:
-			p.line("dev", "building")
+			p.line("dev", "building; "+firstBuildNote)
 		case m.Cancelled:
 			p.line("dev", m.failText())
 		case m.Err != "":

@@ -13,6 +13,7 @@ import (
 
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
 // Limits of what the TUI keeps in memory.
@@ -49,6 +50,8 @@ type ModelOptions struct {
 	Controller Controller
 	// NoColor renders without styles (NO_COLOR).
 	NoColor bool
+	// Now returns the current time (nil: time.Now); tests fix it for stable screens.
+	Now func() time.Time
 }
 
 // Model is the bubbletea model of `purista dev`: processes, services, the message
@@ -66,6 +69,7 @@ type Model struct {
 	records  []recordRow
 	logs     []logRow
 	build    BuildMsg
+	buildAt  time.Time // when the running build started (shown as its elapsed time)
 	ready    *ReadyMsg
 	info     []InfoMsg
 
@@ -95,9 +99,14 @@ type serviceRow struct {
 	lat                  []time.Duration
 }
 
+// recordRow is one line of the message stream; to and trace let the invoke dialog
+// find the trace of its call.
 type recordRow struct {
-	at   time.Time
-	text string
+	at    time.Time
+	text  string
+	kind  string
+	to    wire.Address
+	trace string
 }
 
 type logRow struct {
@@ -107,6 +116,9 @@ type logRow struct {
 
 // RunnerMsg carries one runner message (see Options.Sink) into the TUI.
 type RunnerMsg struct{ Msg any }
+
+// buildTickMsg redraws the elapsed time of a running build.
+type buildTickMsg struct{}
 
 // invokeResultMsg is the answer to the invoke dialog's call.
 type invokeResultMsg struct {
@@ -119,6 +131,9 @@ func logLevels() []string { return []string{"DEBUG", "INFO", "WARN", "ERROR"} }
 
 // NewModel returns the TUI model.
 func NewModel(opts ModelOptions) Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	m := Model{opts: opts, st: newStyles(opts.NoColor), follow: true, logLevel: 1, width: 100, height: 30}
 	for _, u := range opts.Units {
 		m.units = append(m.units, &unitRow{name: u, state: "pending"})
@@ -149,10 +164,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case RunnerMsg:
 		m.apply(msg.Msg)
+		if b, ok := msg.Msg.(BuildMsg); ok && b.Started {
+			return m, buildTick()
+		}
+		return m, nil
+	case buildTickMsg:
+		if m.build.Started {
+			return m, buildTick() // the view shows the elapsed time; stops with the build
+		}
 		return m, nil
 	case invokeResultMsg:
 		if m.dialog != nil {
 			m.dialog.setResult(msg.out, msg.err)
+			m.traceDialog()
 		}
 		return m, nil
 	case tea.KeyPressMsg:
@@ -180,6 +204,7 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.dialog = nil
 		}
 		if send != nil {
+			m.dialog.sentAt = m.opts.Now()
 			return m, m.invoke(*send)
 		}
 		return m, cmd
@@ -280,7 +305,7 @@ func (m *Model) apply(msg any) {
 			u.health = ""
 		}
 		if v.Err != "" {
-			m.addLog(logRow{at: time.Now(), unit: v.Unit, level: "ERROR", m: v.Unit + " " + v.Err})
+			m.addLog(logRow{at: m.opts.Now(), unit: v.Unit, level: "ERROR", m: v.Unit + " " + v.Err})
 		}
 	case HealthMsg:
 		u := m.unit(v.Unit)
@@ -289,6 +314,9 @@ func (m *Model) apply(msg any) {
 			u.health = "down"
 		}
 	case BuildMsg:
+		if v.Started && !m.build.Started {
+			m.buildAt = m.opts.Now()
+		}
 		m.build = v
 	case ReadyMsg:
 		m.ready = &v
@@ -332,7 +360,8 @@ func (m *Model) applyEvent(v UnitEventMsg) {
 				s.lat = appendCapped(s.lat, r.Latency, maxLatency)
 			}
 		}
-		m.records = appendCapped(m.records, recordRow{at: e.Time, text: FormatRecord(e)}, maxRecords)
+		m.records = insertByTime(m.records, recordRow{at: e.Time, text: FormatRecord(e), kind: r.Kind, to: r.To, trace: r.TraceID}, maxRecords)
+		m.traceDialog()
 	case "log":
 		m.addLog(logRow{at: e.Time, unit: v.Unit, service: e.Service, level: e.Level, m: e.Message + formatAttrs(e.Attrs)})
 	}
@@ -360,6 +389,42 @@ func (m *Model) service(name string) *serviceRow {
 		}
 	}
 	return nil
+}
+
+// insertByTime inserts r into rows, which are in time order, after every row of the
+// same time, and drops the oldest rows beyond limit. Records reach dev in the order
+// their processes write them, and a call is written when it ends: an outer command
+// comes after the calls it made, though it started first.
+func insertByTime(rows []recordRow, r recordRow, limit int) []recordRow {
+	i := sort.Search(len(rows), func(i int) bool { return rows[i].at.After(r.at) })
+	rows = slices.Insert(rows, i, r)
+	if len(rows) > limit {
+		rows = slices.Delete(rows, 0, len(rows)-limit)
+	}
+	return rows
+}
+
+// traceDialog gives the invoke dialog's answer the trace id of its call when the answer
+// has none (a success carries only the output): the first record of a command call to
+// the invoked command that started after the dialog sent it.
+func (m *Model) traceDialog() {
+	d := m.dialog
+	if d == nil || d.sending || d.result == "" || d.trace != "" || d.call == nil {
+		return
+	}
+	for _, r := range m.records {
+		if r.kind == "command" && r.trace != "" && !r.at.Before(d.sentAt) &&
+			strings.EqualFold(r.to.ServiceName, d.call.service) && r.to.ServiceTarget == d.call.command &&
+			(r.to.ServiceVersion == "" || r.to.ServiceVersion == d.call.version) {
+			d.trace = r.trace
+			return
+		}
+	}
+}
+
+// buildTick asks for a redraw in a second while a build runs.
+func buildTick() tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return buildTickMsg{} })
 }
 
 // appendCapped appends v and drops the oldest entries beyond limit.

@@ -3,6 +3,8 @@ package devenv
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +29,7 @@ func (f *fakeInvoker) Invoke(_ context.Context, svc, ver, cmd string, payload js
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, svc+"/"+ver+"/"+cmd+" "+string(payload))
 	if strings.Contains(string(payload), "invalid") {
-		return nil, &runtime.InvokeError{Status: 422, Message: "mailbox does not exist"}
+		return nil, &runtime.InvokeError{Status: 422, Message: "mailbox does not exist", TraceID: "9e2d4c1b7a6f48e0b3c5d7f9a1e2c4b6"}
 	}
 	return json.RawMessage(`{"id":"42","email":"a@example.com"}`), nil
 }
@@ -67,6 +69,11 @@ func send(t *testing.T, m Model, msgs ...tea.Msg) Model {
 		}
 	}
 	return m
+}
+
+// clearEditor deletes the prefilled payload of the invoke dialog.
+func clearEditor() []tea.Msg {
+	return slices.Repeat([]tea.Msg{key("backspace")}, 100)
 }
 
 func typeText(s string) []tea.Msg {
@@ -214,5 +221,101 @@ func TestResize(t *testing.T) {
 		if w := ansi.StringWidth(l); w > 40 {
 			t.Errorf("line %q is %d cells wide on a 40-cell terminal", l, w)
 		}
+	}
+}
+
+// TestTUIMessagesInTimeOrder: records reach the TUI in the order their processes write
+// them (a call when it ends); the message list shows them in the order of their times.
+func TestTUIMessagesInTimeOrder(t *testing.T) {
+	tests := []struct {
+		name    string
+		arrival []int // milliseconds after goldenT0, in arrival order
+		limit   int
+		want    []int
+	}{
+		{"seen in the issue", []int{86, 87, 85, 90}, maxRecords, []int{85, 86, 87, 90}},
+		{"already in order", []int{1, 2, 3}, maxRecords, []int{1, 2, 3}},
+		{"reversed", []int{3, 2, 1}, maxRecords, []int{1, 2, 3}},
+		{"cap drops the oldest", []int{5, 1, 4, 2, 3}, 3, []int{3, 4, 5}},
+		{"older than all kept is dropped at the cap", []int{5, 6, 7, 1}, 3, []int{5, 6, 7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rows []recordRow
+			for _, ms := range tt.arrival {
+				rows = insertByTime(rows, recordRow{at: goldenT0.Add(time.Duration(ms) * time.Millisecond)}, tt.limit)
+			}
+			var got []int
+			for _, r := range rows {
+				got = append(got, int(r.at.Sub(goldenT0)/time.Millisecond))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("order %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("screen", func(t *testing.T) {
+		m := NewModel(ModelOptions{Project: "signup", Mode: "monolith · memory", NoColor: true})
+		for i, ms := range []int{1, 2, 0, 5} { // goldenT0 is at .085
+
+			m = send(t, m, goldenRecord(ms, addr("client", "invoke"), addr("User", fmt.Sprintf("cmd%d", i)), 200, time.Millisecond, ""))
+		}
+		s := screen(m)
+		var at []int
+		for _, w := range []string{".085 ", ".086 ", ".087 ", ".090 "} {
+			at = append(at, strings.Index(s, w))
+		}
+		if !slices.IsSorted(at) || at[0] < 0 {
+			t.Errorf("times not in order (positions %v):\n%s", at, s)
+		}
+	})
+}
+
+// TestTUIInvokeTrace: the invoke dialog shows the trace id of its call: an error answer
+// carries it; for a success it is the trace of the first record of a call to that
+// command that started after the send, whether it arrives before or after the answer.
+func TestTUIInvokeTrace(t *testing.T) {
+	const mine, older = "5c3a8e1d9f0b4a7c8e2d6b1a3f9c7e05", "11111111111111111111111111111111"
+	sendKeys := []tea.Msg{key("i"), key("down"), key("enter")}
+	rec := func(ms int, to, trace string) tea.Msg {
+		return goldenRecord(ms, addr("client", "invoke"), addr("User", to), 200, time.Millisecond, trace)
+	}
+	tests := []struct {
+		name      string
+		before    []tea.Msg // fed before the send key (the clock is at goldenT0+60s)
+		payload   string
+		after     []tea.Msg // fed after the answer
+		want      string
+		wantNoTrc bool
+	}{
+		{"record after the answer", nil, "", []tea.Msg{rec(60_020, "signUp", mine)}, "trace " + mine, false},
+		{"an earlier call is not ours", []tea.Msg{rec(59_000, "signUp", older)}, "", []tea.Msg{rec(60_020, "signUp", mine)}, "trace " + mine, false},
+		{"a call to another command is not ours", nil, "", []tea.Msg{rec(60_010, "other", older), rec(60_020, "signUp", mine)}, "trace " + mine, false},
+		{"no record yet", []tea.Msg{rec(59_000, "signUp", older)}, "", nil, "", true},
+		{"error answer", nil, `{"invalid":true}`, nil, "trace 9e2d4c1b7a6f48e0b3c5d7f9a1e2c4b6", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &clock{t: goldenT0.Add(time.Minute)}
+			m := goldenModel(t, c)
+			m = send(t, m, tt.before...)
+			m = send(t, m, sendKeys...)
+			if tt.payload != "" {
+				m = send(t, m, clearEditor()...)
+				m = send(t, m, typeText(tt.payload)...)
+			}
+			m = send(t, m, key("ctrl+s"))
+			m = send(t, m, tt.after...)
+			s := screen(m)
+			if tt.want != "" && !strings.Contains(s, tt.want) {
+				t.Errorf("dialog lacks %q:\n%s", tt.want, s)
+			}
+			if strings.Contains(s, older) {
+				t.Errorf("dialog shows the trace of another call:\n%s", s)
+			}
+			if tt.wantNoTrc && strings.Contains(s, "trace ") {
+				t.Errorf("dialog shows a trace before its call was recorded:\n%s", s)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package devenv
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -50,6 +51,9 @@ func (m Model) Render() string {
 	}
 	var top []string
 	top = append(top, m.titleLine())
+	if m.build.Started && len(m.build.Files) == 0 {
+		top = append(top, m.st.dim.Render(firstBuildNote))
+	}
 	if m.build.Err != "" && !m.build.Cancelled {
 		msg := "build failed — the previous process keeps running:"
 		if m.build.Idle {
@@ -101,7 +105,7 @@ func (m Model) titleLine() string {
 	s := m.st.title.Render("purista dev") + " · " + m.opts.Project + " · " + m.opts.Mode
 	switch {
 	case m.build.Started:
-		s += " · " + m.st.dim.Render("building…")
+		s += " · " + m.st.dim.Render("building… "+m.opts.Now().Sub(m.buildAt).Truncate(time.Second).String())
 	case m.build.Cancelled:
 		s += " · " + m.st.dim.Render("build cancelled")
 	case m.build.Err != "":
@@ -191,6 +195,9 @@ func (m Model) renderDialog() string {
 		b.WriteString(m.st.err.Render(d.result) + "\n")
 	case d.result != "":
 		b.WriteString(m.st.ok.Render(d.result) + "\n")
+	}
+	if d.trace != "" && !d.sending {
+		b.WriteString("trace " + d.trace + "\n")
 	}
 	b.WriteString("\n" + m.st.dim.Render("ctrl+s send · esc back"))
 	return m.st.dialog.Render(b.String())
