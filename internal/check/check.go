@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/purista-go/purista/internal/preflight"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
 	"github.com/purista-go/purista/pkg/framework"
@@ -98,6 +99,9 @@ type Options struct {
 	// ShutdownTimeout is the PURISTA_SHUTDOWN_TIMEOUT the graceful-shutdown check gives
 	// the project (default 5s).
 	ShutdownTimeout time.Duration
+	// PreflightTimeout bounds the connection test of an external broker before anything
+	// is built (default preflight.DefaultTimeout).
+	PreflightTimeout time.Duration
 	// Progress, when set, is told when a step starts and when a check ends. It is
 	// called from several goroutines, never concurrently.
 	Progress func(Progress)
@@ -105,7 +109,8 @@ type Options struct {
 
 // Progress is one step of a run.
 type Progress struct {
-	// Step is "build", "analyze" or a check name.
+	// Step is "broker" (the connection test of an external broker), "build", "analyze"
+	// or a check name.
 	Step string
 	// Done is false when the step starts and true when it ends.
 	Done bool
@@ -144,6 +149,28 @@ func usagef(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
 }
 
+// ErrBrokerUnavailable is wrapped by Run's error when the external broker (--broker-url
+// or the profile's bridge) does not answer or refuses the connection: nothing was
+// checked, and the project is not to blame. The error is a *BrokerError.
+var ErrBrokerUnavailable = preflight.ErrUnavailable
+
+// BrokerError is an external broker that failed the connection test Run makes before it
+// builds anything.
+type BrokerError struct {
+	// Source says where the URL came from: "--broker-url" or "the bridge of profile NAME".
+	Source string
+	// Kind is the broker kind ("nats", "amqp", "mqtt").
+	Kind string
+	// Err is the *preflight.Error (its message names the URL, credentials masked).
+	Err error
+}
+
+// Error implements error.
+func (e *BrokerError) Error() string { return e.Err.Error() + " (" + e.Source + ")" }
+
+// Unwrap returns the cause, which wraps ErrBrokerUnavailable.
+func (e *BrokerError) Unwrap() error { return e.Err }
+
 // ErrUnknownCheck is wrapped (with ErrUsage) when --only or --skip names a check that
 // does not exist.
 var ErrUnknownCheck = errors.New("unknown check")
@@ -178,7 +205,9 @@ func (e *env) staticFacts() (*facts, error) {
 // Run checks the project in opts.Dir and returns the report. The error is a
 // *BuildError when the project could not be built, an error wrapping ErrUsage for bad
 // options (ErrUnknownCheck, ErrNoChecks, ErrUnknownProfile, a broker mismatch), an
-// error wrapping ctx.Err() when ctx ended before the checks could start, or another
+// error wrapping ctx.Err() when ctx ended before the checks could start, a *BrokerError
+// (wrapping ErrBrokerUnavailable) when the external broker failed its connection test
+// before anything was built, or another
 // error when the project or the broker could not be found; failed checks are not
 // errors (see Report.Passed).
 func Run(ctx context.Context, opts Options) (Report, error) {
@@ -194,6 +223,9 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 5 * time.Second
+	}
+	if opts.PreflightTimeout <= 0 {
+		opts.PreflightTimeout = preflight.DefaultTimeout
 	}
 	var mu sync.Mutex
 	progress := func(p Progress) {
@@ -217,13 +249,14 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		return Report{}, err
 	}
 	rep := Report{SchemaVersion: SchemaVersion, Project: m.Name, Dir: root, Started: started}
+	source := "--broker-url"
 	if opts.Profile != "" { // checked even when --broker-url wins, so that a typo shows
 		u, err := profileBroker(m, opts.Profile)
 		if err != nil {
 			return rep, err
 		}
 		if opts.BrokerURL == "" && u != "" {
-			opts.BrokerURL = u
+			opts.BrokerURL, source = u, "the bridge of profile "+opts.Profile
 			if opts.Broker, err = brokerKind(opts.Broker, u, "the bridge of profile "+opts.Profile); err != nil {
 				return rep, err
 			}
@@ -237,6 +270,23 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		return rep, err
 	}
 	rep.Broker = brk.describe()
+	needBroker := false
+	for _, d := range definitions() {
+		needBroker = needBroker || (selected[d.name] && d.broker)
+	}
+	if brk.shared() && needBroker {
+		progress(Progress{Step: "broker"})
+		err := preflight.Check(ctx, brk.url, opts.PreflightTimeout)
+		if err != nil && ctx.Err() != nil {
+			err = fmt.Errorf("broker test cut off: %w", ctx.Err())
+		} else if err != nil {
+			err = &BrokerError{Source: source, Kind: brk.kind, Err: err}
+		}
+		progress(Progress{Step: "broker", Done: true, Err: err})
+		if err != nil {
+			return rep, err
+		}
+	}
 	e := &env{opts: opts, root: root, m: m, procEnv: opts.Env, brokers: brk}
 	e.loadFacts = func() (*facts, error) {
 		progress(Progress{Step: "analyze"})
@@ -403,6 +453,9 @@ func brokerKind(explicit, rawURL, source string) (string, error) {
 	}
 	if kind == "memory" {
 		return "", usagef("%s %q is not a broker: leave it out to use an embedded one", source, rawURL)
+	}
+	if _, err := preflight.Validate(rawURL); err != nil { // ports, hosts
+		return "", usagef("%s: %w", source, err)
 	}
 	if explicit != "" && explicit != kind {
 		return "", usagef("--broker %s contradicts %s %s, a URL of kind %s: drop --broker, or give a %s:// URL",

@@ -30,6 +30,8 @@ func TestBrokerKind(t *testing.T) {
 			wantErr: "--broker nats contradicts --broker-url amqp://xxxxx@h:5672/, a URL of kind amqp"},
 		{name: "unknown scheme", url: "kafka://h:9092", wantErr: `scheme "kafka" is unknown`},
 		{name: "memory", url: "memory", wantErr: "is not a broker"},
+		{name: "port above 65535", url: "nats://nope:99999", wantErr: `--broker-url: invalid broker URL: port "99999"`},
+		{name: "port 0", url: "amqp://guest:secret@h:0/", wantErr: `port "0" of amqp://xxxxx@h:0/`},
 		{name: "unknown explicit", explicit: "kafka", wantErr: `--broker "kafka" is unknown`},
 	}
 	for _, tt := range tests {

@@ -65,8 +65,9 @@ for real or analyses its service code:
 
 The broker checks use an embedded NATS server unless --broker, --broker-url or
 --profile say otherwise; the broker kind follows the URL's scheme. Exit codes: 0
-nothing failed, 1 a check failed or the run timed out, 2 usage error, 3 the project
-could not be built. See docs/check.md for the checks and the JSON schema.`,
+nothing failed, 1 a check failed or the run timed out, 2 usage error or broker
+unavailable (an external broker is tested first, for a few seconds), 3 the project
+could not be built. Run 'purista docs check' for the checks and the JSON schema.`,
 		Example: `  # in CI, from the project root
   purista check --junit check-report.xml
 
@@ -149,9 +150,12 @@ func Run(ctx context.Context, opts *Options) error {
 		Broker: opts.Broker, BrokerURL: opts.BrokerURL, Profile: opts.Profile, Progress: prog.update})
 	prog.stop()
 	var be *check.BuildError
+	var brk *check.BrokerError
 	switch {
 	case errors.Is(err, check.ErrUsage):
 		return &cmdutil.UsageError{Err: err}
+	case errors.As(err, &brk):
+		return &cmdutil.ExitCodeError{Code: cmdutil.ExitUsage, Err: cmdutil.WithHint(err, brokerHint(brk.Kind))}
 	case err != nil && timedOut() && errors.Is(err, context.DeadlineExceeded):
 		return &cmdutil.ExitCodeError{Code: ExitFailed, Err: fmt.Errorf("check timed out after %v (raise --timeout)", opts.Timeout)}
 	case errors.As(err, &be):
@@ -181,6 +185,16 @@ func Run(ctx context.Context, opts *Options) error {
 		return &cmdutil.ExitCodeError{Code: ExitFailed, Err: err}
 	}
 	return nil
+}
+
+// brokerHint says what to do about an external broker that failed the connection test.
+func brokerHint(kind string) string {
+	if kind == "amqp" {
+		return "Nothing was checked. Start RabbitMQ (e.g. docker run -p 5672:5672 rabbitmq:3) or give --broker-url of one that runs; " +
+			"or leave out --broker-url and --profile to check on an embedded NATS server."
+	}
+	return "Nothing was checked. Start the broker, give --broker-url of one that runs, or leave out --broker-url and --profile " +
+		"to check on an embedded broker."
 }
 
 // checkWritable reports whether the file name can be written, without leaving a trace:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,9 @@ func TestNewCmdCheck(t *testing.T) {
 		{name: "default broker does not contradict url", args: []string{"--broker-url", "mqtt://h:1883"},
 			want: Options{Broker: "mqtt", BrokerURL: "mqtt://h:1883", Format: "text", Timeout: 5 * time.Minute}},
 		{name: "unknown url scheme", args: []string{"--broker-url", "kafka://h:9092"}, wantUsage: true},
+		{name: "port above 65535", args: []string{"--broker-url", "nats://nope:99999"}, wantUsage: true},
+		{name: "port 0", args: []string{"--broker-url", "mqtt://h:0"}, wantUsage: true},
+		{name: "port not a number", args: []string{"--broker-url", "amqp://guest:guest@h:x/"}, wantUsage: true},
 		{name: "profile leaves the kind to the profile", args: []string{"--profile", "prod"},
 			want: Options{Profile: "prod", Format: "text", Timeout: 5 * time.Minute}},
 		{name: "profile with explicit broker", args: []string{"--profile", "prod", "--broker", "amqp"},
@@ -164,6 +168,51 @@ func TestRunProjectErrors(t *testing.T) {
 			t.Errorf("hint %q does not say how to see the errors", h)
 		}
 	})
+}
+
+// TestRunBrokerUnavailable: an external broker that does not answer stops the run
+// before the build with one error naming the masked URL, exit 2 and what to do; no
+// report, no check failures.
+func TestRunBrokerUnavailable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	_ = l.Close()
+	base := filepath.Join("..", "..", "check", "testdata", "base")
+	tests := []struct {
+		name, url, want, hint string
+	}{
+		{name: "nats", url: "nats://" + closed, want: "broker unavailable: nats://" + closed + " does not answer", hint: "embedded broker"},
+		{name: "amqp, password masked", url: "amqp://guest:secret@" + closed + "/",
+			want: "broker unavailable: amqp://xxxxx@" + closed + "/ does not answer", hint: "Start RabbitMQ"},
+		{name: "unknown host", url: "nats://nope.invalid:1", want: "nats://nope.invalid:1 does not answer", hint: "--broker-url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, out, errOut := iostreams.Test()
+			kind, err := check.BrokerKind("", tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Run(context.Background(), &Options{IO: ios, Dir: base, BrokerURL: tt.url, Broker: kind, Format: "text", Timeout: time.Minute})
+			var ec *cmdutil.ExitCodeError
+			if !errors.As(err, &ec) || ec.Code != cmdutil.ExitUsage || !errors.Is(err, check.ErrBrokerUnavailable) ||
+				!strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "(--broker-url)") {
+				t.Fatalf("err = %v (%T), want exit 2 with %q", err, err, tt.want)
+			}
+			if h := cmdutil.HintOf(err); !strings.Contains(h, "Nothing was checked") || !strings.Contains(h, tt.hint) {
+				t.Errorf("hint %q does not say %q", h, tt.hint)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error shows the password: %v", err)
+			}
+			if out.Len() != 0 || strings.Contains(errOut.String(), "build") {
+				t.Errorf("something ran after the broker test: report %q, progress %q", out.String(), errOut.String())
+			}
+		})
+	}
 }
 
 // TestRunTimeout checks that a run cut off by --timeout while building is reported as a

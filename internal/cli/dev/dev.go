@@ -4,6 +4,7 @@
 package dev
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/devenv"
+	"github.com/purista-go/purista/internal/preflight"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/pkg/framework"
 )
@@ -68,7 +70,8 @@ help and q to quit. Without a terminal, or with --no-tui, it prints prefixed log
 
 --distributed finds a broker in this order: --broker-url or PURISTA_BROKER_URL, a
 testcontainers container when a Docker daemon answers, an embedded broker (nats, mqtt).
-AMQP has no embedded broker: give a URL or start Docker.
+AMQP has no embedded broker: give a URL or start Docker. A broker URL is tested first
+(a few seconds): when it does not answer, dev stops with exit code 2 before building.
 
 --profile NAME runs a profile of purista.yaml: bridge memory runs the monolith, split: true
 means --distributed, a broker URL means --broker-url (its scheme gives --broker; without
@@ -129,6 +132,9 @@ func Run(cmd *cobra.Command, opts *Options) error {
 	if err := ApplyProfile(opts, m); err != nil {
 		return err
 	}
+	if err := preflightBroker(cmd.Context(), opts); err != nil {
+		return err
+	}
 	headless := opts.NoTUI || opts.JSON || !opts.IO.IsStdoutTTY() || !opts.IO.IsStdinTTY()
 	return devenv.RunSession(cmd.Context(), devenv.SessionOptions{
 		Root: root, Manifest: m, Distributed: opts.Distributed, Broker: opts.Broker, BrokerURL: opts.BrokerURL,
@@ -155,7 +161,52 @@ func checkBrokerURL(broker, url string) error {
 		return cmdutil.UsageErrorf("--broker %s contradicts --broker-url %s (a %s URL): drop --broker, or give a %s:// URL",
 			broker, framework.RedactURL(url), kind, broker)
 	}
+	if _, err := preflight.Validate(url); err != nil {
+		return cmdutil.UsageErrorf("--broker-url: %w", err)
+	}
 	return nil
+}
+
+// preflightBroker tests the broker dev is to use when a URL names it (--broker-url, the
+// profile's bridge or PURISTA_BROKER_URL) before anything is built: a URL that names no
+// broker is a usage error, a broker that does not answer within preflight.DefaultTimeout
+// one error (exit 2) naming the masked URL and what to try. Without a URL dev provisions
+// the broker itself and there is nothing to test; an interrupted test is no error.
+func preflightBroker(ctx context.Context, opts *Options) error {
+	if !opts.Distributed && opts.BrokerURL == "" && opts.Broker == "" {
+		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	url, source := opts.BrokerURL, "--broker-url"
+	if opts.Profile != "" && (opts.Changed == nil || !opts.Changed("broker-url")) {
+		source = "the bridge of profile " + opts.Profile
+	}
+	if url == "" && opts.Getenv != nil {
+		url, source = opts.Getenv("PURISTA_BROKER_URL"), "PURISTA_BROKER_URL"
+	}
+	if url == "" {
+		return nil
+	}
+	kind, err := preflight.Validate(url)
+	if err != nil {
+		return cmdutil.UsageErrorf("%s: %w", source, err)
+	}
+	err = preflight.Check(ctx, url, preflight.DefaultTimeout)
+	switch {
+	case err == nil, ctx.Err() != nil:
+		return nil
+	case errors.Is(err, preflight.ErrInvalid):
+		return cmdutil.UsageErrorf("%s: %w", source, err)
+	}
+	hint := "Nothing was started. Start the broker, point " + source + " at one that runs, or leave it out: " +
+		"dev then starts a broker itself (a container when Docker answers, else an embedded one)."
+	if kind == "amqp" {
+		hint = "Nothing was started. Start RabbitMQ (e.g. docker run -p 5672:5672 rabbitmq:3), point " + source +
+			" at one that runs, or leave it out: dev then starts RabbitMQ in a container when Docker answers."
+	}
+	return &cmdutil.ExitCodeError{Code: cmdutil.ExitUsage, Err: cmdutil.WithHint(fmt.Errorf("%w (%s)", err, source), hint)}
 }
 
 // manifestError attaches the hint that fits why the project could not be loaded: no

@@ -1,7 +1,9 @@
 package dev
 
 import (
+	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +34,9 @@ func TestNewCmdDevFlags(t *testing.T) {
 		{"--broker contradicts the URL", []string{"--distributed", "--broker", "mqtt", "--broker-url", "nats://127.0.0.1:4222"}, true, nil},
 		{"broker URL of the named kind", []string{"--distributed", "--broker", "nats", "--broker-url", "nats://127.0.0.1:4222"}, false,
 			func(o *Options) bool { return o.Broker == "nats" }},
+		{"broker URL port above 65535", []string{"--distributed", "--broker-url", "nats://nope:99999"}, true, nil},
+		{"broker URL port 0", []string{"--distributed", "--broker-url", "mqtt://h:0"}, true, nil},
+		{"broker URL port not a number", []string{"--distributed", "--broker-url", "amqp://guest:guest@h:x/"}, true, nil},
 		{"negative grace", []string{"--grace", "-1s"}, true, nil},
 		{"zero grace kills at once", []string{"--grace", "0s"}, false, func(o *Options) bool { return o.Grace == 0 }},
 		{"profile defers the broker check", []string{"--profile", "micro", "--broker", "mqtt"}, false,
@@ -204,5 +209,73 @@ func TestBrokerURLNeverShowsCredentials(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPreflightBroker: before dev builds anything, a broker URL (flag, profile or
+// PURISTA_BROKER_URL) that names no broker is a usage error, and one whose broker does
+// not answer is one error, exit 2, naming the masked URL, where it came from and what to
+// try; without a URL (dev starts a broker) or without a broker there is nothing to test.
+func TestPreflightBroker(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	_ = l.Close()
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "PURISTA_BROKER_URL" {
+				return v
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		name      string
+		opts      Options
+		want      string // in the error; "" for none
+		wantUsage bool   // a UsageError rather than the broker's
+	}{
+		{name: "monolith", opts: Options{BrokerURL: ""}},
+		{name: "distributed without a URL starts its own broker", opts: Options{Distributed: true, Getenv: env("")}},
+		{name: "flag", opts: Options{Distributed: true, BrokerURL: "nats://" + closed},
+			want: "broker unavailable: nats://" + closed + " does not answer"},
+		{name: "password masked", opts: Options{Distributed: true, BrokerURL: "amqp://guest:secret@" + closed + "/"},
+			want: "broker unavailable: amqp://xxxxx@" + closed + "/ does not answer"},
+		{name: "environment", opts: Options{Distributed: true, Getenv: env("mqtt://" + closed)},
+			want: "does not answer: dial tcp " + closed},
+		{name: "profile bridge", opts: Options{Profile: "micro", BrokerURL: "nats://" + closed},
+			want: "(the bridge of profile micro)"},
+		{name: "environment with a bad port", opts: Options{Distributed: true, Getenv: env("nats://h:99999")},
+			want: "PURISTA_BROKER_URL: invalid broker URL: port", wantUsage: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.opts
+			err := preflightBroker(context.Background(), &o)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("err = %v, want none", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "secret") {
+				t.Fatalf("err = %v, want %q without the password", err, tt.want)
+			}
+			if tt.wantUsage {
+				if !cmdutil.IsUsageError(err) {
+					t.Errorf("err = %v, want a usage error", err)
+				}
+				return
+			}
+			var ec *cmdutil.ExitCodeError
+			if !errors.As(err, &ec) || ec.Code != cmdutil.ExitUsage {
+				t.Errorf("err = %v (%T), want exit %d", err, err, cmdutil.ExitUsage)
+			}
+			if h := cmdutil.HintOf(err); !strings.Contains(h, "Nothing was started") {
+				t.Errorf("hint %q does not say what to do", h)
+			}
+		})
 	}
 }
