@@ -67,9 +67,10 @@ func RunMain(ctx context.Context, args []string, getenv func(string) string, std
 type RunOption func(*runSettings)
 
 type runSettings struct {
-	logOut io.Writer
-	ready  func(*Runtime)
-	rtOpts []Option
+	logOut   io.Writer
+	ready    func(*Runtime)
+	rtOpts   []Option
+	httpOpts []HTTPOption
 }
 
 // WithLogOutput sets where Run's logs go (default os.Stderr).
@@ -77,6 +78,11 @@ func WithLogOutput(w io.Writer) RunOption { return func(s *runSettings) { s.logO
 
 // WithReady calls f once the runtime is started and health is served.
 func WithReady(f func(*Runtime)) RunOption { return func(s *runSettings) { s.ready = f } }
+
+// WithHTTPOptions passes options to the HTTPHandler that serves cfg.HTTPAddr.
+func WithHTTPOptions(opts ...HTTPOption) RunOption {
+	return func(s *runSettings) { s.httpOpts = append(s.httpOpts, opts...) }
+}
 
 // WithRuntimeOptions passes options to Start.
 func WithRuntimeOptions(opts ...Option) RunOption {
@@ -171,7 +177,10 @@ func run(ctx context.Context, cfg Config, services []*Service, opts []RunOption)
 		healthSrv, startErr = serve(cfg.HealthAddr, rt.HealthHandler(), "health")
 	}
 	if startErr == nil && cfg.HTTPAddr != "" {
-		httpSrv, startErr = serve(cfg.HTTPAddr, rt.HTTPHandler(), "http")
+		var h http.Handler
+		if h, startErr = rt.HTTPHandler(rs.httpOpts...); startErr == nil {
+			httpSrv, startErr = serve(cfg.HTTPAddr, h, "http")
+		}
 	}
 	names := make([]string, len(selected))
 	for i, s := range selected {

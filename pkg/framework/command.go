@@ -37,6 +37,8 @@ type CommandInfo struct {
 	// Example is a sample input (from WithExample), used by `purista check` and the dev
 	// UI's invoke dialog.
 	Example json.RawMessage `json:"example,omitempty"`
+	// HTTP is the command's HTTP endpoint (WithHTTP), nil when it is not on HTTP.
+	HTTP *Endpoint `json:"http,omitempty"`
 }
 
 // commandDef is the shared, immutable-after-construction definition behind a CommandRef.
@@ -48,6 +50,7 @@ type commandDef struct {
 	inType, outType        reflect.Type
 	paramType              reflect.Type
 	example                json.RawMessage
+	http                   *Endpoint // nil: not on HTTP
 	errs                   []error
 
 	schemaOnce          sync.Once
@@ -77,7 +80,7 @@ func (d *commandDef) schemas() error {
 
 func (d *commandDef) info() CommandInfo {
 	ci := CommandInfo{Service: d.service, Version: d.version, Name: d.name, Description: d.description,
-		SuccessEvent: d.successEvent, Timeout: d.timeout, Example: d.example}
+		SuccessEvent: d.successEvent, Timeout: d.timeout, Example: d.example, HTTP: d.http}
 	if d.schemas() == nil {
 		ci.InputSchema = d.inSchema.JSON()
 		ci.OutputSchema = d.outSchema.JSON()

@@ -334,48 +334,6 @@ func TestHealthHandler(t *testing.T) {
 	}
 }
 
-func TestHTTPHandler(t *testing.T) {
-	rt, _ := start(t)
-	srv := httptest.NewServer(rt.HTTPHandler())
-	t.Cleanup(srv.Close)
-	tests := []struct {
-		name, path, body string
-		wantCode         int
-		wantBody         string
-	}{
-		{"success", "/api/Echo/v1/echo", `{"text":"hi"}`, 200, `"text":"hi"`},
-		{"handled", "/api/Echo/v1/echo", `{"text":"hi","mode":"handled"}`, 409, `"conflict on hi"`},
-		{"validation", "/api/Echo/v1/echo", `{"text":""}`, 400, `/text`},
-		{"not json", "/api/Echo/v1/echo", `{`, 400, "not valid JSON"},
-		{"unknown", "/api/Echo/v1/nope", `{}`, 404, "GET /api lists"},
-	}
-	t.Run("GET on a command is a JSON 405", func(t *testing.T) {
-		resp, err := http.Get(srv.URL + "/api/Echo/v1/echo")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var ep struct{ Status int }
-		if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" || json.NewDecoder(resp.Body).Decode(&ep) != nil || ep.Status != 405 {
-			t.Fatalf("GET: %d %v, want a JSON 405 allowing POST", resp.StatusCode, resp.Header)
-		}
-	})
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			resp, err := http.Post(srv.URL+tt.path, "application/json", strings.NewReader(tt.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var buf bytes.Buffer
-			_, _ = buf.ReadFrom(resp.Body)
-			if resp.StatusCode != tt.wantCode || !strings.Contains(buf.String(), tt.wantBody) {
-				t.Fatalf("%d %s, want %d containing %q", resp.StatusCode, buf.String(), tt.wantCode, tt.wantBody)
-			}
-		})
-	}
-}
-
 // waitFor polls cond until it holds, failing the test after a minute.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

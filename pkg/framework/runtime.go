@@ -111,6 +111,9 @@ func Start(ctx context.Context, b bridge.EventBridge, services []*Service, opts 
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if err := checkHTTP(services); err != nil {
+		return nil, err
+	}
 	if err := b.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start %s bridge: %w", b.Name(), err)
 	}
@@ -229,7 +232,6 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 	return r.bridge.Close(ctx)
 }
 
-// commandHandler adapts a binding to the bridge: decode, call, encode, never panic.
 // delivery is what the runtime allocates per command or event it hands to a handler:
 // the handler's Context with its Invoker and Emitter, in one allocation.
 type delivery struct {
@@ -247,6 +249,7 @@ func (r *Runtime) newDelivery(ctx context.Context, s *Service, self wire.Address
 	return &d.Context
 }
 
+// commandHandler adapts a binding to the bridge: decode, call, encode, never panic.
 func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) bridge.CommandHandler {
 	self := c.def.address()
 	logAttrs := []any{slog.String("service", s.name), slog.String("command", c.def.name)}
