@@ -149,7 +149,8 @@ func (c *rpcCalls) forget(id string) {
 
 // rawSameWireRPC is the raw amqp091 RPC on the bridge's wire, the baseline of the
 // samewire ratios: it sends the bytes the wire format requires and nothing else. Commands
-// go to the headers exchange with the WIRE.md headers and properties (mandatory) and
+// go to the headers exchange with the headers and properties of docs/wire-format.md
+// (mandatory) and
 // reach a command queue bound on them; the responder replies straight to the caller's
 // reply queue (default exchange, routing key = the queue) with the encoded response in
 // the body and the properties the bridge's replies carry (contentType, contentEncoding,

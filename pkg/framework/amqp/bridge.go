@@ -5,8 +5,8 @@
 // # Topology
 //
 // Commands and events are published to the durable headers exchange "purista" with
-// routing key ""; queues select messages by header bindings with x-match=all (see shared
-// WIRE.md):
+// routing key ""; queues select messages by header bindings with x-match=all (see
+// docs/wire-format.md):
 //
 //   - command queue purista.cmd.<svc>.<ver>.<target> (non-durable, auto-delete), bound on
 //     messageType=command and receiverServiceName/Version/Target; instances share it;

@@ -18,7 +18,8 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
-// capture is one record of wire/testdata/amqp.json (a copy of shared/wire-samples).
+// capture is one record of wire/testdata/amqp.json: captured TypeScript PURISTA traffic
+// (see docs/wire-format.md).
 type capture struct {
 	Seq        int                        `json:"seq"`
 	What       string                     `json:"what"`
@@ -117,7 +118,7 @@ func checkLike(t *testing.T, what string, got amqp091.Delivery, want capture, bo
 	if got.Type != string(body.MessageType) || got.MessageId != body.ID {
 		t.Errorf("%s: type %q messageId %q, want %q %q", what, got.Type, got.MessageId, body.MessageType, body.ID)
 	}
-	if ms := got.Timestamp.Unix(); ms != body.Timestamp || ms < 1e12 { // N6: milliseconds
+	if ms := got.Timestamp.Unix(); ms != body.Timestamp || ms < 1e12 { // milliseconds, as TypeScript PURISTA writes it
 		t.Errorf("%s: timestamp property %d, want the body's %d ms", what, ms, body.Timestamp)
 	}
 	for k, v := range amqp.Headers(body, "") {
@@ -136,7 +137,7 @@ func (c capture) withoutHeader(h string) capture {
 
 // TestGoldenPublish checks that what the bridge publishes to the exchange for a command,
 // an event and a success response with an eventName has the shape of the TypeScript
-// captures (C9, N4, N6). The success response reaches the exchange as an event: with the
+// captures (AMQP properties, header names, timestamp in milliseconds). The success response reaches the exchange as an event: with the
 // headers of capture 13 except replyTo. The reply itself does not pass the exchange.
 func TestGoldenPublish(t *testing.T) {
 	caps := captures(t)
@@ -204,13 +205,13 @@ func TestGoldenPublish(t *testing.T) {
 		case wire.TypeCommandSuccessResponse:
 			checkLike(t, "success event", d, caps[13].withoutHeader(wire.HeaderReplyTo), msg)
 			if d.CorrelationId != cmd.CorrelationID || d.MessageId != cmd.ID || d.ReplyTo != "" {
-				t.Errorf("success event correlationId %q messageId %q replyTo property %q (N4)", d.CorrelationId, d.MessageId, d.ReplyTo)
+				t.Errorf("success event correlationId %q messageId %q replyTo property %q", d.CorrelationId, d.MessageId, d.ReplyTo)
 			}
 			if d.Headers[wire.HeaderAMQPReceiverInstanceID] != a.InstanceID() || d.Headers[wire.HeaderEventName] != "userSignedUp" {
-				t.Errorf("success event headers %v (N4)", d.Headers)
+				t.Errorf("success event headers %v (AMQP header names)", d.Headers)
 			}
 			if msg.ID != cmd.ID || msg.Sender.InstanceID != b.InstanceID() || msg.Receiver.InstanceID != a.InstanceID() || msg.EventName != "userSignedUp" {
-				t.Errorf("response body %s (C3)", d.Body)
+				t.Errorf("response body %s", d.Body)
 			}
 		default:
 			t.Errorf("unexpected %s", msg.MessageType)
@@ -285,7 +286,7 @@ func rename(s string, from, to string) string { return strings.ReplaceAll(s, `"`
 // TestGoldenAccept feeds captured TypeScript messages into the bridge: the signUp command
 // (answered straight to the TS caller's reply queue, body only, with the body of capture
 // 13, read as TypeScript PURISTA reads it, exactly once), a TS success response with the misspelled
-// "sennder" field and receiverServiceInstanceId header (capture 11, N4/N5), and the
+// "sennder" field and receiverServiceInstanceId header (capture 11), and the
 // customMessage (capture 12).
 func TestGoldenAccept(t *testing.T) {
 	caps := captures(t)

@@ -55,7 +55,7 @@ func input(t *testing.T, cmd *wire.Message) json.RawMessage {
 	return p.Payload
 }
 
-// reply builds the response to cmd the way WIRE.md describes it: same id and
+// reply builds the response to cmd the way docs/wire-format.md describes it: same id and
 // correlationId, sender = the command's receiver on instance, receiver = the command's
 // sender, principal/tenant/trace carried over.
 func reply(cmd *wire.Message, typ wire.MessageType, instance string, payload json.RawMessage) *wire.Message {

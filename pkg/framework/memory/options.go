@@ -57,8 +57,8 @@ func WithMaxConcurrency(n int) Option {
 // WithHandlerGoroutines runs this bridge's command handlers on worker goroutines of their
 // own instead of on their callers' goroutines. A caller then stops waiting when its
 // timeout passes even if the handler ignores its context (it goes on running, its answer
-// discarded); the price is two goroutine switches per call, about twice the latency of an
-// in-process invoke. Default: off — handlers run like function calls, and a handler that
+// discarded); the price is two goroutine switches per call (docs/performance.md has
+// the latency). Default: off — handlers run like function calls, and a handler that
 // ignores its context holds its caller, as bridge.CommandHandler says it must not.
 func WithHandlerGoroutines() Option {
 	return func(c *config) { c.handlerGoroutines = true }

@@ -19,10 +19,11 @@ import (
 // false). In a QoS 1 request/response the broker sends the requester a PUBACK and, a moment
 // later, the response PUBLISH: Nagle holds the PUBLISH back until the PUBACK is
 // acknowledged, and Linux delays that TCP acknowledgement for up to 40 ms because the
-// connection looks interactive. Every sequential call then takes ≈ 40 ms instead of well
-// under a millisecond. The bridge avoids the stall from its side: it re-arms the socket
+// connection looks interactive, so every sequential call waits for that delayed
+// acknowledgement. The bridge avoids the stall from its side: it re-arms the socket
 // option TCP_QUICKACK after every read (the kernel drops back to delayed ACKs when the
-// connection looks interactive), so the broker's segments are acknowledged at once. Configuring the broker with set_tcp_nodelay true removes the stall as well.
+// connection looks interactive), so the broker's segments are acknowledged at once.
+// Configuring the broker with set_tcp_nodelay true removes the stall as well.
 //
 // That is all the bridge does to its connection: the bytes paho writes and reads pass
 // unchanged and at paho's own timing, on plain TCP and under TLS alike.

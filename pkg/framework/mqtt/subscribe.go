@@ -49,7 +49,7 @@ type subReg struct {
 
 // filters returns the topic filters of a subscription: the 13-level pattern and, when the
 // filter can match a service-level info message, also the 12-level pattern TypeScript
-// PURISTA's collapsed info topics need (defect N3).
+// PURISTA's collapsed info topics need (docs/wire-format.md).
 func filters(f bridge.Filter) []string {
 	pattern := wire.MQTTPattern(transport.FilterTokens(f))
 	out := []string{pattern}

@@ -9,7 +9,8 @@
 // bridge.ErrUnavailable as soon as the connection drops (the reply can no longer arrive).
 // A response to a caller's inbox is the envelope alone, without headers (callers read the
 // body; trace context travels in the envelope's otp). A success response carrying an
-// eventName is published a second time on its own subject with the WIRE.md headers, as
+// eventName is published a second time on its own subject with the headers of
+// docs/wire-format.md, as
 // TypeScript PURISTA does, so that subscriptions see it. A command that cannot be decoded
 // is answered at once with a handled 400 (bridge.RejectResponse). Handlers run on the
 // registration's receiver goroutines (receivers.go), which never let a blocked handler

@@ -209,7 +209,8 @@ func tsReads(t *testing.T, what string, reply *natsgo.Msg, respCap capture, cmd 
 	}
 }
 
-// TestGoldenErrorResponses: TS error responses decode into the error shape WIRE.md gives.
+// TestGoldenErrorResponses: TS error responses decode into the error shape of
+// docs/wire-format.md.
 func TestGoldenErrorResponses(t *testing.T) {
 	u := needBroker(t)
 	caps := captures(t)

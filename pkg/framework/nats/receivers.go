@@ -13,8 +13,7 @@ import (
 // is a channel subscription, and the goroutines that run the handlers (receivers) take
 // the commands from that channel themselves: a receiver runs one handler after the other
 // while commands are waiting, so a burst of commands costs one goroutine wake-up instead
-// of one per command (as handing each to a worker did: ≈ 15 % of the time per call at 64
-// calls in flight).
+// of one per command (docs/performance.md has the figures).
 //
 // Handlers still never wait for one another:
 //   - when a command is taken while others wait in the channel, another receiver is
@@ -26,8 +25,8 @@ import (
 // The second rule costs no timer per command: while any handler runs, one watchdog timer
 // per registration ticks every takeover and starts a receiver when a handler has been
 // running the same command since the previous tick (a slot's seq, counted up when a
-// command starts and when it ends, is odd while it runs). A timer armed and stopped around
-// every handler was a third of the bridge's CPU per call at 64 calls in flight.
+// command starts and when it ends, is odd while it runs), so no timer is armed and
+// stopped around every handler.
 //
 // Receivers belong to the registration: one idle for between one and two
 // inflight.IdleWorker periods exits unless it is the last one waiting, and all exit when

@@ -130,7 +130,8 @@ func sortedCopy(s []string) []string {
 	return c
 }
 
-// messageHeader returns the headers of m (WIRE.md names), with room for one more. The
+// messageHeader returns the headers of m (the names of docs/wire-format.md), with room
+// for one more. The
 // values share one backing array.
 func messageHeader(m *wire.Message) natsgo.Header {
 	h := make(natsgo.Header, wire.MaxHeaders+1)
@@ -144,8 +145,8 @@ func messageHeader(m *wire.Message) natsgo.Header {
 
 // subjects remembers the subjects of recent messages by their tokens, so that the
 // commands of one caller to one receiver, alike in every token, share one subject
-// instead of snake-casing and joining 13 tokens each (3 % of the CPU per call at 64
-// calls in flight). Safe for concurrent use; the zero value is ready.
+// instead of snake-casing and joining 13 tokens each. Safe for concurrent use; the zero
+// value is ready.
 type subjects struct {
 	namer wire.Namer // tokens snake-cased once
 	mu    sync.RWMutex

@@ -7,7 +7,7 @@ import (
 )
 
 // The envelope is encoded on every hop of every message with github.com/goccy/go-json, a
-// drop-in for encoding/json about 3x faster on this struct (BenchmarkDecode), and
+// drop-in for encoding/json that is faster on this struct (BenchmarkDecode), and
 // decoded by decodeEnvelope (decode_fast.go), or, for what that declines, through
 // internal/jsonx (goccy, then encoding/json for what goccy rejects, so errors read the
 // same). encoding/json stays the reference: FuzzCodec checks that every path agrees with

@@ -14,8 +14,8 @@ import (
 
 // Every bridge decodes two envelopes per command (the command and its response), and
 // decoding them field by field with a general JSON decoder costs one allocation per
-// string (a dozen per envelope) plus copies of the payload and the input: about a third
-// of a NATS call's allocations. decodeEnvelope decodes the envelopes bridges exchange
+// string (a dozen per envelope) plus copies of the payload and the input.
+// decodeEnvelope decodes the envelopes bridges exchange
 // with two allocations: one copy of the input, which every string field and the payload
 // point into, and the message itself (with its receiver and isHandledError in the same
 // allocation).

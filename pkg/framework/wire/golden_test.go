@@ -11,9 +11,8 @@ import (
 	"testing"
 )
 
-// The capture files in testdata are byte-identical copies of shared/wire-samples: real
-// traffic of TypeScript PURISTA 1.11.0 on NATS, RabbitMQ and MQTT (see
-// shared/wire-samples/README.md for the facts C1–C10 and N1–N10 they establish).
+// The capture files in testdata are captured TypeScript PURISTA traffic: real messages
+// of TypeScript PURISTA 1.11.0 on NATS, RabbitMQ and MQTT (see docs/wire-format.md).
 
 type natsRecord struct {
 	Seq         int               `json:"seq"`
@@ -93,7 +92,7 @@ func body(t *testing.T, raw json.RawMessage, wantLen int) []byte {
 }
 
 // checkDecode decodes a captured body, checks the exact round trip and that our encoding
-// carries the same JSON as PURISTA's, apart from the ignored "sennder" field (N5).
+// carries the same JSON as PURISTA's, apart from the ignored "sennder" field.
 func checkDecode(t *testing.T, data []byte) *Message {
 	t.Helper()
 	m, err := Decode(data)
@@ -175,7 +174,7 @@ func TestGoldenNATS(t *testing.T) {
 			if r.Headers != nil {
 				checkHeaders(t, Headers(m), r.Headers)
 			} else if m.MessageType != TypeCommand {
-				t.Errorf("only commands come without headers (N1), got %s", m.MessageType)
+				t.Errorf("only commands come without headers, got %s", m.MessageType)
 			}
 			if !strings.HasPrefix(r.Subject, Prefix+".") {
 				if !strings.HasPrefix(r.Subject, "_INBOX.") || !m.MessageType.IsResponse() {
@@ -186,7 +185,7 @@ func TestGoldenNATS(t *testing.T) {
 			got := NATSSubject(TokensOf(m))
 			want := r.Subject
 			if r.Undelivered {
-				// N2: PURISTA left the empty service target empty; we use the placeholder.
+				// PURISTA left the empty service target empty; we use the placeholder.
 				if !strings.Contains(want, "..") || m.Sender.ServiceTarget != "" {
 					t.Fatalf("undelivered record without empty token: %q", want)
 				}
@@ -230,7 +229,7 @@ func TestGoldenMQTT(t *testing.T) {
 			got := MQTTTopic(TokensOf(m))
 			want := r.Topic
 			if strings.Count(r.Topic, "/") == 11 {
-				// N3: PURISTA's path join dropped the empty service target; we keep a level.
+				// PURISTA's path join dropped the empty service target; we keep a level.
 				collapsed++
 				if m.Sender.ServiceTarget != "" {
 					t.Fatalf("12-level topic with sender target %q", m.Sender.ServiceTarget)
@@ -291,7 +290,7 @@ func TestGoldenAMQP(t *testing.T) {
 		})
 	}
 	if sennder != 4 {
-		t.Errorf("%d bodies with sennder, want 4 (every response, N5)", sennder)
+		t.Errorf("%d bodies with sennder, want 4 (every response)", sennder)
 	}
 }
 

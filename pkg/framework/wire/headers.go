@@ -61,7 +61,7 @@ func AMQPHeaders(m *Message, replyTo string) map[string]string {
 	h := headers(m)
 	if m.Receiver != nil && m.Receiver.InstanceID != "" {
 		// TypeScript PURISTA's AMQP bridge names this header receiverServiceInstanceId
-		// only (wire-samples N4); the NATS/MQTT name is not sent.
+		// only (docs/wire-format.md, Names); the NATS/MQTT name is not sent.
 		delete(h, HeaderReceiverInstanceID)
 		h[HeaderAMQPReceiverInstanceID] = m.Receiver.InstanceID
 	}
@@ -96,7 +96,8 @@ func VisitHeaders(m *Message, f func(name, value string)) {
 }
 
 // IsHeaderName reports whether name is one of the header names VisitHeaders reports
-// (the NATS headers and MQTT user properties of WIRE.md), spelled as it spells them.
+// (the NATS headers and MQTT user properties of docs/wire-format.md), spelled as it
+// spells them.
 func IsHeaderName(name string) bool {
 	switch name {
 	case HeaderMessageType, HeaderPrincipalID, HeaderTenantID,

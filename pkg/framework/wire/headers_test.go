@@ -25,7 +25,7 @@ func TestHeaders(t *testing.T) {
 		"receiverInstanceId": "r1", "traceparent": testTraceParent,
 	}
 	amqpResp := maps.Clone(respHeaders)
-	delete(amqpResp, "receiverInstanceId") // AMQP names it receiverServiceInstanceId only (N4)
+	delete(amqpResp, "receiverInstanceId") // AMQP names it receiverServiceInstanceId only
 	amqpResp["receiverServiceInstanceId"] = "r1"
 	amqpResp["replyTo"] = "amq.gen-x"
 	infoHeaders := map[string]string{"messageType": "infoServiceReady", "senderServiceName": "Email",
@@ -137,7 +137,7 @@ func TestTraceIDOf(t *testing.T) {
 }
 
 // TestDecodeIgnoresUnknownFields proves that the misspelled "sennder" object of
-// TypeScript PURISTA's AMQP responses (N5), and any other unknown field, is ignored.
+// TypeScript PURISTA's AMQP responses, and any other unknown field, is ignored.
 func TestDecodeIgnoresUnknownFields(t *testing.T) {
 	const base = `"id":"343ddbba13a412041072f26febe72fd0","correlationId":"c845159bceab0281cc8c999425bb984f",` +
 		`"timestamp":1795643363922,"contentType":"application/json","contentEncoding":"utf-8",` +

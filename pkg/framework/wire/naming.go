@@ -212,7 +212,7 @@ func join(t Tokens, sep, empty string) string {
 //
 // Unlike TypeScript PURISTA, an empty sender service target also becomes "empty": PURISTA
 // leaves it empty, producing subjects with an empty token that nats-server delivers to
-// nobody (defect N2).
+// nobody (docs/wire-format.md).
 func NATSSubject(t Tokens) string {
 	return join(t, ".", SnakeCase(NATSEmptyToken))
 }
@@ -250,7 +250,7 @@ func NATSDeadLetterSubject(a Address) string {
 // the placeholder (MQTTEmptyToken, i.e. "none").
 //
 // Unlike TypeScript PURISTA, an empty sender service target also becomes "none": PURISTA
-// collapses it, producing 12-level topics that no 13-level pattern matches (defect N3).
+// collapses it, producing 12-level topics that no 13-level pattern matches (docs/wire-format.md).
 func MQTTTopic(t Tokens) string {
 	return join(t, "/", SnakeCase(MQTTEmptyToken))
 }

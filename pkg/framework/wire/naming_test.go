@@ -10,7 +10,7 @@ import (
 
 func TestSnakeCase(t *testing.T) {
 	tests := []struct{ in, want string }{
-		// shared/WIRE.md
+		// the examples of docs/wire-format.md (Names) and more
 		{"commandSuccessResponse", "command_success_response"},
 		{"UserService", "user_service"},
 		{"HTTPServer", "http_server"},
@@ -20,7 +20,7 @@ func TestSnakeCase(t *testing.T) {
 		{"4bf92f3577b34da6", "4_bf92_f3577_b34_da6"},
 		{"*", "*"},
 		{"", ""},
-		// wire-samples C7 and the instance ids of the captures
+		// instance ids of the captures in testdata
 		{"974d5ac300b190b7ded33a92b1ae26df", "974_d5_ac300_b190_b7_ded33_a92_b1_ae26_df"},
 		{"67af84bdb808c3da3ae8adcacc43509d", "67_af84_bdb808_c3_da3_ae8_adcacc43509_d"},
 		{"adf25ef48f63cd020bc44e5232a5d96c", "adf25_ef48_f63_cd020_bc44_e5232_a5_d96_c"},
@@ -62,7 +62,7 @@ func TestSnakeCase(t *testing.T) {
 }
 
 // TestSnakeCaseOracle checks SnakeCase against vectors computed by a JavaScript engine
-// with the regular expression of WIRE.md (testdata/snakecase_oracle.js).
+// with the regular expression of docs/wire-format.md (testdata/snakecase_oracle.js).
 func TestSnakeCaseOracle(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("testdata", "snakecase_vectors.json"))
 	if err != nil {
@@ -88,7 +88,7 @@ func TestNames(t *testing.T) {
 		SenderServiceName: "Email", SenderServiceVersion: "1"}
 	event := Tokens{EventName: "userSignedUp"}
 	tests := []struct{ name, got, want string }{
-		{"NATSSubject empty target (N2 fixed)", NATSSubject(info),
+		{"NATSSubject empty target placeholder", NATSSubject(info),
 			"purista.info_service_ready.empty.empty.974_d5_ac300_b190_b7_ded33_a92_b1_ae26_df.email.1.empty.empty.empty.empty.empty.empty"},
 		{"NATSSubject zero", NATSSubject(Tokens{}), "purista.empty.empty.empty.empty.empty.empty.empty.empty.empty.empty.empty.empty"},
 		{"NATSPattern event", NATSPattern(event), "purista.*.*.*.*.*.*.*.user_signed_up.*.*.*.*"},
@@ -99,7 +99,7 @@ func TestNames(t *testing.T) {
 		{"NATSDeadLetterSubject", NATSDeadLetterSubject(email), "purista.deadletter.email.1.send_welcome"},
 		{"NATSDeadLetterSubject empty target", NATSDeadLetterSubject(Address{ServiceName: "Email", ServiceVersion: "1"}),
 			"purista.deadletter.email.1.empty"},
-		{"MQTTTopic empty target (N3 fixed)", MQTTTopic(info),
+		{"MQTTTopic empty target placeholder", MQTTTopic(info),
 			"purista/info_service_ready/none/none/974_d5_ac300_b190_b7_ded33_a92_b1_ae26_df/email/1/none/none/none/none/none/none"},
 		{"MQTTPattern event", MQTTPattern(event), "purista/+/+/+/+/+/+/+/user_signed_up/+/+/+/+"},
 		{"MQTTCommandFilter", MQTTCommandFilter(email, MQTTDefaultShare),
@@ -170,13 +170,13 @@ func TestParseNames(t *testing.T) {
 		fails bool
 	}{
 		{"NATS", ParseNATSSubject, NATSSubject(full), full, false},
-		{"NATS empty token (N2)", ParseNATSSubject, "purista.info_service_init.empty.empty.x1.email.1..empty.empty.empty.empty.empty", info, false},
+		{"NATS empty token", ParseNATSSubject, "purista.info_service_init.empty.empty.x1.email.1..empty.empty.empty.empty.empty", info, false},
 		{"NATS placeholder", ParseNATSSubject, "purista.info_service_init.empty.empty.x1.email.1.empty.empty.empty.empty.empty.empty", info, false},
 		{"NATS too short", ParseNATSSubject, "purista.a.b", Tokens{}, true},
 		{"NATS other prefix", ParseNATSSubject, "other.a.b.c.d.e.f.g.h.i.j.k.l", Tokens{}, true},
 		{"NATS inbox", ParseNATSSubject, "_INBOX.E9M1M9ZOM9AL3S4K49DKP2.E9M1M9ZOM9AL3S4K49DKMI", Tokens{}, true},
 		{"MQTT", ParseMQTTTopic, MQTTTopic(full), full, false},
-		{"MQTT 12 levels (N3)", ParseMQTTTopic, "purista/info_service_init/none/none/x1/email/1/none/none/none/none/none", info, false},
+		{"MQTT 12 levels", ParseMQTTTopic, "purista/info_service_init/none/none/x1/email/1/none/none/none/none/none", info, false},
 		{"MQTT 13 levels placeholder", ParseMQTTTopic, "purista/info_service_init/none/none/x1/email/1/none/none/none/none/none/none", info, false},
 		{"MQTT 11 levels", ParseMQTTTopic, "purista/a/b/c/d/e/f/g/h/i/j", Tokens{}, true},
 		{"MQTT other prefix", ParseMQTTTopic, "other/a/b/c/d/e/f/g/h/i/j/k/l", Tokens{}, true},

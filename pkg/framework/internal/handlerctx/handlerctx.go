@@ -3,8 +3,8 @@
 //
 // A bridge gives every command its own context with the handler's timeout. Made with
 // context.WithTimeout, that is a timer started and stopped and a registration with the
-// bridge's context made and removed for every command, about 5 % of a NATS bridge's CPU
-// per call at 64 calls in flight. Many handlers never wait on their context: they compute
+// bridge's context made and removed for every command. Many handlers never wait on
+// their context: they compute
 // an answer, or check ctx.Err() now and then. A Context from this package answers
 // Deadline, Err and Value at once and makes the timer and the registration (a real
 // context.WithDeadline) only when Done is first called (by the handler, a select, a

@@ -36,8 +36,7 @@ const (
 
 // Lifecycle is one bridge's State and the bookkeeping of its Close. Name is the bridge's
 // name ("amqp", "nats", …): every error a Lifecycle returns starts with "<Name>: " and
-// wraps a bridge sentinel or the context's error, exactly as the bridges wrote them
-// before. Set Name before use and do not change it; the zero Lifecycle is otherwise ready
+// wraps a bridge sentinel or the context's error. Set Name before use and do not change it; the zero Lifecycle is otherwise ready
 // in StateNew.
 //
 // All methods are safe for concurrent use. None blocks except BeginClose and Drain (see there);
@@ -46,8 +45,7 @@ const (
 //
 // The transitions themselves (Store, Swap, CompareAndSwap) are atomic but a Lifecycle
 // does not order them against anything else: a bridge whose Start or registrations must
-// not interleave with a transition makes the transition under its own lock, as it did
-// before.
+// not interleave with a transition makes the transition under its own lock.
 type Lifecycle struct {
 	Name string
 
