@@ -41,6 +41,12 @@ func (w *workspace) service(name string) (ServiceData, error) {
 		return ServiceData{}, fmt.Errorf("%w: the project has no service %q; services: %s (add one with `purista add service %s`)",
 			ErrInvalidInput, name, strings.Join(w.m.ServiceNames(), ", "), name)
 	}
+	return w.serviceData(s), nil
+}
+
+// serviceData derives the data of a service entry of purista.yaml, with the contract's
+// package name as declared in its files.
+func (w *workspace) serviceData(s project.Service) ServiceData {
 	sd := newServiceData(w.m.Module, s.Name, s.Version)
 	sd.Dir = path.Clean(filepath.ToSlash(s.Path))
 	sd.ContractImport = w.m.Module + "/" + sd.Dir
@@ -48,7 +54,7 @@ func (w *workspace) service(name string) (ServiceData, error) {
 	if info, err := scanPackage(w.abs(sd.Dir)); err == nil && info.name != "" {
 		sd.Pkg = info.name
 	}
-	return sd, nil
+	return sd
 }
 
 func (w *workspace) abs(rel string) string {
@@ -72,12 +78,12 @@ func AddService(dir, name, version string) (*Plan, error) {
 	}
 	for _, s := range w.m.Services {
 		if strings.EqualFold(s.Name, name) && s.Version == version {
-			return nil, fmt.Errorf("service %s v%s %w in %s (at %s); nothing was written", s.Name, s.Version, ErrExists, project.FileName, s.Path)
+			return nil, fmt.Errorf("service %s v%s %w in %s (at %s): pick another name, or another --version; nothing was written", s.Name, s.Version, ErrExists, project.FileName, s.Path)
 		}
 	}
 	sd := newServiceData(w.m.Module, name, version)
 	if entries, err := os.ReadDir(w.abs(sd.Dir)); err == nil && len(entries) > 0 {
-		return nil, fmt.Errorf("%s %w and is not empty; nothing was written", sd.Dir, ErrExists)
+		return nil, fmt.Errorf("%s %w and is not empty: pick another name, or another --version; nothing was written", sd.Dir, ErrExists)
 	}
 	if err := planService(w.plan, sd); err != nil {
 		return nil, err
@@ -186,6 +192,36 @@ func (w *workspace) checkFree(sd ServiceData, what, name string, contractNames [
 	}
 	if file, ok := impl.decls[implName]; ok {
 		return fmt.Errorf("%s %q %w in service %s: %s declares %s; pick another name; nothing was written", what, name, ErrExists, sd.Name, path.Join(sd.Dir, "service", file), implName)
+	}
+	imports, err := importNames(w.abs(sd.Dir + "/service"))
+	if err != nil {
+		return err
+	}
+	if file, ok := imports[implName]; ok {
+		return invalid("%s name %q would name its handler %s, which %s uses as the name of an import: choose another, e.g. %q",
+			what, name, implName, path.Join(sd.Dir, "service", file), implName+"Handler")
+	}
+	for _, s := range w.m.Services {
+		if other := w.serviceData(s); other.Pkg == implName {
+			return invalid("%s name %q would name its handler %s, the package name of service %s's contract, which handlers import: choose another, e.g. %q",
+				what, name, implName, other.Name, implName+"Handler")
+		}
+	}
+	return nil
+}
+
+// checkImports fails when an import the registration adds to the implementation
+// package would clash with one of its declarations.
+func (w *workspace) checkImports(sd ServiceData, imports ...importSpec) error {
+	impl, err := scanPackage(w.abs(sd.Dir + "/service"))
+	if err != nil {
+		return err
+	}
+	for _, imp := range imports {
+		if file, ok := impl.decls[imp.Alias]; ok {
+			return invalid("%s declares %s, the name under which the subscription imports %s: rename that declaration (e.g. to %q) and try again",
+				path.Join(sd.Dir, "service", file), imp.Alias, imp.Path, imp.Alias+"Handler")
+		}
 	}
 	return nil
 }
@@ -297,62 +333,77 @@ func AddSubscription(dir, service, name, event, from string) (*Plan, error) {
 	if sub.FromService == "" {
 		imports = append(imports, sub.EventImport)
 	}
+	if err := w.checkImports(sd, append(imports, sub.Imports...)...); err != nil {
+		return nil, err
+	}
 	if err := register(w.plan, sd, stmt, imports...); err != nil {
 		return nil, err
 	}
 	return w.plan, nil
 }
 
-// resolveEvent finds event in the project's contracts (or plans its declaration in the
-// subscriber's contract) and fills the subscription's event fields.
+// ownedEvent is an event declaration and the service whose contract holds it.
+type ownedEvent struct {
+	owner ServiceData
+	eventDecl
+}
+
+// events lists the event declarations of every contract of the project, in
+// purista.yaml's service order.
+func (w *workspace) events() ([]ownedEvent, error) {
+	var out []ownedEvent
+	for _, s := range w.m.Services {
+		sd := w.serviceData(s)
+		info, err := scanPackage(w.abs(sd.Dir))
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range info.events {
+			out = append(out, ownedEvent{owner: sd, eventDecl: ev})
+		}
+	}
+	return out, nil
+}
+
 // findEvent returns the service and EventRef expression of the project's declaration of
 // event ("" when no contract of the project declares it).
 func (w *workspace) findEvent(event string) (owner, expr string, err error) {
-	for _, s := range w.m.Services {
-		sd, err := w.service(s.Name)
-		if err != nil {
-			return "", "", err
-		}
-		info, err := scanPackage(w.abs(sd.Dir))
-		if err != nil {
-			return "", "", err
-		}
-		for _, ev := range info.events {
-			if ev.name == event {
-				return s.Name, ev.expr, nil
-			}
+	events, err := w.events()
+	if err != nil {
+		return "", "", err
+	}
+	for _, ev := range events {
+		if ev.name == event {
+			return ev.owner.Name, ev.expr, nil
 		}
 	}
 	return "", "", nil
 }
 
+// resolveEvent finds event in the project's contracts (or plans its declaration in the
+// subscriber's contract) and fills the subscription's event fields.
 func (w *workspace) resolveEvent(sub *SubscriptionData, event string) error {
 	sub.EventName = event
-	for _, s := range w.m.Services {
-		owner, err := w.service(s.Name)
-		if err != nil {
-			return err
+	events, err := w.events()
+	if err != nil {
+		return err
+	}
+	for _, ev := range events {
+		owner := ev.owner
+		if ev.name != event || ev.payload == "" {
+			continue
 		}
-		info, err := scanPackage(w.abs(owner.Dir))
-		if err != nil {
-			return err
+		sub.EventExpr = owner.Pkg + "." + ev.expr
+		sub.EventImport = importSpec{Alias: owner.Pkg, Path: owner.ContractImport}
+		sub.PayloadType = ev.payload
+		if ev.local {
+			sub.PayloadType = owner.Pkg + "." + ev.payload
+			sub.Imports = append(sub.Imports, sub.EventImport)
 		}
-		for _, ev := range info.events {
-			if ev.name != event || ev.payload == "" {
-				continue
-			}
-			sub.EventExpr = owner.Pkg + "." + ev.expr
-			sub.EventImport = importSpec{Alias: owner.Pkg, Path: owner.ContractImport}
-			sub.PayloadType = ev.payload
-			if ev.local {
-				sub.PayloadType = owner.Pkg + "." + ev.payload
-				sub.Imports = append(sub.Imports, sub.EventImport)
-			}
-			if ev.imp != nil {
-				sub.Imports = append(sub.Imports, *ev.imp)
-			}
-			return nil
+		if ev.imp != nil {
+			sub.Imports = append(sub.Imports, *ev.imp)
 		}
+		return nil
 	}
 	// Not declared in the project: declare it in the subscriber's own contract.
 	ident := upperFirst(event) + "Event"
@@ -392,4 +443,35 @@ var %s = framework.Event[json.RawMessage](%s)
 	sub.Imports = append(sub.Imports, importSpec{Alias: "json", Path: "encoding/json"})
 	w.plan.Next = append(w.plan.Next, fmt.Sprintf("no contract of the project declares the event %q, so %s declares it with a raw JSON body", event, rel))
 	return nil
+}
+
+// Event is an event a contract of a project declares.
+type Event struct {
+	// Name is the event name on the bridge ("invoiceSent").
+	Name string
+	// Service is the service whose contract declares it.
+	Service string
+}
+
+// ProjectEvents lists the events the contracts of the project that contains dir
+// declare (commands' success events and framework.Event values), in purista.yaml's
+// service order; an event declared twice is listed once.
+func ProjectEvents(dir string) ([]Event, error) {
+	w, err := openProject(dir)
+	if err != nil {
+		return nil, err
+	}
+	events, err := w.events()
+	if err != nil {
+		return nil, err
+	}
+	var out []Event
+	seen := map[string]bool{}
+	for _, ev := range events {
+		if !seen[ev.name] {
+			seen[ev.name] = true
+			out = append(out, Event{Name: ev.name, Service: ev.owner.Name})
+		}
+	}
+	return out, nil
 }

@@ -3,9 +3,6 @@ package scaffold_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/purista-go/purista/internal/scaffold/scaffoldtest"
 )
 
 // offlineEnv is the environment of every go command the e2e test runs: module cache
@@ -52,30 +51,6 @@ func must(t *testing.T, dir string, name string, args ...string) string {
 		t.Fatalf("%s %s (in %s): exit %d\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), dir, code, out, errOut)
 	}
 	return out
-}
-
-// snapshot hashes every path and file content under dir.
-func snapshot(t *testing.T, dir string) string {
-	t.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(h, p, d.IsDir())
-		if !d.IsDir() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			h.Write(data)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
 // TestEndToEnd builds purista, generates a project and grows it with every `add` verb,
@@ -151,7 +126,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				before := snapshot(t, ws) + snapshot(t, empty)
+				before := scaffoldtest.Snapshot(t, ws) + scaffoldtest.Snapshot(t, empty)
 				out, errOut, code := run(t, tt.dir, offlineEnv(), purista, tt.args...)
 				if code == 0 {
 					t.Fatalf("exit 0, want failure; stdout:\n%s", out)
@@ -162,7 +137,7 @@ func TestEndToEnd(t *testing.T) {
 				if out != "" {
 					t.Errorf("stdout %q, want nothing", out)
 				}
-				if after := snapshot(t, ws) + snapshot(t, empty); after != before {
+				if after := scaffoldtest.Snapshot(t, ws) + scaffoldtest.Snapshot(t, empty); after != before {
 					t.Error("the disk changed")
 				}
 			})

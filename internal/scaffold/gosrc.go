@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -203,6 +204,38 @@ func scanPackage(dir string) (pkgInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// importNames returns the names under which the Go files of dir (test files included)
+// import packages, each with a file that uses it. A missing folder imports nothing.
+func importNames(dir string) (map[string]string, error) {
+	names := map[string]string{}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return names, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	fset := token.NewFileSet()
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, parser.ImportsOnly)
+		if err != nil {
+			return nil, notValidGo(err)
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			name := path.Base(p)
+			if imp.Name != nil {
+				name = imp.Name.Name
+			}
+			names[name] = e.Name()
+		}
+	}
+	return names, nil
 }
 
 // eventsOf recognises `framework.Event[T]("name")` and

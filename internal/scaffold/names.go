@@ -50,10 +50,21 @@ func ValidateProjectName(name string) error {
 }
 
 // ValidateServiceName checks a service name: ASCII letters and digits, starting with a
-// letter, e.g. "Billing". It names the service on the bridge and its packages.
+// letter, e.g. "Billing". It names the service on the bridge and its packages, which live
+// in services/<lower-cased name>; names whose folder the go tool treats specially
+// (internal, vendor, testdata) are refused with a suggestion.
 func ValidateServiceName(name string) error {
 	if !isIdent(name, false) {
 		return invalid("service name %q is not valid: use letters and digits, starting with a letter, e.g. \"Billing\"", name)
+	}
+	why := map[string]string{
+		"internal": "makes importable only from inside services/, so main.go could not import it",
+		"vendor":   "reserves for vendored packages, so main.go could not import it",
+		"testdata": "skips in ./..., so go vet and go test would never see it",
+	}[strings.ToLower(name)]
+	if why != "" {
+		return invalid("service name %q would put its packages in services/%s, a folder Go %s: choose another, e.g. %q",
+			name, strings.ToLower(name), why, name+"Service")
 	}
 	return nil
 }
@@ -66,7 +77,9 @@ func ValidateServiceName(name string) error {
 // files every generated service has (New, ServiceName, Version, framework; service.go,
 // contract.go), names whose file would be a test file or carry a build constraint
 // (…Test → …_test.go, …Linux → …_linux.go), and names that start with two capitals
-// (CHARGE would become the wire name "cHARGE" and the file c_harge.go).
+// (CHARGE would become the wire name "cHARGE" and the file c_harge.go), and handler names
+// that clash with a package the generated files import, with New's service variable svc,
+// or (subscriptions) with a variable of the generated test that calls the handler.
 func ValidateCommandName(what, name string) error {
 	ex := "sendInvoice"
 	if what == "subscription" {
@@ -88,6 +101,12 @@ func ValidateCommandName(what, name string) error {
 		return invalid("%s name %q would name a handler func %s, which Go reserves: choose another, e.g. %q", what, name, handler, handler+"Service")
 	case ident == "New" || ident == "ServiceName" || ident == "Version" || handler == "framework":
 		return invalid("%s name %q clashes with a declaration every generated service has (%s): choose another, e.g. %q", what, name, ident, "create"+ident)
+	case slices.Contains(generatedImports(), handler):
+		return invalid("%s name %q would name its handler %s, which the generated files use as a package name: choose another, e.g. %q", what, name, handler, handler+"Handler")
+	case handler == "svc":
+		return invalid("%s name %q would name its handler svc, the service variable of New where it is registered: choose another, e.g. %q", what, name, handler+"Handler")
+	case what == "subscription" && slices.Contains([]string{"t", "c", "tt", "tests"}, handler):
+		return invalid("%s name %q would name its handler %s, a variable of the generated test that calls the handler: choose another, e.g. %q", what, name, handler, handler+"Handler")
 	}
 	file := snake(name)
 	if file == "service" || file == "contract" {
@@ -104,6 +123,12 @@ func ValidateCommandName(what, name string) error {
 		}
 	}
 	return nil
+}
+
+// generatedImports are the package names the generated handler and test files import
+// besides contract packages; a handler of the same name would clash with the import.
+func generatedImports() []string {
+	return []string{"framework", "frameworktest", "testing", "wire", "json"}
 }
 
 // isOSArch reports whether s is a GOOS or GOARCH value: as the last _-separated part of a

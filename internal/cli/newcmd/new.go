@@ -198,11 +198,11 @@ func Apply(ios *iostreams.IOStreams, plan *scaffold.Plan, dryRun bool, done stri
 	return nil
 }
 
-// Classify turns scaffold errors into CLI errors: invalid input becomes a usage error
-// (exit 2), a non-empty folder gets a hint.
+// Classify turns scaffold errors into CLI errors: invalid input and a name that is
+// already taken become usage errors (exit 2), a non-empty folder gets a hint.
 func Classify(err error) error {
 	switch {
-	case errors.Is(err, scaffold.ErrInvalidInput):
+	case errors.Is(err, scaffold.ErrInvalidInput), errors.Is(err, scaffold.ErrExists):
 		return &cmdutil.UsageError{Err: err}
 	case errors.Is(err, scaffold.ErrNotEmpty):
 		return cmdutil.WithHint(err, "Nothing was written.")
