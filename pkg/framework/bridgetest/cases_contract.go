@@ -14,7 +14,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
-// The cases of this file hold every bridge to the shared contract of issue 10: a success
+// The cases of this file hold every bridge to the contract all bridges share: a success
 // response with an eventName serves its caller and every subscription that selects it,
 // a drain refuses new commands at once, and a forced stop answers every caller 503.
 // None of them depends on how fast anything runs: callers wait with an invoke timeout

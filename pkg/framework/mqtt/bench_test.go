@@ -148,7 +148,7 @@ func sameWireInvoker(b testing.TB) invoker {
 	}
 }
 
-// noHeaderInvoker is the baseline used before issue 10, kept as context: the same bodies
+// noHeaderInvoker is a second baseline, printed as context: the same bodies
 // on short topics, with a response topic and correlation data and no user properties on
 // either side, which the wire format cannot be.
 func noHeaderInvoker(b testing.TB) invoker {

@@ -47,8 +47,8 @@ type benchSides struct {
 // without headers (commands carry none, as TypeScript PURISTA sends them) with an
 // _INBOX reply subject, answered by a queue subscriber on the command pattern with the
 // body-only encoded response of the same size. The ratio against it shows what our code
-// costs beyond what the wire format itself does. noHeader is the baseline used before
-// issue 10 (the same bodies on a short subject), printed as context.
+// costs beyond what the wire format itself does. noHeader is a second baseline (the same
+// bodies on a short subject, no headers), printed as context.
 func benchSetups(tb testing.TB, u string, opts []pnats.Option, rawOpts ...natsgo.Option) benchSides {
 	caller := startBridge(tb, u, append([]pnats.Option{pnats.WithLocalDelivery(false)}, opts...)...)
 	handler := startBridge(tb, u, opts...)

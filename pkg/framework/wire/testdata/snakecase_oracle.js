@@ -1,5 +1,5 @@
 // Regenerates snakecase_vectors.json: random strings converted with the regular
-// expression documented in shared/WIRE.md, evaluated by a JavaScript engine (the oracle
+// expression documented in docs/wire-format.md, evaluated by a JavaScript engine (the oracle
 // for wire.SnakeCase). Run: node snakecase_oracle.js > snakecase_vectors.json
 'use strict';
 const re = /[A-Z]{2,}(?=[A-Z][a-z]+[0-9]*|\b)|[A-Z]?[a-z]+[0-9]*|[A-Z]|[0-9]+/g;
