@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/purista-go/purista/internal/cli/cmdutil"
+	"github.com/purista-go/purista/internal/cli/completion"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/cli/newcmd"
 	"github.com/purista-go/purista/internal/scaffold"
@@ -62,6 +63,7 @@ added for you (main.go, the service's New function, purista.yaml).`,
 func common(cmd *cobra.Command, opts *Options) {
 	cmd.Flags().StringVar(&opts.Dir, "dir", ".", "a folder inside the project")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list the files that would be written, write nothing")
+	completion.Flags(cmd, map[string]cobra.CompletionFunc{"dir": completion.Dirs})
 }
 
 func run(opts *Options, runF func(*Options) error) error {
@@ -82,7 +84,8 @@ purista.yaml and passed to framework.Main in the project's main.go.`,
 		Example: `  purista add service Billing
   purista add service Billing --version 2
   purista add service Billing --dry-run`,
-		Args: cmdutil.ExactArgs(1, "a service name, e.g. Billing"),
+		Args:              cmdutil.ExactArgs(1, "a service name, e.g. Billing"),
+		ValidArgsFunction: cobra.NoFileCompletions, // a new name
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Service = args[0]
 			return run(opts, runF)
@@ -104,7 +107,8 @@ in the implementation, and framework.Handle in the service's New function. With
 --event, the command emits that success event with its output.`,
 		Example: `  purista add command Billing sendInvoice
   purista add command Billing sendInvoice --event invoiceSent`,
-		Args: cmdutil.ExactArgs(2, "a service and a command name, e.g. Billing sendInvoice"),
+		Args:              cmdutil.ExactArgs(2, "a service and a command name, e.g. Billing sendInvoice"),
+		ValidArgsFunction: completion.Services(completion.DirFlag("dir"), 0),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Service, opts.Name = args[0], args[1]
 			return run(opts, runF)
@@ -130,7 +134,8 @@ is declared in SERVICE's contract with a raw JSON body (for events of services o
 the project). With --from, the handler receives every message that service sends.`,
 		Example: `  purista add subscription Greeter onInvoiceSent --event invoiceSent
   purista add subscription Audit onBilling --from Billing`,
-		Args: cmdutil.ExactArgs(2, "a service and a subscription name, e.g. Greeter onInvoiceSent"),
+		Args:              cmdutil.ExactArgs(2, "a service and a subscription name, e.g. Greeter onInvoiceSent"),
+		ValidArgsFunction: completion.Services(completion.DirFlag("dir"), 0),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Service, opts.Name = args[0], args[1]
 			return run(opts, runF)
@@ -139,6 +144,10 @@ the project). With --from, the handler receives every message that service sends
 	cmd.Flags().StringVar(&opts.Event, "event", "", "event to subscribe to, e.g. invoiceSent")
 	cmd.Flags().StringVar(&opts.From, "from", "", "subscribe to every message from this service instead of one event")
 	common(cmd, opts)
+	completion.Flags(cmd, map[string]cobra.CompletionFunc{
+		"event": completion.Events(completion.DirFlag("dir")),
+		"from":  completion.Services(completion.DirFlag("dir"), -1),
+	})
 	return cmd
 }
 

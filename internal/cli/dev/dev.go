@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/purista-go/purista/internal/cli/cmdutil"
+	"github.com/purista-go/purista/internal/cli/completion"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/devenv"
 	"github.com/purista-go/purista/internal/preflight"
@@ -120,6 +121,8 @@ app's error.`,
 	fl.BoolVar(&opts.NoWatch, "no-watch", false, "do not rebuild on changes")
 	fl.DurationVar(&opts.Grace, "grace", 10*time.Second, "how long processes may take to stop after SIGTERM before SIGKILL")
 	fl.StringVar(&opts.Profile, "profile", "", "run a profile of purista.yaml (bridge, split, http); flags win over it")
+	completion.Flags(cmd, map[string]cobra.CompletionFunc{"dir": completion.Dirs, "broker": completion.BrokerKinds(),
+		"profile": completion.Profiles(completion.DirFlag("dir"))})
 	return cmd
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/completion"
 	"github.com/purista-go/purista/internal/cli/dev"
+	docscmd "github.com/purista-go/purista/internal/cli/docs"
 	"github.com/purista-go/purista/internal/cli/newcmd"
 	"github.com/purista-go/purista/internal/cli/version"
 )
@@ -28,8 +29,10 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		Short: "Build message-based services once, deploy them as a monolith or as microservices",
 		Long: `purista builds and runs message-based Go services whose distribution is decided at
 start-up: all services in one process on the in-memory bridge, or one service per
-process over NATS, RabbitMQ (AMQP) or MQTT, from the same code.`,
-		Example: `  purista version
+process over NATS, RabbitMQ (AMQP) or MQTT, from the same code. 'purista docs' prints
+the documentation.`,
+		Example: `  purista new shop && cd shop && purista dev
+  purista docs                     # the documentation, built in
   source <(purista completion bash)`,
 		Version:                    info.Version,
 		SuggestionsMinimumDistance: 2,
@@ -66,6 +69,7 @@ process over NATS, RabbitMQ (AMQP) or MQTT, from the same code.`,
 		completion.NewCmdCompletion(f, nil),
 		newcmd.NewCmdNew(f, nil), add.NewCmdAdd(f, nil), dev.NewCmdDev(f, nil),
 		checkcmd.NewCmdCheck(f, nil), buildcmd.NewCmdBuild(f, nil),
+		docscmd.NewCmdDocs(f, nil),
 	)
 	return cmd
 }
