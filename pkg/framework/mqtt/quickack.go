@@ -29,7 +29,7 @@ import (
 // unchanged and at paho's own timing, on plain TCP and under TLS alike.
 
 // quickAckConn is a TCP connection that re-arms TCP_QUICKACK after every read (one
-// setsockopt, about a microsecond), and after writes that go through its Write (single
+// setsockopt), and after writes that go through its Write (single
 // buffers, and every TLS record). It embeds *net.TCPConn, so paho's multi-piece packet
 // writes (net.Buffers) still go out as one writev, which bypasses Write and so re-arms
 // nothing: what holds is that every read re-arms the option. It is also a
