@@ -16,6 +16,7 @@ import (
 
 	"github.com/purista-go/purista/internal/check"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
+	"github.com/purista-go/purista/internal/cli/completion"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 )
 
@@ -127,6 +128,11 @@ could not be built. Run 'purista docs check' for the checks and the JSON schema.
 	fl.StringVar(&opts.Format, "format", "text", "output: text (a table) or json")
 	fl.StringVar(&opts.JUnit, "junit", "", "also write a JUnit XML report to this file")
 	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "give up after this long")
+	cmd.ValidArgsFunction = completion.Dirs
+	completion.Flags(cmd, map[string]cobra.CompletionFunc{
+		"only": completion.List(completion.Choices(check.Names()...)), "skip": completion.List(completion.Choices(check.Names()...)),
+		"broker": completion.BrokerKinds(), "profile": completion.Profiles(completion.DirArg), "format": completion.Fixed("text", "json"),
+	})
 	return cmd
 }
 
