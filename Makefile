@@ -47,7 +47,7 @@ BENCH_OUT  ?= $(BIN_DIR)/bench.txt
 STATICCHECK_VERSION ?= v0.8.2
 GORELEASER_VERSION  ?= v2.15.1
 
-.PHONY: help dev test stress fmt-check vet lint staticcheck bench build goreleaser-check clean
+.PHONY: help dev test stress fmt-check vet lint staticcheck bench build goreleaser-check clean FORCE
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -96,11 +96,27 @@ bench: ## run every benchmark once and print the `ratio <case> <x>` lines (ours 
 	grep '^ratio ' $(BENCH_OUT) || echo "(no ratio lines: no benchmark printed one)"; \
 	exit $$status
 
-build: ## build bin/purista with version, commit and date stamped in (no -trimpath: `purista new` finds this checkout)
-	@mkdir -p $(BIN_DIR)
-	@echo "make build: compiling bin/purista (on a cold Go cache the modules download and compile first: a few minutes)"
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/purista ./cmd/purista
+build: $(BIN_DIR)/purista ## build bin/purista with version, commit and date stamped in (no -trimpath: `purista new` finds this checkout)
 	@$(BIN_DIR)/purista version
+
+# bin/purista is relinked only when what it is built from changed: a Go file, an embedded
+# file (templates, docs), go.mod/go.sum, or the stamp below. Test files do not count.
+PURISTA_SRCS := go.mod go.sum $(shell find templates -type f 2>/dev/null) $(shell find cmd internal pkg docs -type f \
+	\( -name '*.go' -o -name '*.md' \) -not -name '*_test.go' -not -path '*/testdata/*' 2>/dev/null)
+# The stamp holds the version, commit and Go toolchain; it is rewritten only when one of
+# them changed (the build date alone does not relink).
+BUILD_STAMP  := $(BIN_DIR)/.purista-stamp
+BUILD_ID      = $(VERSION) $(COMMIT) $(shell $(GO) env GOVERSION)
+
+$(BUILD_STAMP): FORCE
+	@mkdir -p $(BIN_DIR)
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(BUILD_ID)" ]; then echo "$(BUILD_ID)" > $@; fi
+
+$(BIN_DIR)/purista: $(PURISTA_SRCS) $(BUILD_STAMP)
+	@echo "make build: compiling bin/purista (on a cold Go cache the modules download and compile first: a few minutes)"
+	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./cmd/purista
+
+FORCE:
 
 goreleaser-check: ## validate .goreleaser.yaml with goreleaser itself (slow: ~2 min to build it)
 	$(GO) run github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION) check

@@ -39,6 +39,9 @@ const (
 // ErrCancelled is returned when the user leaves the prompt with Esc or Ctrl+C.
 var ErrCancelled = errors.New("cancelled: nothing was written")
 
+// inputWidth is how many columns the prompt's text input shows (longer text scrolls).
+const inputWidth = 60
+
 // PromptModel is the bubbletea model of the `purista new` prompt: it asks the given
 // questions one after the other and validates each answer before moving on. Drive it
 // with key messages (tea.KeyPressMsg) and read Answers once Done.
@@ -56,6 +59,8 @@ type PromptModel struct {
 // NewPromptModel returns a prompt for the questions, starting from the defaults in a.
 func NewPromptModel(a Answers, questions ...Question) *PromptModel {
 	m := &PromptModel{questions: questions, answers: a, input: textinput.New()}
+	// Without a width the text input renders only the first rune of its placeholder.
+	m.input.SetWidth(inputWidth)
 	m.enter()
 	return m
 }

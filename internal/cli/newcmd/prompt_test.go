@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
@@ -202,5 +203,19 @@ func TestRunPromptProgram(t *testing.T) {
 	want := newcmd.Answers{Name: "shop", Module: "example.com/shop", Bridge: "nats", HTTP: true}
 	if got != want {
 		t.Fatalf("answers %+v, want %+v", got, want)
+	}
+}
+
+// TestPromptPlaceholder checks that the text questions show their whole placeholder
+// (the default) while nothing is typed.
+func TestPromptPlaceholder(t *testing.T) {
+	t.Parallel()
+	m := newcmd.NewPromptModel(newcmd.Answers{Module: ""}, newcmd.AskName, newcmd.AskModule)
+	if got := ansi.Strip(m.View().Content); !strings.Contains(got, "shop") {
+		t.Errorf("name question shows %q, want the placeholder shop", got)
+	}
+	drive(t, m, keys("inventory", "enter"))
+	if got := ansi.Strip(m.View().Content); !strings.Contains(got, "> inventory") {
+		t.Errorf("module question shows %q, want the placeholder inventory (the name)", got)
 	}
 }
