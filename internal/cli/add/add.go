@@ -63,7 +63,7 @@ added for you (main.go, the service's New function, purista.yaml).`,
 func common(cmd *cobra.Command, opts *Options) {
 	cmd.Flags().StringVar(&opts.Dir, "dir", ".", "a folder inside the project")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list the files that would be written, write nothing")
-	completion.Flags(cmd, map[string]cobra.CompletionFunc{"dir": completion.Dirs})
+	completion.Flags(cmd, map[string]cobra.CompletionFunc{"dir": completion.Folders})
 }
 
 func run(opts *Options, runF func(*Options) error) error {

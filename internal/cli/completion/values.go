@@ -38,8 +38,13 @@ func DirArg(_ *cobra.Command, args []string) string {
 	return "."
 }
 
-// Dirs completes a folder with the shell's own folder completion; as a verb's
-// ValidArgsFunction it completes the first argument (a project folder) only.
+// Folders completes a flag's value with the shell's own folder completion.
+func Folders(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return nil, cobra.ShellCompDirectiveFilterDirs
+}
+
+// Dirs is a verb's ValidArgsFunction for an optional project folder argument: the
+// shell's folder completion for the first argument, nothing after it.
 func Dirs(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp

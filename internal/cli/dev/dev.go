@@ -121,7 +121,7 @@ app's error.`,
 	fl.BoolVar(&opts.NoWatch, "no-watch", false, "do not rebuild on changes")
 	fl.DurationVar(&opts.Grace, "grace", 10*time.Second, "how long processes may take to stop after SIGTERM before SIGKILL")
 	fl.StringVar(&opts.Profile, "profile", "", "run a profile of purista.yaml (bridge, split, http); flags win over it")
-	completion.Flags(cmd, map[string]cobra.CompletionFunc{"dir": completion.Dirs, "broker": completion.BrokerKinds(),
+	completion.Flags(cmd, map[string]cobra.CompletionFunc{"dir": completion.Folders, "broker": completion.BrokerKinds(),
 		"profile": completion.Profiles(completion.DirFlag("dir"))})
 	return cmd
 }

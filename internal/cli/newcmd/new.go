@@ -15,6 +15,7 @@ import (
 
 	"github.com/purista-go/purista/internal/buildinfo"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
+	"github.com/purista-go/purista/internal/cli/completion"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/scaffold"
 )
@@ -106,7 +107,11 @@ rendered; a folder that is not empty is refused unless --force.`,
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "list the files that would be written, write nothing")
 	fl.BoolVar(&opts.Force, "force", false, "write into a non-empty folder, overwriting files of the same names")
 	fl.BoolVar(&opts.NoPrompt, "no-prompt", false, "never ask, even on a terminal")
-	_ = cmd.RegisterFlagCompletionFunc("bridge", cobra.FixedCompletions(scaffold.BridgeKinds(), cobra.ShellCompDirectiveNoFileComp))
+	cmd.ValidArgsFunction = cobra.NoFileCompletions // a new name
+	completion.Flags(cmd, map[string]cobra.CompletionFunc{
+		"bridge": completion.Fixed(scaffold.BridgeKinds()...), "dir": completion.Folders, "framework": completion.Folders,
+		"module": cobra.NoFileCompletions, "service": cobra.NoFileCompletions,
+	})
 	return cmd
 }
 
