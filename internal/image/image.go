@@ -11,9 +11,12 @@
 // and a config with Entrypoint ["/app/<name>"], Env PURISTA_HEALTH_ADDR=0.0.0.0:8081
 // (plus PURISTA_SERVICES=<names> for a service image), ExposedPorts 8081/tcp, User
 // 65532:65532 and the labels org.opencontainers.image.{title,version,source},
-// dev.purista.project and dev.purista.services (the services the image runs, comma-
-// separated). With more than one platform the result is an OCI image index with one
-// image per platform.
+// dev.purista.project, dev.purista.services (the services the image runs, comma-
+// separated) and dev.purista.bridges (the bridges its binary links). With more than one
+// platform the result is an OCI image index with one image per platform.
+//
+// The binary links every bridge unless Options.Profile names a profile: then the build
+// tags of BridgeTags leave out the broker bridges the profile does not use.
 //
 // Images are reproducible: file times, the config's created time and the history use
 // one fixed time (Options.Created, by default the Unix epoch), the layer is compressed
