@@ -182,7 +182,7 @@ func TestImportRules(t *testing.T) {
 			return ""
 		}},
 		{"service code names no transport", func(pkg, imp string) string {
-			if within(pkg, module+"/examples") && (within(imp, bridges...) || within(imp, fw+"/bridge", "github.com/nats-io", "github.com/rabbitmq", "github.com/eclipse/paho.golang")) {
+			if within(pkg, module+"/examples") && within(imp, append(bridges, "github.com/nats-io", "github.com/rabbitmq", "github.com/eclipse/paho.golang")...) {
 				return "service code imports pkg/framework and contracts, never a transport"
 			}
 			return ""
