@@ -2,6 +2,8 @@ package devenv
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -9,8 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/purista-go/purista/internal/runtime"
+	"github.com/purista-go/purista/internal/scaffold"
 )
 
 // repoRoot is the module root.
@@ -156,4 +162,141 @@ func processesMentioning(s string) []int {
 func pidAlive(pid int) bool {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	return err == nil && !strings.Contains(string(stat), ") Z ")
+}
+
+// scaffoldProject writes a new project called name with the scaffold code (as `purista
+// new` does), depending on this checkout of the framework, and returns its root.
+func scaffoldProject(t *testing.T, name string) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), name)
+	applyPlan(t)(scaffold.NewProject(scaffold.ProjectOptions{Name: name, Dir: root, Framework: repoRoot(t)}))
+	return root
+}
+
+// applyPlan returns a function that writes a scaffold plan (or fails on its error).
+func applyPlan(t *testing.T) func(*scaffold.Plan, error) {
+	return func(p *scaffold.Plan, err error) {
+		t.Helper()
+		if err == nil {
+			err = p.Apply()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// devRun is a running `purista dev --no-tui` and its output.
+type devRun struct {
+	cmd  *exec.Cmd
+	out  *lines
+	done chan error
+}
+
+// startDev starts `purista dev --no-tui --grace 5s args…` in root. The go commands it
+// runs work offline from the module cache. The process group is killed at cleanup.
+func startDev(t *testing.T, bin, root string, args ...string) *devRun {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"dev", "--no-tui", "--grace", "5s"}, args...)...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "GOWORK=off")
+	d := &devRun{cmd: cmd, out: startGroup(t, cmd), done: make(chan error, 1)}
+	go func() { // ends when purista dev exits
+		<-d.out.done // Wait closes the pipe: read it all first
+		d.done <- cmd.Wait()
+	}()
+	return d
+}
+
+// startGroup starts cmd in a process group of its own, killed at cleanup, and collects
+// its stdout and stderr.
+func startGroup(t *testing.T, cmd *exec.Cmd) *lines {
+	t.Helper()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	return collect(stdout)
+}
+
+// lastRunningLine returns the last "<unit> | running pid=…" line, or "".
+func (d *devRun) lastRunningLine(unit string) string {
+	d.out.mu.Lock()
+	defer d.out.mu.Unlock()
+	for i := len(d.out.all) - 1; i >= 0; i-- {
+		prefix, text, ok := strings.Cut(d.out.all[i], " | ")
+		if ok && strings.TrimSpace(prefix) == unit && strings.HasPrefix(text, "running pid=") {
+			return d.out.all[i]
+		}
+	}
+	return ""
+}
+
+// httpAddr returns the HTTP address of unit's last running process ("" before one).
+func (d *devRun) httpAddr(unit string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(field(d.lastRunningLine(unit), "http"), "http://"), "/api")
+}
+
+// runningPID returns the PID of unit's last running process (0 before one).
+func (d *devRun) runningPID(unit string) int {
+	pid, _ := strconv.Atoi(field(d.lastRunningLine(unit), "pid"))
+	return pid
+}
+
+// invokeUntil calls service.command (version 1) with {"name":"Bob"} on unit's last
+// running process until it answers, within two minutes, and returns the answer.
+func (d *devRun) invokeUntil(t *testing.T, unit, service, command string) string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	var last error
+	for time.Now().Before(deadline) {
+		if addr := d.httpAddr(unit); addr != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			out, err := runtime.InvokeHTTP(ctx, addr, service, "1", command, json.RawMessage(`{"name":"Bob"}`))
+			cancel()
+			if err == nil {
+				return string(out)
+			}
+			last = err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s.%s did not answer on %s within 2m (last error %v); output:\n%s", service, command, unit, last, d.out.String())
+	return ""
+}
+
+// stop sends SIGTERM and expects purista dev to exit 0 with no process of the project
+// left (every PID it reported running is gone).
+func (d *devRun) stop(t *testing.T) {
+	t.Helper()
+	var pids []int
+	d.out.mu.Lock()
+	for _, l := range d.out.all {
+		if pid, err := strconv.Atoi(field(l, "pid")); err == nil && strings.Contains(l, "| running pid=") {
+			pids = append(pids, pid)
+		}
+	}
+	d.out.mu.Unlock()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("purista dev exited with %v after SIGTERM\n%s", err, d.out.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("purista dev did not exit within 60s of SIGTERM\n%s", d.out.String())
+	}
+	for _, pid := range pids {
+		if pidAlive(pid) {
+			t.Errorf("process %d left behind", pid)
+		}
+	}
 }

@@ -3,15 +3,20 @@ package devenv
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
+	"github.com/purista-go/purista/internal/scaffold"
 )
 
 // TestHeadlessE2E runs the real `purista dev --no-tui` on a copy of examples/signup:
@@ -26,17 +31,7 @@ func TestHeadlessE2E(t *testing.T) {
 	tree := filepath.Dir(filepath.Dir(proj))
 	cmd := exec.Command(bin, "dev", "--no-tui", "--grace", "5s")
 	cmd.Dir = proj
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	out := collect(stdout)
+	out := startGroup(t, cmd)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 
@@ -107,5 +102,83 @@ func TestHeadlessE2E(t *testing.T) {
 	out.wait(t, 0, "stopped", time.Second)
 	if pids := processesMentioning(tree); len(pids) > 0 {
 		t.Errorf("processes left behind: %v", pids)
+	}
+}
+
+// TestDevFollowsServicesE2E runs the real `purista dev --no-tui` (monolith, and
+// --distributed on an embedded NATS) on a project made by the scaffold code. While it
+// runs, a service with a command is added the way `purista add` does it; the test waits
+// until the new command answers. Then the service is removed again; the test waits until
+// it is gone: its process stopped (distributed) or its command unknown (monolith).
+func TestDevFollowsServicesE2E(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds purista and a generated project")
+	}
+	bin := buildPurista(t)
+	tests := []struct {
+		name string
+		args []string
+		unit func(service string) string // the unit that runs a service
+	}{
+		{"monolith", nil, func(string) string { return MonolithUnit }},
+		{"distributed", []string{"--distributed", "--broker", "nats", "--no-containers"}, func(s string) string { return s }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := scaffoldProject(t, "shop")
+			mainGo := filepath.Join(root, "cmd", "shop", "main.go")
+			origMain, err := os.ReadFile(mainGo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := startDev(t, bin, root, tt.args...)
+			_, i := d.out.wait(t, 0, "all services ready in", 3*time.Minute)
+			if got := d.invokeUntil(t, tt.unit("Greeter"), "Greeter", "greet"); !strings.Contains(got, "Hello, Bob!") {
+				t.Fatalf("Greeter.greet = %s", got)
+			}
+
+			applyPlan(t)(scaffold.AddService(root, "Shipping", ""))
+			applyPlan(t)(scaffold.AddCommand(root, "Shipping", "ship", "", false))
+			_, i = d.out.wait(t, i, "services changed (added Shipping v1): now Greeter, Shipping", 2*time.Minute)
+			if got := d.invokeUntil(t, tt.unit("Shipping"), "Shipping", "ship"); !strings.Contains(got, "Hello, Bob!") {
+				t.Fatalf("Shipping.ship = %s", got)
+			}
+			shippingPID := d.runningPID(tt.unit("Shipping"))
+
+			m, err := project.Load(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Services = slices.DeleteFunc(m.Services, func(s project.Service) bool { return s.Name == "Shipping" })
+			if err := project.Save(root, m); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(mainGo, origMain, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.RemoveAll(filepath.Join(root, "services", "shipping")); err != nil {
+				t.Fatal(err)
+			}
+			_, i = d.out.wait(t, i, "services changed (removed Shipping v1): now Greeter", 2*time.Minute)
+			d.out.wait(t, i, "restarted: all services ready in", 2*time.Minute)
+			if tt.unit("Shipping") != MonolithUnit {
+				d.out.wait(t, 0, "Shipping | stopped pid="+strconv.Itoa(shippingPID), time.Second)
+				if pidAlive(shippingPID) {
+					t.Errorf("the process %d of the removed Shipping still runs", shippingPID)
+				}
+			} else {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_, err := runtime.InvokeHTTP(ctx, d.httpAddr(MonolithUnit), "Shipping", "1", "ship", json.RawMessage(`{"name":"Bob"}`))
+				var ie *runtime.InvokeError
+				if !errors.As(err, &ie) {
+					t.Errorf("Shipping.ship after its removal = %v, want an error answer", err)
+				}
+			}
+			if got := d.invokeUntil(t, tt.unit("Greeter"), "Greeter", "greet"); !strings.Contains(got, "Hello, Bob!") {
+				t.Fatalf("Greeter.greet after the removal = %s", got)
+			}
+			d.stop(t)
+		})
 	}
 }

@@ -21,7 +21,7 @@ const firstBuildNote = "the first build downloads and compiles the modules on a 
 
 // Printer prints runner messages for headless mode: one prefixed text line per message,
 // or (JSON) one JSON object per line: {"kind":"event"|"state"|"health"|"build"|"ready"|
-// "info","unit":…,…}. It is safe for concurrent use; use its Sink as Options.Sink.
+// "services"|"info","unit":…,…}. It is safe for concurrent use; use its Sink as Options.Sink.
 type Printer struct {
 	mu    sync.Mutex
 	out   io.Writer
@@ -97,6 +97,8 @@ func (p *Printer) Sink(msg any) {
 			what = "restarted: all services ready"
 		}
 		p.line("dev", fmt.Sprintf("%s in %s", what, round(m.Took)))
+	case ServicesMsg:
+		p.line("dev", m.text())
 	case InfoMsg:
 		if m.Error {
 			p.line("dev", "error: "+m.Text)
@@ -145,6 +147,8 @@ func (p *Printer) printJSON(msg any) {
 			"cancelled": m.Cancelled}
 	case ReadyMsg:
 		kinds = map[string]any{"kind": "ready", "tookMs": m.Took.Milliseconds(), "rebuild": m.Rebuild}
+	case ServicesMsg:
+		kinds = map[string]any{"kind": "services", "services": m.serviceList(), "units": m.Units, "added": m.Added, "removed": m.Removed}
 	case InfoMsg:
 		kinds = map[string]any{"kind": "info", "text": m.Text, "error": m.Error}
 	default:

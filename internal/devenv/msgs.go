@@ -1,8 +1,10 @@
 package devenv
 
 import (
+	"strings"
 	"time"
 
+	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
 )
 
@@ -94,4 +96,44 @@ type ReadyMsg struct {
 type InfoMsg struct {
 	Text  string
 	Error bool
+}
+
+// ServicesMsg reports that the project's set of services changed while dev runs
+// (purista.yaml was edited: a service added, removed, renamed or given another version).
+// It comes after the processes of removed services have stopped and before the processes
+// of the new set start.
+type ServicesMsg struct {
+	// Services is the new set, in manifest order.
+	Services []project.Service
+	// Units are the runner's unit names from now on (MonolithUnit, or one per service
+	// when distributed).
+	Units []string
+	// Added and Removed name the services that came and went ("Shipping v1"); a rename
+	// is one of each.
+	Added, Removed []string
+}
+
+// text is how a change of the services is announced.
+func (m ServicesMsg) text() string {
+	var parts []string
+	if len(m.Added) > 0 {
+		parts = append(parts, "added "+strings.Join(m.Added, ", "))
+	}
+	if len(m.Removed) > 0 {
+		parts = append(parts, "removed "+strings.Join(m.Removed, ", "))
+	}
+	names := make([]string, len(m.Services))
+	for i, s := range m.Services {
+		names[i] = s.Name
+	}
+	return "services changed (" + strings.Join(parts, "; ") + "): now " + strings.Join(names, ", ")
+}
+
+// serviceList is Services for JSON lines: [{"name":…,"version":…}].
+func (m ServicesMsg) serviceList() []map[string]string {
+	out := make([]map[string]string, len(m.Services))
+	for i, s := range m.Services {
+		out[i] = map[string]string{"name": s.Name, "version": s.Version}
+	}
+	return out
 }

@@ -55,8 +55,8 @@ func main() {
 }
 `
 
-// fakeProject writes a project with the fake app (or, broken, a compile error) and
-// returns its root and manifest.
+// fakeProject writes a project with the fake app (or, broken, a compile error) and its
+// purista.yaml, and returns its root and manifest.
 func fakeProject(t *testing.T, broken bool) (string, *project.Manifest) {
 	t.Helper()
 	root := t.TempDir()
@@ -74,8 +74,12 @@ func fakeProject(t *testing.T, broken bool) (string, *project.Manifest) {
 			t.Fatal(err)
 		}
 	}
-	return root, &project.Manifest{Name: "fake", Module: "fake", Main: "./cmd/fake",
+	m := &project.Manifest{Name: "fake", Module: "fake", Main: "./cmd/fake",
 		Services: []project.Service{{Name: "Fake", Version: "1", Path: "services/fake/v1"}}}
+	if err := project.Save(root, m); err != nil { // read again on every change
+		t.Fatal(err)
+	}
+	return root, m
 }
 
 // recorder collects runner messages.

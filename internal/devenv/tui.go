@@ -322,6 +322,8 @@ func (m *Model) apply(msg any) {
 		m.ready = &v
 	case InfoMsg:
 		m.info = appendCapped(m.info, v, 3)
+	case ServicesMsg:
+		m.applyServices(v)
 	case UnitEventMsg:
 		m.applyEvent(v)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/purista-go/purista/internal/project"
 )
 
 // DefaultDebounce is how long the watcher waits for a burst of saves to end.
@@ -23,9 +25,10 @@ type Change struct {
 }
 
 // Watch watches the Go sources (*.go, go.mod, go.sum) under root, recursively, skipping
-// hidden folders, vendor, node_modules and testdata, and sends one Change per burst of
-// events after quiet time debounce. New folders are watched as they appear. It returns
-// when ctx ends (closing out) or when the watcher cannot be created.
+// hidden folders, vendor, node_modules and testdata, and the project manifest
+// (root/purista.yaml), and sends one Change per burst of events after quiet time
+// debounce. New folders are watched as they appear. It returns when ctx ends (closing
+// out) or when the watcher cannot be created.
 func Watch(ctx context.Context, root string, debounce time.Duration, out chan<- Change) error {
 	defer close(out)
 	if debounce <= 0 {
@@ -37,6 +40,7 @@ func Watch(ctx context.Context, root string, debounce time.Duration, out chan<- 
 	}
 	defer func() { _ = w.Close() }()
 	addTree(w, root)
+	manifest := filepath.Join(root, project.FileName)
 	var pending *Change
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -60,7 +64,7 @@ func Watch(ctx context.Context, root string, debounce time.Duration, out chan<- 
 					continue
 				}
 			}
-			if !relevant(ev) {
+			if !relevant(ev) && !(ev.Name == manifest && changed(ev)) {
 				continue
 			}
 			rel, err := filepath.Rel(root, ev.Name)
@@ -90,7 +94,7 @@ func Watch(ctx context.Context, root string, debounce time.Duration, out chan<- 
 
 // relevant reports whether ev touches a file that changes the binary.
 func relevant(ev fsnotify.Event) bool {
-	if !ev.Has(fsnotify.Write) && !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Remove) && !ev.Has(fsnotify.Rename) {
+	if !changed(ev) {
 		return false
 	}
 	base := filepath.Base(ev.Name)
@@ -98,6 +102,11 @@ func relevant(ev fsnotify.Event) bool {
 		return false // editor swap and backup files
 	}
 	return strings.HasSuffix(base, ".go") || base == "go.mod" || base == "go.sum"
+}
+
+// changed reports whether ev changes a file's content or existence (not only its mode).
+func changed(ev fsnotify.Event) bool {
+	return ev.Has(fsnotify.Write) || ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)
 }
 
 // skipDir reports whether a folder is never watched.
