@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,70 +13,152 @@ import (
 	"github.com/purista-go/purista/internal/runtime"
 )
 
-// TestTmux runs the real `purista dev` TUI on examples/signup inside tmux: the services
-// show, an invoke through the dialog puts User.signUp → Email.sendWelcome in the
-// message stream, and q stops everything.
+// makeDevArgs are the arguments of `make dev` on the project at proj with bin/purista
+// built into binDir (the repository's bin/ is left alone): the Makefile's own build and
+// run, with nothing that chooses TUI or headless.
+func makeDevArgs(t *testing.T, proj, binDir string) []string {
+	t.Helper()
+	root := repoRoot(t)
+	rel, err := filepath.Rel(root, binDir) // BIN_DIR is relative to the repository
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{"-C", root, "dev", "BIN_DIR=" + rel, "DEV_DIR=" + proj, "DEV_FLAGS=--grace 5s"}
+}
+
+// tmuxSession is a private tmux server running one program in a pane.
+type tmuxSession struct {
+	t    *testing.T
+	sock string
+}
+
+// startTmux runs command (a shell command line) in a w×h pane of a private tmux server
+// that the test's cleanup kills. It skips the test when tmux is missing.
+func startTmux(t *testing.T, dir, command string, w, h int) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (apt-get install tmux): the terminal tests need it")
+	}
+	s := &tmuxSession{t: t, sock: fmt.Sprintf("purista-test-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))}
+	s.run("new-session", "-d", "-s", "dev", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-c", dir, command)
+	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.sock, "kill-server").Run() })
+	return s
+}
+
+func (s *tmuxSession) run(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", s.sock}, args...)...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// keys sends tmux key names to the pane.
+func (s *tmuxSession) keys(keys ...string) {
+	s.run(append([]string{"send-keys", "-t", "dev"}, keys...)...)
+}
+
+// screen is the pane's text.
+func (s *tmuxSession) screen() string { return s.run("capture-pane", "-p", "-t", "dev") }
+
+// wait returns the screen once it matches every pattern (regular expressions), or fails
+// the test after d.
+func (s *tmuxSession) wait(d time.Duration, patterns ...string) string {
+	s.t.Helper()
+	res := make([]*regexp.Regexp, len(patterns))
+	for i, p := range patterns {
+		res[i] = regexp.MustCompile(p)
+	}
+	deadline := time.Now().Add(d)
+	for {
+		sc := s.screen()
+		all := true
+		for _, re := range res {
+			all = all && re.MatchString(sc)
+		}
+		if all {
+			return sc
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the screen never matched %q within %v:\n%s", patterns, d, sc)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// screenNormalizers make a captured screen of the real program comparable: times,
+// durations, PIDs, ports and ids vary from run to run; the column padding around them
+// is folded to two spaces.
+var screenNormalizers = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}(\.\d{3})?\b`), "hh:mm:ss$1"},
+	{regexp.MustCompile(`\b[0-9a-f]{32}\b`), "<hex32>"},
+	{regexp.MustCompile(`\b\d+(\.\d+)?(ns|µs|ms|s|m)\b`), "<dur>"},
+	{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:<port>"},
+	{regexp.MustCompile(`(?m)^(  app\s+)\d+`), "${1}<pid>"},
+	{regexp.MustCompile(`[^\S\n]{2,}`), "  "},
+}
+
+func normalizeScreen(s string) string {
+	for _, n := range screenNormalizers {
+		s = n.re.ReplaceAllString(s, n.with)
+	}
+	return s
+}
+
+// TestTmux runs `make dev` on a copy of examples/signup in a terminal (tmux): the
+// Makefile leaves the choice to purista dev, which shows the TUI there. The title and
+// the Services table show (compared with a golden screen), an invoke through the dialog
+// answers with a trace id and puts User.signUp → Email.sendWelcome in the stream, and
+// q stops everything.
 func TestTmux(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds purista and runs it in tmux")
+		t.Skip("builds purista and runs make dev in tmux")
 	}
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (apt-get install tmux): the terminal test needs it")
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
 	}
-	bin := buildPurista(t)
-	proj := filepath.Join(repoRoot(t), "examples", "signup")
-	sock := fmt.Sprintf("purista-test-%d", os.Getpid())
-	tmux := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command("tmux", append([]string{"-L", sock}, args...)...).CombinedOutput()
-		if err != nil && args[0] != "kill-server" {
-			t.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	proj := copyTree(t)
 	cache, err := runtime.CacheDir(proj) // where purista dev builds the app binary
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmux("new-session", "-d", "-s", "dev", "-x", "150", "-y", "45", "-c", proj,
-		fmt.Sprintf("env NO_COLOR=1 %s dev --grace 5s; sleep 30", bin))
-	t.Cleanup(func() { tmux("kill-server") })
-	waitScreen := func(want string, d time.Duration) string {
-		t.Helper()
-		deadline := time.Now().Add(d)
-		var s string
-		for time.Now().Before(deadline) {
-			s = tmux("capture-pane", "-p", "-t", "dev")
-			if strings.Contains(s, want) {
-				return s
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		t.Fatalf("screen never showed %q:\n%s", want, s)
-		return ""
-	}
-	s := waitScreen("ready in", 2*time.Minute)
-	for _, w := range []string{"Processes", "Services", "User", "Email", "running"} {
-		if !strings.Contains(s, w) {
-			t.Errorf("screen lacks %q:\n%s", w, s)
-		}
-	}
-	tmux("send-keys", "-t", "dev", "i")
-	waitScreen("Invoke a command", 10*time.Second)
-	tmux("send-keys", "-t", "dev", "Down")
-	tmux("send-keys", "-t", "dev", "Enter")
-	waitScreen("User.signUp (v1) payload", 10*time.Second)
-	tmux("send-keys", "-t", "dev", "C-s")
-	waitScreen(`"email": "alice@example.com"`, 10*time.Second)
-	tmux("send-keys", "-t", "dev", "Escape")
-	waitScreen("enter edit payload", 10*time.Second)
+	cmdline := "env NO_COLOR=1 make " + shellQuote(makeDevArgs(t, proj, t.TempDir())) + "; sleep 600" // the pane stays to be read; cleanup kills it
+	tm := startTmux(t, proj, cmdline, 120, 40)
+
+	// The app row shows its health after the first probe (every 2 s).
+	s := tm.wait(3*time.Minute, `purista dev · signup · monolith · memory · ready in`, `(?m)^Services$`,
+		`(?m)^  app\s+\d+\s+running\s+0\s+ok`, `(?m)^  User\s+1\s+ready\s+ok`, `(?m)^  Email\s+1\s+ready\s+ok`)
+	checkGolden(t, "tmux-ready", normalizeScreen(s))
+
+	tm.keys("i")
+	tm.wait(10*time.Second, "Invoke a command")
+	tm.keys("Down")
+	tm.keys("Enter")
+	tm.wait(10*time.Second, `User\.signUp \(v1\) payload`)
+	tm.keys("C-s")
+	tm.wait(10*time.Second, `(?m)^│ ok`, `"email": "alice@example.com"`, `(?m)^│ trace [0-9a-f]{32}`)
+	tm.keys("Escape")
+	tm.wait(10*time.Second, "enter edit payload")
 	time.Sleep(300 * time.Millisecond) // two quick ESCs would read as one alt+esc
-	tmux("send-keys", "-t", "dev", "Escape")
-	s = waitScreen("User.signUp → Email.sendWelcome 200", 10*time.Second)
+	tm.keys("Escape")
+	s = tm.wait(10*time.Second, `User\.signUp → Email\.sendWelcome 200`)
 	t.Logf("screen after the invoke:\n%s", s)
-	tmux("send-keys", "-t", "dev", "q")
-	waitScreen("purista dev: stopped", 30*time.Second)
+	tm.keys("q")
+	tm.wait(30*time.Second, "purista dev: stopped")
 	if pids := processesMentioning(cache); len(pids) > 0 { // the app binaries
 		t.Errorf("processes left behind: %v", pids)
 	}
+}
+
+// shellQuote joins args for a POSIX shell.
+func shellQuote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
 }

@@ -304,8 +304,17 @@ func (m *Model) apply(msg any) {
 		if v.State != StateRunning {
 			u.health = ""
 		}
+		// A crash's error is "exited with code N:" and the tail of its stderr: one log
+		// row a line, so that the screen keeps its layout.
 		if v.Err != "" {
-			m.addLog(logRow{at: m.opts.Now(), unit: v.Unit, level: "ERROR", m: v.Unit + " " + v.Err})
+			for i, l := range strings.Split(v.Err, "\n") {
+				if i == 0 {
+					l = v.Unit + " " + l
+				} else {
+					l = "  " + l
+				}
+				m.addLog(logRow{at: m.opts.Now(), unit: v.Unit, level: "ERROR", m: l})
+			}
 		}
 	case HealthMsg:
 		u := m.unit(v.Unit)

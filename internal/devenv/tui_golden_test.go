@@ -141,7 +141,8 @@ func TestGoldenScreens(t *testing.T) {
 			RunnerMsg{BuildMsg{Err: "./service.go:3:1: syntax error: non-declaration statement outside function body",
 				Files: []string{"service.go"}}}}},
 		{"app-exited", nil, []tea.Msg{RunnerMsg{UnitStateMsg{Unit: MonolithUnit, State: StateExited, PID: 4242, ExitCode: 2,
-			Err: "exited with code 2: invalid service definition"}},
+			Err: "exited with code 2:\ntime=2026-01-02T10:00:59Z level=INFO msg=\"health endpoint listening\"\n" +
+				"Error: invalid service definition: User.signUp has no handler"}},
 			RunnerMsg{InfoMsg{Text: "app exited with code 2; waiting for a change to rebuild (Ctrl-C to quit)", Error: true}}}},
 		{"filter", nil, append([]tea.Msg{key("/")}, typeText("sendwel")...)},
 		{"help", nil, []tea.Msg{key("?")}},
@@ -149,6 +150,8 @@ func TestGoldenScreens(t *testing.T) {
 		{"dialog-ok", nil, []tea.Msg{key("i"), key("down"), key("enter"), key("ctrl+s"),
 			goldenRecord(60_010, addr("client", "invoke"), addr("User", "signUp"), 200, time.Millisecond, "5c3a8e1d9f0b4a7c8e2d6b1a3f9c7e05")}},
 		{"dialog-error", nil, append([]tea.Msg{key("i"), key("down"), key("enter")}, append(append(clearEditor(), typeText(`{"invalid":true}`)...), key("ctrl+s"))...)},
+		{"dialog-long-error", nil, append([]tea.Msg{key("i"), key("down"), key("enter")},
+			append(append(clearEditor(), typeText(`{"long":true}`)...), key("ctrl+s"))...)},
 		{"narrow", nil, []tea.Msg{tea.WindowSizeMsg{Width: 60, Height: 16}}},
 	}
 	for _, tt := range tests {

@@ -28,6 +28,10 @@ func (f *fakeInvoker) Invoke(_ context.Context, svc, ver, cmd string, payload js
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, svc+"/"+ver+"/"+cmd+" "+string(payload))
+	if strings.Contains(string(payload), "long") {
+		return nil, &runtime.InvokeError{Status: 404, Message: `{"type":"about:blank","title":"Not Found","status":404,` +
+			`"detail":"no endpoint at this path","instance":"/api/User/v1/signUp","hint":"GET /api lists the commands of this process"}`}
+	}
 	if strings.Contains(string(payload), "invalid") {
 		return nil, &runtime.InvokeError{Status: 422, Message: "mailbox does not exist", TraceID: "9e2d4c1b7a6f48e0b3c5d7f9a1e2c4b6"}
 	}

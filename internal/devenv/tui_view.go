@@ -188,13 +188,15 @@ func (m Model) renderDialog() string {
 	c := d.selected()
 	fmt.Fprintf(&b, "%s.%s (v%s) payload:\n", c.Service, c.Name, c.Version)
 	b.WriteString(d.editor.View() + "\n")
+	// An answer wraps inside the dialog (border and padding take 4 cells).
+	result := ansi.Wrap(d.result, max(20, m.width-4), "")
 	switch {
 	case d.sending:
 		b.WriteString(m.st.dim.Render("sending…") + "\n")
 	case d.result != "" && d.isErr:
-		b.WriteString(m.st.err.Render(d.result) + "\n")
+		b.WriteString(m.st.err.Render(result) + "\n")
 	case d.result != "":
-		b.WriteString(m.st.ok.Render(d.result) + "\n")
+		b.WriteString(m.st.ok.Render(result) + "\n")
 	}
 	if d.trace != "" && !d.sending {
 		b.WriteString("trace " + d.trace + "\n")
