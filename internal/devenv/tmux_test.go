@@ -88,16 +88,19 @@ func (s *tmuxSession) wait(d time.Duration, patterns ...string) string {
 }
 
 // screenNormalizers make a captured screen of the real program comparable: times,
-// durations, PIDs, ports and ids vary from run to run; the column padding around them
-// is folded to two spaces.
+// durations, PIDs, ports and ids vary from run to run, log attributes are the app's;
+// the column padding around them is folded to two spaces.
 var screenNormalizers = []struct {
 	re   *regexp.Regexp
 	with string
 }{
-	{regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}(\.\d{3})?\b`), "hh:mm:ss$1"},
+	{regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}\.\d{3}\b`), "hh:mm:ss.mmm"},
+	{regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}\b`), "hh:mm:ss"},
 	{regexp.MustCompile(`\b[0-9a-f]{32}\b`), "<hex32>"},
-	{regexp.MustCompile(`\b\d+(\.\d+)?(ns|µs|ms|s|m)\b`), "<dur>"},
+	{regexp.MustCompile(`\b(\d+(\.\d+)?(h|ns|µs|ms|s|m))+\b`), "<dur>"},
 	{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:<port>"},
+	// A log row keeps its message; its attributes are the app's, cut at the width.
+	{regexp.MustCompile(`(?m)^(  hh:mm:ss \S+\s+[A-Z]+\s+[^=\n]*?) [\w.]+=.*$`), "$1 …"},
 	{regexp.MustCompile(`(?m)^(  app\s+)\d+`), "${1}<pid>"},
 	{regexp.MustCompile(`[^\S\n]{2,}`), "  "},
 }
@@ -161,4 +164,35 @@ func shellQuote(args []string) string {
 		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(q, " ")
+}
+
+// TestTmuxNormalize: two captures that differ only in what varies between runs
+// normalise to the same text, and what is the program's own stays.
+func TestTmuxNormalize(t *testing.T) {
+	tests := []struct {
+		name, a, b, want string
+	}{
+		{"title", "purista dev · signup · ready in 3.72s", "purista dev · signup · ready in 12.1s",
+			"purista dev · signup · ready in <dur>"},
+		{"process row", "  app        12637    running    0        ok", "  app        987      running    0        ok",
+			"  app  <pid>  running  0  ok"},
+		{"log row with attributes cut at different widths",
+			"  22:23:15 app      INFO  http endpoint listening addr=127.0.0.1:41881 idleTimeout=1m0s maxConc…",
+			"  09:00:01 app      INFO  http endpoint listening addr=127.0.0.1:4188 idleTimeout=1m0s maxConcu…",
+			"  hh:mm:ss app  INFO  http endpoint listening …"},
+		{"message row", "  22:23:15.085 command client.invoke → User.signUp 200 1.45ms trace=4bf92f3577b34da6a3ce929d0e0e4736",
+			"  01:02:03.999 command client.invoke → User.signUp 200 310µs trace=00f067aa0ba902b7a3ce929d0e0e4736",
+			"  hh:mm:ss.mmm command client.invoke → User.signUp 200 <dur> trace=<hex32>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := normalizeScreen(tt.a), normalizeScreen(tt.b)
+			if a != b {
+				t.Errorf("normalised differently:\n%q\n%q", a, b)
+			}
+			if a != tt.want {
+				t.Errorf("normalised to %q, want %q", a, tt.want)
+			}
+		})
+	}
 }
