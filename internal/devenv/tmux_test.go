@@ -32,13 +32,24 @@ type tmuxSession struct {
 	sock string
 }
 
-// startTmux runs command (a shell command line) in a w×h pane of a private tmux server
-// that the test's cleanup kills. It skips the test when tmux is missing.
-func startTmux(t *testing.T, dir, command string, w, h int) *tmuxSession {
+// requireTmux skips the test when tmux is missing, or fails it when
+// PURISTA_REQUIRE_TMUX=1 (CI, where the terminal tests must run).
+func requireTmux(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (apt-get install tmux): the terminal tests need it")
+		const why = "tmux is not installed (apt-get install tmux): the terminal tests need it"
+		if os.Getenv("PURISTA_REQUIRE_TMUX") == "1" {
+			t.Fatal(why + "; PURISTA_REQUIRE_TMUX=1 makes that an error")
+		}
+		t.Skip(why)
 	}
+}
+
+// startTmux runs command (a shell command line) in a w×h pane of a private tmux server
+// that the test's cleanup kills (see requireTmux when tmux is missing).
+func startTmux(t *testing.T, dir, command string, w, h int) *tmuxSession {
+	t.Helper()
+	requireTmux(t)
 	s := &tmuxSession{t: t, sock: fmt.Sprintf("purista-test-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))}
 	s.run("new-session", "-d", "-s", "dev", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-c", dir, command)
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.sock, "kill-server").Run() })
@@ -121,6 +132,7 @@ func TestTmux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds purista and runs make dev in tmux")
 	}
+	requireTmux(t)
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}
