@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -29,6 +31,8 @@ type app struct {
 	mu       sync.Mutex
 	ready    map[string]bool
 	commands []framework.CommandInfo
+	returned map[string]int  // by cmdKey: handlers that returned (event-stream records)
+	stopped  map[string]bool // services that reported "stopped": the framework's shutdown ran
 	readyCh  chan struct{}
 	stderr   bytes.Buffer
 }
@@ -59,7 +63,7 @@ func (e *env) start(ctx context.Context, prof runtime.Profile) (*app, error) {
 }
 
 func (e *env) startOnce(ctx context.Context, prof runtime.Profile) (*app, error) {
-	a := &app{services: prof.Services, ready: map[string]bool{}, readyCh: make(chan struct{})}
+	a := &app{services: prof.Services, ready: map[string]bool{}, returned: map[string]int{}, stopped: map[string]bool{}, readyCh: make(chan struct{})}
 	if len(a.services) == 0 {
 		a.services = e.m.ServiceNames()
 	}
@@ -74,21 +78,95 @@ func (e *env) startOnce(ctx context.Context, prof runtime.Profile) (*app, error)
 	a.Process = p
 	t := time.NewTimer(readyTimeout)
 	defer t.Stop()
-	select {
-	case <-a.readyCh:
-		return a, nil
-	case <-p.Done():
-		return nil, fmt.Errorf("%s exited with code %d before it was ready: %s", a.label(), p.ExitCode(), a.lastLog())
-	case <-t.C:
-		_ = p.Stop(time.Second)
-		return nil, fmt.Errorf("%s not ready within %v: %s", a.label(), readyTimeout, a.lastLog())
-	case <-ctx.Done():
-		_ = p.Stop(time.Second)
-		return nil, ctx.Err()
+	probe := time.NewTicker(100 * time.Millisecond)
+	defer probe.Stop()
+	for {
+		select {
+		case <-a.readyCh:
+			return a, nil
+		case <-p.Done():
+			return nil, fmt.Errorf("%s exited with code %d before it was ready: %s", a.label(), p.ExitCode(), a.lastLog())
+		case <-t.C:
+			_ = p.Stop(time.Second)
+			return nil, fmt.Errorf("%s not ready within %v: %s", a.label(), readyTimeout, a.lastLog())
+		case <-ctx.Done():
+			_ = p.Stop(time.Second)
+			return nil, ctx.Err()
+		case <-probe.C:
+			if err := e.runsAll(ctx, a); err != nil {
+				_ = p.Stop(time.Second)
+				return nil, err
+			}
+		}
 	}
 }
 
+// runsAll compares the services the process's health endpoint lists (the framework
+// fixes that list when it starts) with those it was started for, so that a service of
+// purista.yaml that the binary does not run is named at once instead of waited for. It
+// returns nil while the endpoint does not answer yet, or answers without a list.
+func (e *env) runsAll(ctx context.Context, a *app) error {
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	h, err := runtime.Probe(pctx, a.HealthAddr())
+	if err != nil || len(h.Services) == 0 {
+		return nil
+	}
+	var runs, missing []string
+	for _, s := range h.Services {
+		name, _, _ := strings.Cut(s, "/")
+		runs = append(runs, name)
+	}
+	for _, s := range a.services {
+		if !slices.ContainsFunc(runs, func(r string) bool { return strings.EqualFold(r, s) }) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	se := &ServicesError{Missing: missing, Runs: h.Services, Main: e.m.Main}
+	e.noteMismatch(se)
+	return fmt.Errorf("%s: %w", a.label(), se)
+}
+
+// ServicesError means purista.yaml lists services that the project's binary does not
+// run: no check that starts the project can pass.
+type ServicesError struct {
+	// Missing are the services of purista.yaml the binary does not run.
+	Missing []string
+	// Runs are the services the binary runs, as its health endpoint lists them ("Name/vN").
+	Runs []string
+	// Main is the binary's package (purista.yaml main).
+	Main string
+}
+
+// Error names the mismatch and what to do.
+func (e *ServicesError) Error() string {
+	return fmt.Sprintf("purista.yaml lists %s, which %s does not run (it runs %s): register %s in %s (framework.Main) or remove %s from purista.yaml",
+		strings.Join(e.Missing, ", "), e.Main, strings.Join(e.Runs, ", "), them(e.Missing), e.Main, them(e.Missing))
+}
+
+func them(s []string) string {
+	if len(s) == 1 {
+		return "it"
+	}
+	return "them"
+}
+
 func (a *app) onEvent(ev runtime.Event) {
+	if ev.Type == "record" && ev.Record != nil && ev.Record.Kind == "command" {
+		a.mu.Lock()
+		a.returned[cmdKey(ev.Record.To.ServiceName, ev.Record.To.ServiceVersion, ev.Record.To.ServiceTarget)]++
+		a.mu.Unlock()
+		return
+	}
+	if ev.Type == "state" && ev.State == "stopped" {
+		a.mu.Lock()
+		a.stopped[strings.ToLower(ev.Service)] = true
+		a.mu.Unlock()
+		return
+	}
 	if ev.Type != "state" || ev.State != "ready" {
 		return
 	}
@@ -105,6 +183,34 @@ func (a *app) onEvent(ev runtime.Event) {
 		}
 	}
 	close(a.readyCh)
+}
+
+// cmdKey identifies a command in app.returned.
+func cmdKey(service, version, name string) string {
+	return strings.ToLower(service + "/" + version + "/" + name)
+}
+
+// handled returns how many of c's handlers have returned in the process (an answer or an
+// error, the framework's record of it on the event stream).
+func (a *app) handled(c framework.CommandInfo) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.returned[cmdKey(c.Service, c.Version, c.Name)]
+}
+
+// shutDown reports whether every service of the process reported "stopped" on the event
+// stream, which the framework does at the end of its shutdown: a process that exits
+// without it did not run the shutdown (os.Exit, a crash). Call it once the process
+// has exited (Done), when every event has been read.
+func (a *app) shutDown() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, s := range a.services {
+		if !a.stopped[strings.ToLower(s)] {
+			return false
+		}
+	}
+	return true
 }
 
 // label names the process in evidence: "process of User,Email".
@@ -196,7 +302,7 @@ func invoke(ctx context.Context, a *app, c framework.CommandInfo, timeout time.D
 		if errors.As(err, &ie) {
 			return outcome{Status: ie.Status, Error: ie.Message}
 		}
-		return outcome{Error: err.Error()}
+		return outcome{Error: bare(err).Error()}
 	}
 	return outcome{OK: true, Output: canonical(out)}
 }
@@ -214,28 +320,56 @@ func canonical(raw json.RawMessage) string {
 // cmdName is "Service v1 name".
 func cmdName(c framework.CommandInfo) string { return c.Service + " v" + c.Version + " " + c.Name }
 
-// loadCall posts one call on a fresh connection and classifies how it ended: answered
-// (any status), refused before it was sent (the server had stopped listening), or cut
-// off after it was sent (dirty).
-func loadCall(ctx context.Context, client *http.Client, addr string, c framework.CommandInfo) (answered, refused bool, err error) {
+// callEnd is how one call of the load ended.
+type callEnd int
+
+const (
+	// answered: a complete answer, any status.
+	answered callEnd = iota
+	// refused: no connection, the endpoint had stopped listening.
+	refused
+	// unaccepted: the connection was reset (ECONNRESET): it was still in the kernel's
+	// accept queue when the listener closed, so the app never saw the call.
+	unaccepted
+	// cut: the connection ended without an answer after the app had read the call (EOF):
+	// the app accepted the work and dropped it.
+	cut
+)
+
+// loadCall posts one call on a fresh connection and classifies how it ended; err says
+// what happened to a call that was not answered.
+func loadCall(ctx context.Context, client *http.Client, addr string, c framework.CommandInfo) (callEnd, error) {
 	url := fmt.Sprintf("http://%s/api/%s/v%s/%s", addr, c.Service, c.Version, c.Name)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(smokeInput(c)))
 	if err != nil {
-		return false, false, err
+		return unaccepted, err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		if errors.Is(err, syscall.ECONNREFUSED) || isDialError(err) {
-			return false, true, nil
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED) || isDialError(err):
+			return refused, err
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return cut, fmt.Errorf("the connection closed without an answer after the call was sent (%w)", bare(err))
 		}
-		return false, false, err
+		return unaccepted, bare(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	var body json.RawMessage
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return false, false, fmt.Errorf("answer %s cut off: %w", resp.Status, err)
+		return cut, fmt.Errorf("answer %s cut off: %w", resp.Status, err)
 	}
-	return true, false, nil
+	return answered, nil
+}
+
+// bare returns the cause of an HTTP client error without the method and URL (whose port
+// changes with every run).
+func bare(err error) error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func isDialError(err error) bool {

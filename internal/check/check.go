@@ -189,11 +189,29 @@ type env struct {
 	bin     *runtime.Binary
 	procEnv []string
 	brokers *brokers
+	set     settings // the check section of purista.yaml
+
+	mu       sync.Mutex
+	mismatch *ServicesError // purista.yaml lists services the binary does not run
 
 	factsOnce sync.Once
 	facts     *facts
 	factsErr  error
 	loadFacts func() (*facts, error)
+}
+
+// noteMismatch records that the binary does not run every service of purista.yaml.
+func (e *env) noteMismatch(err *ServicesError) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.mismatch = err
+}
+
+// servicesMismatch returns the recorded mismatch, or nil.
+func (e *env) servicesMismatch() *ServicesError {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.mismatch
 }
 
 // staticFacts returns the static-analysis facts, computed once.
@@ -249,6 +267,10 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		return Report{}, err
 	}
 	rep := Report{SchemaVersion: SchemaVersion, Project: m.Name, Dir: root, Started: started}
+	set, err := loadSettings(root, m)
+	if err != nil {
+		return rep, err
+	}
 	source := "--broker-url"
 	if opts.Profile != "" { // checked even when --broker-url wins, so that a typo shows
 		u, err := profileBroker(m, opts.Profile)
@@ -287,7 +309,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 			return rep, err
 		}
 	}
-	e := &env{opts: opts, root: root, m: m, procEnv: opts.Env, brokers: brk}
+	e := &env{opts: opts, root: root, m: m, procEnv: opts.Env, brokers: brk, set: set}
 	e.loadFacts = func() (*facts, error) {
 		progress(Progress{Step: "analyze"})
 		f, err := analyze(ctx, root, m, opts.Env, opts.CallBound)
@@ -358,6 +380,9 @@ func runOne(ctx context.Context, d definition, e *env) (r Result) {
 			r = Result{Status: Fail, Reason: fmt.Sprintf("the check itself crashed: %v", p)}
 		}
 		r.Name, r.Title = d.name, d.title
+		if m := e.servicesMismatch(); m != nil && r.Status == Fail && d.broker {
+			r.Reason = m.Error() // the cause of every start that failed
+		}
 		if ctx.Err() != nil && r.Status != Fail {
 			r.Status, r.Reason = Fail, "timed out (--timeout) before the check finished"
 		}

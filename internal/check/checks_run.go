@@ -15,6 +15,7 @@ import (
 
 	"github.com/purista-go/purista/internal/runtime"
 	"github.com/purista-go/purista/internal/testutil/tcpproxy"
+	"github.com/purista-go/purista/pkg/framework"
 )
 
 // checkTimeouts checks declared timeouts against the bound, stops each callee of a
@@ -27,6 +28,7 @@ func checkTimeouts(ctx context.Context, e *env) Result {
 	}
 	bad := append(slices.Clone(f.Unbounded), f.NoRetry...)
 	var good []Evidence
+	loops := false // a handler kept running after its caller had its answer
 	url, release, err := e.brokers.get(ctx)
 	if err != nil {
 		return fail("no broker", note("%v", err))
@@ -75,6 +77,9 @@ func checkTimeouts(ctx context.Context, e *env) Result {
 			}
 			good = append(good, note("%s answered %s in %v with %s stopped", cmdName(c), o, took, callee))
 		}
+		if ev, ok := e.stopsAfterAnswers(a, callee, callers[callee][0].Pos); !ok {
+			bad, loops = append(bad, ev), true
+		}
 		stopAll(a)
 	}
 	// Declared command timeouts, from the running app's metadata (any model shows them).
@@ -95,10 +100,40 @@ func checkTimeouts(ctx context.Context, e *env) Result {
 		good = append(good, c.Pos)
 	}
 	good = append(good, note("%s: retried with backoff, then dead-lettered by the bridge with the reason", count(f.Subscriptions, "subscription", "subscriptions")))
+	if loops {
+		return fail("endless retry loop ignoring cancellation: with the callee stopped, a caller's handler outlived its answer and held up shutdown",
+			append(bad, good...)...)
+	}
 	if len(bad) > 0 {
 		return fail(fmt.Sprintf("%d unbounded calls or missing retries", len(bad)), append(bad, good...)...)
 	}
 	return pass(timeoutsReason(len(f.Calls), f.Subscriptions), good...)
+}
+
+// stopsAfterAnswers sends SIGTERM to a, whose calls (with callee stopped) have all been
+// answered, and expects it to exit 0 within the shutdown timeout: every handler has
+// returned by then, at the latest when its context ended. A handler that goes on calling
+// the stopped callee after its caller had the answer (a retry loop that ignores its
+// context) holds up the drain until the shutdown timeout. The evidence, when it fails,
+// points at the call site.
+func (e *env) stopsAfterAnswers(a *app, callee string, site Evidence) (Evidence, bool) {
+	t0 := time.Now()
+	_ = a.Signal(syscall.SIGTERM)
+	timer := time.NewTimer(e.opts.ShutdownTimeout + slack)
+	defer timer.Stop()
+	var what string
+	select {
+	case <-a.Done():
+		if a.ExitCode() == 0 {
+			return Evidence{}, true
+		}
+		what = fmt.Sprintf("exited with code %d %v after SIGTERM: %s", a.ExitCode(), time.Since(t0).Round(time.Millisecond), a.lastLog())
+	case <-timer.C:
+		what = fmt.Sprintf("was still running %v after SIGTERM (shutdown timeout %v)", time.Since(t0).Round(time.Millisecond), e.opts.ShutdownTimeout)
+	}
+	return Evidence{File: site.File, Line: site.Line, Message: fmt.Sprintf(
+		"with %s stopped, the %s kept a handler running after every call had its answer, and %s: a call of %s retried without end, ignoring its context's cancellation",
+		callee, a.label(), what, callee)}, false
 }
 
 // timeoutsReason is the one-line reason of a passed timeouts-and-retries check.
@@ -127,9 +162,13 @@ func checkShutdown(ctx context.Context, e *env) Result {
 		{"monolith (memory)", []runtime.Profile{{Bridge: "memory"}}},
 		{"one process per service (" + e.brokers.kind + ")", e.splitProfiles(url)},
 	}
+	abrupt := false
 	for _, m := range models {
-		b, g := e.shutdownModel(ctx, m.name, m.profs)
-		bad, good = append(bad, b...), append(good, g...)
+		b, g, ab := e.shutdownModel(ctx, m.name, m.profs)
+		bad, good, abrupt = append(bad, b...), append(good, g...), abrupt || ab
+	}
+	if abrupt {
+		return fail("abrupt exit with work in flight: calls the app had accepted got no answer, yet it exited 0", append(bad, good...)...)
 	}
 	if len(bad) > 0 {
 		return fail(fmt.Sprintf("graceful shutdown failed (shutdown timeout %v)", e.opts.ShutdownTimeout), append(bad, good...)...)
@@ -137,33 +176,39 @@ func checkShutdown(ctx context.Context, e *env) Result {
 	return pass(fmt.Sprintf("SIGTERM under load: every call answered, every process exited 0 within %v", e.opts.ShutdownTimeout), good...)
 }
 
-func (e *env) shutdownModel(ctx context.Context, model string, profs []runtime.Profile) (bad, good []Evidence) {
+// shutdownModel runs the SIGTERM-under-load test on one model; abrupt reports calls the
+// app accepted and dropped although every process exited 0.
+func (e *env) shutdownModel(ctx context.Context, model string, profs []runtime.Profile) (bad, good []Evidence, abrupt bool) {
 	apps, err := e.startAll(ctx, profs...)
 	if err != nil {
-		return []Evidence{note("%s did not start: %v", model, err)}, nil
+		return []Evidence{note("%s did not start: %v", model, err)}, nil, false
 	}
 	defer stopAll(apps...) // no-op for processes that exited
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: e.opts.ShutdownTimeout + 2*slack}
 	var stopping atomic.Bool
-	var answered, refused atomic.Int64
+	var nAnswered, nRefused atomic.Int64
 	var mu sync.Mutex
-	var dirty []string
+	var cuts, resets []lostCall
 	var wg sync.WaitGroup
 	for _, a := range apps {
 		for _, c := range a.Commands() {
 			for range 3 {
 				wg.Go(func() {
 					for !stopping.Load() && ctx.Err() == nil {
-						ok, ref, err := loadCall(ctx, client, a.HTTPAddr(), c)
-						switch {
-						case ok:
-							answered.Add(1)
-						case ref:
-							refused.Add(1)
+						end, err := loadCall(ctx, client, a.HTTPAddr(), c)
+						switch end {
+						case answered:
+							nAnswered.Add(1)
+						case refused:
+							nRefused.Add(1)
 							time.Sleep(20 * time.Millisecond)
+						case cut:
+							mu.Lock()
+							cuts = append(cuts, lostCall{a, c, err})
+							mu.Unlock()
 						default:
 							mu.Lock()
-							dirty = append(dirty, fmt.Sprintf("%s: %v", cmdName(c), err))
+							resets = append(resets, lostCall{a, c, err})
 							mu.Unlock()
 						}
 					}
@@ -196,20 +241,50 @@ func (e *env) shutdownModel(ctx context.Context, model string, profs []runtime.P
 	}
 	stopping.Store(true)
 	wg.Wait()
-	// An app that exits 0 has answered every request it accepted (the framework's HTTP
-	// server drains before the bridge); a connection cut while it exited 0 was still in
-	// the kernel's accept queue when the listener closed. Otherwise the cut calls were
-	// in flight and lost.
 	clean := true
+	var unstopped []string // exited 0 without the framework's shutdown
 	for _, a := range apps {
 		clean = clean && a.Exited() && a.ExitCode() == 0
+		if a.Exited() && a.ExitCode() == 0 && !a.shutDown() {
+			unstopped = append(unstopped, a.label())
+		}
 	}
-	if len(dirty) > 0 && !clean {
-		bad = append(bad, note("%s: %d in-flight calls were cut off instead of answered, e.g. %s", model, len(dirty), dirty[0]))
+	lost := append(slices.Clone(cuts), resets...)
+	switch {
+	case len(unstopped) > 0 && len(lost) > 0:
+		// Nothing drained: every call without an answer was dropped with the process.
+		bad = append(bad, note("%s: the %s exited 0 without the framework's shutdown (its services never reported stopped: os.Exit on SIGTERM?) "+
+			"while calls were in flight: %s got no answer, e.g. %s", model, strings.Join(unstopped, ", the "), count(len(lost), "call", "calls"), example(lost, false)))
+	case !clean && len(lost) > 0:
+		bad = append(bad, note("%s: %d in-flight calls were cut off instead of answered, e.g. %s", model, len(lost), example(lost, true)))
 	}
+	// After a shutdown that ran and exited 0, a call without an answer never reached a
+	// handler: its connection was still in the kernel's accept queue when the listener
+	// closed (reset), or Go's HTTP server read it after the shutdown had begun and closed
+	// it unanswered (EOF), as net/http does.
 	good = append(good, note("%s: %d calls answered during the load, %d refused or closed unaccepted after the endpoint closed",
-		model, answered.Load(), refused.Load()+int64(len(dirty))))
-	return bad, good
+		model, nAnswered.Load(), nRefused.Load()+int64(len(lost))))
+	return bad, good, len(unstopped) > 0 && len(lost) > 0
+}
+
+// lostCall is a call of the load that got no answer.
+type lostCall struct {
+	app *app
+	cmd framework.CommandInfo
+	err error
+}
+
+// example describes one of the lost calls. When the process did not stop in time
+// (stuck), it prefers a command none of whose handlers returned while the process ran: a
+// hung handler holds up its callers too, whose calls are then lost as well, but it is
+// the cause.
+func example(lost []lostCall, stuck bool) string {
+	for _, l := range lost {
+		if stuck && l.app.handled(l.cmd) == 0 {
+			return fmt.Sprintf("%s: %v (none of its handlers returned: a handler that ignores its context?)", cmdName(l.cmd), l.err)
+		}
+	}
+	return fmt.Sprintf("%s: %v", cmdName(lost[0].cmd), lost[0].err)
 }
 
 // checkHealth starts the project on the broker through a TCP proxy, cuts the proxy and

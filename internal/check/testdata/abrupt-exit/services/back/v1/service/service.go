@@ -1,0 +1,35 @@
+// Package service implements Back.
+package service
+
+import (
+	"strings"
+	"time"
+
+	backv1 "example.com/fixture/services/back/v1"
+	frontv1 "example.com/fixture/services/front/v1"
+	"github.com/purista-go/purista/pkg/framework"
+)
+
+// New returns the Back service.
+func New() *framework.Service {
+	svc := framework.NewService("Back", "1", "shouts")
+	framework.Handle(svc, backv1.Upper, upper)
+	framework.Subscribe(svc, "onGreeted", frontv1.Hello.SuccessEvent(), onGreeted)
+	return svc
+}
+
+// upper takes half a second and honours its context: calls are in flight when SIGTERM
+// arrives.
+func upper(c *framework.Context, in backv1.UpperIn) (backv1.UpperOut, error) {
+	select {
+	case <-time.After(500 * time.Millisecond):
+	case <-c.Done():
+		return backv1.UpperOut{}, c.Err()
+	}
+	return backv1.UpperOut{Text: strings.ToUpper(in.Text)}, nil
+}
+
+func onGreeted(c *framework.Context, out frontv1.HelloOut) error {
+	c.Logger().Info("greeted", "message", out.Message)
+	return nil
+}

@@ -1,0 +1,31 @@
+// Package service implements Back.
+package service
+
+import (
+	"strings"
+	"time"
+
+	backv1 "example.com/fixture/services/back/v1"
+	frontv1 "example.com/fixture/services/front/v1"
+	"github.com/purista-go/purista/pkg/framework"
+)
+
+// New returns the Back service.
+func New() *framework.Service {
+	svc := framework.NewService("Back", "1", "shouts")
+	framework.Handle(svc, backv1.Upper, upper)
+	framework.Subscribe(svc, "onGreeted", frontv1.Hello.SuccessEvent(), onGreeted)
+	return svc
+}
+
+// upper violates stateless and graceful-shutdown: it hangs for a day, ignoring its
+// context, so it never answers and shutdown cannot drain it.
+func upper(_ *framework.Context, in backv1.UpperIn) (backv1.UpperOut, error) {
+	time.Sleep(24 * time.Hour)
+	return backv1.UpperOut{Text: strings.ToUpper(in.Text)}, nil
+}
+
+func onGreeted(c *framework.Context, out frontv1.HelloOut) error {
+	c.Logger().Info("greeted", "message", out.Message)
+	return nil
+}

@@ -1,0 +1,24 @@
+// Package frontv1 is the contract of the Front service.
+package frontv1
+
+import (
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework"
+)
+
+// HelloIn is the input of Hello.
+type HelloIn struct {
+	Name string `json:"name" jsonschema:"minLength=1"`
+}
+
+// HelloOut is the output of Hello.
+type HelloOut struct {
+	Message string `json:"message"`
+}
+
+// Hello greets by name, shouting it through Back. Its short timeout keeps the fixture
+// quick: in one process, with in-line handlers, it hangs as long as Back does.
+var Hello = framework.Command[HelloIn, HelloOut]("Front", "1", "hello",
+	framework.WithSuccessEvent("greeted"), framework.WithExample(HelloIn{Name: "Alice"}),
+	framework.WithTimeout(2*time.Second))

@@ -1,0 +1,18 @@
+// Package backv1 is the contract of the Back service.
+package backv1
+
+import "github.com/purista-go/purista/pkg/framework"
+
+// UpperIn is the input of Upper.
+type UpperIn struct {
+	Text string `json:"text"`
+}
+
+// UpperOut is the output of Upper: the text and a fresh id per call.
+type UpperOut struct {
+	Text string `json:"text"`
+	ID   string `json:"id"`
+}
+
+// Upper upper-cases a text.
+var Upper = framework.Command[UpperIn, UpperOut]("Back", "1", "upper", framework.WithExample(UpperIn{Text: "abc"}))
