@@ -70,6 +70,7 @@ type Model struct {
 	logs     []logRow
 	build    BuildMsg
 	buildAt  time.Time // when the running build started (shown as its elapsed time)
+	buildGen int       // counts builds: a tick of an earlier build does not go on
 	ready    *ReadyMsg
 	info     []InfoMsg
 
@@ -117,8 +118,8 @@ type logRow struct {
 // RunnerMsg carries one runner message (see Options.Sink) into the TUI.
 type RunnerMsg struct{ Msg any }
 
-// buildTickMsg redraws the elapsed time of a running build.
-type buildTickMsg struct{}
+// buildTickMsg redraws the elapsed time of the build gen.
+type buildTickMsg struct{ gen int }
 
 // invokeResultMsg is the answer to the invoke dialog's call.
 type invokeResultMsg struct {
@@ -163,14 +164,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case RunnerMsg:
+		gen := m.buildGen
 		m.apply(msg.Msg)
-		if b, ok := msg.Msg.(BuildMsg); ok && b.Started {
-			return m, buildTick()
+		if m.buildGen != gen { // a build started
+			return m, buildTick(m.buildGen)
 		}
 		return m, nil
 	case buildTickMsg:
-		if m.build.Started {
-			return m, buildTick() // the view shows the elapsed time; stops with the build
+		if m.build.Started && msg.gen == m.buildGen {
+			return m, buildTick(msg.gen) // the view shows the elapsed time; stops with the build
 		}
 		return m, nil
 	case invokeResultMsg:
@@ -325,6 +327,7 @@ func (m *Model) apply(msg any) {
 	case BuildMsg:
 		if v.Started && !m.build.Started {
 			m.buildAt = m.opts.Now()
+			m.buildGen++
 		}
 		m.build = v
 	case ReadyMsg:
@@ -433,9 +436,9 @@ func (m *Model) traceDialog() {
 	}
 }
 
-// buildTick asks for a redraw in a second while a build runs.
-func buildTick() tea.Cmd {
-	return tea.Tick(time.Second, func(time.Time) tea.Msg { return buildTickMsg{} })
+// buildTick asks for a redraw of build gen in a second.
+func buildTick(gen int) tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return buildTickMsg{gen: gen} })
 }
 
 // appendCapped appends v and drops the oldest entries beyond limit.

@@ -323,3 +323,46 @@ func TestTUIInvokeTrace(t *testing.T) {
 		})
 	}
 }
+
+// TestTUIBuildTick: while a build runs the title counts its seconds, redrawn by one
+// tick a second that stops with the build; a tick of an earlier build does not go on.
+func TestTUIBuildTick(t *testing.T) {
+	c := &clock{t: goldenT0}
+	m := NewModel(ModelOptions{Project: "signup", Mode: "monolith · memory", NoColor: true, Now: c.now})
+	update := func(msg tea.Msg) tea.Cmd {
+		t.Helper()
+		nm, cmd := m.Update(msg)
+		m = nm.(Model)
+		return cmd
+	}
+	tickOf := func(cmd tea.Cmd) buildTickMsg {
+		t.Helper()
+		if cmd == nil {
+			t.Fatal("no tick scheduled")
+		}
+		tick, ok := cmd().(buildTickMsg) // tea.Tick's command waits its second
+		if !ok {
+			t.Fatal("the command is not a build tick")
+		}
+		return tick
+	}
+	first := tickOf(update(RunnerMsg{BuildMsg{Started: true}}))
+	c.t = goldenT0.Add(3 * time.Second)
+	next := tickOf(update(first))
+	if s := screen(m); !strings.Contains(s, "building… 3s") {
+		t.Errorf("title lacks the elapsed time:\n%s", s)
+	}
+	if cmd := update(RunnerMsg{BuildMsg{Took: time.Second}}); cmd != nil {
+		t.Error("the end of a build schedules a tick")
+	}
+	if cmd := update(next); cmd != nil {
+		t.Error("a tick after the build ended schedules another")
+	}
+	second := tickOf(update(RunnerMsg{BuildMsg{Started: true, Files: []string{"a.go"}}}))
+	if cmd := update(first); cmd != nil {
+		t.Error("a tick of the earlier build goes on during the next one")
+	}
+	if cmd := update(second); cmd == nil {
+		t.Error("the running build's tick stopped")
+	}
+}
