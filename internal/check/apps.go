@@ -190,6 +190,11 @@ func cmdKey(service, version, name string) string {
 	return strings.ToLower(service + "/" + version + "/" + name)
 }
 
+// sameCmd reports whether a and b are the same command.
+func sameCmd(a, b framework.CommandInfo) bool {
+	return cmdKey(a.Service, a.Version, a.Name) == cmdKey(b.Service, b.Version, b.Name)
+}
+
 // handled returns how many of c's handlers have returned in the process (an answer or an
 // error, the framework's record of it on the event stream).
 func (a *app) handled(c framework.CommandInfo) int {

@@ -109,7 +109,7 @@ func checkTwoModels(ctx context.Context, e *env) Result {
 	}
 	models := fmt.Sprintf("monolith (memory) and %s over %s", count(len(split), "process", "processes"), e.brokers.describe())
 	if len(hung) > 0 {
-		reason, ev := hungFirst(ctx, apps, hung)
+		reason, ev := e.hungFirst(ctx, apps, hung)
 		return fail(reason, append(append(ev, bad...), good...)...)
 	}
 	if len(hints) > 0 {
@@ -185,10 +185,10 @@ func checkStateless(ctx context.Context, e *env) Result {
 	}
 	switch {
 	case len(hung) > 0 && len(bad) > 0:
-		reason, ev := hungFirst(ctx, apps, hung)
+		reason, ev := e.hungFirst(ctx, apps, hung)
 		return fail(fmt.Sprintf("%s; %s", reason, count(len(bad), "sign of instance state", "signs of instance state")), append(append(ev, bad...), good...)...)
 	case len(hung) > 0:
-		reason, ev := hungFirst(ctx, apps, hung)
+		reason, ev := e.hungFirst(ctx, apps, hung)
 		return fail(reason, append(ev, good...)...)
 	case len(hints) == len(bad) && len(hints) > 0: // only field values differ
 		return fail(hints[0], append(bad, good...)...)
@@ -211,12 +211,22 @@ type timedOut struct {
 	ev Evidence
 }
 
+// hungOf returns the commands of tos.
+func hungOf(tos []timedOut) []framework.CommandInfo {
+	out := make([]framework.CommandInfo, len(tos))
+	for i, t := range tos {
+		out[i] = t.c
+	}
+	return out
+}
+
 // hungFirst names the hung commands among those that timed out: the ones none of whose
 // handlers returned in apps (the framework records every handler that returns on the
-// event stream). A command whose handler did return timed out waiting for a hung one; it
-// is listed after them. When every handler returned, or none did, all are named. It
-// returns the check's reason and the evidence, causes first.
-func hungFirst(ctx context.Context, apps []*app, tos []timedOut) (string, []Evidence) {
+// event stream), callees before their callers (causesFirst). A command whose handler
+// did return timed out waiting for a hung one; it is listed after them. When every
+// handler returned, or none did, all are named. It returns the check's reason and the
+// evidence, causes first.
+func (e *env) hungFirst(ctx context.Context, apps []*app, tos []timedOut) (string, []Evidence) {
 	handled := func(c framework.CommandInfo) int {
 		n := 0
 		for _, a := range apps {
@@ -231,7 +241,8 @@ func hungFirst(ctx context.Context, apps []*app, tos []timedOut) (string, []Evid
 		time.Sleep(50 * time.Millisecond)
 	}
 	var causes, victims []timedOut
-	for _, t := range tos {
+	for _, c := range e.causesFirst(hungOf(tos)) {
+		t := tos[slices.IndexFunc(tos, func(t timedOut) bool { return sameCmd(t.c, c) })]
 		if handled(t.c) == 0 {
 			causes = append(causes, t)
 		} else {

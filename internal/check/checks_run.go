@@ -254,9 +254,23 @@ func (e *env) shutdownModel(ctx context.Context, model string, profs []runtime.P
 	case len(unstopped) > 0 && len(lost) > 0:
 		// Nothing drained: every call without an answer was dropped with the process.
 		bad = append(bad, note("%s: the %s exited 0 without the framework's shutdown (its services never reported stopped: os.Exit on SIGTERM?) "+
-			"while calls were in flight: %s got no answer, e.g. %s", model, strings.Join(unstopped, ", the "), count(len(lost), "call", "calls"), example(lost, false)))
+			"while calls were in flight: %s got no answer, e.g. %s", model, strings.Join(unstopped, ", the "), count(len(lost), "call", "calls"), e.example(lost, false)))
 	case !clean && len(lost) > 0:
-		bad = append(bad, note("%s: %d in-flight calls were cut off instead of answered, e.g. %s", model, len(lost), example(lost, true)))
+		bad = append(bad, note("%s: %d in-flight calls were cut off instead of answered, e.g. %s", model, len(lost), e.example(lost, true)))
+	}
+	if !clean { // name the handlers that held the shutdown up, likely causes first
+		var hung []framework.CommandInfo
+		for _, a := range apps {
+			for _, c := range a.Commands() {
+				if a.handled(c) == 0 {
+					hung = append(hung, c)
+				}
+			}
+		}
+		for _, c := range e.causesFirst(hung) {
+			bad = append(bad, note("%s: %s never returned from its handler during the load: a handler that ignores its context holds up the shutdown",
+				model, cmdName(c)))
+		}
 	}
 	// After a shutdown that ran and exited 0, a call without an answer never reached a
 	// handler: its connection was still in the kernel's accept queue when the listener
@@ -275,16 +289,55 @@ type lostCall struct {
 }
 
 // example describes one of the lost calls. When the process did not stop in time
-// (stuck), it prefers a command none of whose handlers returned while the process ran: a
-// hung handler holds up its callers too, whose calls are then lost as well, but it is
-// the cause.
-func example(lost []lostCall, stuck bool) string {
-	for _, l := range lost {
-		if stuck && l.app.handled(l.cmd) == 0 {
-			return fmt.Sprintf("%s: %v (none of its handlers returned: a handler that ignores its context?)", cmdName(l.cmd), l.err)
+// (stuck), it prefers a command none of whose handlers returned while the process ran,
+// callees before their callers (causesFirst): a hung handler holds up its callers too,
+// whose calls are then lost as well, but it is the cause.
+func (e *env) example(lost []lostCall, stuck bool) string {
+	if stuck {
+		var hung []framework.CommandInfo
+		for _, l := range lost {
+			if l.app.handled(l.cmd) == 0 {
+				hung = append(hung, l.cmd)
+			}
+		}
+		if h := e.causesFirst(hung); len(h) > 0 {
+			for _, l := range lost {
+				if sameCmd(l.cmd, h[0]) {
+					return fmt.Sprintf("%s: %v (none of its handlers returned: a handler that ignores its context?)", cmdName(l.cmd), l.err)
+				}
+			}
 		}
 	}
 	return fmt.Sprintf("%s: %v", cmdName(lost[0].cmd), lost[0].err)
+}
+
+// causesFirst returns the distinct commands of cmds with those whose service calls no
+// other service first (by the static analysis' cross-service calls): when a callee
+// hangs, its callers hang with it, but the callee is the cause.
+func (e *env) causesFirst(cmds []framework.CommandInfo) []framework.CommandInfo {
+	var out []framework.CommandInfo
+	for _, c := range cmds {
+		if !slices.ContainsFunc(out, func(o framework.CommandInfo) bool { return sameCmd(o, c) }) {
+			out = append(out, c)
+		}
+	}
+	f, err := e.staticFacts()
+	if err != nil || len(out) < 2 {
+		return out
+	}
+	calls := func(c framework.CommandInfo) bool {
+		return slices.ContainsFunc(f.Calls, func(cs callSite) bool { return strings.EqualFold(cs.Caller, c.Service) })
+	}
+	slices.SortStableFunc(out, func(a, b framework.CommandInfo) int {
+		switch ca, cb := calls(a), calls(b); {
+		case ca == cb:
+			return 0
+		case cb:
+			return -1
+		}
+		return 1
+	})
+	return out
 }
 
 // checkHealth starts the project on the broker through a TCP proxy, cuts the proxy and

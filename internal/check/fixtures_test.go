@@ -121,7 +121,7 @@ func TestFixtures(t *testing.T) {
 		{name: "hung-handler", only: []string{TwoModels, Stateless, GracefulShutdown}, fails: map[string]string{
 			TwoModels:        "no answer in time from Back v1 upper (a hung handler?)",
 			Stateless:        "no answer in time from Back v1 upper (a hung handler?): calls that time out agree on nothing",
-			GracefulShutdown: "e.g. Back v1 upper: "}},
+			GracefulShutdown: "(memory): Back v1 upper never returned from its handler during the load"}},
 		// purista.yaml lists Extra, which cmd/fixture does not run: named at once, not
 		// "not ready within 30s".
 		{name: "missing-service", fails: func() map[string]string {
