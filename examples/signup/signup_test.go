@@ -4,6 +4,9 @@ package signup_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,5 +63,38 @@ func TestSignUpMonolith(t *testing.T) {
 	_, err = userv1.SignUp.Invoke(cctx, userv1.SignUpIn{Email: "not-an-email", Name: "X"})
 	if !errors.As(err, &he) || he.Status != 400 {
 		t.Fatalf("want handled 400, got %v", err)
+	}
+}
+
+// TestSignUpOverHTTP calls the public endpoint SignUp declares; SendWelcome declares
+// none, so it is not on HTTP.
+func TestSignUpOverHTTP(t *testing.T) {
+	rt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{usersvc.New(nil), emailsvc.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+	h, err := rt.HTTPHandler() // only public endpoints: no authenticator needed
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path, contentType, body string
+		wantStatus              int
+		wantBody                string
+	}{
+		{"/users", "application/json", `{"email":"alice@example.com","name":"Alice"}`, 201, `"email":"alice@example.com"`},
+		{"/users", "application/json", `{"email":"nope","name":"Alice"}`, 400, `"field":"/email"`},
+		{"/users", "text/plain", `{"email":"alice@example.com","name":"Alice"}`, 415, `"status":415`},
+		{"/api/Email/v1/sendWelcome", "application/json", `{"email":"alice@example.com","name":"Alice"}`, 404, `"status":404`},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(http.MethodPost, tt.path, strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", tt.contentType)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tt.wantStatus || !strings.Contains(rec.Body.String(), tt.wantBody) {
+			t.Errorf("POST %s (%s): %d %s, want %d containing %s", tt.path, tt.contentType, rec.Code, rec.Body, tt.wantStatus, tt.wantBody)
+		}
 	}
 }

@@ -96,7 +96,7 @@ var testAuth = httpauth.AuthenticatorFunc(func(r *http.Request) (httpauth.Identi
 	return httpauth.Identity{}, httpauth.ErrInvalidCredentials
 })
 
-func startOrders(t *testing.T) (*framework.Runtime, *logBuffer) {
+func startOrders(t testing.TB) (*framework.Runtime, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
 	rt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{ordersService()},
@@ -108,7 +108,7 @@ func startOrders(t *testing.T) (*framework.Runtime, *logBuffer) {
 	return rt, logs
 }
 
-func ordersHandler(t *testing.T, opts ...framework.HTTPOption) http.Handler {
+func ordersHandler(t testing.TB, opts ...framework.HTTPOption) http.Handler {
 	t.Helper()
 	rt, _ := startOrders(t)
 	h, err := rt.HTTPHandler(append([]framework.HTTPOption{framework.WithAuthenticator(testAuth)}, opts...)...)

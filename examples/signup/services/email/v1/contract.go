@@ -22,7 +22,8 @@ type SendWelcomeOut struct {
 	Sent bool `json:"sent"`
 }
 
-// SendWelcome sends the welcome e-mail to a new user.
+// SendWelcome sends the welcome e-mail to a new user. It is for other services only, so
+// it declares no HTTP endpoint and is not served over HTTP.
 var SendWelcome = framework.Command[SendWelcomeIn, SendWelcomeOut](ServiceName, Version, "sendWelcome",
 	framework.WithDescription("send the welcome e-mail to a new user"),
 	framework.WithExample(SendWelcomeIn{Email: "alice@example.com", Name: "Alice"}))

@@ -1,7 +1,11 @@
 // Package userv1 is the contract of the User service, version 1.
 package userv1
 
-import "github.com/purista-go/purista/pkg/framework"
+import (
+	"net/http"
+
+	"github.com/purista-go/purista/pkg/framework"
+)
 
 // ServiceName and Version identify the service on the bridge.
 const (
@@ -27,11 +31,14 @@ type AuditEntry struct {
 }
 
 // SignUp registers a user and sends the welcome e-mail. On success it emits the event
-// userSignedUp with the new user.
+// userSignedUp with the new user. It is served publicly over HTTP at POST /users (anyone
+// may sign up), answering 201 with the new user.
 var SignUp = framework.Command[SignUpIn, SignUpOut](ServiceName, Version, "signUp",
 	framework.WithDescription("register a user and send the welcome e-mail"),
 	framework.WithSuccessEvent("userSignedUp"),
-	framework.WithExample(SignUpIn{Email: "alice@example.com", Name: "Alice"}))
+	framework.WithExample(SignUpIn{Email: "alice@example.com", Name: "Alice"}),
+	framework.WithHTTP(framework.Endpoint{Method: http.MethodPost, Path: "/users", Public: true,
+		Status: http.StatusCreated, Tags: []string{"users"}, Summary: "Sign up a new user"}))
 
 // UserAudit is emitted for every user action.
 var UserAudit = framework.Event[AuditEntry]("userAudit")
