@@ -305,11 +305,27 @@ func invoke(ctx context.Context, a *app, c framework.CommandInfo, timeout time.D
 	if err != nil {
 		var ie *runtime.InvokeError
 		if errors.As(err, &ie) {
-			return outcome{Status: ie.Status, Error: ie.Message}
+			return outcome{Status: ie.Status, Error: problemText(ie.Message)}
 		}
 		return outcome{Error: bare(err).Error()}
 	}
 	return outcome{OK: true, Output: canonical(out)}
+}
+
+// problemText returns the words of an error answer: the detail (else the title) of an
+// RFC 9457 problem document, whose trace id and instance differ on every call, or msg.
+func problemText(msg string) string {
+	var p struct {
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
+	}
+	if json.Unmarshal([]byte(msg), &p) != nil || p.Title == "" && p.Detail == "" {
+		return msg
+	}
+	if p.Detail != "" {
+		return p.Detail
+	}
+	return p.Title
 }
 
 // canonical re-encodes JSON with sorted keys.

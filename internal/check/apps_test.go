@@ -56,3 +56,18 @@ func TestLoadCall(t *testing.T) {
 		})
 	}
 }
+
+func TestProblemText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{in: "name is required", want: "name is required"},
+		{in: `{"type":"about:blank","title":"Not Found","status":404,"detail":"no endpoint at this path","traceId":"ab5c"}`,
+			want: "no endpoint at this path"},
+		{in: `{"title":"Bad Request","status":400,"traceId":"x"}`, want: "Bad Request"},
+		{in: `{"other":1}`, want: `{"other":1}`},
+	}
+	for _, tt := range tests {
+		if got := problemText(tt.in); got != tt.want {
+			t.Errorf("problemText(%s) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
