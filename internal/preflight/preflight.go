@@ -49,7 +49,8 @@ type Error struct {
 // Error says which broker and why: "broker unavailable: nats://h:1 does not answer: …".
 func (e *Error) Error() string {
 	if e.Handshake {
-		return fmt.Sprintf("broker unavailable: %s answers, but not as a %s broker that accepts this client: %v", e.URL, e.Kind, e.Err)
+		name := map[string]string{"nats": "a NATS", "amqp": "an AMQP", "mqtt": "an MQTT"}[e.Kind]
+		return fmt.Sprintf("broker unavailable: %s answers, but not as %s broker that accepts this client: %v", e.URL, name, e.Err)
 	}
 	return fmt.Sprintf("broker unavailable: %s does not answer: %v", e.URL, e.Err)
 }

@@ -121,10 +121,10 @@ func TestCheck(t *testing.T) {
 			wantErr: "broker unavailable: amqp://xxxxx@" + closed + "/ does not answer"},
 		{name: "mqtt refused", url: "mqtt://" + closed, wantErr: "does not answer"},
 		{name: "unknown host", url: "nats://nope.invalid:1", wantErr: "broker unavailable: nats://nope.invalid:1 does not answer"},
-		{name: "nats on a silent port", url: "nats://" + silent, wantErr: "answers, but not as a nats broker", handshake: true},
+		{name: "nats on a silent port", url: "nats://" + silent, wantErr: "answers, but not as a NATS broker", handshake: true},
 		{name: "amqp on the nats port", url: "amqp://guest:guest@" + strings.TrimPrefix(ns.ClientURL(), "nats://") + "/",
-			wantErr: "answers, but not as a amqp broker", handshake: true},
-		{name: "mqtt on a silent port", url: "mqtt://" + silent, wantErr: "answers, but not as a mqtt broker", handshake: true},
+			wantErr: "answers, but not as an AMQP broker", handshake: true},
+		{name: "mqtt on a silent port", url: "mqtt://" + silent, wantErr: "answers, but not as an MQTT broker", handshake: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
