@@ -69,6 +69,9 @@ type Manifest struct {
 	Services []Service `yaml:"services"`
 	// Profiles are the named deployment profiles ("monolith", "microservices", …).
 	Profiles map[string]Profile `yaml:"profiles"`
+	// Check holds the settings of `purista check` (docs/check.md), which reads and
+	// validates them itself; the manifest only accepts the section.
+	Check map[string]any `yaml:"check,omitempty"`
 }
 
 // Service is one service of the project.
