@@ -25,6 +25,12 @@ type Profile struct {
 	LogLevel string
 	// InstanceID is PURISTA_INSTANCE_ID ("": random).
 	InstanceID string
+	// SecureHTTP runs the HTTP endpoint with the project's own authentication. By
+	// default (false) a process with an HTTP endpoint runs in the framework's HTTP
+	// development mode (PURISTA_HTTP_DEV_INSECURE=1): every command is served at its
+	// development route on loopback, so that Invoke and the checks can call it, and the
+	// app logs a warning that says so.
+	SecureHTTP bool
 	// Env holds further KEY=VALUE entries for the process.
 	Env []string
 }
@@ -43,6 +49,9 @@ func (p Profile) Environ() []string {
 	add("PURISTA_HEALTH_ADDR", p.HealthAddr)
 	if p.HTTPAddr != "off" {
 		add("PURISTA_HTTP_ADDR", p.HTTPAddr)
+		if !p.SecureHTTP {
+			add("PURISTA_HTTP_DEV_INSECURE", "1")
+		}
 	}
 	if p.ShutdownTimeout > 0 {
 		add("PURISTA_SHUTDOWN_TIMEOUT", p.ShutdownTimeout.String())

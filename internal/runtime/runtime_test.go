@@ -52,9 +52,11 @@ func TestProfileEnviron(t *testing.T) {
 		p    runtime.Profile
 		want []string
 	}{
-		{"empty", runtime.Profile{}, nil},
+		{"empty", runtime.Profile{}, []string{"PURISTA_HTTP_DEV_INSECURE=1"}},
 		{"split", runtime.Profile{Bridge: "nats://127.0.0.1:4222", Services: []string{"User"}, ShutdownTimeout: 2 * time.Second},
-			[]string{"PURISTA_BRIDGE=nats://127.0.0.1:4222", "PURISTA_SERVICES=User", "PURISTA_SHUTDOWN_TIMEOUT=2s"}},
+			[]string{"PURISTA_BRIDGE=nats://127.0.0.1:4222", "PURISTA_SERVICES=User", "PURISTA_HTTP_DEV_INSECURE=1", "PURISTA_SHUTDOWN_TIMEOUT=2s"}},
+		{"secure http", runtime.Profile{HTTPAddr: "127.0.0.1:8080", SecureHTTP: true},
+			[]string{"PURISTA_HTTP_ADDR=127.0.0.1:8080"}},
 		{"http off", runtime.Profile{HTTPAddr: "off", Env: []string{"X=1"}}, []string{"X=1"}},
 	}
 	for _, tt := range tests {

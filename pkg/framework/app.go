@@ -14,8 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
+	"github.com/purista-go/purista/pkg/framework/httpauth"
+	"github.com/purista-go/purista/pkg/framework/internal/httpserver"
 	"github.com/purista-go/purista/pkg/framework/internal/redact"
 )
 
@@ -161,25 +162,27 @@ func run(ctx context.Context, cfg Config, services []*Service, opts []RunOption)
 		_ = b.Close(closeCtx)
 		return err
 	}
-	serve := func(addr string, h http.Handler, what string) (*http.Server, error) {
+	serve := func(addr string, h http.Handler, what string, l httpserver.Limits) (*httpserver.Server, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("%s address %s: %w (choose another with --%s-addr)", what, addr, err, what)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		srv := httpserver.New(h, l, log)
 		go func() { _ = srv.Serve(ln) }() // ends when Shutdown below closes the server
-		log.Info(what+" endpoint listening", slog.String("addr", ln.Addr().String()))
+		log.Info(what+" endpoint listening", append([]any{slog.String("addr", ln.Addr().String())}, srv.Limits().Describe()...)...)
 		return srv, nil
 	}
-	var healthSrv, httpSrv *http.Server
+	var healthSrv, httpSrv *httpserver.Server
 	var startErr error
 	if cfg.HealthAddr != "" {
-		healthSrv, startErr = serve(cfg.HealthAddr, rt.HealthHandler(), "health")
+		healthSrv, startErr = serve(cfg.HealthAddr, rt.HealthHandler(), "health", httpserver.HealthLimits())
 	}
+	authCtx, stopAuth := context.WithCancel(context.WithoutCancel(ctx)) // ends the JWKS refresh
+	defer stopAuth()
 	if startErr == nil && cfg.HTTPAddr != "" {
 		var h http.Handler
-		if h, startErr = rt.HTTPHandler(rs.httpOpts...); startErr == nil {
-			httpSrv, startErr = serve(cfg.HTTPAddr, h, "http")
+		if h, startErr = httpHandler(authCtx, rt, cfg, rs.httpOpts, log); startErr == nil {
+			httpSrv, startErr = serve(cfg.HTTPAddr, h, "http", serverLimits(cfg.HTTPLimits))
 		}
 	}
 	names := make([]string, len(selected))
@@ -210,7 +213,11 @@ func run(ctx context.Context, cfg Config, services []*Service, opts []RunOption)
 		errs = append(errs, startErr)
 	}
 	if httpSrv != nil {
-		_ = httpSrv.Shutdown(sctx) // stop taking HTTP calls and finish them before the bridge drains
+		// Stop taking HTTP calls and finish them before the bridge drains; calls still
+		// running near the end of nine tenths of the timeout are answered 503.
+		hctx, hcancel := context.WithTimeout(sctx, cfg.ShutdownTimeout*9/10)
+		_ = httpSrv.Shutdown(hctx)
+		hcancel()
 	}
 	if err := rt.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("graceful shutdown did not finish within %v: %w", cfg.ShutdownTimeout, err))
@@ -227,6 +234,41 @@ func run(ctx context.Context, cfg Config, services []*Service, opts []RunOption)
 		log.Info("stopped cleanly")
 	}
 	return errors.Join(errs...)
+}
+
+// httpHandler builds the HTTP command handler with the authenticator cfg configures
+// (before the options of WithHTTPOptions, so that one given there wins). ctx bounds the
+// authenticator's background work.
+func httpHandler(ctx context.Context, rt *Runtime, cfg Config, opts []HTTPOption, log *slog.Logger) (http.Handler, error) {
+	a, err := httpauth.New(ctx, cfg.HTTPAuth, log)
+	if err != nil {
+		return nil, fmt.Errorf("%w: HTTP authentication: %w", ErrConfig, err)
+	}
+	var first []HTTPOption
+	if a != nil {
+		first = append(first, WithAuthenticator(a))
+	}
+	if cfg.HTTPPublicIndex {
+		first = append(first, WithPublicIndex())
+	}
+	if cfg.HTTPAuth.DevInsecure {
+		first = append(first, WithCommandRoutes())
+		log.Warn("HTTP DEVELOPMENT MODE (PURISTA_HTTP_DEV_INSECURE): requests without credentials are let in as whoever their X-Principal-Id header names, and every command is served at POST /api/<service>/v<version>/<command>; never run this in production")
+	}
+	h, err := rt.HTTPHandler(append(first, opts...)...)
+	if errors.Is(err, ErrNoAuthenticator) {
+		err = fmt.Errorf("%w; configure an authenticator: PURISTA_HTTP_AUTH_JWKS_URL or PURISTA_HTTP_AUTH_JWT_KEYS_FILE with PURISTA_HTTP_AUTH_JWT_AUDIENCE (bearer JWTs), "+
+			"PURISTA_HTTP_API_KEYS or PURISTA_HTTP_API_KEYS_FILE (API keys), or PURISTA_HTTP_TRUSTED_PROXIES (identity headers from your gateway); "+
+			"mark endpoints Public: true if anyone may call them; for local development only, PURISTA_HTTP_DEV_INSECURE=1 (docs/http.md)", err)
+	}
+	return h, err
+}
+
+// serverLimits turns the configured limits into the server's.
+func serverLimits(l HTTPLimits) httpserver.Limits {
+	return httpserver.Limits{ReadHeaderTimeout: l.ReadHeaderTimeout, ReadTimeout: l.ReadTimeout, WriteTimeout: l.WriteTimeout,
+		IdleTimeout: l.IdleTimeout, MaxHeaderBytes: l.MaxHeaderBytes, MaxConcurrent: l.MaxConcurrent,
+		BodyBudget: l.BodyMemory, CORSOrigins: l.CORSOrigins}
 }
 
 // SelectServices returns the services named in names (all when names is empty), or an

@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/purista-go/purista/pkg/framework/httpauth"
 )
 
 // Config is the run-time configuration of an application: which services run, on which
@@ -53,6 +57,48 @@ type Config struct {
 	// LocalDelivery short-circuits calls between services in the same process on broker
 	// bridges (default true). PURISTA_LOCAL_DELIVERY, --local-delivery.
 	LocalDelivery bool
+	// HTTPAuth configures the authenticators of the HTTP endpoints. A process whose
+	// endpoints need credentials and that configures none refuses to start.
+	// PURISTA_HTTP_AUTH_JWKS_URL, _JWT_KEYS_FILE, _JWT_ISSUER, _JWT_AUDIENCE, _JWT_ALGS,
+	// _JWT_CLOCK_SKEW, _PRINCIPAL_CLAIM, _TENANT_CLAIM; PURISTA_HTTP_API_KEYS,
+	// PURISTA_HTTP_API_KEYS_FILE, PURISTA_HTTP_TRUSTED_PROXIES, PURISTA_HTTP_DEV_INSECURE
+	// (and the flags --http-auth-jwks-url, …, --http-dev-insecure).
+	HTTPAuth httpauth.Settings
+	// HTTPPublicIndex serves GET /api and the OpenAPI document without credentials.
+	// PURISTA_HTTP_PUBLIC_INDEX, --http-public-index.
+	HTTPPublicIndex bool
+	// HTTPLimits bound the HTTP command server (zero fields take the defaults).
+	HTTPLimits HTTPLimits
+}
+
+// HTTPLimits bound the HTTP command server. Each has an environment variable and a
+// flag; zero takes the default.
+type HTTPLimits struct {
+	// ReadHeaderTimeout bounds reading a request's headers (default 5s).
+	// PURISTA_HTTP_READ_HEADER_TIMEOUT, --http-read-header-timeout.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request (default 30s). PURISTA_HTTP_READ_TIMEOUT,
+	// --http-read-timeout.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response from its first byte (default 30s).
+	// PURISTA_HTTP_WRITE_TIMEOUT, --http-write-timeout.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds a keep-alive connection's wait for its next request (default
+	// 60s). PURISTA_HTTP_IDLE_TIMEOUT, --http-idle-timeout.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers (default 64 KiB).
+	// PURISTA_HTTP_MAX_HEADER_BYTES, --http-max-header-bytes.
+	MaxHeaderBytes int
+	// MaxConcurrent caps the requests in flight; more are answered 503 (default 256).
+	// PURISTA_HTTP_MAX_CONCURRENT, --http-max-concurrent.
+	MaxConcurrent int
+	// BodyMemory caps the request body bytes held by all requests together (default
+	// 64 MiB); it must be at least the largest endpoint body limit.
+	// PURISTA_HTTP_MAX_BODY_MEMORY, --http-max-body-memory.
+	BodyMemory int64
+	// CORSOrigins enables CORS for these origins; empty (the default) leaves it off.
+	// PURISTA_HTTP_CORS_ORIGINS, --http-cors-origins.
+	CORSOrigins []string
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -111,6 +157,12 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	if v, ok := env("PURISTA_LOCAL_DELIVERY"); ok {
 		local = v
 	}
+	hs := httpSettingTable()
+	for i := range hs {
+		if v, ok := env(hs[i].env); ok {
+			hs[i].value = v
+		}
+	}
 
 	fs := flag.NewFlagSet(filepath.Base(os.Args[0]), flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned; -h prints the settings below
@@ -126,6 +178,9 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&cfg.InstanceID, "instance-id", cfg.InstanceID, "bridge instance id: 32 hex characters or a pod name such as signup-0 (env PURISTA_INSTANCE_ID)")
 	fs.StringVar(&cfg.Events, "events", cfg.Events, "stream runtime records as JSON lines to a file or fd:N (env PURISTA_EVENTS)")
 	fs.StringVar(&local, "local-delivery", local, "deliver calls between services of this process in memory (env PURISTA_LOCAL_DELIVERY)")
+	for i := range hs {
+		fs.StringVar(&hs[i].value, hs[i].flag, hs[i].value, hs[i].usage+" (env "+hs[i].env+")")
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(out, "Usage of %s (every setting is also an environment variable):\n", fs.Name())
@@ -187,6 +242,14 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	if id := cfg.InstanceID; id != "" && !isHex32(id) && !isLabel(id) {
 		errs = append(errs, fmt.Errorf("instance id %q%s is neither 32 lowercase hex characters nor a pod-name-like label (lowercase letters, digits and '-', at most 63): leave it empty for a random one, or use e.g. the pod name signup-0", id, from("instance-id", "PURISTA_INSTANCE_ID")))
 	}
+	for _, h := range hs {
+		if h.value == "" {
+			continue
+		}
+		if err := h.set(&cfg, h.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q%s: %w", strings.ReplaceAll(h.flag, "-", " "), h.value, from(h.flag, h.env), err))
+		}
+	}
 	if _, err := BridgeKind(cfg.Bridge); err != nil {
 		if src := from("bridge", "PURISTA_BRIDGE"); src != "" {
 			err = fmt.Errorf("%s: %w", strings.Trim(src, " ()"), err)
@@ -233,4 +296,124 @@ func isLabel(s string) bool {
 		}
 	}
 	return true
+}
+
+// httpSetting is a string setting of the HTTP server or its authentication: its
+// environment variable, flag, usage, raw value, and how it lands in a Config.
+type httpSetting struct {
+	env, flag, usage, value string
+	set                     func(cfg *Config, v string) error
+}
+
+// httpSettingTable lists the HTTP server and authentication settings.
+func httpSettingTable() []httpSetting {
+	str := func(dst func(*Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *dst(c) = v; return nil }
+	}
+	list := func(dst func(*Config) *[]string) func(*Config, string) error {
+		return func(c *Config, v string) error { *dst(c) = splitList(v); return nil }
+	}
+	dur := func(dst func(*Config) *time.Duration) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return errors.New("not a positive duration: use e.g. 30s")
+			}
+			*dst(c) = d
+			return nil
+		}
+	}
+	boolean := func(dst func(*Config) *bool) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			switch strings.ToLower(v) {
+			case "1", "true", "yes", "on":
+				*dst(c) = true
+			case "0", "false", "no", "off":
+				*dst(c) = false
+			default:
+				return errors.New("not a boolean: use 1 or 0")
+			}
+			return nil
+		}
+	}
+	count := func(set func(*Config, int64)) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			n, err := parseBytes(v)
+			if err != nil {
+				return err
+			}
+			set(c, n)
+			return nil
+		}
+	}
+	return []httpSetting{
+		{env: "PURISTA_HTTP_AUTH_JWKS_URL", flag: "http-auth-jwks-url", usage: "verify bearer JWTs with the keys at this JWK Set URL",
+			set: str(func(c *Config) *string { return &c.HTTPAuth.JWKSURL })},
+		{env: "PURISTA_HTTP_AUTH_JWT_KEYS_FILE", flag: "http-auth-jwt-keys-file", usage: "verify bearer JWTs with the PEM or JWK Set public keys in this file",
+			set: str(func(c *Config) *string { return &c.HTTPAuth.JWTKeysFile })},
+		{env: "PURISTA_HTTP_AUTH_JWT_ISSUER", flag: "http-auth-jwt-issuer", usage: "required iss of bearer JWTs",
+			set: str(func(c *Config) *string { return &c.HTTPAuth.JWTIssuer })},
+		{env: "PURISTA_HTTP_AUTH_JWT_AUDIENCE", flag: "http-auth-jwt-audience", usage: "accepted aud values of bearer JWTs, comma-separated (required with JWTs)",
+			set: list(func(c *Config) *[]string { return &c.HTTPAuth.JWTAudience })},
+		{env: "PURISTA_HTTP_AUTH_JWT_ALGS", flag: "http-auth-jwt-algs", usage: "accepted JWT algorithms, comma-separated (default: RS, PS, ES and EdDSA; never none)",
+			set: list(func(c *Config) *[]string { return &c.HTTPAuth.JWTAlgorithms })},
+		{env: "PURISTA_HTTP_AUTH_JWT_CLOCK_SKEW", flag: "http-auth-jwt-clock-skew", usage: "leeway for JWT exp, nbf and iat (default 30s)",
+			set: dur(func(c *Config) *time.Duration { return &c.HTTPAuth.JWTClockSkew })},
+		{env: "PURISTA_HTTP_AUTH_PRINCIPAL_CLAIM", flag: "http-auth-principal-claim", usage: "JWT claim naming the principal (default sub)",
+			set: str(func(c *Config) *string { return &c.HTTPAuth.PrincipalClaim })},
+		{env: "PURISTA_HTTP_AUTH_TENANT_CLAIM", flag: "http-auth-tenant-claim", usage: "JWT claim naming the tenant (default tenant_id)",
+			set: str(func(c *Config) *string { return &c.HTTPAuth.TenantClaim })},
+		{env: "PURISTA_HTTP_API_KEYS", flag: "http-api-keys", usage: `API keys as "sha256:<hex digest> <principal> [<tenant>]", comma-separated`,
+			set: str(func(c *Config) *string { return &c.HTTPAuth.APIKeys })},
+		{env: "PURISTA_HTTP_API_KEYS_FILE", flag: "http-api-keys-file", usage: "file of API key entries, one per line",
+			set: str(func(c *Config) *string { return &c.HTTPAuth.APIKeysFile })},
+		{env: "PURISTA_HTTP_TRUSTED_PROXIES", flag: "http-trusted-proxies", usage: "CIDRs of proxies whose X-Principal-Id and X-Tenant-Id headers are believed",
+			set: list(func(c *Config) *[]string { return &c.HTTPAuth.TrustedProxies })},
+		{env: "PURISTA_HTTP_DEV_INSECURE", flag: "http-dev-insecure", usage: "development only: let callers without credentials in, as whoever X-Principal-Id names, and serve every command at its /api route (1 or 0)",
+			set: boolean(func(c *Config) *bool { return &c.HTTPAuth.DevInsecure })},
+		{env: "PURISTA_HTTP_PUBLIC_INDEX", flag: "http-public-index", usage: "serve GET /api and the OpenAPI document without credentials (1 or 0)",
+			set: boolean(func(c *Config) *bool { return &c.HTTPPublicIndex })},
+		{env: "PURISTA_HTTP_READ_HEADER_TIMEOUT", flag: "http-read-header-timeout", usage: "bound for reading a request's headers (default 5s)",
+			set: dur(func(c *Config) *time.Duration { return &c.HTTPLimits.ReadHeaderTimeout })},
+		{env: "PURISTA_HTTP_READ_TIMEOUT", flag: "http-read-timeout", usage: "bound for reading a whole request (default 30s)",
+			set: dur(func(c *Config) *time.Duration { return &c.HTTPLimits.ReadTimeout })},
+		{env: "PURISTA_HTTP_WRITE_TIMEOUT", flag: "http-write-timeout", usage: "bound for writing a response from its first byte (default 30s)",
+			set: dur(func(c *Config) *time.Duration { return &c.HTTPLimits.WriteTimeout })},
+		{env: "PURISTA_HTTP_IDLE_TIMEOUT", flag: "http-idle-timeout", usage: "bound for an idle keep-alive connection (default 60s)",
+			set: dur(func(c *Config) *time.Duration { return &c.HTTPLimits.IdleTimeout })},
+		{env: "PURISTA_HTTP_MAX_HEADER_BYTES", flag: "http-max-header-bytes", usage: "bound for a request's headers, e.g. 64KiB",
+			set: count(func(c *Config, n int64) { c.HTTPLimits.MaxHeaderBytes = int(n) })},
+		{env: "PURISTA_HTTP_MAX_CONCURRENT", flag: "http-max-concurrent", usage: "requests in flight before more are answered 503 (default 256)",
+			set: count(func(c *Config, n int64) { c.HTTPLimits.MaxConcurrent = int(n) })},
+		{env: "PURISTA_HTTP_MAX_BODY_MEMORY", flag: "http-max-body-memory", usage: "request body bytes held by all requests together, e.g. 64MiB",
+			set: count(func(c *Config, n int64) { c.HTTPLimits.BodyMemory = n })},
+		{env: "PURISTA_HTTP_CORS_ORIGINS", flag: "http-cors-origins", usage: "origins allowed to call from browsers, comma-separated (default: none, CORS off)",
+			set: list(func(c *Config) *[]string { return &c.HTTPLimits.CORSOrigins })},
+	}
+}
+
+// splitList splits a comma-separated setting, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// parseBytes reads a positive count, optionally with a KiB, MiB or GiB suffix.
+func parseBytes(v string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if n, ok := strings.CutSuffix(v, suffix); ok {
+			v, mult = strings.TrimSpace(n), m
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt32 {
+		return 0, errors.New("not a positive count: use e.g. 256 or 64MiB")
+	}
+	return n * mult, nil
 }
