@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -282,5 +283,50 @@ func TestAuthConfigSettings(t *testing.T) {
 		if !errors.Is(err, framework.ErrConfig) || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: err = %v, want a config error naming it", name, bad, err)
 		}
+	}
+}
+
+func TestServerHealthIsHardened(t *testing.T) {
+	addr := freeAddr(t)
+	env := map[string]string{"PURISTA_HEALTH_ADDR": addr}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &logBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- framework.RunMain(ctx, nil, func(k string) string { return env[k] }, logs, echoService())
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	var c net.Conn
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var err error
+		if c, err = net.Dial("tcp", addr); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health never listened: %v\n%s", err, logs.String())
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case code := <-done:
+			done <- code
+			t.Fatalf("exited with %d:\n%s", code, logs.String())
+		}
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /readyz HTTP/1.1\r\nHost: x\r\n"); err != nil { // headers never end
+		t.Fatal(err)
+	}
+	// The health server reads headers for at most 2s; allow as much again for it to act.
+	if err := c.SetReadDeadline(time.Now().Add(4 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := io.Copy(io.Discard, c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the health server keeps a connection with endless headers open")
 	}
 }
