@@ -2,15 +2,24 @@ package framework_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/httpauth"
@@ -328,5 +337,75 @@ func TestServerHealthIsHardened(t *testing.T) {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		t.Fatal("the health server keeps a connection with endless headers open")
+	}
+}
+
+func TestAuthAppJWTFromKeysFile(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "keys.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, _, _ := runGuard(t, map[string]string{"PURISTA_HTTP_AUTH_JWT_KEYS_FILE": file, "PURISTA_HTTP_AUTH_JWT_AUDIENCE": "guard",
+		"PURISTA_HTTP_AUTH_JWT_ISSUER": "https://idp.test"}, make(chan struct{}, 1), nil)
+	claims := func(mod func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": "https://idp.test", "aud": "guard", "sub": "ann", "tenant_id": "t9", "exp": time.Now().Add(time.Minute).Unix()}
+		if mod != nil {
+			mod(c)
+		}
+		return c
+	}
+	signed := func(c jwt.MapClaims) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodES256, c).SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	none, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims(nil)).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		token  string
+		status int
+	}{
+		{"valid", signed(claims(nil)), http.StatusOK},
+		{"expired", signed(claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() })), http.StatusUnauthorized},
+		{"wrong audience", signed(claims(func(c jwt.MapClaims) { c["aud"] = "billing" })), http.StatusUnauthorized},
+		{"wrong issuer", signed(claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.test" })), http.StatusUnauthorized},
+		{"alg none", none, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, base+"/whoami", strings.NewReader("{}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+			req.Header.Set("X-Principal-Id", "admin") // never believed
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var got whoOut
+			_ = json.NewDecoder(resp.Body).Decode(&got)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.status == http.StatusOK && got != (whoOut{"ann", "t9"}) {
+				t.Fatalf("identity %+v, want ann in t9", got)
+			}
+		})
 	}
 }
