@@ -71,12 +71,20 @@ func (p *Process) WaitReady(ctx context.Context) error {
 	}
 }
 
-// InvokeError is a command call that the app answered with an error status.
+// InvokeError is a command call that the app answered with an error status. The app
+// answers errors as RFC 9457 problem documents; Message is their detail (or title).
 type InvokeError struct {
 	// Status is the HTTP status, which is the PURISTA error status (400, 404, 422, 500…).
 	Status int `json:"status"`
-	// Message is the error message.
-	Message string `json:"message"`
+	// Message is the error message: the problem's detail, else its title.
+	Message string `json:"detail"`
+	// Title is the problem's title (the status text for most errors).
+	Title string `json:"title,omitempty"`
+	// Errors are the fields that failed validation, as "field: message".
+	Errors []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
 	// Data is the error's data, if any.
 	Data json.RawMessage `json:"data,omitempty"`
 	// TraceID is the trace of the failed call.
@@ -86,6 +94,9 @@ type InvokeError struct {
 // Error implements error.
 func (e *InvokeError) Error() string {
 	s := fmt.Sprintf("%d %s", e.Status, e.Message)
+	for _, fe := range e.Errors {
+		s += "; " + fe.Field + ": " + fe.Message
+	}
 	if len(e.Data) > 0 && string(e.Data) != "null" {
 		s += " " + string(e.Data)
 	}
@@ -121,8 +132,10 @@ func InvokeHTTP(ctx context.Context, addr, service, version, command string, pay
 	}
 	if resp.StatusCode != http.StatusOK {
 		ie := &InvokeError{Status: resp.StatusCode}
-		if json.Unmarshal(body, ie) != nil || ie.Message == "" {
+		if json.Unmarshal(body, ie) != nil {
 			ie.Message = string(bytes.TrimSpace(body))
+		} else if ie.Message == "" {
+			ie.Message = ie.Title
 		}
 		ie.Status = resp.StatusCode
 		return nil, ie
