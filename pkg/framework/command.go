@@ -80,7 +80,11 @@ func (d *commandDef) schemas() error {
 
 func (d *commandDef) info() CommandInfo {
 	ci := CommandInfo{Service: d.service, Version: d.version, Name: d.name, Description: d.description,
-		SuccessEvent: d.successEvent, Timeout: d.timeout, Example: d.example, HTTP: d.http}
+		SuccessEvent: d.successEvent, Timeout: d.timeout, Example: d.example}
+	if d.http != nil {
+		e := d.http.clone() // so that the definition stays as declared
+		ci.HTTP = &e
+	}
 	if d.schemas() == nil {
 		ci.InputSchema = d.inSchema.JSON()
 		ci.OutputSchema = d.outSchema.JSON()

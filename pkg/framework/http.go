@@ -66,9 +66,15 @@ func WithHTTP(e Endpoint) CommandOption {
 			d.errs = append(d.errs, fmt.Errorf("WithHTTP given twice: a command has one endpoint"))
 			return
 		}
-		e.Query, e.Consumes, e.Produces, e.Tags = slices.Clone(e.Query), slices.Clone(e.Consumes), slices.Clone(e.Produces), slices.Clone(e.Tags)
+		e = e.clone()
 		d.http = &e
 	}
+}
+
+// clone returns e with its own copies of the slices.
+func (e Endpoint) clone() Endpoint {
+	e.Query, e.Consumes, e.Produces, e.Tags = slices.Clone(e.Query), slices.Clone(e.Consumes), slices.Clone(e.Produces), slices.Clone(e.Tags)
+	return e
 }
 
 // ErrNoAuthenticator is wrapped (with ErrConfig) by the error of Runtime.HTTPHandler

@@ -265,6 +265,16 @@ func TestHTTPIndexListsDeclaredEndpointsOnly(t *testing.T) {
 		t.Fatalf("GET /api lists %v, want %v", got, want)
 	}
 	checkCase(t, h, httpCase{method: "GET", target: "/openapi.json", wantStatus: 200, wantBody: "createOrder"})
+	if e := createOrder.Info().HTTP; e == nil || e.Path != "/orders/{id}" || e.Status != 201 {
+		t.Fatalf("CommandInfo.HTTP of createOrder = %+v", e)
+	}
+	createOrder.Info().HTTP.Query[0] = "changed"
+	if q := createOrder.Info().HTTP.Query; q[0] != "page" {
+		t.Fatalf("CommandInfo.HTTP shares the definition's slices: %v", q)
+	}
+	if e := hiddenOrder.Info().HTTP; e != nil {
+		t.Fatalf("CommandInfo.HTTP of an undeclared command = %+v, want nil", e)
+	}
 }
 
 func TestHTTPCommandRoutes(t *testing.T) {

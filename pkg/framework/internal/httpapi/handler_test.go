@@ -29,8 +29,11 @@ func TestBodyReadErrors(t *testing.T) {
 	}
 	invoked := false
 	h := New(Config{Routes: routes,
-		Invoke: func(context.Context, Call) (json.RawMessage, *Problem) { invoked = true; return json.RawMessage("{}"), nil },
-		Trace:  func(r *http.Request) (context.Context, string) { return r.Context(), strings.Repeat("a", 32) }})
+		Invoke: func(context.Context, Call) (json.RawMessage, *Problem) {
+			invoked = true
+			return json.RawMessage("{}"), nil
+		},
+		Trace: func(r *http.Request) (context.Context, string) { return r.Context(), strings.Repeat("a", 32) }})
 	tests := []struct {
 		name       string
 		err        error
