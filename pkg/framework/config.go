@@ -93,7 +93,7 @@ type HTTPLimits struct {
 	// PURISTA_HTTP_MAX_CONCURRENT, --http-max-concurrent.
 	MaxConcurrent int
 	// BodyMemory caps the request body bytes held by all requests together (default
-	// 64 MiB); it must be at least the largest endpoint body limit.
+	// 32 MiB); it must be at least the largest endpoint body limit.
 	// PURISTA_HTTP_MAX_BODY_MEMORY, --http-max-body-memory.
 	BodyMemory int64
 	// CORSOrigins enables CORS for these origins; empty (the default) leaves it off.
@@ -385,7 +385,7 @@ func httpSettingTable() []httpSetting {
 			set: count(func(c *Config, n int64) { c.HTTPLimits.MaxHeaderBytes = int(n) })},
 		{env: "PURISTA_HTTP_MAX_CONCURRENT", flag: "http-max-concurrent", usage: "requests in flight before more are answered 503 (default 256)",
 			set: count(func(c *Config, n int64) { c.HTTPLimits.MaxConcurrent = int(n) })},
-		{env: "PURISTA_HTTP_MAX_BODY_MEMORY", flag: "http-max-body-memory", usage: "request body bytes held by all requests together, e.g. 64MiB",
+		{env: "PURISTA_HTTP_MAX_BODY_MEMORY", flag: "http-max-body-memory", usage: "request body bytes held by all requests together (default 32MiB)",
 			set: count(func(c *Config, n int64) { c.HTTPLimits.BodyMemory = n })},
 		{env: "PURISTA_HTTP_CORS_ORIGINS", flag: "http-cors-origins", usage: "origins allowed to call from browsers, comma-separated (default: none, CORS off)",
 			set: list(func(c *Config) *[]string { return &c.HTTPLimits.CORSOrigins })},

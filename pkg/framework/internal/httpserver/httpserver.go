@@ -57,7 +57,7 @@ type Limits struct {
 // DefaultLimits are the limits of the command server.
 func DefaultLimits() Limits {
 	return Limits{ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
-		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10, MaxConcurrent: 256, BodyBudget: 64 << 20}
+		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10, MaxConcurrent: 256, BodyBudget: 32 << 20}
 }
 
 // HealthLimits are the limits of the health server: small, no request bodies.

@@ -1,0 +1,93 @@
+package framework_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/purista-go/purista/pkg/framework"
+)
+
+type padIn struct {
+	Pad string `json:"pad"`
+}
+
+var padCmd = framework.Command[padIn, struct{}]("Pad", "1", "pad",
+	framework.WithHTTP(framework.Endpoint{Method: http.MethodPost, Path: "/pad", Public: true, BodyLimit: 8 << 20}))
+
+// TestServerBodyMemoryBoundEndToEnd sends 20 concurrent bodies of 8 MiB to a command
+// endpoint of a process whose body memory is 32 MiB, and bounds what the process takes
+// from the OS meanwhile (docs/http.md, Server limits).
+func TestServerBodyMemoryBoundEndToEnd(t *testing.T) {
+	const (
+		bodies   = 20
+		bodySize = 8 << 20
+		budget   = 32 << 20
+	)
+	svc := framework.NewService("Pad", "1", "pad")
+	framework.Handle(svc, padCmd, func(_ *framework.Context, in padIn) (struct{}, error) { return struct{}{}, nil })
+	addr := freeAddr(t)
+	env := map[string]string{"PURISTA_HTTP_ADDR": addr, "PURISTA_HEALTH_ADDR": "off", "PURISTA_HTTP_MAX_BODY_MEMORY": "32MiB",
+		"PURISTA_HTTP_READ_TIMEOUT": "5m"} // bodies wait for their share, slowly under -race
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &logBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- framework.RunMain(ctx, nil, func(k string) string { return env[k] }, logs, svc) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	payload := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("a"), bodySize-10)...), '"', '}')
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Post("http://"+addr+"/pad", "application/json", bytes.NewReader([]byte(`{"pad":""}`)))
+		if err == nil {
+			_ = resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never served: %v\n%s", err, logs.String())
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case code := <-done:
+			done <- code
+			t.Fatalf("exited with %d:\n%s", code, logs.String())
+		}
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	statuses := make([]int, bodies)
+	var wg sync.WaitGroup
+	for i := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post("http://"+addr+"/pad", "application/json", bytes.NewReader(payload))
+			if err != nil {
+				return
+			}
+			statuses[i] = resp.StatusCode
+			_ = resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	runtime.ReadMemStats(&after)
+	for i, s := range statuses {
+		if s != http.StatusOK {
+			t.Errorf("body %d: status %d", i, s)
+		}
+	}
+	grew := int64(after.Sys) - int64(before.Sys)
+	const bound = 12*budget + 32<<20 // docs/http.md, Server limits
+	t.Logf("Sys grew by %d MiB for %d concurrent %d MiB bodies to a command, body memory %d MiB (bound %d MiB)",
+		grew>>20, bodies, bodySize>>20, budget>>20, bound>>20)
+	if grew > bound {
+		t.Errorf("Sys grew by %d MiB, over the bound of %d MiB", grew>>20, bound>>20)
+	}
+}
