@@ -365,6 +365,7 @@ func loadCall(ctx context.Context, client *http.Client, addr string, c framework
 	if err != nil {
 		return unaccepted, err
 	}
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
 		switch {
