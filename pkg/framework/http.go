@@ -303,3 +303,44 @@ func (r *Runtime) httpInvoke(ctx context.Context, c httpapi.Call) (json.RawMessa
 	}
 	return nil, httpapi.CommandProblem(status, detail, nil, c.TraceID)
 }
+
+// exposeHTTP adds a declared endpoint to the expose object of a command's
+// infoServiceFunctionAdded payload, in PURISTA's shape: http {method, path, openApi
+// {isSecure, description, summary, tags, query [{name, required}]}}, deprecation and
+// content types.
+func exposeHTTP(expose map[string]any, d *commandDef) {
+	if d.http == nil {
+		return
+	}
+	e := d.http
+	method := strings.ToUpper(e.Method)
+	if method == "" {
+		method = http.MethodPost
+	}
+	var required []string
+	if d.paramSchema != nil {
+		var doc struct {
+			Required []string `json:"required"`
+		}
+		_ = json.Unmarshal(d.paramSchema.JSON(), &doc) // a schema we generated
+		required = doc.Required
+	}
+	query := []map[string]any{}
+	for _, q := range e.Query {
+		query = append(query, map[string]any{"name": q, "required": slices.Contains(required, q)})
+	}
+	tags := e.Tags
+	if len(tags) == 0 {
+		tags = []string{d.service}
+	}
+	expose["http"] = map[string]any{"method": method, "path": e.Path, "openApi": map[string]any{
+		"isSecure": !e.Public, "description": d.description, "summary": e.Summary, "tags": tags, "query": query,
+		"operationId": d.service + "_v" + d.version + "_" + d.name}}
+	expose["deprecated"] = e.Deprecated
+	if len(e.Consumes) > 0 {
+		expose["contentTypeRequest"] = e.Consumes[0]
+	}
+	if len(e.Produces) > 0 {
+		expose["contentTypeResponse"] = e.Produces[0]
+	}
+}

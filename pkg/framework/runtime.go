@@ -183,6 +183,7 @@ func functionAddedPayload(d *commandDef) json.RawMessage {
 	} else {
 		expose["parameter"] = json.RawMessage(`{"type":"object","properties":{}}`)
 	}
+	exposeHTTP(expose, d)
 	raw, _ := json.Marshal(map[string]any{"expose": expose}) // maps of raw JSON always encode
 	return raw
 }
