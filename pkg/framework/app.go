@@ -255,6 +255,18 @@ func httpHandler(ctx context.Context, rt *Runtime, cfg Config, opts []HTTPOption
 		first = append(first, WithCommandRoutes())
 		log.Warn("HTTP DEVELOPMENT MODE (PURISTA_HTTP_DEV_INSECURE): requests without credentials are let in as whoever their X-Principal-Id header names, and every command is served at POST /api/<service>/v<version>/<command>; never run this in production")
 	}
+	budget := serverLimits(cfg.HTTPLimits).BodyBudget
+	if budget == 0 {
+		budget = httpserver.DefaultLimits().BodyBudget
+	}
+	for _, svc := range rt.services {
+		for _, c := range svc.Commands() {
+			if c.HTTP != nil && c.HTTP.BodyLimit > budget {
+				return nil, fmt.Errorf("%w: the endpoint %s %s of %s/v%s.%s takes bodies of up to %d bytes, more than the %d bytes all requests may hold together: raise PURISTA_HTTP_MAX_BODY_MEMORY (--http-max-body-memory) or lower its BodyLimit",
+					ErrConfig, c.HTTP.Method, c.HTTP.Path, c.Service, c.Version, c.Name, c.HTTP.BodyLimit, budget)
+			}
+		}
+	}
 	h, err := rt.HTTPHandler(append(first, opts...)...)
 	if errors.Is(err, ErrNoAuthenticator) {
 		err = fmt.Errorf("%w; configure an authenticator: PURISTA_HTTP_AUTH_JWKS_URL or PURISTA_HTTP_AUTH_JWT_KEYS_FILE with PURISTA_HTTP_AUTH_JWT_AUDIENCE (bearer JWTs), "+

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,5 +90,20 @@ func TestServerBodyMemoryBoundEndToEnd(t *testing.T) {
 		grew>>20, bodies, bodySize>>20, budget>>20, bound>>20)
 	if grew > bound {
 		t.Errorf("Sys grew by %d MiB, over the bound of %d MiB", grew>>20, bound>>20)
+	}
+}
+
+func TestServerRefusesBodyLimitOverBodyMemory(t *testing.T) {
+	svc := framework.NewService("Pad", "1", "pad")
+	framework.Handle(svc, padCmd, func(_ *framework.Context, in padIn) (struct{}, error) { return struct{}{}, nil })
+	env := map[string]string{"PURISTA_HTTP_ADDR": freeAddr(t), "PURISTA_HEALTH_ADDR": "off", "PURISTA_HTTP_MAX_BODY_MEMORY": "4MiB"}
+	var out logBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if code := framework.RunMain(ctx, nil, func(k string) string { return env[k] }, &out, svc); code != framework.ExitConfig {
+		t.Fatalf("exit %d, want %d\n%s", code, framework.ExitConfig, out.String())
+	}
+	if !strings.Contains(out.String(), "PURISTA_HTTP_MAX_BODY_MEMORY") || !strings.Contains(out.String(), "POST /pad") {
+		t.Fatalf("the refusal does not say what to change:\n%s", out.String())
 	}
 }
