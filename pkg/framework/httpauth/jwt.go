@@ -13,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +92,11 @@ type JWT struct {
 func NewJWT(ctx context.Context, cfg JWTConfig) (*JWT, error) {
 	if cfg.JWKSURL == "" && len(cfg.Keys) == 0 {
 		return nil, errors.New("JWT authentication needs a JWKS URL or static keys")
+	}
+	if cfg.JWKSURL != "" {
+		if err := checkJWKSURL(cfg.JWKSURL); err != nil {
+			return nil, err
+		}
 	}
 	if len(cfg.Audience) == 0 {
 		return nil, errors.New("JWT authentication needs an audience: the value of the aud claim your identity provider puts into tokens for this API")
@@ -224,6 +231,26 @@ func (j *JWT) Authenticate(r *http.Request) (Identity, error) {
 	}
 	tenant, _ := claimString(claims[j.cfg.TenantClaim])
 	return Identity{PrincipalID: principal, TenantID: tenant, Method: "jwt"}, nil
+}
+
+// checkJWKSURL accepts https URLs, and http ones only to a loopback host: keys fetched
+// over plain HTTP from elsewhere could be swapped on the way.
+func checkJWKSURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("JWKS URL %q is not an absolute URL: use e.g. https://idp.example.com/.well-known/jwks.json", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		host := u.Hostname()
+		if ip, err := netip.ParseAddr(host); (err == nil && ip.IsLoopback()) || host == "localhost" {
+			return nil
+		}
+		return fmt.Errorf("JWKS URL %q uses plain http to a remote host, where the keys could be swapped on the way: use https", raw)
+	}
+	return fmt.Errorf("JWKS URL %q must use https", raw)
 }
 
 // BearerToken returns the token of an "Authorization: Bearer <token>" header (scheme

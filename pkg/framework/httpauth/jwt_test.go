@@ -347,6 +347,8 @@ func TestAuthJWTConfigRefused(t *testing.T) {
 		{"no audience", httpauth.JWTConfig{Keys: []any{[]byte("k")}}, "audience"},
 		{"alg none", httpauth.JWTConfig{Keys: []any{[]byte("k")}, Audience: []string{"a"}, Algorithms: []string{"RS256", "none"}}, `"none"`},
 		{"unknown alg", httpauth.JWTConfig{Keys: []any{[]byte("k")}, Audience: []string{"a"}, Algorithms: []string{"XY999"}}, "unknown"},
+		{"JWKS over plain http", httpauth.JWTConfig{JWKSURL: "http://idp.example.com/jwks", Audience: []string{"a"}}, "use https"},
+		{"JWKS URL not absolute", httpauth.JWTConfig{JWKSURL: "/jwks", Audience: []string{"a"}}, "absolute"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
