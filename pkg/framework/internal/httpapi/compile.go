@@ -141,8 +141,8 @@ func (r *Route) compilePath() error {
 			return fmt.Errorf("path %q has a %q segment: paths are served as written, use plain names", p, s)
 		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
 			name := s[1 : len(s)-1]
-			if !isIdent(name) {
-				return fmt.Errorf("path parameter %q is not a name: use letters, digits and '_', e.g. {id}", s)
+			if !isParamName(name) {
+				return fmt.Errorf("path parameter %q is not a name: use letters, digits, '_' and '-', e.g. {id}", s)
 			}
 			if slices.Contains(r.pathParams, name) {
 				return fmt.Errorf("path parameter {%s} appears twice", name)
@@ -161,12 +161,14 @@ func (r *Route) compilePath() error {
 	return nil
 }
 
-func isIdent(s string) bool {
+// isParamName reports whether s is a path parameter name: letters, '_', and after the
+// first character also digits and '-'.
+func isParamName(s string) bool {
 	if s == "" {
 		return false
 	}
 	for i, c := range s {
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '-')) {
 			return false
 		}
 	}

@@ -104,6 +104,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 
 func (h *Handler) document(w http.ResponseWriter, body []byte, ct string) ([]byte, *Problem) {
 	w.Header().Set("Content-Type", ct)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	return body, nil
 }
