@@ -134,7 +134,7 @@ func TestHeadlessMakeDev(t *testing.T) {
 	_, i = out.wait(t, i, "| building; "+firstBuildNote, 3*time.Minute)
 	_, i = out.wait(t, i, " | built in ", 3*time.Minute)
 	_, i = out.wait(t, i, " | running pid=", time.Minute)
-	_, i = out.wait(t, i, " | all services ready in ", time.Minute)
+	_, _ = out.wait(t, i, " | all services ready in ", time.Minute)
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

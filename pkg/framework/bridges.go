@@ -36,7 +36,7 @@ func NewBridge(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
 	case "mqtt":
 		b, err = newMQTT(cfg, log)
 	default:
-		err = fmt.Errorf("the %s bridge is not built into this binary", kind)
+		err = fmt.Errorf("the %s bridge is not built into this binary: choose a bridge it has: %s", kind, strings.Join(linkedBridges(), ", "))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s bridge: %w", ErrConfig, kind, redact.Error(err, cfg.Bridge))
