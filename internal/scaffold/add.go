@@ -141,6 +141,29 @@ func planService(p *Plan, sd ServiceData) error {
 // refused with ErrInvalidInput unless sharedEvent says the sharing is meant: its
 // subscribers would receive both.
 func AddCommand(dir, service, name, event string, sharedEvent bool) (*Plan, error) {
+	return AddCommandWith(dir, CommandOptions{Service: service, Name: name, Event: event, AllowSharedEvent: sharedEvent})
+}
+
+// CommandOptions describe a command for AddCommandWith.
+type CommandOptions struct {
+	// Service and Name name the service and the new command.
+	Service, Name string
+	// Event is the success event ("" for none); AllowSharedEvent lets it be one that
+	// another contract of the project already declares.
+	Event            string
+	AllowSharedEvent bool
+	// HTTP, when set, declares an endpoint (see ParseEndpoint for the accepted values).
+	HTTP string
+	// Public makes the endpoint public; it needs HTTP.
+	Public bool
+}
+
+// AddCommandWith is AddCommand with an optional HTTP endpoint: with o.HTTP the contract
+// declares framework.WithHTTP(framework.Endpoint{…}) and, when the path has parameters,
+// a parameter type with a string field for each (framework.WithParameter) that the
+// handler reads. Invalid input wraps ErrInvalidInput and plans nothing.
+func AddCommandWith(dir string, o CommandOptions) (*Plan, error) {
+	service, name, event := o.Service, o.Name, o.Event
 	if err := ValidateCommandName("command", name); err != nil {
 		return nil, err
 	}
@@ -148,6 +171,17 @@ func AddCommand(dir, service, name, event string, sharedEvent bool) (*Plan, erro
 		if err := ValidateEventName(event); err != nil {
 			return nil, err
 		}
+	}
+	var endpoint *EndpointData
+	switch {
+	case o.HTTP != "":
+		e, err := ParseEndpoint(o.HTTP, service, name, o.Public)
+		if err != nil {
+			return nil, err
+		}
+		endpoint = &e
+	case o.Public:
+		return nil, invalid("--public marks an HTTP endpoint public: give the endpoint too, e.g. --http POST:/%s --public", strings.ToLower(service))
 	}
 	w, err := openProject(dir)
 	if err != nil {
@@ -157,7 +191,7 @@ func AddCommand(dir, service, name, event string, sharedEvent bool) (*Plan, erro
 	if err != nil {
 		return nil, err
 	}
-	if event != "" && !sharedEvent {
+	if event != "" && !o.AllowSharedEvent {
 		if owner, expr, err := w.findEvent(event); err != nil {
 			return nil, err
 		} else if owner != "" {
@@ -165,12 +199,23 @@ func AddCommand(dir, service, name, event string, sharedEvent bool) (*Plan, erro
 				event, owner, expr, lowerFirst(name)+"Done")
 		}
 	}
-	cd := CommandData{Service: sd, Name: lowerFirst(name), Ident: upperFirst(name), Handler: lowerFirst(name), Event: event}
-	if err := w.checkFree(sd, "command", name, []string{cd.Ident, cd.Ident + "In", cd.Ident + "Out"}, cd.Handler); err != nil {
+	cd := CommandData{Service: sd, Name: lowerFirst(name), Ident: upperFirst(name), Handler: lowerFirst(name), Event: event, HTTP: endpoint}
+	contractNames := []string{cd.Ident, cd.Ident + "In", cd.Ident + "Out"}
+	if endpoint != nil && len(endpoint.Params) > 0 {
+		contractNames = append(contractNames, cd.Ident+"Params")
+	}
+	if err := w.checkFree(sd, "command", name, contractNames, cd.Handler); err != nil {
 		return nil, err
 	}
 	if err := planCommand(w.plan, cd); err != nil {
 		return nil, err
+	}
+	if endpoint != nil {
+		access := "callers need credentials (docs/http.md)"
+		if endpoint.Public {
+			access = "public: anyone may call it"
+		}
+		w.plan.Next = append(w.plan.Next, fmt.Sprintf("%s is served at %s %s; %s", cd.Name, endpoint.Method, endpoint.Path, access))
 	}
 	return w.plan, nil
 }

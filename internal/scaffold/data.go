@@ -64,6 +64,8 @@ type CommandData struct {
 	Handler string
 	// Event is the success event name, or "".
 	Event string
+	// HTTP is the command's endpoint, or nil when it is not on HTTP.
+	HTTP *EndpointData
 }
 
 // SubscriptionData is the data of the subscription templates.

@@ -35,6 +35,10 @@ type Options struct {
 	// AllowSharedEvent lets a command emit an event another command of the project
 	// already emits.
 	AllowSharedEvent bool
+	// HTTP is the command's endpoint: "METHOD:/path", "/path" or "METHOD" ("" for none).
+	HTTP string
+	// Public makes the command's endpoint public (with HTTP).
+	Public bool
 	// DryRun lists the files instead of writing them.
 	DryRun bool
 }
@@ -99,14 +103,23 @@ purista.yaml and passed to framework.Main in the project's main.go.`,
 func newCmdCommand(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, What: "command"}
 	cmd := &cobra.Command{
-		Use:   "command SERVICE NAME [--event NAME]",
+		Use:   "command SERVICE NAME [--event NAME] [--http [METHOD:]/PATH [--public]]",
 		Short: "Add a command to a service: typed handle, handler, test, registration",
 		Long: `Add command NAME to SERVICE: the input and output types and the typed command handle
 in the contract package (callers import it), the handler and its table-driven unit test
 in the implementation, and framework.Handle in the service's New function. With
---event, the command emits that success event with its output.`,
+--event, the command emits that success event with its output.
+
+With --http, the contract also declares an HTTP endpoint (framework.WithHTTP): the value
+is METHOD:/path, /path (POST) or METHOD (path /<service>/<command>); the method is GET,
+POST, PUT, PATCH or DELETE. Each {name} segment of the path becomes a string field of a
+parameter type (framework.WithParameter) that the handler reads. The endpoint needs an
+authenticated caller unless --public is given (see docs/http.md). GET and DELETE take no
+body, so their input's fields are optional.`,
 		Example: `  purista add command Billing sendInvoice
-  purista add command Billing sendInvoice --event invoiceSent`,
+  purista add command Billing sendInvoice --event invoiceSent
+  purista add command Billing getInvoice --http GET:/invoices/{id}
+  purista add command Billing pricing --http GET:/pricing --public`,
 		Args:              cmdutil.ExactArgs(2, "a service and a command name, e.g. Billing sendInvoice"),
 		ValidArgsFunction: completion.Services(completion.DirFlag("dir"), 0),
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -116,6 +129,8 @@ in the implementation, and framework.Handle in the service's New function. With
 	}
 	cmd.Flags().StringVar(&opts.Event, "event", "", "success event emitted with the output, e.g. invoiceSent")
 	cmd.Flags().BoolVar(&opts.AllowSharedEvent, "allow-shared-event", false, "allow an event that another command of the project already emits (its subscribers get both)")
+	cmd.Flags().StringVar(&opts.HTTP, "http", "", "serve it over HTTP: METHOD:/path, /path or METHOD, e.g. POST:/orders/{id}")
+	cmd.Flags().BoolVar(&opts.Public, "public", false, "with --http: anyone may call the endpoint (default: callers need credentials)")
 	common(cmd, opts)
 	return cmd
 }
@@ -163,7 +178,8 @@ func Run(opts *Options) error {
 		plan, err = scaffold.AddService(opts.Dir, opts.Service, opts.Version)
 		done = "Added service " + opts.Service
 	case "command":
-		plan, err = scaffold.AddCommand(opts.Dir, opts.Service, opts.Name, opts.Event, opts.AllowSharedEvent)
+		plan, err = scaffold.AddCommandWith(opts.Dir, scaffold.CommandOptions{Service: opts.Service, Name: opts.Name,
+			Event: opts.Event, AllowSharedEvent: opts.AllowSharedEvent, HTTP: opts.HTTP, Public: opts.Public})
 		done = "Added command " + opts.Name + " to " + opts.Service
 	case "subscription":
 		plan, err = scaffold.AddSubscription(opts.Dir, opts.Service, opts.Name, opts.Event, opts.From)

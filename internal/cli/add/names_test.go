@@ -44,14 +44,10 @@ func goCmd(t *testing.T, dir string, args ...string) {
 	}
 }
 
-// TestAddNames runs every accepted name through `purista add` into one freshly
-// scaffolded project, which must then pass go build, go vet and go test; and every
-// refused name, which must exit 2 with a suggestion and leave the project byte for byte
-// as it was.
-func TestAddNames(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds, vets and tests a generated project: skipped with -short")
-	}
+// newProject scaffolds project shop (module example.com/shop, this repository as the
+// framework) in a temporary folder and returns its root.
+func newProject(t *testing.T) string {
+	t.Helper()
 	repo, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +60,35 @@ func TestAddNames(t *testing.T) {
 	if err := plan.Apply(); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// refuse runs purista args (plus --dir dir) and wants exit 2, wantErr in stderr and the
+// project unchanged.
+func refuse(t *testing.T, dir string, args []string, wantErr string) {
+	t.Helper()
+	before := scaffoldtest.Snapshot(t, dir)
+	code, out, errOut := purista(t, append(args, "--dir", dir)...)
+	if code != cmdutil.ExitUsage {
+		t.Errorf("exit %d, want %d (usage error); stdout %q stderr %q", code, cmdutil.ExitUsage, out, errOut)
+	}
+	if !strings.Contains(errOut, wantErr) {
+		t.Errorf("stderr %q does not contain %q", errOut, wantErr)
+	}
+	if scaffoldtest.Snapshot(t, dir) != before {
+		t.Error("the project changed")
+	}
+}
+
+// TestAddNames runs every accepted name through `purista add` into one freshly
+// scaffolded project, which must then pass go build, go vet and go test; and every
+// refused name, which must exit 2 with a suggestion and leave the project byte for byte
+// as it was.
+func TestAddNames(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds, vets and tests a generated project: skipped with -short")
+	}
+	dir := newProject(t)
 
 	accepted := [][]string{
 		// Services: keywords and main are fine once versioned into a package name.
@@ -178,18 +203,7 @@ func TestAddNames(t *testing.T) {
 	}
 	for _, tt := range refused {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			before := scaffoldtest.Snapshot(t, dir)
-			full := append([]string{"add"}, append(tt.args, "--dir", dir)...)
-			code, out, errOut := purista(t, full...)
-			if code != cmdutil.ExitUsage {
-				t.Errorf("exit %d, want %d (usage error); stdout %q stderr %q", code, cmdutil.ExitUsage, out, errOut)
-			}
-			if !strings.Contains(errOut, tt.wantErr) {
-				t.Errorf("stderr %q does not contain %q", errOut, tt.wantErr)
-			}
-			if scaffoldtest.Snapshot(t, dir) != before {
-				t.Error("the project changed")
-			}
+			refuse(t, dir, append([]string{"add"}, tt.args...), tt.wantErr)
 		})
 	}
 	for _, step := range [][]string{{"build", "./..."}, {"vet", "./..."}, {"test", "./..."}} {
