@@ -52,16 +52,41 @@ func RunMain(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stderr, "Error: %v\n", redact.Error(err, cfg.Bridge))
 		return ExitConfig
 	}
+	if cfg.OpenAPIOut != "" {
+		return exitCode(writeOpenAPI(cfg, services), stderr)
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := Run(ctx, cfg, services, WithLogOutput(stderr)); err != nil {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-		if errors.Is(err, ErrConfig) || errors.Is(err, ErrInvalidDefinition) || errors.Is(err, ErrUnknownService) {
-			return ExitConfig
-		}
-		return ExitFailure
+	return exitCode(Run(ctx, cfg, services, WithLogOutput(stderr)), stderr)
+}
+
+// exitCode reports err on stderr and returns Main's exit code for it.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return ExitOK
 	}
-	return ExitOK
+	fmt.Fprintf(stderr, "Error: %v\n", err)
+	if errors.Is(err, ErrConfig) || errors.Is(err, ErrInvalidDefinition) || errors.Is(err, ErrUnknownService) {
+		return ExitConfig
+	}
+	return ExitFailure
+}
+
+// writeOpenAPI writes the OpenAPI document of the services cfg selects to
+// cfg.OpenAPIOut (--openapi-out).
+func writeOpenAPI(cfg Config, services []*Service) error {
+	selected, err := SelectServices(services, cfg.Services)
+	if err != nil {
+		return err
+	}
+	doc, err := OpenAPIDocument(selected)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(cfg.OpenAPIOut, doc, 0o644); err != nil {
+		return fmt.Errorf("write the OpenAPI document (--openapi-out): %w", err)
+	}
+	return nil
 }
 
 // RunOption tunes Run.

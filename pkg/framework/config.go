@@ -18,8 +18,8 @@ import (
 )
 
 // Config is the run-time configuration of an application: which services run, on which
-// bridge, and how the process behaves. Every field has an environment variable and a
-// flag of the same meaning; flags win over the environment.
+// bridge, and how the process behaves. Every field but OpenAPIOut has an environment
+// variable and a flag of the same meaning; flags win over the environment.
 type Config struct {
 	// Bridge selects the event bridge: "memory" (default), "nats://host:4222",
 	// "amqp://user:pass@host:5672/", "mqtt://host:1883" (also tls/ssl schemes:
@@ -69,6 +69,11 @@ type Config struct {
 	HTTPPublicIndex bool
 	// HTTPLimits bound the HTTP command server (zero fields take the defaults).
 	HTTPLimits HTTPLimits
+	// OpenAPIOut, when set, makes RunMain write the OpenAPI document of the selected
+	// services' endpoints (OpenAPIDocument) to this file and exit without starting
+	// anything; `purista build` uses it. A flag only, --openapi-out, so that no
+	// deployment environment can turn a process into a one-shot.
+	OpenAPIOut string
 }
 
 // HTTPLimits bound the HTTP command server. Each has an environment variable and a
@@ -178,6 +183,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&cfg.InstanceID, "instance-id", cfg.InstanceID, "bridge instance id: 32 hex characters or a pod name such as signup-0 (env PURISTA_INSTANCE_ID)")
 	fs.StringVar(&cfg.Events, "events", cfg.Events, "stream runtime records as JSON lines to a file or fd:N (env PURISTA_EVENTS)")
 	fs.StringVar(&local, "local-delivery", local, "deliver calls between services of this process in memory (env PURISTA_LOCAL_DELIVERY)")
+	fs.StringVar(&cfg.OpenAPIOut, "openapi-out", "", "write the OpenAPI document of the selected services' HTTP endpoints to this file and exit (no environment variable)")
 	for i := range hs {
 		fs.StringVar(&hs[i].value, hs[i].flag, hs[i].value, hs[i].usage+" (env "+hs[i].env+")")
 	}
