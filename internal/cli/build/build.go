@@ -52,6 +52,9 @@ type Options struct {
 	// Profile is the purista.yaml profile whose bridge the binary links, besides the
 	// memory bridge ("" links every bridge).
 	Profile string
+	// OpenAPI is where the OpenAPI document goes ("" beside the image output, "off"
+	// for nowhere).
+	OpenAPI string
 	// DockerHost overrides DOCKER_HOST for --load (tests; "" = environment).
 	DockerHost string
 }
@@ -83,6 +86,12 @@ Output: an OCI layout folder (--output, default dist/image in the project), a
 docker-loadable tarball (--tar), a registry (--push, credentials from docker login),
 or the local Docker daemon (--load). One line per image goes to standard output:
 NAME:TAG DIGEST (or the pushed REGISTRY/REPO:TAG@DIGEST).
+
+When commands of the project declare HTTP endpoints (framework.WithHTTP), the OpenAPI
+document of the image's services is written beside the image output: openapi.json in
+the folder of --output or --tar, else dist/openapi.json (--openapi FILE to choose,
+--openapi off for none). It comes from the binary itself, built for this machine and
+run once with --openapi-out.
 
 Exit codes: 0 built, 1 failed (not a project, unwritable output, registry or daemon
 error), 2 usage error (bad flag, unknown service, bad platform), 3 the project does
@@ -129,6 +138,7 @@ not compile. Run 'purista docs deployment' for how each deployment model maps to
 	fl.StringVar(&opts.Push, "push", "", "push to REGISTRY/REPO[:TAG] (with --services each: REGISTRY/REPO-<service>)")
 	fl.BoolVar(&opts.Load, "load", false, "load the image(s) into the Docker daemon at DOCKER_HOST (one platform)")
 	fl.StringVar(&opts.Base, "base", "", "base image to put the binary on (default: an empty image)")
+	fl.StringVar(&opts.OpenAPI, "openapi", "", "write the OpenAPI document of the HTTP endpoints to this file, or off (default: openapi.json beside the image output)")
 	fl.StringVar(&opts.Profile, "profile", "", "link only the bridge of this purista.yaml profile (and memory) into the binary; default: every bridge")
 	cmd.ValidArgsFunction = completion.Dirs
 	completion.Flags(cmd, map[string]cobra.CompletionFunc{"profile": completion.Profiles(completion.DirArg),
@@ -202,6 +212,13 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return buildError(err)
 	}
+	apiDest := openAPIPath(opts, res.Root)
+	var apiDoc []byte
+	if apiDest != "" {
+		if apiDoc, err = hostOpenAPI(ctx, res.Root, res.Manifest.Main, opts.Services); err != nil {
+			return buildError(err)
+		}
+	}
 	refs := make([]string, len(res.Images))
 	for i, img := range res.Images {
 		refs[i] = img.Ref()
@@ -239,6 +256,14 @@ func Run(ctx context.Context, opts *Options) error {
 		for i, p := range pushed {
 			refs[i] = p.Ref.String() + "@" + p.Digest.String()
 		}
+	}
+	if apiDoc != nil {
+		if err := writeOpenAPIFile(apiDest, apiDoc); err != nil {
+			return cmdutil.WithHint(err, "Pick a writable place with --openapi, or --openapi off.")
+		}
+		logf("wrote the OpenAPI document %s", apiDest)
+	} else if apiDest != "" {
+		logf("no command declares an HTTP endpoint (framework.WithHTTP): no OpenAPI document")
 	}
 	for i, img := range res.Images {
 		plat := make([]string, len(img.Platforms))

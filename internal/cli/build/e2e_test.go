@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"debug/buildinfo"
+	"encoding/json"
 	"errors"
 	"io"
 	"log"
@@ -27,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/purista-go/purista/internal/cli/build"
 	"github.com/purista-go/purista/internal/image"
 )
 
@@ -88,6 +90,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Logf("not running the linux/amd64 binary on %s/%s", goruntime.GOOS, goruntime.GOARCH)
 	}
 
+	checkOpenAPI(t, filepath.Join(filepath.Dir(out), build.OpenAPIFile), "/users")
+
 	// The same source again: the same digest (the compile now comes from the build cache).
 	code, again, stderr := run(t, signup, "--output", filepath.Join(t.TempDir(), "again"), "--tag", "signup:e2e", "--platform", "linux/amd64")
 	if code != 0 {
@@ -95,6 +99,31 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if again != stdout {
 		t.Errorf("not reproducible: first %q, then %q", stdout, again)
+	}
+}
+
+// checkOpenAPI checks that file is an OpenAPI 3.1 document with an operation at each
+// of paths.
+func checkOpenAPI(t *testing.T, file string, paths ...string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("the OpenAPI document beside the image output: %v", err)
+	}
+	var doc struct {
+		OpenAPI string                     `json:"openapi"`
+		Paths   map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
+		t.Errorf("%s: openapi %q, want 3.1.x", file, doc.OpenAPI)
+	}
+	for _, p := range paths {
+		if doc.Paths[p] == nil {
+			t.Errorf("%s has no path %s: %s", file, p, data)
+		}
 	}
 }
 

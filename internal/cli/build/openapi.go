@@ -1,0 +1,107 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/purista-go/purista/internal/runtime"
+)
+
+// OpenAPIFile is the name of the OpenAPI document `purista build` writes beside the
+// image output.
+const OpenAPIFile = "openapi.json"
+
+// openAPITimeout bounds the run of the binary that prints the document.
+const openAPITimeout = time.Minute
+
+// openAPIPath returns where the OpenAPI document goes: --openapi when given ("" for
+// "off"), else openapi.json in the folder that holds the --output layout or the --tar
+// file, else dist/openapi.json in the project root.
+func openAPIPath(opts *Options, root string) string {
+	switch {
+	case opts.OpenAPI == "off":
+		return ""
+	case opts.OpenAPI != "":
+		return opts.OpenAPI
+	case opts.Output != "":
+		return filepath.Join(filepath.Dir(filepath.Clean(opts.Output)), OpenAPIFile)
+	case opts.Tar != "":
+		return filepath.Join(filepath.Dir(opts.Tar), OpenAPIFile)
+	}
+	return filepath.Join(root, "dist", OpenAPIFile)
+}
+
+// hostOpenAPI compiles the project's main package for this machine and runs it with
+// --openapi-out (and --services when services names some), which writes the OpenAPI
+// document of the selected services' HTTP endpoints and exits without starting
+// anything. It returns the document, or nil when no command declares an endpoint.
+func hostOpenAPI(ctx context.Context, root, main string, services []string) ([]byte, error) {
+	tmp, err := os.MkdirTemp("", "purista-openapi-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	bin, err := runtime.Build(ctx, runtime.BuildOptions{Dir: root, Main: main, Output: filepath.Join(tmp, "app")})
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(tmp, OpenAPIFile)
+	args := []string{"--openapi-out", out}
+	if len(services) > 0 && !(len(services) == 1 && services[0] == "each") {
+		args = append(args, "--services", strings.Join(services, ","))
+	}
+	ctx, cancel := context.WithTimeout(ctx, openAPITimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin.Path, args...)
+	cmd.Dir = root
+	cmd.Env = withoutPurista(os.Environ())
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("the OpenAPI document: %s --openapi-out failed: %w\n%s", filepath.Base(main), err, strings.TrimSpace(stderr.String()))
+	}
+	doc, err := os.ReadFile(out)
+	if err != nil {
+		return nil, fmt.Errorf("the OpenAPI document: %w", err)
+	}
+	var paths struct {
+		Paths map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(doc, &paths); err != nil {
+		return nil, fmt.Errorf("the OpenAPI document the binary wrote is not JSON: %w", err)
+	}
+	if len(paths.Paths) == 0 {
+		return nil, nil
+	}
+	return doc, nil
+}
+
+// withoutPurista returns env without PURISTA_* settings, so that the shell's
+// configuration does not change the document.
+func withoutPurista(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "PURISTA_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// writeOpenAPIFile writes doc to dest, creating its folder.
+func writeOpenAPIFile(dest string, doc []byte) error {
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return fmt.Errorf("write the OpenAPI document: %w", err)
+	}
+	if err := os.WriteFile(dest, doc, 0o644); err != nil {
+		return fmt.Errorf("write the OpenAPI document: %w", err)
+	}
+	return nil
+}
