@@ -27,6 +27,9 @@ type Printer struct {
 	out   io.Writer
 	json  bool
 	width int // prefix width
+	// secureHTTP says the app runs with the project's authentication, not in the HTTP
+	// development mode that the running line otherwise names.
+	secureHTTP bool
 }
 
 // NewPrinter returns a Printer writing to out; units are the unit names (for alignment).
@@ -52,7 +55,10 @@ func (p *Printer) Sink(msg any) {
 	case UnitStateMsg:
 		line := fmt.Sprintf("%s pid=%d restarts=%d", m.State, m.PID, m.Restarts)
 		if m.HTTPAddr != "" && m.State == StateRunning {
-			line += " http=http://" + m.HTTPAddr + "/api"
+			line += " http=http://" + m.HTTPAddr + "/api openapi=http://" + m.HTTPAddr + "/openapi.json"
+			if !p.secureHTTP {
+				line += " (HTTP development mode)"
+			}
 		}
 		if m.State == StateStopped || m.State == StateExited {
 			line += fmt.Sprintf(" code=%d", m.ExitCode)
@@ -102,6 +108,8 @@ func (p *Printer) Sink(msg any) {
 	case InfoMsg:
 		if m.Error {
 			p.line("dev", "error: "+m.Text)
+		} else if m.Warn {
+			p.line("dev", "WARNING: "+m.Text)
 		} else {
 			p.line("dev", m.Text)
 		}
@@ -150,7 +158,7 @@ func (p *Printer) printJSON(msg any) {
 	case ServicesMsg:
 		kinds = map[string]any{"kind": "services", "services": m.serviceList(), "units": m.Units, "added": m.Added, "removed": m.Removed}
 	case InfoMsg:
-		kinds = map[string]any{"kind": "info", "text": m.Text, "error": m.Error}
+		kinds = map[string]any{"kind": "info", "text": m.Text, "error": m.Error, "warn": m.Warn}
 	default:
 		return
 	}

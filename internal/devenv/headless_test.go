@@ -16,29 +16,39 @@ func TestPrinterLines(t *testing.T) {
 	logMsg := func(attrs map[string]any) UnitEventMsg {
 		return UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "log", Level: "INFO", Message: "m", Attrs: attrs}}
 	}
+	running := UnitStateMsg{Unit: MonolithUnit, State: StateRunning, PID: 7, HTTPAddr: "127.0.0.1:3000"}
 	tests := []struct {
 		name    string
 		msg     any
+		secure  bool
 		want    string
 		notWant string
 	}{
-		{"rebuild fails while the app runs", BuildMsg{Err: "x.go:1: bad"}, "build failed (the previous process keeps running):", ""},
-		{"first build fails, watching", BuildMsg{Err: "x.go:1: bad", Idle: true, Watch: true},
-			"build failed; fix the error and save to rebuild:", "previous process"},
-		{"first build fails, no watch", BuildMsg{Err: "x.go:1: bad", Idle: true}, "dev  | build failed:", "previous process"},
-		{"build cancelled", BuildMsg{Cancelled: true}, "dev  | build cancelled\n", "failed"},
-		{"duration attribute", logMsg(map[string]any{"timeout": float64(15e9)}), "timeout=15s", "e+"},
-		{"camel-case duration", logMsg(map[string]any{"retryDelay": float64(1.5e9)}), "retryDelay=1.5s", "e+"},
-		{"snake-case duration", logMsg(map[string]any{"grace_period": float64(250e6)}), "grace_period=250ms", ""},
-		{"large count stays a number", logMsg(map[string]any{"bytes": float64(2e10)}), "bytes=20000000000", "e+"},
-		{"a key that only ends like a word", logMsg(map[string]any{"page": float64(3)}), "page=3", "ns"},
-		{"fraction stays a fraction", logMsg(map[string]any{"ratio": 0.5}), "ratio=0.5", ""},
-		{"string stays a string", logMsg(map[string]any{"timeout": "soon"}), "timeout=soon", ""},
+		{name: "running in HTTP development mode", msg: running,
+			want: "http=http://127.0.0.1:3000/api openapi=http://127.0.0.1:3000/openapi.json (HTTP development mode)"},
+		{name: "running with the project's authentication", msg: running, secure: true,
+			want: "openapi=http://127.0.0.1:3000/openapi.json\n", notWant: "development"},
+		{name: "the development-mode note", msg: httpModeNote(false), want: "dev  | WARNING: HTTP DEVELOPMENT MODE: no credentials needed"},
+		{name: "the secure note", msg: httpModeNote(true), want: "--secure-http", notWant: "WARNING"},
+		{name: "rebuild fails while the app runs", msg: BuildMsg{Err: "x.go:1: bad"}, want: "build failed (the previous process keeps running):"},
+		{name: "first build fails, watching", msg: BuildMsg{Err: "x.go:1: bad", Idle: true, Watch: true},
+			want: "build failed; fix the error and save to rebuild:", notWant: "previous process"},
+		{name: "first build fails, no watch", msg: BuildMsg{Err: "x.go:1: bad", Idle: true}, want: "dev  | build failed:", notWant: "previous process"},
+		{name: "build cancelled", msg: BuildMsg{Cancelled: true}, want: "dev  | build cancelled\n", notWant: "failed"},
+		{name: "duration attribute", msg: logMsg(map[string]any{"timeout": float64(15e9)}), want: "timeout=15s", notWant: "e+"},
+		{name: "camel-case duration", msg: logMsg(map[string]any{"retryDelay": float64(1.5e9)}), want: "retryDelay=1.5s", notWant: "e+"},
+		{name: "snake-case duration", msg: logMsg(map[string]any{"grace_period": float64(250e6)}), want: "grace_period=250ms"},
+		{name: "large count stays a number", msg: logMsg(map[string]any{"bytes": float64(2e10)}), want: "bytes=20000000000", notWant: "e+"},
+		{name: "a key that only ends like a word", msg: logMsg(map[string]any{"page": float64(3)}), want: "page=3", notWant: "ns"},
+		{name: "fraction stays a fraction", msg: logMsg(map[string]any{"ratio": 0.5}), want: "ratio=0.5"},
+		{name: "string stays a string", msg: logMsg(map[string]any{"timeout": "soon"}), want: "timeout=soon"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
-			NewPrinter(&b, false, []string{MonolithUnit}).Sink(tt.msg)
+			p := NewPrinter(&b, false, []string{MonolithUnit})
+			p.secureHTTP = tt.secure
+			p.Sink(tt.msg)
 			if !strings.Contains(b.String(), tt.want) {
 				t.Errorf("printed %q, want %q", b.String(), tt.want)
 			}

@@ -96,6 +96,8 @@ type ReadyMsg struct {
 type InfoMsg struct {
 	Text  string
 	Error bool
+	// Warn marks a warning (shown as loudly as an error, without calling it one).
+	Warn bool
 }
 
 // ServicesMsg reports that the project's set of services changed while dev runs

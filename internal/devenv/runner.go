@@ -46,6 +46,9 @@ type Options struct {
 	// the next port no other process uses). "" picks a free loopback port
 	// at the first start and keeps it across restarts while it is free.
 	HTTPAddr string
+	// SecureHTTP runs the HTTP endpoint with the project's own authentication
+	// (runtime.Profile.SecureHTTP); false runs it in the framework's HTTP development mode.
+	SecureHTTP bool
 	// Sink receives the runner's messages (UnitEventMsg, UnitStateMsg, HealthMsg,
 	// BuildMsg, ReadyMsg, ServicesMsg, InfoMsg), in order per unit, from the runner's
 	// goroutines. It must not block for long. No message holds a credential of Bridge:

@@ -25,6 +25,9 @@ type SessionOptions struct {
 	Broker, BrokerURL string
 	// HTTPAddr is the app's PURISTA_HTTP_ADDR (a profile's http; see Options.HTTPAddr).
 	HTTPAddr string
+	// SecureHTTP runs the app's HTTP endpoint with the project's own authentication
+	// instead of the framework's HTTP development mode (see Options.SecureHTTP).
+	SecureHTTP bool
 	// NoContainers skips testcontainers when looking for a broker.
 	NoContainers bool
 	// Watch rebuilds on changes.
@@ -49,7 +52,7 @@ func RunSession(ctx context.Context, o SessionOptions) error {
 		return errors.New("the project has no services: add one with `purista add service <Name>`")
 	}
 	bridge, mode := "memory", "monolith · memory"
-	var notes []string
+	var notes []InfoMsg
 	if o.Distributed || o.BrokerURL != "" || o.Broker != "" {
 		b, err := Provision(ctx, ProvisionOptions{Kind: o.Broker, URL: o.BrokerURL, NoContainers: o.NoContainers})
 		if err != nil {
@@ -67,13 +70,14 @@ func RunSession(ctx context.Context, o SessionOptions) error {
 		if !o.Distributed {
 			mode = "monolith · " + b.String()
 		}
-		notes = append(notes, "broker: "+b.String())
+		notes = append(notes, InfoMsg{Text: "broker: " + b.String()})
 		if b.Note != "" {
-			notes = append(notes, "broker note: "+b.Note)
+			notes = append(notes, InfoMsg{Text: "broker note: " + b.Note})
 		}
 	}
 	ropts := Options{Root: o.Root, Manifest: o.Manifest, Bridge: bridge, Distributed: o.Distributed,
-		Watch: o.Watch, Grace: o.Grace, BinaryPath: o.BinaryPath, HTTPAddr: o.HTTPAddr}
+		Watch: o.Watch, Grace: o.Grace, BinaryPath: o.BinaryPath, HTTPAddr: o.HTTPAddr, SecureHTTP: o.SecureHTTP}
+	notes = append(notes, httpModeNote(o.SecureHTTP))
 	if o.Headless {
 		var pr *Printer
 		units := []string{MonolithUnit}
@@ -81,8 +85,9 @@ func RunSession(ctx context.Context, o SessionOptions) error {
 			units = o.Manifest.ServiceNames()
 		}
 		pr = NewPrinter(o.Out, o.JSON, append(units, o.Manifest.ServiceNames()...))
+		pr.secureHTTP = o.SecureHTTP
 		for _, n := range notes {
-			pr.Sink(InfoMsg{Text: n})
+			pr.Sink(n)
 		}
 		ropts.Sink = pr.Sink
 		r := NewRunner(ropts)
@@ -94,7 +99,7 @@ func RunSession(ctx context.Context, o SessionOptions) error {
 }
 
 // runTUI runs the runner under the bubbletea program.
-func runTUI(ctx context.Context, o SessionOptions, ropts Options, mode string, notes []string) error {
+func runTUI(ctx context.Context, o SessionOptions, ropts Options, mode string, notes []InfoMsg) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var p *tea.Program
@@ -105,9 +110,9 @@ func runTUI(ctx context.Context, o SessionOptions, ropts Options, mode string, n
 	}
 	r := NewRunner(ropts)
 	model := NewModel(ModelOptions{Project: o.Manifest.Name, Mode: mode, Services: o.Manifest.Services,
-		Units: r.Units(), Invoker: r, Controller: r, NoColor: o.NoColor})
+		Units: r.Units(), Invoker: r, Controller: r, NoColor: o.NoColor, SecureHTTP: o.SecureHTTP})
 	for _, n := range notes {
-		model.apply(InfoMsg{Text: n})
+		model.apply(n)
 	}
 	p = tea.NewProgram(model, tea.WithContext(runCtx), tea.WithInput(o.In), tea.WithOutput(o.Out))
 	close(ready)
@@ -130,4 +135,15 @@ func runTUI(ctx context.Context, o SessionOptions, ropts Options, mode string, n
 		fmt.Fprintln(o.ErrOut, "purista dev: stopped")
 	}
 	return err
+}
+
+// httpModeNote says how the app's HTTP endpoint runs: loudly, in the framework's HTTP
+// development mode; with secure, under the project's own authentication.
+func httpModeNote(secure bool) InfoMsg {
+	if secure {
+		return InfoMsg{Text: "HTTP: the project's own authentication applies (--secure-http): endpoints, GET /api and /openapi.json need credentials " +
+			"unless public; command routes are off, so the invoke dialog reaches no command"}
+	}
+	return InfoMsg{Text: "HTTP DEVELOPMENT MODE: no credentials needed (callers are whoever X-Principal-Id names) and every command is also at " +
+		"POST /api/<service>/v<n>/<command>; never deploy like this (purista dev --secure-http uses the project's authentication)", Warn: true}
 }

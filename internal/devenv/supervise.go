@@ -76,7 +76,7 @@ func (r *Runner) startUnit(ctx context.Context, u *unit, bin *runtime.Binary) er
 	p, err := runtime.Start(context.WithoutCancel(ctx), runtime.StartOptions{
 		Binary: bin, Dir: r.opts.Root, Grace: r.opts.Grace, Stdout: out, Stderr: tail,
 		Profile: runtime.Profile{Bridge: r.opts.Bridge, Services: u.services, Env: r.opts.Env,
-			HTTPAddr: httpAddr, HealthAddr: healthAddr},
+			HTTPAddr: httpAddr, HealthAddr: healthAddr, SecureHTTP: r.opts.SecureHTTP},
 		OnEvent: func(e runtime.Event) { r.opts.Sink(UnitEventMsg{Unit: u.name, Event: e}) },
 	})
 	r.mu.Lock()

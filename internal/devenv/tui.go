@@ -50,6 +50,9 @@ type ModelOptions struct {
 	Controller Controller
 	// NoColor renders without styles (NO_COLOR).
 	NoColor bool
+	// SecureHTTP says the app's HTTP endpoint runs with the project's authentication;
+	// false shows the framework's HTTP development mode loudly beside the OpenAPI URL.
+	SecureHTTP bool
 	// Now returns the current time (nil: time.Now); tests fix it for stable screens.
 	Now func() time.Time
 }
@@ -92,6 +95,7 @@ var _ tea.Model = Model{} // compile-time check
 type unitRow struct {
 	name, state, health, err string
 	pid, restarts            int
+	httpAddr                 string // the command endpoint while it runs
 }
 
 type serviceRow struct {
@@ -303,6 +307,9 @@ func (m *Model) apply(msg any) {
 	case UnitStateMsg:
 		u := m.unit(v.Unit)
 		u.state, u.pid, u.restarts, u.err = v.State, v.PID, v.Restarts, v.Err
+		if v.HTTPAddr != "" {
+			u.httpAddr = v.HTTPAddr
+		}
 		if v.State != StateRunning {
 			u.health = ""
 		}

@@ -144,6 +144,8 @@ func TestGoldenScreens(t *testing.T) {
 			Err: "exited with code 2:\ntime=2026-01-02T10:00:59Z level=INFO msg=\"health endpoint listening\"\n" +
 				"Error: invalid service definition: User.signUp has no handler"}},
 			RunnerMsg{InfoMsg{Text: "app exited with code 2; waiting for a change to rebuild (Ctrl-C to quit)", Error: true}}}},
+		{"http-dev-mode", nil, []tea.Msg{RunnerMsg{UnitStateMsg{Unit: MonolithUnit, State: StateRunning, PID: 4242, HTTPAddr: "127.0.0.1:3000"}},
+			RunnerMsg{httpModeNote(false)}}},
 		{"filter", nil, append([]tea.Msg{key("/")}, typeText("sendwel")...)},
 		{"help", nil, []tea.Msg{key("?")}},
 		{"dialog-picker", nil, []tea.Msg{key("i"), key("down")}},

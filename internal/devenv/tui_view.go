@@ -51,6 +51,9 @@ func (m Model) Render() string {
 	}
 	var top []string
 	top = append(top, m.titleLine())
+	if l := m.httpLine(); l != "" {
+		top = append(top, l)
+	}
 	if m.build.Started && len(m.build.Files) == 0 {
 		top = append(top, m.st.dim.Render(firstBuildNote))
 	}
@@ -64,7 +67,7 @@ func (m Model) Render() string {
 		top = append(top, lines[:min(len(lines), 6)]...)
 	}
 	for _, i := range m.info {
-		if i.Error {
+		if i.Error || i.Warn {
 			top = append(top, m.st.err.Render(i.Text))
 		} else {
 			top = append(top, m.st.dim.Render(i.Text))
@@ -99,6 +102,30 @@ func (m Model) Render() string {
 	out = append(out, m.renderLogs(logH)...)
 	out = append(out, footer)
 	return m.fit(strings.Join(out, "\n"))
+}
+
+// httpLine shows where the OpenAPI document of each unit with an HTTP endpoint is, and
+// (loudly) when the app runs in the framework's HTTP development mode.
+func (m Model) httpLine() string {
+	var urls []string
+	for _, u := range m.units {
+		if u.httpAddr == "" {
+			continue
+		}
+		url := "http://" + u.httpAddr + "/openapi.json"
+		if len(m.units) > 1 {
+			url = u.name + " " + url
+		}
+		urls = append(urls, url)
+	}
+	if len(urls) == 0 {
+		return ""
+	}
+	s := "OpenAPI " + strings.Join(urls, ", ")
+	if m.opts.SecureHTTP {
+		return m.st.dim.Render(s + " · project authentication (--secure-http)")
+	}
+	return m.st.err.Render("HTTP DEVELOPMENT MODE (no credentials) · ") + m.st.dim.Render(s)
 }
 
 func (m Model) titleLine() string {

@@ -46,6 +46,9 @@ type Options struct {
 	Profile string
 	// HTTPAddr is the app's HTTP address (from the profile's http; "" picks a port).
 	HTTPAddr string
+	// SecureHTTP runs the app's HTTP endpoint with the project's own authentication
+	// instead of the framework's HTTP development mode.
+	SecureHTTP bool
 	// Changed reports whether a flag was given on the command line (nil: none was).
 	Changed func(flag string) bool
 	// Getenv reads the environment (NO_COLOR).
@@ -79,6 +82,17 @@ means --distributed, a broker URL means --broker-url (its scheme gives --broker;
 split the one process uses that broker), http is the app's HTTP address. Flags given on
 the command line win over the profile.
 
+HTTP: the app serves its declared endpoints (framework.WithHTTP), GET /api and its OpenAPI
+document at http://<addr>/openapi.json (the address is shown). By default it runs in the
+framework's HTTP development mode (PURISTA_HTTP_DEV_INSECURE=1, logged as a warning):
+requests need no credentials, X-Principal-Id names the caller, and every command is also
+served at POST /api/<service>/v<n>/<command>, which the invoke dialog uses. Never deploy
+like this. --secure-http applies the project's own authentication instead (set e.g.
+PURISTA_HTTP_API_KEYS or PURISTA_HTTP_AUTH_JWKS_URL in the environment you start dev from;
+without one, an app with protected endpoints refuses to start): protected endpoints, GET
+/api and the OpenAPI document need credentials, the command routes are off and the invoke
+dialog reaches no command (call the endpoints with curl and your credentials).
+
 On quit, SIGINT or SIGTERM every process gets SIGTERM, then SIGKILL after --grace; dev
 exits 0 when everything stopped cleanly and 1 when a process had to be killed or failed.
 Without --no-watch a crashed app waits for a change; with --no-watch dev exits 1 with the
@@ -88,7 +102,8 @@ app's error.`,
   purista dev --distributed                      # embedded NATS unless a URL or Docker is there
   purista dev --distributed --broker-url amqp://guest:guest@127.0.0.1:5672/
   purista dev --distributed --broker mqtt
-  purista dev --profile microservices            # a profile of purista.yaml`,
+  purista dev --profile microservices            # a profile of purista.yaml
+  PURISTA_HTTP_API_KEYS="sha256:<hex> alice" purista dev --secure-http   # the project's authentication`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Broker != "" && opts.Broker != "nats" && opts.Broker != "amqp" && opts.Broker != "mqtt" {
@@ -121,6 +136,7 @@ app's error.`,
 	fl.BoolVar(&opts.NoWatch, "no-watch", false, "do not rebuild on changes")
 	fl.DurationVar(&opts.Grace, "grace", 10*time.Second, "how long processes may take to stop after SIGTERM before SIGKILL")
 	fl.StringVar(&opts.Profile, "profile", "", "run a profile of purista.yaml (bridge, split, http); flags win over it")
+	fl.BoolVar(&opts.SecureHTTP, "secure-http", false, "serve HTTP with the project's own authentication, not in HTTP development mode (the invoke dialog then reaches no command)")
 	completion.Flags(cmd, map[string]cobra.CompletionFunc{"dir": completion.Folders, "broker": completion.BrokerKinds(),
 		"profile": completion.Profiles(completion.DirFlag("dir"))})
 	return cmd
@@ -141,7 +157,7 @@ func Run(cmd *cobra.Command, opts *Options) error {
 	headless := opts.NoTUI || opts.JSON || !opts.IO.IsStdoutTTY() || !opts.IO.IsStdinTTY()
 	return devenv.RunSession(cmd.Context(), devenv.SessionOptions{
 		Root: root, Manifest: m, Distributed: opts.Distributed, Broker: opts.Broker, BrokerURL: opts.BrokerURL,
-		HTTPAddr:     opts.HTTPAddr,
+		HTTPAddr: opts.HTTPAddr, SecureHTTP: opts.SecureHTTP,
 		NoContainers: opts.NoContainers, Watch: !opts.NoWatch, Headless: headless, JSON: opts.JSON,
 		NoColor: opts.Getenv("NO_COLOR") != "", Grace: opts.Grace,
 		In: opts.IO.In, Out: opts.IO.Out, ErrOut: opts.IO.ErrOut,
