@@ -197,9 +197,16 @@ type devRun struct {
 // runs work offline from the module cache. The process group is killed at cleanup.
 func startDev(t *testing.T, bin, root string, args ...string) *devRun {
 	t.Helper()
+	return startDevEnv(t, bin, root, nil, args...)
+}
+
+// startDevEnv is startDev with env (KEY=VALUE) added to purista dev's environment,
+// which its processes inherit.
+func startDevEnv(t *testing.T, bin, root string, env []string, args ...string) *devRun {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"dev", "--no-tui", "--grace", "5s"}, args...)...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "GOWORK=off")
+	cmd.Env = append(append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "GOWORK=off"), env...)
 	d := &devRun{cmd: cmd, out: startGroup(t, cmd), done: make(chan error, 1)}
 	go func() { // ends when purista dev exits
 		<-d.out.done // Wait closes the pipe: read it all first
