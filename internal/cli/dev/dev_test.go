@@ -22,7 +22,10 @@ func TestNewCmdDevFlags(t *testing.T) {
 		wantErr bool
 		check   func(*Options) bool
 	}{
-		{"defaults", nil, false, func(o *Options) bool { return o.Dir == "." && !o.NoTUI && !o.Distributed && o.Grace == 10*time.Second }},
+		{"defaults", nil, false, func(o *Options) bool {
+			return o.Dir == "." && !o.NoTUI && !o.Distributed && o.Grace == 10*time.Second && !o.SecureHTTP
+		}},
+		{"secure http", []string{"--secure-http"}, false, func(o *Options) bool { return o.SecureHTTP }},
 		{"headless json", []string{"--json", "-C", "x"}, false, func(o *Options) bool { return o.JSON && o.Dir == "x" }},
 		{"distributed amqp", []string{"--distributed", "--broker-url", "amqp://guest:guest@127.0.0.1:5672/", "--grace", "2s"}, false,
 			func(o *Options) bool { return o.Distributed && o.BrokerURL != "" && o.Grace == 2*time.Second }},
