@@ -315,6 +315,9 @@ func sourceDateEpoch() (time.Time, error) {
 // probeOutputs checks, before the slow compile, that the output folder/file can be
 // created: its parent can be made and written. It leaves nothing behind.
 func probeOutputs(opts *Options) error {
+	if err := probeOpenAPI(opts.OpenAPI); err != nil {
+		return err
+	}
 	for _, o := range []struct{ path, flag string }{{opts.Output, "--output"}, {opts.Tar, "--tar"}} {
 		if o.path == "" {
 			continue

@@ -255,7 +255,9 @@ func TestPushCommand(t *testing.T) {
 	dist := filepath.Join(signupDir(t), "dist")
 	_, statErr := os.Stat(dist)
 	hadDist := statErr == nil
-	code, stdout, stderr := run(t, signupDir(t), "--services", "each", "--push", host+"/acme/signup:v1", "--platform", "linux/amd64", "--profile", "microservices")
+	apiDoc := filepath.Join(t.TempDir(), "openapi.json") // not into the repository's examples/signup/dist
+	code, stdout, stderr := run(t, signupDir(t), "--services", "each", "--push", host+"/acme/signup:v1", "--platform", "linux/amd64",
+		"--profile", "microservices", "--openapi", apiDoc)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -291,5 +293,8 @@ func TestPushCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(dist); err == nil && !hadDist {
 		t.Errorf("--push also wrote the default OCI layout into examples/signup/dist")
+	}
+	if _, err := os.Stat(apiDoc); err != nil {
+		t.Errorf("--push with --openapi FILE wrote no OpenAPI document: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/runtime"
 )
 
@@ -81,6 +82,29 @@ func hostOpenAPI(ctx context.Context, root, main string, services []string) ([]b
 		return nil, nil
 	}
 	return doc, nil
+}
+
+// probeOpenAPI checks, before the compile, an --openapi FILE given by the user: its
+// folder exists and takes files, and FILE is not a folder. Problems are usage errors;
+// the check leaves nothing behind.
+func probeOpenAPI(path string) error {
+	if path == "" || path == "off" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return cmdutil.UsageErrorf("--openapi %s is a folder: give a file name, e.g. %s", path, filepath.Join(path, OpenAPIFile))
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return cmdutil.UsageErrorf("--openapi %s: folder %s does not exist: create it first, or pick a file in an existing folder", path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".purista-probe-*")
+	if err != nil {
+		return cmdutil.UsageErrorf("--openapi %s: cannot write in %s (%v): pick a writable place, or --openapi off", path, dir, err)
+	}
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+	return nil
 }
 
 // withoutPurista returns env without PURISTA_* settings, so that the shell's

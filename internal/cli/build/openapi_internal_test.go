@@ -1,8 +1,13 @@
 package build
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/purista-go/purista/internal/cli/cmdutil"
 )
 
 func TestOpenAPIPath(t *testing.T) {
@@ -38,5 +43,34 @@ func TestWithoutPurista(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("got %q, want %q", got, want)
 		}
+	}
+}
+
+func TestProbeOpenAPI(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, path, wantErr string
+	}{
+		{name: "default", path: ""},
+		{name: "off", path: "off"},
+		{name: "file in an existing folder", path: filepath.Join(dir, "api.json")},
+		{name: "a folder", path: dir, wantErr: "is a folder"},
+		{name: "missing folder", path: filepath.Join(dir, "nope", "api.json"), wantErr: "does not exist"},
+		{name: "not writable", path: "/proc/api.json", wantErr: "cannot write"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := probeOpenAPI(tt.path)
+			var ue *cmdutil.UsageError
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("probeOpenAPI(%q) = %v, want nil", tt.path, err)
+			case tt.wantErr != "" && (!errors.As(err, &ue) || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("probeOpenAPI(%q) = %v, want a usage error with %q", tt.path, err, tt.wantErr)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Fatalf("probeOpenAPI left %v behind", entries)
+			}
+		})
 	}
 }
