@@ -207,6 +207,11 @@ func AddCommandWith(dir string, o CommandOptions) (*Plan, error) {
 	if err := w.checkFree(sd, "command", name, contractNames, cd.Handler); err != nil {
 		return nil, err
 	}
+	if endpoint != nil {
+		if err := w.checkEndpointFree(sd, name, *endpoint); err != nil {
+			return nil, err
+		}
+	}
 	if err := planCommand(w.plan, cd); err != nil {
 		return nil, err
 	}
@@ -397,17 +402,26 @@ type ownedEvent struct {
 // purista.yaml's service order.
 func (w *workspace) events() ([]ownedEvent, error) {
 	var out []ownedEvent
+	err := w.scanContracts(func(sd ServiceData, info pkgInfo) {
+		for _, ev := range info.events {
+			out = append(out, ownedEvent{owner: sd, eventDecl: ev})
+		}
+	})
+	return out, err
+}
+
+// scanContracts calls fn with the contract package of every service of the project, in
+// purista.yaml's order.
+func (w *workspace) scanContracts(fn func(sd ServiceData, info pkgInfo)) error {
 	for _, s := range w.m.Services {
 		sd := w.serviceData(s)
 		info, err := scanPackage(w.abs(sd.Dir))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for _, ev := range info.events {
-			out = append(out, ownedEvent{owner: sd, eventDecl: ev})
-		}
+		fn(sd, info)
 	}
-	return out, nil
+	return nil
 }
 
 // findEvent returns the service and EventRef expression of the project's declaration of

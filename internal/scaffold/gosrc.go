@@ -145,6 +145,14 @@ type pkgInfo struct {
 	decls map[string]string
 	// events are the events the package declares.
 	events []eventDecl
+	// endpoints are the HTTP endpoints the package's commands declare.
+	endpoints []endpointDecl
+}
+
+// endpointDecl is an HTTP endpoint a contract declares with framework.WithHTTP.
+type endpointDecl struct {
+	command      string // command name on the bridge (the variable name when not a literal)
+	method, path string
 }
 
 // eventDecl is an event found in a contract package.
@@ -196,6 +204,9 @@ func scanPackage(dir string) (pkgInfo, error) {
 							info.decls[id.Name] = name
 							if i < len(s.Values) {
 								info.events = append(info.events, eventsOf(f, id.Name, s.Values[i])...)
+								if e, ok := endpointOf(f, id.Name, s.Values[i]); ok {
+									info.endpoints = append(info.endpoints, e)
+								}
 							}
 						}
 					}
@@ -246,14 +257,7 @@ func eventsOf(f *ast.File, varName string, v ast.Expr) []eventDecl {
 	if !ok {
 		return nil
 	}
-	isFw := func(e ast.Expr, name string) bool {
-		sel, ok := e.(*ast.SelectorExpr)
-		if !ok || sel.Sel.Name != name {
-			return false
-		}
-		x, ok := sel.X.(*ast.Ident)
-		return ok && x.Name == fw
-	}
+	isFw := func(e ast.Expr, name string) bool { return isSelector(e, fw, name) }
 	switch fun := call.Fun.(type) {
 	case *ast.IndexExpr: // framework.Event[T]("name")
 		if !isFw(fun.X, "Event") || len(call.Args) != 1 {
@@ -275,6 +279,70 @@ func eventsOf(f *ast.File, varName string, v ast.Expr) []eventDecl {
 		}
 	}
 	return nil
+}
+
+// endpointOf recognises `framework.Command[In, Out](…, "name", …,
+// framework.WithHTTP(framework.Endpoint{Method: "GET", Path: "/x"}), …)` whose method
+// (POST when left out) and path are string literals.
+func endpointOf(f *ast.File, varName string, v ast.Expr) (endpointDecl, bool) {
+	fw := importName(f, frameworkImport, "framework")
+	isFw := func(e ast.Expr, name string) bool { return isSelector(e, fw, name) }
+	call, ok := v.(*ast.CallExpr)
+	if !ok {
+		return endpointDecl{}, false
+	}
+	if fun, ok := call.Fun.(*ast.IndexListExpr); !ok || !isFw(fun.X, "Command") || len(call.Args) < 3 {
+		return endpointDecl{}, false
+	}
+	e := endpointDecl{command: varName, method: "POST"}
+	if name, ok := stringLit(call.Args[2]); ok {
+		e.command = name
+	}
+	for _, a := range call.Args[3:] {
+		opt, ok := a.(*ast.CallExpr)
+		if !ok || !isFw(opt.Fun, "WithHTTP") || len(opt.Args) != 1 {
+			continue
+		}
+		lit, ok := opt.Args[0].(*ast.CompositeLit)
+		if !ok {
+			return endpointDecl{}, false
+		}
+		for _, el := range lit.Elts {
+			kv, ok := el.(*ast.KeyValueExpr)
+			if !ok {
+				continue
+			}
+			key, ok := kv.Key.(*ast.Ident)
+			if !ok {
+				continue
+			}
+			val, isLit := stringLit(kv.Value)
+			switch key.Name {
+			case "Method":
+				if !isLit {
+					return endpointDecl{}, false
+				}
+				e.method = strings.ToUpper(val)
+			case "Path":
+				if !isLit {
+					return endpointDecl{}, false
+				}
+				e.path = val
+			}
+		}
+		return e, e.path != ""
+	}
+	return endpointDecl{}, false
+}
+
+// isSelector reports whether e is the selector pkg.name.
+func isSelector(e ast.Expr, pkg, name string) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != name {
+		return false
+	}
+	x, ok := sel.X.(*ast.Ident)
+	return ok && x.Name == pkg
 }
 
 // typedEvent describes an event whose payload type is the expression t of file f.

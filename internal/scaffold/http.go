@@ -59,7 +59,13 @@ func ParseEndpoint(spec, service, name string, public bool) (EndpointData, error
 	default:
 		return EndpointData{}, invalid("--http method %q is not supported: use GET, POST, PUT, PATCH or DELETE, e.g. --http GET:/orders/{id}", method)
 	}
-	literal := make([]string, 0, strings.Count(p, "/"))
+	if before, query, ok := strings.Cut(p, "?"); ok {
+		return EndpointData{}, invalid("--http path %q: a query string (?%s) does not belong in the path: give the path alone, e.g. --http %s:%s, and declare query parameters in the contract with Endpoint.Query (docs/http.md)", p, query, method, before)
+	}
+	if method == "GET" && (p == "/api" || p == "/openapi.json") {
+		return EndpointData{}, invalid("--http %s:%s: the path is reserved: the HTTP surface itself answers GET /api (the endpoint list) and GET /openapi.json (the OpenAPI document); give command %s %s another path, e.g. --http GET:/%s/%s",
+			method, p, service, name, strings.ToLower(service), strings.ReplaceAll(snake(name), "_", "-"))
+	}
 	fields := map[string]string{}
 	for _, seg := range strings.Split(p, "/") {
 		param, ok := strings.CutPrefix(seg, "{")
@@ -73,32 +79,122 @@ func ParseEndpoint(spec, service, name string, public bool) (EndpointData, error
 			}
 			fields[f] = param
 			e.Params = append(e.Params, PathParam{Name: param, Field: f})
-			seg = "p" // the framework checks the rest of the path; the field exists by construction
 		}
-		literal = append(literal, seg)
 	}
-	if err := checkEndpoint(e.Method, p, strings.Join(literal, "/")); err != nil {
+	if err := checkEndpoint(e.Method, p); err != nil {
 		return EndpointData{}, invalid("--http %s:%s: %v; e.g. --http POST:/orders/{id}", e.Method, p, err)
 	}
 	return e, nil
 }
 
-// checkEndpoint lets the framework check method and probe (path with its parameter
-// segments replaced by literals) as it checks them at start, and returns the reason
-// alone, naming path.
-func checkEndpoint(method, path, probe string) error {
+// probeParams is the parameter type of the throwaway commands with which the framework
+// checks endpoints: probePath renames the path parameters p0, p1, … in path order.
+type probeParams struct {
+	P0 string `json:"p0,omitempty"`
+	P1 string `json:"p1,omitempty"`
+	P2 string `json:"p2,omitempty"`
+	P3 string `json:"p3,omitempty"`
+	P4 string `json:"p4,omitempty"`
+	P5 string `json:"p5,omitempty"`
+	P6 string `json:"p6,omitempty"`
+	P7 string `json:"p7,omitempty"`
+}
+
+// probeParamCount is the number of fields of probeParams.
+const probeParamCount = 8
+
+// probePath returns path with its {name} segments renamed {p0}, {p1}, … (parameters
+// past probeParamCount become the literal "p"), so that a throwaway command with
+// probeParams can declare it and keep its shape.
+func probePath(path string) string {
+	segs := strings.Split(path, "/")
+	n := 0
+	for i, seg := range segs {
+		if len(seg) > 2 && strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			segs[i] = "p"
+			if n < probeParamCount {
+				segs[i] = "{p" + strconv.Itoa(n) + "}"
+			}
+			n++
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// probeDocument lets the framework check endpoints as it checks them at start: each is
+// declared by a throwaway command with the endpoint's probePath.
+func probeDocument(endpoints ...endpointDecl) error {
 	svc := framework.NewService("Check", "1", "endpoint check")
-	ref := framework.Command[struct{}, struct{}]("Check", "1", "check", framework.WithHTTP(framework.Endpoint{Method: method, Path: probe, Public: true}))
-	framework.Handle(svc, ref, func(*framework.Context, struct{}) (struct{}, error) { return struct{}{}, nil })
+	for i, e := range endpoints {
+		ref := framework.Command[struct{}, struct{}]("Check", "1", "check"+strconv.Itoa(i),
+			framework.WithParameter[probeParams](),
+			framework.WithHTTP(framework.Endpoint{Method: e.method, Path: probePath(e.path), Public: true}))
+		framework.Handle(svc, ref, func(*framework.Context, struct{}) (struct{}, error) { return struct{}{}, nil })
+	}
 	_, err := framework.OpenAPIDocument([]*framework.Service{svc})
+	return err
+}
+
+// checkEndpoint lets the framework check method and path as it checks them at start,
+// and returns the reason alone, naming path.
+func checkEndpoint(method, path string) error {
+	err := probeDocument(endpointDecl{method: method, path: path})
 	if err == nil {
 		return nil
 	}
+	probe := probePath(path)
 	msg := err.Error()
 	if _, reason, ok := strings.Cut(msg, "endpoint "+method+" "+probe+": "); ok {
 		msg = reason
 	}
 	return errors.New(strings.ReplaceAll(msg, strconv.Quote(probe), strconv.Quote(path)))
+}
+
+// serviceEndpoint is an endpoint a contract of the project declares.
+type serviceEndpoint struct {
+	service ServiceData
+	endpointDecl
+}
+
+// endpoints lists the HTTP endpoints the contracts of the project declare, in
+// purista.yaml's service order.
+func (w *workspace) endpoints() ([]serviceEndpoint, error) {
+	var out []serviceEndpoint
+	err := w.scanContracts(func(sd ServiceData, info pkgInfo) {
+		for _, e := range info.endpoints {
+			out = append(out, serviceEndpoint{service: sd, endpointDecl: e})
+		}
+	})
+	return out, err
+}
+
+// checkEndpointFree fails with ErrInvalidInput when an endpoint the project already
+// declares would answer the requests of e, the endpoint of command name of service sd:
+// the framework would refuse the pair at start. Declarations it cannot check on their
+// own (invalid ones) are left to the framework.
+func (w *workspace) checkEndpointFree(sd ServiceData, name string, e EndpointData) error {
+	declared, err := w.endpoints()
+	if err != nil {
+		return err
+	}
+	mine := endpointDecl{method: e.Method, path: e.Path}
+	for _, d := range declared {
+		if d.method != e.Method || probeDocument(d.endpointDecl) != nil || probeDocument(d.endpointDecl, mine) == nil {
+			continue
+		}
+		return invalid("--http %s %s: command %s %s is already served at %s %s, and both would answer the same requests; give command %s %s another path, e.g. --http %s:%s/%s",
+			e.Method, e.Path, d.service.Name, d.command, d.method, d.path, sd.Name, name,
+			e.Method, strings.TrimSuffix(literalPrefix(e.Path), "/"), strings.ReplaceAll(snake(name), "_", "-"))
+	}
+	return nil
+}
+
+// literalPrefix is path up to its first {name} segment.
+func literalPrefix(path string) string {
+	if i := strings.Index(path, "/{"); i >= 0 {
+		return path[:i]
+	}
+	return path
 }
 
 // validParamName reports whether s names a path parameter that is also a usable JSON

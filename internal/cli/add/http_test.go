@@ -31,7 +31,9 @@ func TestAddCommandHTTP(t *testing.T) {
 			want: []string{`framework.WithHTTP(framework.Endpoint{Method: "POST", Path: "/orders"})`, "callers need credentials"}},
 		{args: []string{"getOrder", "--http", "get:/orders/{id}", "--public"}, file: "get_order.go",
 			want: []string{`framework.WithParameter[GetOrderParams]()`, `framework.WithHTTP(framework.Endpoint{Method: "GET", Path: "/orders/{id}", Public: true})`,
-				"ID string `json:\"id\" jsonschema:\"minLength=1\"`", "`json:\"name,omitempty\"`"}},
+				"ID string `json:\"id\" jsonschema:\"minLength=1\"`", "HTTP callers send no input", "WithExample(GetOrderIn{})"}},
+		{args: []string{"removeItem", "--http", "DELETE:/orders/{order-id}/items/{itemId}"}, file: "remove_item.go",
+			want: []string{"type RemoveItemIn struct {", "OrderID string `json:\"order-id\""}},
 		{args: []string{"moveItem", "--http", "PUT:/orders/{order-id}/items/{itemId}", "--event", "itemMoved"}, file: "move_item.go",
 			want: []string{"OrderID string `json:\"order-id\"", "ItemID string `json:\"itemId\"", `WithSuccessEvent("itemMoved")`}},
 		{args: []string{"cancelOrder", "--http", "DELETE"}, file: "cancel_order.go",
@@ -54,6 +56,8 @@ func TestAddCommandHTTP(t *testing.T) {
 		{args: []string{"bad8", "--http", "GET:/x/{a-b}/{a_b}"}, wantErr: "would both be the field AB"},
 		{args: []string{"bad9", "--public"}, wantErr: "--public marks an HTTP endpoint public"},
 		{args: []string{"bad10", "--http", " "}, wantErr: "--http needs a value"},
+		{args: []string{"bad11", "--http", "GET:/orders/{id}?x=1"}, wantErr: "a query string (?x=1) does not belong in the path"},
+		{args: []string{"spec", "--http", "GET:/openapi.json"}, wantErr: "GET:/openapi.json: the path is reserved"},
 		{args: []string{"placeOrder", "--http", "POST:/other"}, wantErr: "pick another name"},
 	}
 	for _, tt := range accepted {
@@ -78,5 +82,53 @@ func TestAddCommandHTTP(t *testing.T) {
 	}
 	for _, step := range [][]string{{"build", "./..."}, {"vet", "./..."}, {"test", "./..."}} {
 		goCmd(t, dir, step...)
+	}
+}
+
+// TestAddCommandHTTPClash refuses, with exit 2 and no change, endpoints that an endpoint
+// already declared in the project (in any service) would also answer, and reserved
+// paths; it accepts endpoints the framework tells apart.
+func TestAddCommandHTTPClash(t *testing.T) {
+	dir := newProject(t)
+	for _, args := range [][]string{
+		{"service", "Orders"},
+		{"service", "Billing"},
+		{"command", "Orders", "get", "--http", "GET:/orders/{id}"},
+		{"command", "Orders", "place", "--http", "POST:/orders"},
+		{"command", "Orders", "list", "--http", "GET:/orders/all"},       // a literal beats {id}
+		{"command", "Orders", "update", "--http", "PUT:/orders/{id}"},    // another method
+		{"command", "Billing", "pay", "--http", "POST:/orders/{id}/pay"}, // a longer path
+	} {
+		full := append([]string{"add"}, append(args, "--dir", dir)...)
+		if code, out, errOut := purista(t, full...); code != cmdutil.ExitOK {
+			t.Fatalf("purista %s: exit %d\n%s%s", strings.Join(full, " "), code, out, errOut)
+		}
+	}
+	tests := []struct {
+		args    []string
+		wantErr []string
+	}{
+		{args: []string{"Orders", "fetch", "--http", "GET:/orders/{oid}"},
+			wantErr: []string{"command Orders get is already served at GET /orders/{id}", "give command Orders fetch another path, e.g. --http GET:/orders/fetch"}},
+		{args: []string{"Orders", "again", "--http", "POST:/orders"},
+			wantErr: []string{"command Orders place is already served at POST /orders"}},
+		{args: []string{"Billing", "show", "--http", "get:/orders/{key}"},
+			wantErr: []string{"command Orders get is already served at GET /orders/{id}", "give command Billing show another path"}},
+		{args: []string{"Orders", "payAgain", "--http", "POST:/orders/{n}/pay"},
+			wantErr: []string{"command Billing pay is already served at POST /orders/{id}/pay"}},
+		{args: []string{"Orders", "spec", "--http", "GET:/openapi.json"},
+			wantErr: []string{"the path is reserved", "GET /api", "give command Orders spec another path"}},
+		{args: []string{"Orders", "index", "--http", "GET:/api"},
+			wantErr: []string{"the path is reserved"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			for _, w := range tt.wantErr {
+				refuse(t, dir, append([]string{"add", "command"}, tt.args...), w)
+			}
+		})
+	}
+	if code, out, errOut := purista(t, "add", "command", "Billing", "list", "--http", "GET:/orders/{id}/items", "--dir", dir); code != cmdutil.ExitOK {
+		t.Fatalf("an endpoint without a clash: exit %d\n%s%s", code, out, errOut)
 	}
 }
