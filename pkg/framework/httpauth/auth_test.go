@@ -176,14 +176,27 @@ func TestAuthSettings(t *testing.T) {
 	if _, err := dev.Authenticate(r); !errors.Is(err, httpauth.ErrInvalidCredentials) {
 		t.Errorf("dev with a wrong key: %v", err)
 	}
-	for name, s := range map[string]httpauth.Settings{
-		"JWT without audience": {JWTKeysFile: keysFile},
-		"missing keys file":    {APIKeysFile: filepath.Join(dir, "nope")},
-		"bad proxy":            {TrustedProxies: []string{"nope"}},
-		"no API key entries":   {APIKeys: "# nothing"},
+	for name, tt := range map[string]struct {
+		s       httpauth.Settings
+		want    string // in the error
+		notWant string // not in the error ("" for no check)
+	}{
+		"JWT without audience": {s: httpauth.Settings{JWTKeysFile: keysFile}, want: "JWT keys file"},
+		"missing keys file": {s: httpauth.Settings{APIKeysFile: filepath.Join(dir, "nope")}, want: "no such file",
+			notWant: "none is given"},
+		"missing keys file beside inline keys": {s: httpauth.Settings{APIKeys: httpauth.HashAPIKey("k") + " ops", APIKeysFile: filepath.Join(dir, "nope")},
+			want: "no such file"},
+		"bad proxy":          {s: httpauth.Settings{TrustedProxies: []string{"nope"}}, want: "nope"},
+		"no API key entries": {s: httpauth.Settings{APIKeys: "# nothing"}, want: "none is given"},
 	} {
-		if _, err := httpauth.New(ctx, s, quietLog()); err == nil {
+		_, err := httpauth.New(ctx, tt.s, quietLog())
+		switch {
+		case err == nil:
 			t.Errorf("%s: accepted", name)
+		case !strings.Contains(err.Error(), tt.want):
+			t.Errorf("%s: error %q does not say %q", name, err, tt.want)
+		case tt.notWant != "" && strings.Contains(err.Error(), tt.notWant):
+			t.Errorf("%s: error %q also says %q", name, err, tt.notWant)
 		}
 	}
 }

@@ -75,15 +75,18 @@ func New(ctx context.Context, s Settings, log *slog.Logger) (Authenticator, erro
 	}
 	if s.APIKeys != "" || s.APIKeysFile != "" {
 		text := s.APIKeys
+		var fileErr error
 		if s.APIKeysFile != "" {
-			data, err := os.ReadFile(s.APIKeysFile)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("API keys file: %w", err))
+			var data []byte
+			if data, fileErr = os.ReadFile(s.APIKeysFile); fileErr != nil {
+				fileErr = fmt.Errorf("API keys file: %w: give the path of a readable file of entries \"sha256:<hex digest> <principal> [<tenant>]\"", fileErr)
 			}
 			text += "\n" + string(data)
 		}
 		entries, err := ParseAPIKeys(text)
 		switch {
+		case fileErr != nil: // the entries are incomplete: say only why
+			errs = append(errs, fileErr)
 		case err != nil:
 			errs = append(errs, err)
 		case len(entries) == 0:
