@@ -57,7 +57,7 @@ func TestHTTPEndpointsE2E(t *testing.T) {
 		wantProblem bool   // application/problem+json
 		wantBody    string // a part of the body
 	}{
-		{name: "public, anonymous", method: "GET", path: "/hello/Bob", wantStatus: 200, wantBody: "Hello, !"},
+		{name: "public, anonymous", method: "GET", path: "/hello/Bob", wantStatus: 200, wantBody: "Hello, Bob!"},
 		{name: "protected, anonymous", method: "POST", path: "/orders", contentType: "application/json", body: `{"name":"Bob"}`,
 			wantStatus: 401, wantProblem: true},
 		{name: "protected, wrong key", method: "POST", path: "/orders", key: "wrong", contentType: "application/json", body: `{"name":"Bob"}`,
