@@ -47,7 +47,7 @@ BENCH_OUT  ?= $(BIN_DIR)/bench.txt
 STATICCHECK_VERSION ?= v0.8.2
 GORELEASER_VERSION  ?= v2.15.1
 
-.PHONY: help dev test stress fmt-check vet lint staticcheck bench build goreleaser-check clean FORCE
+.PHONY: help dev test test-short stress fmt-check vet lint staticcheck bench build goreleaser-check clean FORCE
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +60,12 @@ test: fmt-check vet ## gofmt + go vet, then every test with the race detector
 	@for dir in $(MODULE_DIRS); do \
 		echo "==> go test -race ./... in $$dir"; \
 		(cd $$dir && $(GO) test -race -count=1 $(TESTFLAGS) ./...); \
+	done
+
+test-short: ## the fast tier: every package's tests with -short (no end-to-end builds), no race detector
+	@for dir in $(MODULE_DIRS); do \
+		echo "==> go test -short ./... in $$dir"; \
+		(cd $$dir && $(GO) test -short -count=1 $(TESTFLAGS) ./...); \
 	done
 
 stress: ## run the tests three times under a CPU hog on every core (STRESS_RUNS=N for more)
