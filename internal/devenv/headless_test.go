@@ -126,17 +126,7 @@ func TestHeadlessMakeDev(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("make", makeDevArgs(t, proj, t.TempDir())...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	out := collect(stdout)
+	out := startGroup(t, cmd)
 
 	// In order: make's note before its own build, dev's first build with its note,
 	// the process with its endpoint, all services ready.
