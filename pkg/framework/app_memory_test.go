@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/purista-go/purista/internal/testutil/bodyload"
 	"github.com/purista-go/purista/pkg/framework"
 )
 
@@ -42,7 +41,7 @@ func TestServerBodyMemoryBoundEndToEnd(t *testing.T) {
 		cancel()
 		<-done
 	})
-	payload := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("a"), bodySize-10)...), '"', '}')
+	payload := bodyload.JSONBody(bodySize)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Post("http://"+addr+"/pad", "application/json", bytes.NewReader([]byte(`{"pad":""}`)))
@@ -60,31 +59,13 @@ func TestServerBodyMemoryBoundEndToEnd(t *testing.T) {
 			t.Fatalf("exited with %d:\n%s", code, logs.String())
 		}
 	}
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	statuses := make([]int, bodies)
-	var wg sync.WaitGroup
-	for i := range bodies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := http.Post("http://"+addr+"/pad", "application/json", bytes.NewReader(payload))
-			if err != nil {
-				return
-			}
-			statuses[i] = resp.StatusCode
-			_ = resp.Body.Close()
-		}()
-	}
-	wg.Wait()
-	runtime.ReadMemStats(&after)
-	for i, s := range statuses {
+	res := bodyload.Post("http://"+addr+"/pad", payload, bodies)
+	for i, s := range res.Statuses {
 		if s != http.StatusOK {
 			t.Errorf("body %d: status %d", i, s)
 		}
 	}
-	grew := int64(after.Sys) - int64(before.Sys)
+	grew := res.SysGrowth
 	const bound = 12*budget + 32<<20 // docs/http.md, Server limits
 	t.Logf("Sys grew by %d MiB for %d concurrent %d MiB bodies to a command, body memory %d MiB (bound %d MiB)",
 		grew>>20, bodies, bodySize>>20, budget>>20, bound>>20)

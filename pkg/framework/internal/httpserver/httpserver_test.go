@@ -11,13 +11,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/purista-go/purista/internal/testutil/bodyload"
 	"github.com/purista-go/purista/pkg/framework/internal/httpserver"
 )
 
@@ -370,28 +370,8 @@ func TestServerBodyBudgetBoundsMemory(t *testing.T) {
 		}
 	})
 	_, addr := start(t, h, httpserver.Limits{BodyBudget: budget})
-	payload := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("a"), bodySize-10)...), '"', '}')
-
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	var wg sync.WaitGroup
-	statuses := make([]int, bodies)
-	for i := range bodies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := http.Post("http://"+addr+"/x", "application/json", bytes.NewReader(payload))
-			if err != nil {
-				return
-			}
-			statuses[i] = resp.StatusCode
-			_ = resp.Body.Close()
-		}()
-	}
-	wg.Wait()
-	runtime.ReadMemStats(&after)
-	for i, s := range statuses {
+	res := bodyload.Post("http://"+addr+"/x", bodyload.JSONBody(bodySize), bodies)
+	for i, s := range res.Statuses {
 		if s != http.StatusOK {
 			t.Errorf("body %d: status %d", i, s)
 		}
@@ -400,7 +380,7 @@ func TestServerBodyBudgetBoundsMemory(t *testing.T) {
 		t.Errorf("%d bodies held at once, the budget allows %d", got, budget/bodySize)
 	}
 	// Sys is what the process took from the OS: its growth bounds the peak.
-	grew := int64(after.Sys) - int64(before.Sys)
+	grew := res.SysGrowth
 	const bound = 4*budget + 32<<20
 	t.Logf("Sys grew by %d MiB for %d concurrent %d MiB bodies under a %d MiB budget (bound %d MiB)",
 		grew>>20, bodies, bodySize>>20, budget>>20, bound>>20)
