@@ -133,25 +133,12 @@ func TestAuthAppIdentityFromCredentialsOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := http.NewRequest(http.MethodPost, base+"/whoami", strings.NewReader("{}"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/json")
-			for k, v := range tt.headers {
-				req.Header.Set(k, v)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tt.status {
-				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
+			status, ct, body := postWhoami(t, base, tt.headers)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %s", status, tt.status, body)
 			}
 			if tt.status != http.StatusOK {
-				if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+				if ct != "application/problem+json" {
 					t.Fatalf("Content-Type %q, want a problem", ct)
 				}
 				return
@@ -167,22 +154,10 @@ func TestAuthAppIdentityFromCredentialsOnly(t *testing.T) {
 func TestAuthAppTrustedProxyAndDevMode(t *testing.T) {
 	call := func(t *testing.T, base string, headers map[string]string) (int, whoOut) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, base+"/whoami", strings.NewReader("{}"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		for k, v := range headers {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		status, _, body := postWhoami(t, base, headers)
 		var got whoOut
-		_ = json.NewDecoder(resp.Body).Decode(&got)
-		return resp.StatusCode, got
+		_ = json.Unmarshal(body, &got)
+		return status, got
 	}
 	forged := map[string]string{"X-Principal-Id": "admin", "X-Tenant-Id": "other-tenant"}
 	t.Run("untrusted source", func(t *testing.T) {
@@ -386,26 +361,40 @@ func TestAuthAppJWTFromKeysFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := http.NewRequest(http.MethodPost, base+"/whoami", strings.NewReader("{}"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+tt.token)
-			req.Header.Set("X-Principal-Id", "admin") // never believed
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
+			status, _, body := postWhoami(t, base, map[string]string{"Authorization": "Bearer " + tt.token,
+				"X-Principal-Id": "admin"}) // never believed
 			var got whoOut
-			_ = json.NewDecoder(resp.Body).Decode(&got)
-			if resp.StatusCode != tt.status {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			_ = json.Unmarshal(body, &got)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d", status, tt.status)
 			}
 			if tt.status == http.StatusOK && got != (whoOut{"ann", "t9"}) {
 				t.Fatalf("identity %+v, want ann in t9", got)
 			}
 		})
 	}
+}
+
+// postWhoami posts {} as JSON to base's /whoami with headers and returns the answer's
+// status, Content-Type and body.
+func postWhoami(t *testing.T, base string, headers map[string]string) (status int, contentType string, body []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+"/whoami", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Content-Type"), body
 }
