@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/client"
 
 	"github.com/purista-go/purista/internal/project"
 )
@@ -24,7 +28,7 @@ func TestDistributed(t *testing.T) {
 	tests := []struct {
 		name string
 		kind string
-		url  string // "" provisions (embedded here, no Docker)
+		url  string // "" provisions the embedded broker (Docker is never asked)
 	}{
 		{"embedded nats", "nats", ""},
 		{"rabbitmq url", "", "amqp://guest:guest@127.0.0.1:5672/"},
@@ -48,7 +52,8 @@ func TestDistributed(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			t.Cleanup(cancel)
-			b, err := Provision(ctx, ProvisionOptions{Kind: tt.kind, URL: tt.url, Dir: t.TempDir()})
+			b, err := Provision(ctx, ProvisionOptions{Kind: tt.kind, URL: tt.url, Dir: t.TempDir(),
+				DockerAvailable: func(context.Context) error { return errors.New("no Docker daemon (test)") }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,18 +191,26 @@ func TestProvision(t *testing.T) {
 }
 
 // TestProvisionTestcontainers starts real broker containers where a Docker daemon
-// answers; here (no Docker) it is skipped with the reason.
+// answers and has the broker's image; otherwise it is skipped with the reason. No
+// registry is asked (Ryuk is off, containers are terminated by the test).
 func TestProvisionTestcontainers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts containers")
+	}
+	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
+		t.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	if err := DockerAvailable(ctx); err != nil {
 		t.Skipf("testcontainers provisioning not tested: %v", err)
 	}
-	for _, kind := range []string{"nats", "amqp", "mqtt"} {
+	for kind, img := range map[string]string{"nats": ImageNATS, "amqp": ImageRabbitMQ, "mqtt": ImageMosquitto} {
 		t.Run(kind, func(t *testing.T) {
+			if err := imagePresent(ctx, img); err != nil {
+				t.Skipf("testcontainers %s not tested: %v", kind, err)
+			}
 			b, err := Provision(ctx, ProvisionOptions{Kind: kind, Getenv: func(string) string { return "" }})
 			if err != nil {
 				t.Fatal(err)
@@ -208,4 +221,17 @@ func TestProvisionTestcontainers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// imagePresent reports whether the Docker daemon has img without pulling it.
+func imagePresent(ctx context.Context, img string) error {
+	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.ImageInspect(ctx, img); err != nil {
+		return fmt.Errorf("image %s is not in the Docker daemon (no registry is asked): %w", img, err)
+	}
+	return nil
 }
