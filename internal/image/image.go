@@ -232,6 +232,36 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
+// Planned names one image that Build makes for a service selection and a tag.
+type Planned struct {
+	// Name is the repository name, e.g. "signup" or "ghcr.io/acme/signup-user".
+	Name string
+	// Tag is the tag, e.g. "latest".
+	Tag string
+	// Service is the service of a per-service image, else "".
+	Service string
+	// Services are the services the image runs (PURISTA_SERVICES), nil for all.
+	Services []string
+}
+
+// Ref returns NAME:TAG.
+func (p Planned) Ref() string { return p.Name + ":" + p.Tag }
+
+// Plan returns, without compiling anything, the images Build makes for services and
+// tag (as Options.Services and Options.Tag), in the same order and with the same names.
+// Bad input wraps ErrUsage.
+func Plan(m *project.Manifest, services []string, tag string) ([]Planned, error) {
+	targets, err := plan(m, services, tag)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Planned, len(targets))
+	for i, t := range targets {
+		out[i] = Planned{Name: t.name, Tag: t.tag, Service: t.service, Services: t.services}
+	}
+	return out, nil
+}
+
 // plan resolves the service selection and the tag into the images to make.
 func plan(m *project.Manifest, services []string, tag string) ([]target, error) {
 	name, version, err := ParseTag(tag, m.Name)

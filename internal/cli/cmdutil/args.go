@@ -24,3 +24,12 @@ func ExactArgs(n int, what string) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// OptionalDir is a cobra.PositionalArgs for verbs that take at most one argument, a
+// project folder; more is a UsageError.
+func OptionalDir(cmd *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return UsageErrorf("%s takes at most one project folder, got %q", cmd.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
+}

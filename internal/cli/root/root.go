@@ -14,6 +14,7 @@ import (
 	checkcmd "github.com/purista-go/purista/internal/cli/check"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/completion"
+	deploycmd "github.com/purista-go/purista/internal/cli/deploy"
 	"github.com/purista-go/purista/internal/cli/dev"
 	docscmd "github.com/purista-go/purista/internal/cli/docs"
 	"github.com/purista-go/purista/internal/cli/newcmd"
@@ -69,7 +70,7 @@ the documentation.`,
 		completion.NewCmdCompletion(f, nil),
 		newcmd.NewCmdNew(f, nil), add.NewCmdAdd(f, nil), dev.NewCmdDev(f, nil),
 		checkcmd.NewCmdCheck(f, nil), buildcmd.NewCmdBuild(f, nil),
-		docscmd.NewCmdDocs(f, nil),
+		docscmd.NewCmdDocs(f, nil), deploycmd.NewCmdDeploy(f, nil),
 	)
 	return cmd
 }
