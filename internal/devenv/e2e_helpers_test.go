@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purista-go/purista/internal/devenv/internal/devtest"
 	"github.com/purista-go/purista/internal/runtime"
 	"github.com/purista-go/purista/internal/scaffold"
 )
@@ -158,12 +159,6 @@ func processesMentioning(s string) []int {
 	return pids
 }
 
-// pidAlive reports whether pid exists and is not a zombie.
-func pidAlive(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	return err == nil && !strings.Contains(string(stat), ") Z ")
-}
-
 // scaffoldProject writes a new project called name with the scaffold code (as `purista
 // new` does), depending on this checkout of the framework, and returns its root.
 func scaffoldProject(t *testing.T, name string) string {
@@ -302,7 +297,7 @@ func (d *devRun) stop(t *testing.T) {
 		t.Fatalf("purista dev did not exit within 60s of SIGTERM\n%s", d.out.String())
 	}
 	for _, pid := range pids {
-		if pidAlive(pid) {
+		if devtest.PIDAlive(pid) {
 			t.Errorf("process %d left behind", pid)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purista-go/purista/internal/devenv/devmsg"
+	"github.com/purista-go/purista/internal/devenv/internal/devtest"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
 	"github.com/purista-go/purista/internal/scaffold"
@@ -120,7 +122,7 @@ func TestDevFollowsServicesE2E(t *testing.T) {
 		args []string
 		unit func(service string) string // the unit that runs a service
 	}{
-		{"monolith", nil, func(string) string { return MonolithUnit }},
+		{"monolith", nil, func(string) string { return devmsg.MonolithUnit }},
 		{"distributed", []string{"--distributed", "--broker", "nats", "--no-containers"}, func(s string) string { return s }},
 	}
 	for _, tt := range tests {
@@ -161,15 +163,15 @@ func TestDevFollowsServicesE2E(t *testing.T) {
 			}
 			_, i = d.out.wait(t, i, "services changed (removed Shipping v1): now Greeter", 2*time.Minute)
 			d.out.wait(t, i, "restarted: all services ready in", 2*time.Minute)
-			if tt.unit("Shipping") != MonolithUnit {
+			if tt.unit("Shipping") != devmsg.MonolithUnit {
 				d.out.wait(t, 0, "Shipping | stopped pid="+strconv.Itoa(shippingPID), time.Second)
-				if pidAlive(shippingPID) {
+				if devtest.PIDAlive(shippingPID) {
 					t.Errorf("the process %d of the removed Shipping still runs", shippingPID)
 				}
 			} else {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
-				_, err := runtime.InvokeHTTP(ctx, d.httpAddr(MonolithUnit), "Shipping", "1", "ship", json.RawMessage(`{"name":"Bob"}`))
+				_, err := runtime.InvokeHTTP(ctx, d.httpAddr(devmsg.MonolithUnit), "Shipping", "1", "ship", json.RawMessage(`{"name":"Bob"}`))
 				var ie *runtime.InvokeError
 				if !errors.As(err, &ie) {
 					t.Errorf("Shipping.ship after its removal = %v, want an error answer", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purista-go/purista/internal/devenv/devmsg"
 	"github.com/purista-go/purista/pkg/framework/httpauth"
 )
 
@@ -38,7 +39,7 @@ func TestHTTPEndpointsE2E(t *testing.T) {
 	const key = "e2e-secret-key"
 	d := startDevEnv(t, bin, root, []string{"PURISTA_HTTP_API_KEYS=" + httpauth.HashAPIKey(key) + " alice"}, "--secure-http")
 	d.out.wait(t, 0, "all services ready in", 3*time.Minute)
-	addr := d.httpAddr(MonolithUnit)
+	addr := d.httpAddr(devmsg.MonolithUnit)
 	if addr == "" {
 		t.Fatalf("no HTTP address in the running line; output:\n%s", d.out.String())
 	}
@@ -110,7 +111,7 @@ func TestHTTPEndpointsE2E(t *testing.T) {
 		t.Errorf("running line %q does not show the OpenAPI URL", running)
 	}
 	d.out.wait(t, 0, "all services ready in", 3*time.Minute)
-	if status, _, body := call(t, "POST", "http://"+d.httpAddr(MonolithUnit)+"/orders", "", "application/json", `{"name":"Bob"}`); status != 200 {
+	if status, _, body := call(t, "POST", "http://"+d.httpAddr(devmsg.MonolithUnit)+"/orders", "", "application/json", `{"name":"Bob"}`); status != 200 {
 		t.Errorf("development mode: anonymous POST /orders = %d %s, want 200", status, body)
 	}
 	d.stop(t)

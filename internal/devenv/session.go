@@ -1,3 +1,6 @@
+// Package devenv runs a `purista dev` session: it wires the broker provisioning
+// (brokers), the process supervisor (supervise, which uses watch) and the terminal UI
+// (ui) or the headless printer (headless) together.
 package devenv
 
 import (
@@ -9,24 +12,29 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/purista-go/purista/internal/devenv/brokers"
+	"github.com/purista-go/purista/internal/devenv/devmsg"
+	"github.com/purista-go/purista/internal/devenv/headless"
+	"github.com/purista-go/purista/internal/devenv/supervise"
+	"github.com/purista-go/purista/internal/devenv/ui"
 	"github.com/purista-go/purista/internal/project"
 )
 
-// SessionOptions describe one `purista dev` session.
-type SessionOptions struct {
+// Options describe one `purista dev` session.
+type Options struct {
 	// Root and Manifest are the project's.
 	Root     string
 	Manifest *project.Manifest
 	// Distributed runs one process per service over a broker.
 	Distributed bool
-	// Broker ("nats", "amqp", "mqtt") and BrokerURL choose the broker (see Provision).
+	// Broker ("nats", "amqp", "mqtt") and BrokerURL choose the broker (see brokers.Provision).
 	// A BrokerURL (or Broker) without Distributed runs the monolith on that broker (a profile with
 	// a broker bridge and no split).
 	Broker, BrokerURL string
-	// HTTPAddr is the app's PURISTA_HTTP_ADDR (a profile's http; see Options.HTTPAddr).
+	// HTTPAddr is the app's PURISTA_HTTP_ADDR (a profile's http; see supervise.Options.HTTPAddr).
 	HTTPAddr string
 	// SecureHTTP runs the app's HTTP endpoint with the project's own authentication
-	// instead of the framework's HTTP development mode (see Options.SecureHTTP).
+	// instead of the framework's HTTP development mode (see supervise.Options.SecureHTTP).
 	SecureHTTP bool
 	// NoContainers skips testcontainers when looking for a broker.
 	NoContainers bool
@@ -47,14 +55,14 @@ type SessionOptions struct {
 
 // RunSession runs `purista dev` until ctx ends or the user quits, then tears every
 // process (and a provisioned broker) down before it returns.
-func RunSession(ctx context.Context, o SessionOptions) error {
+func RunSession(ctx context.Context, o Options) error {
 	if o.Manifest == nil || len(o.Manifest.Services) == 0 {
 		return errors.New("the project has no services: add one with `purista add service <Name>`")
 	}
 	bridge, mode := "memory", "monolith · memory"
-	var notes []InfoMsg
+	var notes []devmsg.InfoMsg
 	if o.Distributed || o.BrokerURL != "" || o.Broker != "" {
-		b, err := Provision(ctx, ProvisionOptions{Kind: o.Broker, URL: o.BrokerURL, NoContainers: o.NoContainers})
+		b, err := brokers.Provision(ctx, brokers.ProvisionOptions{Kind: o.Broker, URL: o.BrokerURL, NoContainers: o.NoContainers})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil // stopped while looking for a broker: nothing to tear down
@@ -70,50 +78,45 @@ func RunSession(ctx context.Context, o SessionOptions) error {
 		if !o.Distributed {
 			mode = "monolith · " + b.String()
 		}
-		notes = append(notes, InfoMsg{Text: "broker: " + b.String()})
+		notes = append(notes, devmsg.InfoMsg{Text: "broker: " + b.String()})
 		if b.Note != "" {
-			notes = append(notes, InfoMsg{Text: "broker note: " + b.Note})
+			notes = append(notes, devmsg.InfoMsg{Text: "broker note: " + b.Note})
 		}
 	}
-	ropts := Options{Root: o.Root, Manifest: o.Manifest, Bridge: bridge, Distributed: o.Distributed,
+	ropts := supervise.Options{Root: o.Root, Manifest: o.Manifest, Bridge: bridge, Distributed: o.Distributed,
 		Watch: o.Watch, Grace: o.Grace, BinaryPath: o.BinaryPath, HTTPAddr: o.HTTPAddr, SecureHTTP: o.SecureHTTP}
-	notes = append(notes, httpModeNote(o.SecureHTTP))
+	notes = append(notes, devmsg.HTTPModeNote(o.SecureHTTP))
 	if o.Headless {
-		var pr *Printer
-		units := []string{MonolithUnit}
+		units := []string{devmsg.MonolithUnit}
 		if o.Distributed {
 			units = o.Manifest.ServiceNames()
 		}
-		pr = NewPrinter(o.Out, o.JSON, append(units, o.Manifest.ServiceNames()...))
-		pr.secureHTTP = o.SecureHTTP
+		pr := headless.NewPrinter(o.Out, headless.Options{JSON: o.JSON, Units: append(units, o.Manifest.ServiceNames()...),
+			SecureHTTP: o.SecureHTTP})
 		for _, n := range notes {
 			pr.Sink(n)
 		}
 		ropts.Sink = pr.Sink
-		r := NewRunner(ropts)
-		err := r.Run(ctx)
-		pr.Sink(InfoMsg{Text: "stopped"})
+		err := supervise.NewRunner(ropts).Run(ctx)
+		pr.Sink(devmsg.InfoMsg{Text: "stopped"})
 		return err
 	}
 	return runTUI(ctx, o, ropts, mode, notes)
 }
 
 // runTUI runs the runner under the bubbletea program.
-func runTUI(ctx context.Context, o SessionOptions, ropts Options, mode string, notes []InfoMsg) error {
+func runTUI(ctx context.Context, o Options, ropts supervise.Options, mode string, notes []devmsg.InfoMsg) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var p *tea.Program
 	ready := make(chan struct{})
 	ropts.Sink = func(msg any) {
 		<-ready
-		p.Send(RunnerMsg{Msg: msg})
+		p.Send(ui.RunnerMsg{Msg: msg})
 	}
-	r := NewRunner(ropts)
-	model := NewModel(ModelOptions{Project: o.Manifest.Name, Mode: mode, Services: o.Manifest.Services,
-		Units: r.Units(), Invoker: r, Controller: r, NoColor: o.NoColor, SecureHTTP: o.SecureHTTP})
-	for _, n := range notes {
-		model.apply(n)
-	}
+	r := supervise.NewRunner(ropts)
+	model := ui.NewModel(ui.ModelOptions{Project: o.Manifest.Name, Mode: mode, Services: o.Manifest.Services,
+		Units: r.Units(), Invoker: r, Controller: r, NoColor: o.NoColor, SecureHTTP: o.SecureHTTP, Info: notes})
 	p = tea.NewProgram(model, tea.WithContext(runCtx), tea.WithInput(o.In), tea.WithOutput(o.Out))
 	close(ready)
 	errc := make(chan error, 1)
@@ -135,15 +138,4 @@ func runTUI(ctx context.Context, o SessionOptions, ropts Options, mode string, n
 		fmt.Fprintln(o.ErrOut, "purista dev: stopped")
 	}
 	return err
-}
-
-// httpModeNote says how the app's HTTP endpoint runs: loudly, in the framework's HTTP
-// development mode; with secure, under the project's own authentication.
-func httpModeNote(secure bool) InfoMsg {
-	if secure {
-		return InfoMsg{Text: "HTTP: the project's own authentication applies (--secure-http): endpoints, GET /api and /openapi.json need credentials " +
-			"unless public; command routes are off, so the invoke dialog reaches no command"}
-	}
-	return InfoMsg{Text: "HTTP DEVELOPMENT MODE: no credentials needed (callers are whoever X-Principal-Id names) and every command is also at " +
-		"POST /api/<service>/v<n>/<command>; never deploy like this (purista dev --secure-http uses the project's authentication)", Warn: true}
 }

@@ -1,6 +1,7 @@
 package devenv
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purista-go/purista/internal/devenv/internal/devtest"
 	"github.com/purista-go/purista/internal/runtime"
 )
 
@@ -25,6 +27,8 @@ func makeDevArgs(t *testing.T, proj, binDir string) []string {
 	}
 	return []string{"-C", root, "dev", "BIN_DIR=" + rel, "DEV_DIR=" + proj, "DEV_FLAGS=--grace 5s"}
 }
+
+var update = flag.Bool("update", false, "rewrite testdata/tmux-ready.golden from the current screen")
 
 // tmuxSession is a private tmux server running one program in a pane.
 type tmuxSession struct {
@@ -147,7 +151,7 @@ func TestTmux(t *testing.T) {
 	// The app row shows its health after the first probe (every 2 s).
 	s := tm.wait(3*time.Minute, `purista dev · signup · monolith · memory · ready in`, `(?m)^Services$`,
 		`(?m)^  app\s+\d+\s+running\s+0\s+ok`, `(?m)^  User\s+1\s+ready\s+ok`, `(?m)^  Email\s+1\s+ready\s+ok`)
-	checkGolden(t, "tmux-ready", normalizeScreen(s))
+	devtest.CheckGolden(t, filepath.Join("testdata", "tmux-ready.golden"), normalizeScreen(s), *update)
 
 	tm.keys("i")
 	tm.wait(10*time.Second, "Invoke a command")

@@ -155,7 +155,7 @@ func Run(cmd *cobra.Command, opts *Options) error {
 		return err
 	}
 	headless := opts.NoTUI || opts.JSON || !opts.IO.IsStdoutTTY() || !opts.IO.IsStdinTTY()
-	return devenv.RunSession(cmd.Context(), devenv.SessionOptions{
+	return devenv.RunSession(cmd.Context(), devenv.Options{
 		Root: root, Manifest: m, Distributed: opts.Distributed, Broker: opts.Broker, BrokerURL: opts.BrokerURL,
 		HTTPAddr: opts.HTTPAddr, SecureHTTP: opts.SecureHTTP,
 		NoContainers: opts.NoContainers, Watch: !opts.NoWatch, Headless: headless, JSON: opts.JSON,

@@ -1,9 +1,10 @@
-package devenv
+package ui
 
 import (
 	"slices"
 	"strings"
 
+	"github.com/purista-go/purista/internal/devenv/devmsg"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/pkg/framework"
 )
@@ -12,7 +13,7 @@ import (
 // process rows become the new set (rows that stay keep their counters), the commands of
 // removed services leave the invoke dialog, and a log filter on a removed service falls
 // back to all services. The change is announced in the info lines.
-func (m *Model) applyServices(v ServicesMsg) {
+func (m *Model) applyServices(v devmsg.ServicesMsg) {
 	services := make([]*serviceRow, 0, len(v.Services))
 	for _, s := range v.Services {
 		row := m.service(s.Name)
@@ -41,5 +42,5 @@ func (m *Model) applyServices(v ServicesMsg) {
 	if m.logService != "" && m.service(m.logService) == nil {
 		m.logService = ""
 	}
-	m.info = appendCapped(m.info, InfoMsg{Text: v.text()}, 3)
+	m.info = appendCapped(m.info, devmsg.InfoMsg{Text: v.Text()}, 3)
 }

@@ -1,4 +1,4 @@
-package devenv
+package ui
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/purista-go/purista/internal/devenv/devmsg"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
 	"github.com/purista-go/purista/pkg/framework"
@@ -91,29 +92,29 @@ func typeText(s string) []tea.Msg {
 func screen(m Model) string { return ansi.Strip(m.View().Content) }
 
 func signupModel(t *testing.T, inv Invoker) Model {
-	m := NewModel(ModelOptions{Project: "signup", Mode: "monolith · memory", Units: []string{MonolithUnit},
+	m := NewModel(ModelOptions{Project: "signup", Mode: "monolith · memory", Units: []string{devmsg.MonolithUnit},
 		Services: []project.Service{{Name: "User", Version: "1"}, {Name: "Email", Version: "1"}}, Invoker: inv, NoColor: true})
 	nm, _ := m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 	m = nm.(Model)
 	now := time.Now()
 	rec := func(kind, from, fromT, to, toT string, status int) tea.Msg {
-		return RunnerMsg{UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "record", Time: now, Record: &framework.Record{
+		return RunnerMsg{devmsg.UnitEventMsg{Unit: devmsg.MonolithUnit, Event: runtime.Event{Type: "record", Time: now, Record: &framework.Record{
 			Kind: kind, From: wire.Address{ServiceName: from, ServiceTarget: fromT}, To: wire.Address{ServiceName: to, ServiceTarget: toT},
 			Status: status, Latency: time.Millisecond, TraceID: "t1"}}}}
 	}
 	return send(t, m,
-		RunnerMsg{UnitStateMsg{Unit: MonolithUnit, State: StateRunning, PID: 4242}},
-		RunnerMsg{HealthMsg{Unit: MonolithUnit, OK: true}},
-		RunnerMsg{UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "state", Service: "User", State: "ready",
+		RunnerMsg{devmsg.UnitStateMsg{Unit: devmsg.MonolithUnit, State: devmsg.StateRunning, PID: 4242}},
+		RunnerMsg{devmsg.HealthMsg{Unit: devmsg.MonolithUnit, OK: true}},
+		RunnerMsg{devmsg.UnitEventMsg{Unit: devmsg.MonolithUnit, Event: runtime.Event{Type: "state", Service: "User", State: "ready",
 			Commands: []framework.CommandInfo{{Service: "User", Version: "1", Name: "signUp", Example: json.RawMessage(`{"email":"alice@example.com","name":"Alice"}`)}}}}},
-		RunnerMsg{UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "state", Service: "Email", State: "ready",
+		RunnerMsg{devmsg.UnitEventMsg{Unit: devmsg.MonolithUnit, Event: runtime.Event{Type: "state", Service: "Email", State: "ready",
 			Commands: []framework.CommandInfo{{Service: "Email", Version: "1", Name: "sendWelcome",
 				InputSchema: json.RawMessage(`{"type":"object","properties":{"email":{"type":"string"},"name":{"type":"string"}}}`)}}}}},
 		rec("command", "User", "signUp", "Email", "sendWelcome", 200),
 		rec("command", "client", "invoke", "User", "signUp", 200),
 		rec("command", "client", "invoke", "User", "signUp", 500),
-		RunnerMsg{UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "log", Time: now, Level: "INFO", Service: "Email", Message: "welcome e-mail sent"}}},
-		RunnerMsg{UnitEventMsg{Unit: MonolithUnit, Event: runtime.Event{Type: "log", Time: now, Level: "DEBUG", Service: "User", Message: "debug detail"}}},
+		RunnerMsg{devmsg.UnitEventMsg{Unit: devmsg.MonolithUnit, Event: runtime.Event{Type: "log", Time: now, Level: "INFO", Service: "Email", Message: "welcome e-mail sent"}}},
+		RunnerMsg{devmsg.UnitEventMsg{Unit: devmsg.MonolithUnit, Event: runtime.Event{Type: "log", Time: now, Level: "DEBUG", Service: "User", Message: "debug detail"}}},
 	)
 }
 
@@ -138,11 +139,11 @@ func TestModelScreen(t *testing.T) {
 		{"follow off", []tea.Msg{key("f")}, []string{"paused"}, nil},
 		{"help", []tea.Msg{key("?")}, []string{"purista dev — keys", "invoke a command"}, []string{"Processes"}},
 		{"help closes", []tea.Msg{key("?"), key("x")}, []string{"Processes"}, nil},
-		{"build error", []tea.Msg{RunnerMsg{BuildMsg{Err: "./service.go:3:1: syntax error"}}},
+		{"build error", []tea.Msg{RunnerMsg{devmsg.BuildMsg{Err: "./service.go:3:1: syntax error"}}},
 			[]string{"build failed — the previous process keeps running", "syntax error", "4242"}, nil},
-		{"first build error", []tea.Msg{RunnerMsg{BuildMsg{Err: "./service.go:3:1: syntax error", Idle: true, Watch: true}}},
+		{"first build error", []tea.Msg{RunnerMsg{devmsg.BuildMsg{Err: "./service.go:3:1: syntax error", Idle: true, Watch: true}}},
 			[]string{"build failed; fix the error and save to rebuild:", "syntax error"}, []string{"previous process"}},
-		{"build cancelled", []tea.Msg{RunnerMsg{BuildMsg{Cancelled: true}}},
+		{"build cancelled", []tea.Msg{RunnerMsg{devmsg.BuildMsg{Cancelled: true}}},
 			[]string{"build cancelled"}, []string{"build failed"}},
 	}
 	for _, tt := range tests {
@@ -346,19 +347,19 @@ func TestTUIBuildTick(t *testing.T) {
 		}
 		return tick
 	}
-	first := tickOf(update(RunnerMsg{BuildMsg{Started: true}}))
+	first := tickOf(update(RunnerMsg{devmsg.BuildMsg{Started: true}}))
 	c.t = goldenT0.Add(3 * time.Second)
 	next := tickOf(update(first))
 	if s := screen(m); !strings.Contains(s, "building… 3s") {
 		t.Errorf("title lacks the elapsed time:\n%s", s)
 	}
-	if cmd := update(RunnerMsg{BuildMsg{Took: time.Second}}); cmd != nil {
+	if cmd := update(RunnerMsg{devmsg.BuildMsg{Took: time.Second}}); cmd != nil {
 		t.Error("the end of a build schedules a tick")
 	}
 	if cmd := update(next); cmd != nil {
 		t.Error("a tick after the build ended schedules another")
 	}
-	second := tickOf(update(RunnerMsg{BuildMsg{Started: true, Files: []string{"a.go"}}}))
+	second := tickOf(update(RunnerMsg{devmsg.BuildMsg{Started: true, Files: []string{"a.go"}}}))
 	if cmd := update(first); cmd != nil {
 		t.Error("a tick of the earlier build goes on during the next one")
 	}

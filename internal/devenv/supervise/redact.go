@@ -1,6 +1,9 @@
-package devenv
+package supervise
 
-import "github.com/purista-go/purista/pkg/framework"
+import (
+	"github.com/purista-go/purista/internal/devenv/devmsg"
+	"github.com/purista-go/purista/pkg/framework"
+)
 
 // redactor keeps the credentials of the broker URL out of everything `purista dev`
 // shows: the TUI and the headless printer both draw only what reaches the runner's Sink,
@@ -37,7 +40,7 @@ func (r redactor) sink(next func(any)) func(any) {
 // msg returns msg with the credentials removed from every text it carries.
 func (r redactor) msg(msg any) any {
 	switch m := msg.(type) {
-	case UnitEventMsg:
+	case devmsg.UnitEventMsg:
 		e := m.Event
 		e.Message = r.text(e.Message)
 		if e.Attrs != nil {
@@ -54,16 +57,16 @@ func (r redactor) msg(msg any) any {
 		}
 		m.Event = e
 		return m
-	case UnitStateMsg:
+	case devmsg.UnitStateMsg:
 		m.Err = r.text(m.Err)
 		return m
-	case HealthMsg:
+	case devmsg.HealthMsg:
 		m.Err = r.text(m.Err)
 		return m
-	case BuildMsg:
+	case devmsg.BuildMsg:
 		m.Err = r.text(m.Err)
 		return m
-	case InfoMsg:
+	case devmsg.InfoMsg:
 		m.Text = r.text(m.Text)
 		return m
 	}

@@ -1,4 +1,4 @@
-package devenv
+package supervise
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/purista-go/purista/internal/devenv/devmsg"
 	"github.com/purista-go/purista/internal/runtime"
 )
 
@@ -56,7 +57,7 @@ func (r *Runner) startAll(ctx context.Context, bin *runtime.Binary, since time.T
 	}
 	wg.Wait()
 	if ok && ctx.Err() == nil {
-		r.opts.Sink(ReadyMsg{Took: time.Since(since), Rebuild: rebuild})
+		r.opts.Sink(devmsg.ReadyMsg{Took: time.Since(since), Rebuild: rebuild})
 	}
 }
 
@@ -64,7 +65,7 @@ func (r *Runner) startAll(ctx context.Context, bin *runtime.Binary, since time.T
 func (r *Runner) startUnit(ctx context.Context, u *unit, bin *runtime.Binary) error {
 	tail := &tailBuffer{max: 4 << 10}
 	out := &lineWriter{emit: func(line string) {
-		r.opts.Sink(UnitEventMsg{Unit: u.name, Event: runtime.Event{Type: "log", Time: time.Now(), Level: "INFO",
+		r.opts.Sink(devmsg.UnitEventMsg{Unit: u.name, Event: runtime.Event{Type: "log", Time: time.Now(), Level: "INFO",
 			Message: line, Attrs: map[string]any{"stream": "stdout"}}})
 	}}
 	r.mu.Lock()
@@ -77,13 +78,13 @@ func (r *Runner) startUnit(ctx context.Context, u *unit, bin *runtime.Binary) er
 		Binary: bin, Dir: r.opts.Root, Grace: r.opts.Grace, Stdout: out, Stderr: tail,
 		Profile: runtime.Profile{Bridge: r.opts.Bridge, Services: u.services, Env: r.opts.Env,
 			HTTPAddr: httpAddr, HealthAddr: healthAddr, SecureHTTP: r.opts.SecureHTTP},
-		OnEvent: func(e runtime.Event) { r.opts.Sink(UnitEventMsg{Unit: u.name, Event: e}) },
+		OnEvent: func(e runtime.Event) { r.opts.Sink(devmsg.UnitEventMsg{Unit: u.name, Event: e}) },
 	})
 	r.mu.Lock()
 	if err != nil {
 		u.crashed, u.exitErr, u.exitCode = true, "could not start: "+err.Error(), -1
 		r.mu.Unlock()
-		r.opts.Sink(UnitStateMsg{Unit: u.name, State: StateExited, ExitCode: -1, Err: err.Error()})
+		r.opts.Sink(devmsg.UnitStateMsg{Unit: u.name, State: devmsg.StateExited, ExitCode: -1, Err: err.Error()})
 		return err
 	}
 	if u.started {
@@ -91,7 +92,7 @@ func (r *Runner) startUnit(ctx context.Context, u *unit, bin *runtime.Binary) er
 	}
 	u.started, u.proc, u.stopping, u.health, u.crashed = true, p, false, "", false
 	u.httpAddr, u.healthAddr = p.HTTPAddr(), p.HealthAddr()
-	st := UnitStateMsg{Unit: u.name, State: StateStarting, PID: p.PID(), Restarts: u.restarts, HTTPAddr: p.HTTPAddr()}
+	st := devmsg.UnitStateMsg{Unit: u.name, State: devmsg.StateStarting, PID: p.PID(), Restarts: u.restarts, HTTPAddr: p.HTTPAddr()}
 	r.mu.Unlock()
 	r.opts.Sink(st)
 	r.wg.Add(1)
@@ -99,22 +100,22 @@ func (r *Runner) startUnit(ctx context.Context, u *unit, bin *runtime.Binary) er
 		defer r.wg.Done()
 		<-p.Done()
 		r.mu.Lock()
-		st := UnitStateMsg{Unit: u.name, State: StateStopped, PID: p.PID(), Restarts: u.restarts, ExitCode: p.ExitCode()}
+		st := devmsg.UnitStateMsg{Unit: u.name, State: devmsg.StateStopped, PID: p.PID(), Restarts: u.restarts, ExitCode: p.ExitCode()}
 		if !u.stopping || u.proc != p {
-			st.State = StateExited
+			st.State = devmsg.StateExited
 			st.Err = fmt.Sprintf("exited with code %d", p.ExitCode())
 			if t := strings.TrimSpace(tail.String()); t != "" {
 				st.Err += ":\n" + t
 			}
 		}
 		current := u.proc == p
-		if current && st.State == StateExited {
+		if current && st.State == devmsg.StateExited {
 			u.crashed, u.exitErr, u.exitCode = true, st.Err, p.ExitCode()
 		}
 		r.mu.Unlock()
 		if current {
 			r.opts.Sink(st)
-			if st.State == StateExited {
+			if st.State == devmsg.StateExited {
 				r.notifyExit()
 			}
 		}
@@ -134,15 +135,15 @@ func (r *Runner) waitReady(ctx context.Context, u *unit) bool {
 	defer cancel()
 	if err := p.WaitReady(rctx); err != nil {
 		if ctx.Err() == nil && !p.Exited() {
-			r.opts.Sink(InfoMsg{Text: u.name + ": " + err.Error(), Error: true})
+			r.opts.Sink(devmsg.InfoMsg{Text: u.name + ": " + err.Error(), Error: true})
 		}
 		return false
 	}
 	r.mu.Lock()
 	u.health = "true" // what probeHealth records for a healthy unit
 	r.mu.Unlock()
-	r.opts.Sink(UnitStateMsg{Unit: u.name, State: StateRunning, PID: p.PID(), Restarts: restarts, HTTPAddr: p.HTTPAddr()})
-	r.opts.Sink(HealthMsg{Unit: u.name, OK: true})
+	r.opts.Sink(devmsg.UnitStateMsg{Unit: u.name, State: devmsg.StateRunning, PID: p.PID(), Restarts: restarts, HTTPAddr: p.HTTPAddr()})
+	r.opts.Sink(devmsg.HealthMsg{Unit: u.name, OK: true})
 	return true
 }
 
@@ -172,11 +173,11 @@ func (r *Runner) stopUnit(u *unit) error {
 	}
 	u.stopping = true
 	r.mu.Unlock()
-	r.opts.Sink(UnitStateMsg{Unit: u.name, State: StateStopping, PID: p.PID(), Restarts: u.restarts})
+	r.opts.Sink(devmsg.UnitStateMsg{Unit: u.name, State: devmsg.StateStopping, PID: p.PID(), Restarts: u.restarts})
 	err := p.Stop(r.opts.Grace)
 	if err != nil {
 		err = fmt.Errorf("%s: %w", u.name, err)
-		r.opts.Sink(InfoMsg{Text: err.Error(), Error: true})
+		r.opts.Sink(devmsg.InfoMsg{Text: err.Error(), Error: true})
 	}
 	<-p.Done()
 	return err
@@ -270,7 +271,7 @@ func (r *Runner) probeHealth(ctx context.Context) {
 			pctx, cancel := context.WithTimeout(ctx, time.Second)
 			h, err := runtime.Probe(pctx, p.HealthAddr())
 			cancel()
-			msg := HealthMsg{Unit: u.name, OK: err == nil && h.Status == "ok"}
+			msg := devmsg.HealthMsg{Unit: u.name, OK: err == nil && h.Status == "ok"}
 			if err != nil {
 				msg.Err = err.Error()
 			} else if !msg.OK {

@@ -1,4 +1,4 @@
-package devenv
+package supervise
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/purista-go/purista/internal/devenv/devmsg"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
 )
@@ -27,7 +28,7 @@ func (r *Runner) reload(ctx context.Context, files []string) (*project.Manifest,
 		if r.idle() {
 			next = "fix " + project.FileName + " and save to rebuild"
 		}
-		r.opts.Sink(InfoMsg{Text: fmt.Sprintf("%v (%s)", err, next), Error: true})
+		r.opts.Sink(devmsg.InfoMsg{Text: fmt.Sprintf("%v (%s)", err, next), Error: true})
 		return nil, nil, fmt.Errorf("reload %s: %w", project.FileName, err)
 	}
 	bin, err := r.build(ctx, m.Main, files)
@@ -47,7 +48,7 @@ func (r *Runner) adopt(m *project.Manifest) {
 	if len(added) == 0 && len(removed) == 0 {
 		return
 	}
-	r.opts.Sink(ServicesMsg{Services: slices.Clone(m.Services), Units: r.Units(), Added: added, Removed: removed})
+	r.opts.Sink(devmsg.ServicesMsg{Services: slices.Clone(m.Services), Units: r.Units(), Added: added, Removed: removed})
 }
 
 // unitsFor returns the units that run the services of m. The monolith keeps its one
@@ -60,7 +61,7 @@ func (r *Runner) unitsFor(m *project.Manifest, old []*unit) []*unit {
 		if len(old) == 1 {
 			return old
 		}
-		return []*unit{{name: MonolithUnit, fixedHTTP: r.opts.HTTPAddr}}
+		return []*unit{{name: devmsg.MonolithUnit, fixedHTTP: r.opts.HTTPAddr}}
 	}
 	kept := map[string]*unit{}
 	for _, u := range old {

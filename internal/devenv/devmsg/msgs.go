@@ -1,4 +1,7 @@
-package devenv
+// Package devmsg holds the messages of a `purista dev` session: what the supervisor
+// reports (builds, process states, health, event-stream lines, changes of the services)
+// and what the terminal UI and the headless printer show, with the formatting both share.
+package devmsg
 
 import (
 	"strings"
@@ -8,8 +11,14 @@ import (
 	"github.com/purista-go/purista/internal/runtime"
 )
 
-// The runner reports what happens through these messages, sent to Options.Sink in
+// The supervisor reports what happens through these messages, sent to its sink in
 // order. The TUI turns them into tea messages; headless mode prints them.
+
+// MonolithUnit is the name of the single unit in monolith mode.
+const MonolithUnit = "app"
+
+// FirstBuildNote tells why the first build may take long.
+const FirstBuildNote = "the first build downloads and compiles the modules on a cold Go cache (a few minutes)"
 
 // Unit states.
 const (
@@ -69,8 +78,8 @@ type BuildMsg struct {
 	Cancelled bool
 }
 
-// failText is how a failed or cancelled build is announced.
-func (m BuildMsg) failText() string {
+// FailText is how a failed or cancelled build is announced.
+func (m BuildMsg) FailText() string {
 	switch {
 	case m.Cancelled:
 		return "build cancelled"
@@ -115,8 +124,8 @@ type ServicesMsg struct {
 	Added, Removed []string
 }
 
-// text is how a change of the services is announced.
-func (m ServicesMsg) text() string {
+// Text is how a change of the services is announced.
+func (m ServicesMsg) Text() string {
 	var parts []string
 	if len(m.Added) > 0 {
 		parts = append(parts, "added "+strings.Join(m.Added, ", "))
@@ -131,11 +140,13 @@ func (m ServicesMsg) text() string {
 	return "services changed (" + strings.Join(parts, "; ") + "): now " + strings.Join(names, ", ")
 }
 
-// serviceList is Services for JSON lines: [{"name":…,"version":…}].
-func (m ServicesMsg) serviceList() []map[string]string {
-	out := make([]map[string]string, len(m.Services))
-	for i, s := range m.Services {
-		out[i] = map[string]string{"name": s.Name, "version": s.Version}
+// HTTPModeNote says how the app's HTTP endpoint runs: loudly, in the framework's HTTP
+// development mode; with secure, under the project's own authentication.
+func HTTPModeNote(secure bool) InfoMsg {
+	if secure {
+		return InfoMsg{Text: "HTTP: the project's own authentication applies (--secure-http): endpoints, GET /api and /openapi.json need credentials " +
+			"unless public; command routes are off, so the invoke dialog reaches no command"}
 	}
-	return out
+	return InfoMsg{Text: "HTTP DEVELOPMENT MODE: no credentials needed (callers are whoever X-Principal-Id names) and every command is also at " +
+		"POST /api/<service>/v<n>/<command>; never deploy like this (purista dev --secure-http uses the project's authentication)", Warn: true}
 }

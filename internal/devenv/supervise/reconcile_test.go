@@ -1,8 +1,7 @@
-package devenv
+package supervise
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,12 +10,9 @@ import (
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-
+	"github.com/purista-go/purista/internal/devenv/devmsg"
+	"github.com/purista-go/purista/internal/devenv/internal/devtest"
 	"github.com/purista-go/purista/internal/project"
-	"github.com/purista-go/purista/internal/runtime"
-	"github.com/purista-go/purista/pkg/framework"
-	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
 // next waits for the first message at index >= from that match accepts and returns it
@@ -48,15 +44,15 @@ func (r *recorder) between(from, to int) []any {
 	return slices.Clone(r.msgs[from:min(to, len(r.msgs))])
 }
 
-func isRebuildReady(m any) bool { r, ok := m.(ReadyMsg); return ok && r.Rebuild }
+func isRebuildReady(m any) bool { r, ok := m.(devmsg.ReadyMsg); return ok && r.Rebuild }
 
-func isServicesMsg(m any) bool { _, ok := m.(ServicesMsg); return ok }
+func isServicesMsg(m any) bool { _, ok := m.(devmsg.ServicesMsg); return ok }
 
 // runningPIDs returns the PID of each unit's last "running" state in msgs.
 func runningPIDs(msgs []any) map[string]int {
 	pids := map[string]int{}
 	for _, m := range msgs {
-		if s, ok := m.(UnitStateMsg); ok && s.State == StateRunning {
+		if s, ok := m.(devmsg.UnitStateMsg); ok && s.State == devmsg.StateRunning {
 			pids[s.Unit] = s.PID
 		}
 	}
@@ -107,7 +103,7 @@ func TestRunnerFollowsServices(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			errc := runAsync(ctx, r)
-			_, i := rec.next(t, 0, "first ReadyMsg", func(m any) bool { _, ok := m.(ReadyMsg); return ok }, time.Minute)
+			_, i := rec.next(t, 0, "first ReadyMsg", func(m any) bool { _, ok := m.(devmsg.ReadyMsg); return ok }, time.Minute)
 			current := runningPIDs(rec.between(0, i)) // unit → PID of the set that runs
 			all := map[int]string{}                   // every PID seen → its unit
 			for unit, pid := range current {
@@ -117,8 +113,8 @@ func TestRunnerFollowsServices(t *testing.T) {
 				before := current
 				save(st.services...)
 				msg, j := rec.next(t, i, "ServicesMsg", isServicesMsg, time.Minute)
-				sm := msg.(ServicesMsg)
-				wantUnits := []string{MonolithUnit}
+				sm := msg.(devmsg.ServicesMsg)
+				wantUnits := []string{devmsg.MonolithUnit}
 				if distributed {
 					wantUnits = st.services
 				}
@@ -132,14 +128,14 @@ func TestRunnerFollowsServices(t *testing.T) {
 				// Every old process stopped before the ServicesMsg, every unit of the
 				// new set runs a new one.
 				for unit, pid := range before {
-					if pidAlive(pid) {
+					if devtest.PIDAlive(pid) {
 						t.Errorf("process %d of %s still runs after the change", pid, unit)
 					}
 				}
 				after := runningPIDs(rec.between(j, i))
 				current = after
 				for _, u := range wantUnits {
-					if after[u] == 0 || !pidAlive(after[u]) {
+					if after[u] == 0 || !devtest.PIDAlive(after[u]) {
 						t.Errorf("unit %s runs no process after the change (running: %v)", u, after)
 					}
 					all[after[u]] = u
@@ -153,15 +149,15 @@ func TestRunnerFollowsServices(t *testing.T) {
 				if err := os.WriteFile(filepath.Join(root, project.FileName), []byte(bad.content), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				msg, j := rec.next(t, i, "error about "+bad.name, func(m any) bool { im, ok := m.(InfoMsg); return ok && im.Error }, time.Minute)
-				text := msg.(InfoMsg).Text
+				msg, j := rec.next(t, i, "error about "+bad.name, func(m any) bool { im, ok := m.(devmsg.InfoMsg); return ok && im.Error }, time.Minute)
+				text := msg.(devmsg.InfoMsg).Text
 				for _, w := range []string{bad.want, "keep running with the last valid set of services", "fix purista.yaml and save"} {
 					if !strings.Contains(text, w) {
 						t.Errorf("%s: error %q lacks %q", bad.name, text, w)
 					}
 				}
 				for unit, pid := range current {
-					if !pidAlive(pid) {
+					if !devtest.PIDAlive(pid) {
 						t.Errorf("%s: process %d of %s stopped", bad.name, pid, unit)
 					}
 				}
@@ -169,15 +165,15 @@ func TestRunnerFollowsServices(t *testing.T) {
 			}
 			for _, m := range rec.between(invalidFrom, i) {
 				switch v := m.(type) {
-				case BuildMsg:
+				case devmsg.BuildMsg:
 					t.Errorf("built while purista.yaml was invalid: %+v", v)
-				case UnitStateMsg:
+				case devmsg.UnitStateMsg:
 					t.Errorf("a process changed while purista.yaml was invalid: %+v", v)
 				}
 			}
 			save("Billing", "Fake") // the fix
 			msg, j := rec.next(t, i, "ServicesMsg after the fix", isServicesMsg, time.Minute)
-			if sm := msg.(ServicesMsg); !slices.Equal(sm.Added, []string{"Fake v1"}) || len(sm.Removed) != 0 {
+			if sm := msg.(devmsg.ServicesMsg); !slices.Equal(sm.Added, []string{"Fake v1"}) || len(sm.Removed) != 0 {
 				t.Errorf("after the fix added %v removed %v, want [Fake v1] []", sm.Added, sm.Removed)
 			}
 			_, i = rec.next(t, j, "ReadyMsg after the fix", isRebuildReady, time.Minute)
@@ -189,7 +185,7 @@ func TestRunnerFollowsServices(t *testing.T) {
 				t.Errorf("Run() = %v", err)
 			}
 			for pid, unit := range all {
-				if pidAlive(pid) {
+				if devtest.PIDAlive(pid) {
 					t.Errorf("process %d of %s still alive after teardown", pid, unit)
 				}
 			}
@@ -215,7 +211,7 @@ func TestUnitsFor(t *testing.T) {
 		start, next *project.Manifest
 		want        []want
 	}{
-		{"monolith keeps its unit", false, "127.0.0.1:8080", svcs("A"), svcs("A", "B"), []want{{MonolithUnit, "127.0.0.1:8080"}}},
+		{"monolith keeps its unit", false, "127.0.0.1:8080", svcs("A"), svcs("A", "B"), []want{{devmsg.MonolithUnit, "127.0.0.1:8080"}}},
 		{"added at the end", true, "127.0.0.1:8080", svcs("A", "B"), svcs("A", "B", "C"),
 			[]want{{"A", "127.0.0.1:8080"}, {"B", "127.0.0.1:8081"}, {"C", "127.0.0.1:8082"}}},
 		{"removed in the middle, added: next free port", true, "127.0.0.1:8080", svcs("A", "B", "C"), svcs("A", "C", "D"),
@@ -244,88 +240,5 @@ func TestUnitsFor(t *testing.T) {
 				t.Errorf("units %v, want %v", gw, tt.want)
 			}
 		})
-	}
-}
-
-// TestServicesMsgShown: the TUI's Services table and process rows and the headless
-// output (text and JSON) follow a ServicesMsg; rows that stay keep their counters, the
-// commands of a removed service leave the invoke dialog.
-func TestServicesMsgShown(t *testing.T) {
-	change := ServicesMsg{
-		Services: []project.Service{{Name: "User", Version: "1"}, {Name: "Shipping", Version: "1"}},
-		Added:    []string{"Shipping v1"}, Removed: []string{"Email v1"},
-	}
-	for _, distributed := range []bool{false, true} {
-		t.Run(fmt.Sprintf("distributed=%v", distributed), func(t *testing.T) {
-			units, next := []string{MonolithUnit}, []string{MonolithUnit}
-			if distributed {
-				units, next = []string{"User", "Email"}, []string{"User", "Shipping"}
-			}
-			c := change
-			c.Units = next
-			m := NewModel(ModelOptions{Project: "signup", Mode: "test", Units: units, NoColor: true,
-				Services: []project.Service{{Name: "User", Version: "1"}, {Name: "Email", Version: "1"}}})
-			nm, _ := m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-			m = nm.(Model)
-			ready := func(unit, svc, cmd string) tea.Msg {
-				return RunnerMsg{UnitEventMsg{Unit: unit, Event: runtime.Event{Type: "state", Service: svc, State: "ready",
-					Commands: []framework.CommandInfo{{Service: svc, Version: "1", Name: cmd}}}}}
-			}
-			msgs := []tea.Msg{RunnerMsg{UnitStateMsg{Unit: units[0], State: StateRunning, PID: 4242}},
-				ready(units[0], "User", "signUp"), ready(units[len(units)-1], "Email", "sendWelcome"),
-				RunnerMsg{UnitEventMsg{Unit: units[0], Event: runtime.Event{Type: "record", Time: time.Now(),
-					Record: &framework.Record{Kind: "command", To: wire.Address{ServiceName: "User", ServiceTarget: "signUp"}, Status: 200}}}},
-				key("s"), key("s"), // log filter on Email
-				RunnerMsg{c}}
-			for _, msg := range msgs {
-				nm, _ := m.Update(msg)
-				m = nm.(Model)
-			}
-			s := screen(m)
-			for _, w := range []string{"Shipping     1    pending", "User         1    ready", "services changed (added Shipping v1; removed Email v1): now User, Shipping"} {
-				if !strings.Contains(s, w) {
-					t.Errorf("screen lacks %q:\n%s", w, s)
-				}
-			}
-			if strings.Contains(s, "Email        1") {
-				t.Errorf("screen still lists Email:\n%s", s)
-			}
-			if row := m.service("User"); row == nil || row.invokes != 1 {
-				t.Errorf("User row %+v, want its invocation kept", row)
-			}
-			var rows []string
-			for _, u := range m.units {
-				rows = append(rows, u.name)
-			}
-			if !slices.Equal(rows, next) {
-				t.Errorf("process rows %v, want %v", rows, next)
-			}
-			if m.units[0].pid != 4242 {
-				t.Errorf("kept row lost its PID: %+v", m.units[0])
-			}
-			if len(m.commands) != 1 || m.commands[0].Name != "signUp" {
-				t.Errorf("commands %+v, want only signUp", m.commands)
-			}
-			if m.logService != "" {
-				t.Errorf("log filter %q, want all services after Email left", m.logService)
-			}
-		})
-	}
-
-	var text, lines strings.Builder
-	NewPrinter(&text, false, []string{MonolithUnit}).Sink(change)
-	if want := "dev  | services changed (added Shipping v1; removed Email v1): now User, Shipping\n"; text.String() != want {
-		t.Errorf("headless line %q, want %q", text.String(), want)
-	}
-	c := change
-	c.Units = []string{MonolithUnit}
-	NewPrinter(&lines, true, nil).Sink(c)
-	var got map[string]any
-	if err := json.Unmarshal([]byte(lines.String()), &got); err != nil {
-		t.Fatalf("JSON line %q: %v", lines.String(), err)
-	}
-	if got["kind"] != "services" || fmt.Sprint(got["services"]) != "[map[name:User version:1] map[name:Shipping version:1]]" ||
-		fmt.Sprint(got["added"]) != "[Shipping v1]" || fmt.Sprint(got["removed"]) != "[Email v1]" || fmt.Sprint(got["units"]) != "[app]" {
-		t.Errorf("JSON line %s", lines.String())
 	}
 }

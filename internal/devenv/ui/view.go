@@ -1,4 +1,4 @@
-package devenv
+package ui
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/purista-go/purista/internal/devenv/devmsg"
 )
 
 // styles are the TUI's lipgloss styles; all plain under NO_COLOR.
@@ -55,12 +57,12 @@ func (m Model) Render() string {
 		top = append(top, l)
 	}
 	if m.build.Started && len(m.build.Files) == 0 {
-		top = append(top, m.st.dim.Render(firstBuildNote))
+		top = append(top, m.st.dim.Render(devmsg.FirstBuildNote))
 	}
 	if m.build.Err != "" && !m.build.Cancelled {
 		msg := "build failed — the previous process keeps running:"
 		if m.build.Idle {
-			msg = m.build.failText() + ":"
+			msg = m.build.FailText() + ":"
 		}
 		top = append(top, m.st.err.Render(msg))
 		lines := strings.Split(m.build.Err, "\n")
@@ -87,7 +89,7 @@ func (m Model) Render() string {
 	for _, s := range m.services {
 		p := "-"
 		if len(s.lat) > 0 {
-			p = round(p50(s.lat))
+			p = devmsg.Round(p50(s.lat))
 		}
 		top = append(top, fmt.Sprintf("  %-12s %-4s %-9s %-7s %8d %7d %10s", s.name, s.version, s.state, dash(m.healthOf(s.name)), s.invokes, s.errors, p))
 	}
@@ -138,7 +140,7 @@ func (m Model) titleLine() string {
 	case m.build.Err != "":
 		s += " · " + m.st.err.Render("build failed")
 	case m.ready != nil:
-		s += " · " + m.st.ok.Render("ready in "+round(m.ready.Took))
+		s += " · " + m.st.ok.Render("ready in "+devmsg.Round(m.ready.Took))
 	}
 	return s
 }

@@ -1,4 +1,7 @@
-package devenv
+// Package ui is the terminal UI of `purista dev`: a bubbletea model that shows the
+// processes, services, message stream and logs of a session, with an invoke dialog and
+// one key map that drives the keys, the footer and the help screen.
+package ui
 
 import (
 	"context"
@@ -11,6 +14,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/purista-go/purista/internal/devenv/devmsg"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/wire"
@@ -23,12 +27,12 @@ const (
 	maxLatency = 256
 )
 
-// Invoker calls a command; *Runner implements it.
+// Invoker calls a command; the supervisor's Runner implements it.
 type Invoker interface {
 	Invoke(ctx context.Context, service, version, command string, payload json.RawMessage) (json.RawMessage, error)
 }
 
-// Controller restarts and stops units; *Runner implements it.
+// Controller restarts and stops units; the supervisor's Runner implements it.
 type Controller interface {
 	Restart(unit string)
 	Stop(unit string)
@@ -44,6 +48,9 @@ type ModelOptions struct {
 	Services []project.Service
 	// Units are the runner's unit names.
 	Units []string
+	// Info are lines shown from the start (the broker chosen, the HTTP mode), before the
+	// runner's first message.
+	Info []devmsg.InfoMsg
 	// Invoker runs the invoke dialog's calls.
 	Invoker Invoker
 	// Controller restarts/stops units (nil disables the keys).
@@ -71,11 +78,11 @@ type Model struct {
 	commands []framework.CommandInfo
 	records  []recordRow
 	logs     []logRow
-	build    BuildMsg
+	build    devmsg.BuildMsg
 	buildAt  time.Time // when the running build started (shown as its elapsed time)
 	buildGen int       // counts builds: a tick of an earlier build does not go on
-	ready    *ReadyMsg
-	info     []InfoMsg
+	ready    *devmsg.ReadyMsg
+	info     []devmsg.InfoMsg
 
 	filtering bool
 	filter    textinput.Model
@@ -119,7 +126,7 @@ type logRow struct {
 	unit, service, level, m string
 }
 
-// RunnerMsg carries one runner message (see Options.Sink) into the TUI.
+// RunnerMsg carries one message of the supervisor (a devmsg type) into the TUI.
 type RunnerMsg struct{ Msg any }
 
 // buildTickMsg redraws the elapsed time of the build gen.
@@ -145,6 +152,9 @@ func NewModel(opts ModelOptions) Model {
 	}
 	for _, s := range opts.Services {
 		m.services = append(m.services, &serviceRow{name: s.Name, version: s.Version, state: "pending"})
+	}
+	for _, i := range opts.Info {
+		m.apply(i)
 	}
 	m.filter = textinput.New()
 	m.filter.Prompt = "/"
@@ -250,7 +260,7 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if len(m.commands) > 0 && m.opts.Invoker != nil {
 			m.dialog = newInvokeDialog(m.commands, m.width, m.height)
 		} else {
-			m.info = appendCapped(m.info, InfoMsg{Text: "no command to invoke yet: waiting for the services to be ready"}, 3)
+			m.info = appendCapped(m.info, devmsg.InfoMsg{Text: "no command to invoke yet: waiting for the services to be ready"}, 3)
 		}
 	case "s":
 		m.logService = m.nextLogService()
@@ -304,13 +314,13 @@ func (m Model) invoke(c invokeCall) tea.Cmd {
 // apply folds a runner message into the model.
 func (m *Model) apply(msg any) {
 	switch v := msg.(type) {
-	case UnitStateMsg:
+	case devmsg.UnitStateMsg:
 		u := m.unit(v.Unit)
 		u.state, u.pid, u.restarts, u.err = v.State, v.PID, v.Restarts, v.Err
 		if v.HTTPAddr != "" {
 			u.httpAddr = v.HTTPAddr
 		}
-		if v.State != StateRunning {
+		if v.State != devmsg.StateRunning {
 			u.health = ""
 		}
 		// A crash's error is "exited with code N:" and the tail of its stderr: one log
@@ -325,30 +335,30 @@ func (m *Model) apply(msg any) {
 				m.addLog(logRow{at: m.opts.Now(), unit: v.Unit, level: "ERROR", m: l})
 			}
 		}
-	case HealthMsg:
+	case devmsg.HealthMsg:
 		u := m.unit(v.Unit)
 		u.health = "ok"
 		if !v.OK {
 			u.health = "down"
 		}
-	case BuildMsg:
+	case devmsg.BuildMsg:
 		if v.Started && !m.build.Started {
 			m.buildAt = m.opts.Now()
 			m.buildGen++
 		}
 		m.build = v
-	case ReadyMsg:
+	case devmsg.ReadyMsg:
 		m.ready = &v
-	case InfoMsg:
+	case devmsg.InfoMsg:
 		m.info = appendCapped(m.info, v, 3)
-	case ServicesMsg:
+	case devmsg.ServicesMsg:
 		m.applyServices(v)
-	case UnitEventMsg:
+	case devmsg.UnitEventMsg:
 		m.applyEvent(v)
 	}
 }
 
-func (m *Model) applyEvent(v UnitEventMsg) {
+func (m *Model) applyEvent(v devmsg.UnitEventMsg) {
 	e := v.Event
 	switch e.Type {
 	case "state":
@@ -381,10 +391,10 @@ func (m *Model) applyEvent(v UnitEventMsg) {
 				s.lat = appendCapped(s.lat, r.Latency, maxLatency)
 			}
 		}
-		m.records = insertByTime(m.records, recordRow{at: e.Time, text: FormatRecord(e), kind: r.Kind, to: r.To, trace: r.TraceID}, maxRecords)
+		m.records = insertByTime(m.records, recordRow{at: e.Time, text: devmsg.FormatRecord(e), kind: r.Kind, to: r.To, trace: r.TraceID}, maxRecords)
 		m.traceDialog()
 	case "log":
-		m.addLog(logRow{at: e.Time, unit: v.Unit, service: e.Service, level: e.Level, m: e.Message + formatAttrs(e.Attrs)})
+		m.addLog(logRow{at: e.Time, unit: v.Unit, service: e.Service, level: e.Level, m: e.Message + devmsg.FormatAttrs(e.Attrs)})
 	}
 }
 
@@ -470,7 +480,7 @@ func p50(ds []time.Duration) time.Duration {
 // healthOf returns the health shown for a service: its unit's.
 func (m Model) healthOf(service string) string {
 	for _, u := range m.units {
-		if u.name == MonolithUnit || strings.EqualFold(u.name, service) {
+		if u.name == devmsg.MonolithUnit || strings.EqualFold(u.name, service) {
 			return u.health
 		}
 	}

@@ -1,4 +1,6 @@
-package devenv
+// Package watch reports debounced bursts of changes to a project's Go sources and its
+// manifest, the triggers of a rebuild in `purista dev`.
+package watch
 
 import (
 	"context"
@@ -24,12 +26,12 @@ type Change struct {
 	At time.Time
 }
 
-// Watch watches the Go sources (*.go, go.mod, go.sum) under root, recursively, skipping
+// Run watches the Go sources (*.go, go.mod, go.sum) under root, recursively, skipping
 // hidden folders, vendor, node_modules and testdata, and the project manifest
 // (root/purista.yaml), and sends one Change per burst of events after quiet time
 // debounce. New folders are watched as they appear. It returns when ctx ends (closing
 // out) or when the watcher cannot be created.
-func Watch(ctx context.Context, root string, debounce time.Duration, out chan<- Change) error {
+func Run(ctx context.Context, root string, debounce time.Duration, out chan<- Change) error {
 	defer close(out)
 	if debounce <= 0 {
 		debounce = DefaultDebounce

@@ -1,4 +1,4 @@
-package devenv
+package supervise
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purista-go/purista/internal/devenv/devmsg"
+	"github.com/purista-go/purista/internal/devenv/headless"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
 )
@@ -99,7 +101,7 @@ func (r *recorder) printed() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var b strings.Builder
-	p := NewPrinter(&b, false, []string{MonolithUnit})
+	p := headless.NewPrinter(&b, headless.Options{Units: []string{devmsg.MonolithUnit}})
 	for _, m := range r.msgs {
 		p.Sink(m)
 	}
@@ -279,7 +281,7 @@ func TestRunnerKeepsPorts(t *testing.T) {
 			if httpAddr != "" && http1 != httpAddr {
 				t.Errorf("HTTP address %s, want the fixed %s", http1, httpAddr)
 			}
-			r.Restart(MonolithUnit)
+			r.Restart(devmsg.MonolithUnit)
 			rec.waitFor(t, "restarts=1 http=", 30*time.Second) // running again
 			r.mu.Lock()
 			http2, health2 := first.httpAddr, first.healthAddr

@@ -1,4 +1,4 @@
-package devenv
+package ui
 
 import (
 	"bytes"

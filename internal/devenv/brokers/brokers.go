@@ -1,4 +1,7 @@
-package devenv
+// Package brokers provisions the broker a distributed `purista dev` session runs over:
+// an explicit URL, a testcontainers container when a Docker daemon answers, or an
+// embedded server.
+package brokers
 
 import (
 	"context"
@@ -36,7 +39,7 @@ const (
 // ErrNoBroker is wrapped by Provision's error when no broker of the kind can be found.
 var ErrNoBroker = errors.New("no broker available")
 
-// Broker is a broker the distributed runner connects its processes to.
+// Broker is a broker the supervisor connects its processes to.
 type Broker struct {
 	// Kind is "nats", "amqp" or "mqtt".
 	Kind string

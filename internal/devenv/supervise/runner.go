@@ -1,4 +1,7 @@
-package devenv
+// Package supervise runs a project for `purista dev`: it builds the binary, starts one
+// process (monolith) or one per service (distributed), watches their health, restarts
+// them on changes, follows the services of purista.yaml and tears everything down.
+package supervise
 
 import (
 	"context"
@@ -9,12 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/purista-go/purista/internal/devenv/devmsg"
+	"github.com/purista-go/purista/internal/devenv/watch"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
 )
-
-// MonolithUnit is the name of the single unit in monolith mode.
-const MonolithUnit = "app"
 
 // Options configure a Runner.
 type Options struct {
@@ -31,7 +33,7 @@ type Options struct {
 	Distributed bool
 	// Watch rebuilds and restarts on changes of Go files, go.mod and go.sum.
 	Watch bool
-	// Debounce is the quiet time that ends a burst of saves (0: DefaultDebounce).
+	// Debounce is the quiet time that ends a burst of saves (0: watch.DefaultDebounce).
 	Debounce time.Duration
 	// Grace is the SIGTERM → SIGKILL grace period of a stop (0: 10s).
 	Grace time.Duration
@@ -136,14 +138,14 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	}()
 	ctx, cancel := context.WithCancel(ctx) // ends the watcher and the prober on any return
 	defer cancel()
-	var changes chan Change
+	var changes chan watch.Change
 	watchErr := make(chan error, 1)
 	if r.opts.Watch {
-		changes = make(chan Change, 1)
+		changes = make(chan watch.Change, 1)
 		r.wg.Add(1)
 		go func() { // owned: ends with ctx
 			defer r.wg.Done()
-			watchErr <- Watch(ctx, r.opts.Root, r.opts.Debounce, changes)
+			watchErr <- watch.Run(ctx, r.opts.Root, r.opts.Debounce, changes)
 		}()
 	}
 	bin, err := r.build(ctx, r.manifest.Main, nil)
@@ -187,12 +189,12 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			if !r.opts.Watch {
 				return fmt.Errorf("%s %s", u.name, u.exitErr)
 			}
-			r.opts.Sink(InfoMsg{Text: fmt.Sprintf("%s exited with code %d; waiting for a change to rebuild (Ctrl-C to quit)", u.name, u.exitCode), Error: true})
+			r.opts.Sink(devmsg.InfoMsg{Text: fmt.Sprintf("%s exited with code %d; waiting for a change to rebuild (Ctrl-C to quit)", u.name, u.exitCode), Error: true})
 		case c, ok := <-changes:
 			if !ok {
 				changes = nil
 				if err := <-watchErr; err != nil {
-					r.opts.Sink(InfoMsg{Text: "watch stopped: " + err.Error(), Error: true})
+					r.opts.Sink(devmsg.InfoMsg{Text: "watch stopped: " + err.Error(), Error: true})
 				}
 				continue
 			}
@@ -222,11 +224,11 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 
 // build builds the binary of the main package and reports it.
 func (r *Runner) build(ctx context.Context, main string, files []string) (*runtime.Binary, error) {
-	r.opts.Sink(BuildMsg{Started: true, Files: files})
+	r.opts.Sink(devmsg.BuildMsg{Started: true, Files: files})
 	bin, err := runtime.Build(ctx, runtime.BuildOptions{Dir: r.opts.Root, Main: main, Output: r.opts.BinaryPath})
 	if err != nil {
 		if ctx.Err() != nil {
-			r.opts.Sink(BuildMsg{Cancelled: true, Files: files})
+			r.opts.Sink(devmsg.BuildMsg{Cancelled: true, Files: files})
 			return nil, err
 		}
 		msg := err.Error()
@@ -234,10 +236,10 @@ func (r *Runner) build(ctx context.Context, main string, files []string) (*runti
 		if errors.As(err, &be) {
 			msg = strings.TrimRight(be.Output, "\n")
 		}
-		r.opts.Sink(BuildMsg{Err: msg, Files: files, Idle: r.idle(), Watch: r.opts.Watch})
+		r.opts.Sink(devmsg.BuildMsg{Err: msg, Files: files, Idle: r.idle(), Watch: r.opts.Watch})
 		return nil, err
 	}
-	r.opts.Sink(BuildMsg{Took: bin.Took, Files: files})
+	r.opts.Sink(devmsg.BuildMsg{Took: bin.Took, Files: files})
 	return bin, nil
 }
 
@@ -260,7 +262,7 @@ func (r *Runner) Invoke(ctx context.Context, service, version, command string, p
 	r.mu.Lock()
 	var p *runtime.Process
 	for _, u := range r.units {
-		if u.name == MonolithUnit || strings.EqualFold(u.name, service) {
+		if u.name == devmsg.MonolithUnit || strings.EqualFold(u.name, service) {
 			p = u.proc
 		}
 	}
