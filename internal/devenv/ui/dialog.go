@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
+
 	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
 
@@ -53,30 +55,30 @@ func (d *invokeDialog) resize(w, h int) {
 
 func (d *invokeDialog) selected() framework.CommandInfo { return d.commands[d.cursor] }
 
-// key handles a key press: it returns a command for the editor, whether the dialog
-// closes, and the call to make when the user sends.
-func (d *invokeDialog) key(k tea.KeyPressMsg) (tea.Cmd, bool, *invokeCall) {
+// key handles a key press by the bindings of keys: it returns a command for the editor,
+// whether the dialog closes, and the call to make when the user sends.
+func (d *invokeDialog) key(k tea.KeyPressMsg, keys KeyMap) (tea.Cmd, bool, *invokeCall) {
 	if !d.editing {
-		switch k.String() {
-		case "esc", "q":
+		switch {
+		case key.Matches(k, keys.DialogClose):
 			return nil, true, nil
-		case "up", "k":
+		case key.Matches(k, keys.DialogUp):
 			d.cursor = max(0, d.cursor-1)
-		case "down", "j":
+		case key.Matches(k, keys.DialogDown):
 			d.cursor = min(len(d.commands)-1, d.cursor+1)
-		case "enter":
+		case key.Matches(k, keys.DialogEdit):
 			d.editing = true
 			d.editor.SetValue(PayloadTemplate(d.selected()))
 			return d.editor.Focus(), false, nil
 		}
 		return nil, false, nil
 	}
-	switch k.String() {
-	case "esc":
+	switch {
+	case key.Matches(k, keys.EditorBack):
 		d.editing, d.result, d.trace, d.call = false, "", "", nil
 		d.editor.Blur()
 		return nil, false, nil
-	case "ctrl+s", "alt+enter", "ctrl+d":
+	case key.Matches(k, keys.Send):
 		raw := strings.TrimSpace(d.editor.Value())
 		if raw == "" {
 			raw = "{}"

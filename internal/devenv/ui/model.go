@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/help"
+
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
@@ -65,8 +67,8 @@ type ModelOptions struct {
 }
 
 // Model is the bubbletea model of `purista dev`: processes, services, the message
-// stream (filter with /), logs (service s, level l, follow f), the invoke dialog (i),
-// help (?) and quit (q, ctrl+c). Feed it the runner's messages wrapped in RunnerMsg.
+// stream, logs, the invoke dialog and a help screen, driven by the keys of KeyMap.
+// Feed it the runner's messages wrapped in RunnerMsg.
 type Model struct {
 	opts     ModelOptions
 	st       styles
@@ -92,9 +94,11 @@ type Model struct {
 	follow     bool
 	logScroll  int // lines up from the bottom when not following
 
-	help   bool
-	dialog *invokeDialog
-	quit   bool
+	help     bool
+	keys     KeyMap
+	helpView help.Model
+	dialog   *invokeDialog
+	quit     bool
 }
 
 var _ tea.Model = Model{} // compile-time check
@@ -146,7 +150,8 @@ func NewModel(opts ModelOptions) Model {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	m := Model{opts: opts, st: newStyles(opts.NoColor), follow: true, logLevel: 1, width: 100, height: 30}
+	m := Model{opts: opts, st: newStyles(opts.NoColor), keys: DefaultKeyMap(), follow: true, logLevel: 1, width: 100, height: 30}
+	m.helpView = newHelp(m.st)
 	for _, u := range opts.Units {
 		m.units = append(m.units, &unitRow{name: u, state: "pending"})
 	}
@@ -205,88 +210,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.filter, cmd = m.filter.Update(msg)
 		return m, cmd
-	}
-	return m, nil
-}
-
-func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if k.String() == "ctrl+c" {
-		m.quit = true
-		return m, tea.Quit
-	}
-	if m.dialog != nil {
-		cmd, closeIt, send := m.dialog.key(k)
-		if closeIt {
-			m.dialog = nil
-		}
-		if send != nil {
-			m.dialog.sentAt = m.opts.Now()
-			return m, m.invoke(*send)
-		}
-		return m, cmd
-	}
-	if m.filtering {
-		switch k.String() {
-		case "enter":
-			m.filtering = false
-			m.filter.Blur()
-			return m, nil
-		case "esc":
-			m.filtering = false
-			m.filter.SetValue("")
-			m.filter.Blur()
-			return m, nil
-		}
-		var cmd tea.Cmd
-		m.filter, cmd = m.filter.Update(k)
-		return m, cmd
-	}
-	if m.help {
-		m.help = false
-		return m, nil
-	}
-	switch k.String() {
-	case "q":
-		m.quit = true
-		return m, tea.Quit
-	case "?":
-		m.help = true
-	case "/":
-		m.filtering = true
-		return m, m.filter.Focus()
-	case "esc":
-		m.filter.SetValue("")
-	case "i":
-		if len(m.commands) > 0 && m.opts.Invoker != nil {
-			m.dialog = newInvokeDialog(m.commands, m.width, m.height)
-		} else {
-			m.info = appendCapped(m.info, devmsg.InfoMsg{Text: "no command to invoke yet: waiting for the services to be ready"}, 3)
-		}
-	case "s":
-		m.logService = m.nextLogService()
-	case "l":
-		m.logLevel = (m.logLevel + 1) % len(logLevels())
-	case "f":
-		m.follow = !m.follow
-		m.logScroll = 0
-	case "pgup":
-		m.follow = false
-		m.logScroll += 5
-	case "pgdown":
-		m.logScroll = max(0, m.logScroll-5)
-	case "up", "k":
-		m.selUnit = max(0, m.selUnit-1)
-	case "down", "j":
-		m.selUnit = min(len(m.units)-1, m.selUnit+1)
-	case "r", "x":
-		if m.opts.Controller != nil && len(m.units) > 0 {
-			name := m.units[m.selUnit].name
-			if k.String() == "r" {
-				m.opts.Controller.Restart(name)
-			} else {
-				m.opts.Controller.Stop(name)
-			}
-		}
 	}
 	return m, nil
 }

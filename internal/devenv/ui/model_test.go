@@ -39,8 +39,8 @@ func (f *fakeInvoker) Invoke(_ context.Context, svc, ver, cmd string, payload js
 	return json.RawMessage(`{"id":"42","email":"a@example.com"}`), nil
 }
 
-// key turns a key name ("enter", "ctrl+s", "a") into a key press.
-func key(s string) tea.KeyPressMsg {
+// press turns a key name ("enter", "ctrl+s", "a") into a key press.
+func press(s string) tea.KeyPressMsg {
 	switch s {
 	case "enter":
 		return tea.KeyPressMsg{Code: tea.KeyEnter}
@@ -78,13 +78,13 @@ func send(t *testing.T, m Model, msgs ...tea.Msg) Model {
 
 // clearEditor deletes the prefilled payload of the invoke dialog.
 func clearEditor() []tea.Msg {
-	return slices.Repeat([]tea.Msg{key("backspace")}, 100)
+	return slices.Repeat([]tea.Msg{press("backspace")}, 100)
 }
 
 func typeText(s string) []tea.Msg {
 	var out []tea.Msg
 	for _, r := range s {
-		out = append(out, key(string(r)))
+		out = append(out, press(string(r)))
 	}
 	return out
 }
@@ -130,15 +130,15 @@ func TestModelScreen(t *testing.T) {
 				"User.signUp → Email.sendWelcome 200", "welcome e-mail sent", "Logs (all services, ≥INFO, follow)"},
 			[]string{"debug detail"}},
 		{"services counts", nil, []string{"User         1    ready     ok             2       1"}, nil},
-		{"filter", append([]tea.Msg{key("/")}, append(typeText("sendwel"), key("enter"))...),
+		{"filter", append([]tea.Msg{press("/")}, append(typeText("sendwel"), press("enter"))...),
 			[]string{"Messages (filter: sendwel)", "User.signUp → Email.sendWelcome"}, []string{"client.invoke → User.signUp"}},
-		{"filter cleared with esc", append(append([]tea.Msg{key("/")}, typeText("sendwel")...), key("esc")),
+		{"filter cleared with esc", append(append([]tea.Msg{press("/")}, typeText("sendwel")...), press("esc")),
 			[]string{"client.invoke → User.signUp"}, []string{"filter:"}},
-		{"log level", []tea.Msg{key("l"), key("l"), key("l")}, []string{"≥DEBUG", "debug detail"}, nil},
-		{"log service", []tea.Msg{key("s"), key("s")}, []string{"Logs (Email,", "welcome e-mail sent"}, nil},
-		{"follow off", []tea.Msg{key("f")}, []string{"paused"}, nil},
-		{"help", []tea.Msg{key("?")}, []string{"purista dev — keys", "invoke a command"}, []string{"Processes"}},
-		{"help closes", []tea.Msg{key("?"), key("x")}, []string{"Processes"}, nil},
+		{"log level", []tea.Msg{press("l"), press("l"), press("l")}, []string{"≥DEBUG", "debug detail"}, nil},
+		{"log service", []tea.Msg{press("s"), press("s")}, []string{"Logs (Email,", "welcome e-mail sent"}, nil},
+		{"follow off", []tea.Msg{press("f")}, []string{"paused"}, nil},
+		{"help", []tea.Msg{press("?")}, []string{"purista dev — keys", "invoke a command"}, []string{"RESTARTS"}},
+		{"help closes", []tea.Msg{press("?"), press("x")}, []string{"RESTARTS"}, []string{"purista dev — keys"}},
 		{"build error", []tea.Msg{RunnerMsg{devmsg.BuildMsg{Err: "./service.go:3:1: syntax error"}}},
 			[]string{"build failed — the previous process keeps running", "syntax error", "4242"}, nil},
 		{"first build error", []tea.Msg{RunnerMsg{devmsg.BuildMsg{Err: "./service.go:3:1: syntax error", Idle: true, Watch: true}}},
@@ -171,14 +171,14 @@ func TestInvokeDialog(t *testing.T) {
 		wantCall  string
 		wantOnScr []string
 	}{
-		{"example payload", []tea.Msg{key("i"), key("down"), key("enter"), key("ctrl+s")},
+		{"example payload", []tea.Msg{press("i"), press("down"), press("enter"), press("ctrl+s")},
 			`User/1/signUp {"email":"alice@example.com","name":"Alice"}`, []string{"ok", `"id": "42"`}},
-		{"schema skeleton", []tea.Msg{key("i"), key("enter"), key("ctrl+s")},
+		{"schema skeleton", []tea.Msg{press("i"), press("enter"), press("ctrl+s")},
 			`Email/1/sendWelcome {"email":"","name":""}`, []string{"ok"}},
-		{"error answer", append([]tea.Msg{key("i"), key("enter")}, append(typeText(`invalid`), key("ctrl+s"))...),
+		{"error answer", append([]tea.Msg{press("i"), press("enter")}, append(typeText(`invalid`), press("ctrl+s"))...),
 			"", []string{"payload is not valid JSON"}},
-		{"picker lists commands", []tea.Msg{key("i")}, "", []string{"Invoke a command", "Email.sendWelcome", "User.signUp"}},
-		{"esc closes", []tea.Msg{key("i"), key("esc")}, "", []string{"Processes"}},
+		{"picker lists commands", []tea.Msg{press("i")}, "", []string{"Invoke a command", "Email.sendWelcome", "User.signUp"}},
+		{"esc closes", []tea.Msg{press("i"), press("esc")}, "", []string{"Processes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,7 +205,7 @@ func TestInvokeDialog(t *testing.T) {
 func TestQuitKeys(t *testing.T) {
 	for _, k := range []string{"q", "ctrl+c"} {
 		t.Run(k, func(t *testing.T) {
-			nm, cmd := signupModel(t, &fakeInvoker{}).Update(key(k))
+			nm, cmd := signupModel(t, &fakeInvoker{}).Update(press(k))
 			if !nm.(Model).Quitting() || cmd == nil {
 				t.Fatalf("%s did not quit", k)
 			}
@@ -281,7 +281,7 @@ func TestTUIMessagesInTimeOrder(t *testing.T) {
 // command that started after the send, whether it arrives before or after the answer.
 func TestTUIInvokeTrace(t *testing.T) {
 	const mine, older = "5c3a8e1d9f0b4a7c8e2d6b1a3f9c7e05", "11111111111111111111111111111111"
-	sendKeys := []tea.Msg{key("i"), key("down"), key("enter")}
+	sendKeys := []tea.Msg{press("i"), press("down"), press("enter")}
 	rec := func(ms int, to, trace string) tea.Msg {
 		return goldenRecord(ms, addr("client", "invoke"), addr("User", to), 200, time.Millisecond, trace)
 	}
@@ -309,7 +309,7 @@ func TestTUIInvokeTrace(t *testing.T) {
 				m = send(t, m, clearEditor()...)
 				m = send(t, m, typeText(tt.payload)...)
 			}
-			m = send(t, m, key("ctrl+s"))
+			m = send(t, m, press("ctrl+s"))
 			m = send(t, m, tt.after...)
 			s := screen(m)
 			if tt.want != "" && !strings.Contains(s, tt.want) {

@@ -44,7 +44,7 @@ func TestServicesMsgShown(t *testing.T) {
 				ready(units[0], "User", "signUp"), ready(units[len(units)-1], "Email", "sendWelcome"),
 				RunnerMsg{devmsg.UnitEventMsg{Unit: units[0], Event: runtime.Event{Type: "record", Time: time.Now(),
 					Record: &framework.Record{Kind: "command", To: wire.Address{ServiceName: "User", ServiceTarget: "signUp"}, Status: 200}}}},
-				key("s"), key("s"), // log filter on Email
+				press("s"), press("s"), // log filter on Email
 				RunnerMsg{c}}
 			for _, msg := range msgs {
 				nm, _ := m.Update(msg)

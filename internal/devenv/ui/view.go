@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
+
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -46,7 +48,7 @@ func (m Model) View() tea.View {
 // Render returns the screen as a string (View's content), for tests and snapshots.
 func (m Model) Render() string {
 	if m.help {
-		return m.fit(helpText())
+		return m.fit(m.helpScreen())
 	}
 	if m.dialog != nil {
 		return m.fit(m.renderDialog())
@@ -93,7 +95,7 @@ func (m Model) Render() string {
 		}
 		top = append(top, fmt.Sprintf("  %-12s %-4s %-9s %-7s %8d %7d %10s", s.name, s.version, s.state, dash(m.healthOf(s.name)), s.invokes, s.errors, p))
 	}
-	footer := m.st.dim.Render("i invoke · / filter · s/l/f logs · j/k r x processes · ? help · q quit")
+	footer := m.shortHelp(m.keys.ShortHelp())
 	if m.filtering {
 		footer = m.filter.View()
 	}
@@ -211,7 +213,7 @@ func (m Model) renderDialog() string {
 			}
 			b.WriteString(line + "\n")
 		}
-		b.WriteString("\n" + m.st.dim.Render("↑/↓ choose · enter edit payload · esc close"))
+		b.WriteString("\n" + m.shortHelp(m.keys.pickerHelp()))
 		return m.st.dialog.Render(b.String())
 	}
 	c := d.selected()
@@ -230,24 +232,15 @@ func (m Model) renderDialog() string {
 	if d.trace != "" && !d.sending {
 		b.WriteString("trace " + d.trace + "\n")
 	}
-	b.WriteString("\n" + m.st.dim.Render("ctrl+s send · esc back"))
+	b.WriteString("\n" + m.shortHelp(m.keys.editorHelp()))
 	return m.st.dialog.Render(b.String())
 }
 
-func helpText() string {
-	return `purista dev — keys
-
-  i          invoke a command (enter: edit payload, ctrl+s: send, esc: back)
-  /          filter the message stream (enter: keep, esc: clear)
-  s          logs: cycle service (merged → each service)
-  l          logs: cycle the minimum level (DEBUG, INFO, WARN, ERROR)
-  f          logs: follow on/off; pgup/pgdown scroll
-  j/k ↑/↓    select a process;  r restart it · x stop it
-  ?          this help (any key closes)
-  q ctrl+c   quit: every process gets SIGTERM, then SIGKILL after the grace period
-
-Saving a .go file, go.mod or go.sum rebuilds and restarts; a compile error is shown
-and the previous process keeps running.`
+// shortHelp renders bindings as one line of help that fits the window.
+func (m Model) shortHelp(bindings []key.Binding) string {
+	h := m.helpView
+	h.SetWidth(m.width)
+	return h.ShortHelpView(bindings)
 }
 
 // fit cuts s to the window: at most height lines of at most width cells.
