@@ -23,6 +23,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/moby/moby/client"
+
+	"github.com/purista-go/purista/internal/testutil/dockertest"
 )
 
 // fakeImages assembles images from a fake binary, without compiling: one per service,
@@ -317,20 +319,11 @@ func TestLoadNoDaemon(t *testing.T) {
 	}
 }
 
-// TestLoadDaemon loads into the Docker daemon of DOCKER_HOST (or the default socket)
-// when one answers.
+// TestLoadDaemon loads into the Docker daemon of DOCKER_HOST (or the default socket);
+// skipped without one (a failure under PURISTA_REQUIRE_DOCKER=1).
 func TestLoadDaemon(t *testing.T) {
 	ctx := context.Background()
-	c, err := client.New(client.FromEnv)
-	if err != nil {
-		t.Skipf("no Docker client: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if _, err := c.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		t.Skipf("no Docker engine answers at %s (none on the development machine): %v", c.DaemonHost(), err)
-	}
+	c := dockertest.RequireDocker(t)
 	imgs := fakeImages(t, false)[:1]
 	imgs[0].Tag = "purista-load-test"
 	said, err := Load(ctx, "", imgs)

@@ -81,6 +81,9 @@ type ProvisionOptions struct {
 	DockerAvailable func(context.Context) error
 	// NoContainers skips the testcontainers step.
 	NoContainers bool
+	// Images names the container image per kind ("nats", "amqp", "mqtt") for the
+	// testcontainers step; a kind not in it uses ImageNATS, ImageRabbitMQ or ImageMosquitto.
+	Images map[string]string
 }
 
 // Provision finds a broker in this order: an explicit URL (option or
@@ -125,7 +128,7 @@ func Provision(ctx context.Context, opts ProvisionOptions) (*Broker, error) {
 		err := probe(pctx)
 		cancel()
 		if err == nil {
-			return startContainer(ctx, kind)
+			return startContainer(ctx, kind, opts.Images[kind])
 		}
 		skipped = "testcontainers skipped: " + err.Error()
 	}
@@ -203,32 +206,32 @@ type silentLogger struct{}
 
 func (silentLogger) Printf(string, ...any) {}
 
-// startContainer runs the broker of kind in a container and returns its URL.
-func startContainer(ctx context.Context, kind string) (*Broker, error) {
+// startContainer runs the broker of kind in a container of img (empty: the default image
+// of kind) and returns its URL.
+func startContainer(ctx context.Context, kind, img string) (*Broker, error) {
 	quiet := testcontainers.WithLogger(silentLogger{})
 	var (
 		c   testcontainers.Container
 		url string
-		img string
 		err error
 	)
+	if img == "" {
+		img = map[string]string{"nats": ImageNATS, "amqp": ImageRabbitMQ, "mqtt": ImageMosquitto}[kind]
+	}
 	switch kind {
 	case "nats":
-		img = ImageNATS
 		var n *tcnats.NATSContainer
 		if n, err = tcnats.Run(ctx, img, quiet); err == nil {
 			c = n
 			url, err = n.ConnectionString(ctx)
 		}
 	case "amqp":
-		img = ImageRabbitMQ
 		var r *tcrabbit.RabbitMQContainer
 		if r, err = tcrabbit.Run(ctx, img, quiet); err == nil {
 			c = r
 			url, err = r.AmqpURL(ctx)
 		}
 	case "mqtt":
-		img = ImageMosquitto
 		var m *tcmosquitto.Container
 		if m, err = tcmosquitto.Run(ctx, img, quiet); err == nil {
 			c = m

@@ -3,16 +3,13 @@ package brokers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
-
 	"github.com/purista-go/purista/internal/devenv/internal/devtest"
+	"github.com/purista-go/purista/internal/testutil/dockertest"
 )
 
 func TestProvision(t *testing.T) {
@@ -69,50 +66,30 @@ func TestProvision(t *testing.T) {
 	}
 }
 
-// TestProvisionTestcontainers starts real broker containers where a Docker daemon
-// answers and has the broker's image; otherwise it is skipped with the reason. No
-// registry is asked (Ryuk is off, containers are terminated by the test).
+// TestProvisionTestcontainers starts each broker in a container of the local test
+// image (scripts/docker.sh) through testcontainers; skipped without Docker or the image
+// (a failure under PURISTA_REQUIRE_DOCKER=1).
 func TestProvisionTestcontainers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts containers")
 	}
-	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
-	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
-		t.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
-	}
+	dc := dockertest.RequireDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
-	if err := DockerAvailable(ctx); err != nil {
-		t.Skipf("testcontainers provisioning not tested: %v", err)
-	}
-	for kind, img := range map[string]string{"nats": ImageNATS, "amqp": ImageRabbitMQ, "mqtt": ImageMosquitto} {
+	images := map[string]string{"nats": dockertest.ImageNATS, "amqp": dockertest.ImageRabbitMQ, "mqtt": dockertest.ImageMosquitto}
+	for _, kind := range []string{"nats", "amqp", "mqtt"} {
 		t.Run(kind, func(t *testing.T) {
-			if err := imagePresent(ctx, img); err != nil {
-				t.Skipf("testcontainers %s not tested: %v", kind, err)
-			}
-			b, err := Provision(ctx, ProvisionOptions{Kind: kind, Getenv: func(string) string { return "" }})
+			dockertest.RequireImage(t, dc, images[kind])
+			b, err := Provision(ctx, ProvisionOptions{Kind: kind, Getenv: func(string) string { return "" }, Images: images})
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = b.Close(context.Background()) })
-			if b.Source != SourceTestcontainers {
-				t.Errorf("source %s, want testcontainers", b.Source)
+			if b.Source != SourceTestcontainers || b.Note != images[kind] {
+				t.Errorf("source %s (%s), want testcontainers (%s)", b.Source, b.Note, images[kind])
 			}
 		})
 	}
-}
-
-// imagePresent reports whether the Docker daemon has img without pulling it.
-func imagePresent(ctx context.Context, img string) error {
-	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if _, err := c.ImageInspect(ctx, img); err != nil {
-		return fmt.Errorf("image %s is not in the Docker daemon (no registry is asked): %w", img, err)
-	}
-	return nil
 }
 
 // TestBrokerNeverShowsCredentials: Provision's errors and a broker's description show no
