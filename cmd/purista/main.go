@@ -9,7 +9,6 @@ import (
 	"syscall"
 
 	"github.com/purista-go/purista/internal/cli"
-	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/cli/root"
 )
@@ -17,7 +16,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ios := iostreams.System()
-	code := cli.Execute(ctx, root.NewCmdRoot(cmdutil.NewFactory(ios)), os.Args[1:], ios)
+	code := cli.Execute(ctx, root.NewCmdRoot(root.NewFactory(ios)), os.Args[1:], ios)
 	stop()
 	os.Exit(code)
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/purista-go/purista/internal/cli"
-	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/cli/root"
 )
@@ -15,7 +14,7 @@ import (
 // mistyped shell name is a usage error (exit code 2).
 func ExampleExecute() {
 	ios, _, _, stderr := iostreams.Test()
-	code := cli.Execute(context.Background(), root.NewCmdRoot(cmdutil.NewFactory(ios)), []string{"completion", "tcsh"}, ios)
+	code := cli.Execute(context.Background(), root.NewCmdRoot(root.NewFactory(ios)), []string{"completion", "tcsh"}, ios)
 	fmt.Fprint(os.Stdout, stderr.String())
 	fmt.Println("exit code:", code)
 	// Output:

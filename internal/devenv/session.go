@@ -18,6 +18,7 @@ import (
 	"github.com/purista-go/purista/internal/devenv/supervise"
 	"github.com/purista-go/purista/internal/devenv/ui"
 	"github.com/purista-go/purista/internal/project"
+	"github.com/purista-go/purista/internal/runtime"
 )
 
 // Options describe one `purista dev` session.
@@ -51,6 +52,12 @@ type Options struct {
 	// In, Out and ErrOut are the terminal's streams.
 	In          io.Reader
 	Out, ErrOut io.Writer
+	// Build, Start and Provision are the engines: how the project is compiled, how its
+	// processes start and how a broker is found (nil: runtime.Build, runtime.Start,
+	// brokers.Provision).
+	Build     func(context.Context, runtime.BuildOptions) (*runtime.Binary, error)
+	Start     func(context.Context, runtime.StartOptions) (*runtime.Process, error)
+	Provision func(context.Context, brokers.ProvisionOptions) (*brokers.Broker, error)
 }
 
 // RunSession runs `purista dev` until ctx ends or the user quits, then tears every
@@ -62,7 +69,11 @@ func RunSession(ctx context.Context, o Options) error {
 	bridge, mode := "memory", "monolith · memory"
 	var notes []devmsg.InfoMsg
 	if o.Distributed || o.BrokerURL != "" || o.Broker != "" {
-		b, err := brokers.Provision(ctx, brokers.ProvisionOptions{Kind: o.Broker, URL: o.BrokerURL, NoContainers: o.NoContainers})
+		provision := o.Provision
+		if provision == nil {
+			provision = brokers.Provision
+		}
+		b, err := provision(ctx, brokers.ProvisionOptions{Kind: o.Broker, URL: o.BrokerURL, NoContainers: o.NoContainers})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil // stopped while looking for a broker: nothing to tear down
@@ -84,7 +95,8 @@ func RunSession(ctx context.Context, o Options) error {
 		}
 	}
 	ropts := supervise.Options{Root: o.Root, Manifest: o.Manifest, Bridge: bridge, Distributed: o.Distributed,
-		Watch: o.Watch, Grace: o.Grace, BinaryPath: o.BinaryPath, HTTPAddr: o.HTTPAddr, SecureHTTP: o.SecureHTTP}
+		Watch: o.Watch, Grace: o.Grace, BinaryPath: o.BinaryPath, HTTPAddr: o.HTTPAddr, SecureHTTP: o.SecureHTTP,
+		Build: o.Build, Start: o.Start}
 	notes = append(notes, devmsg.HTTPModeNote(o.SecureHTTP))
 	if o.Headless {
 		units := []string{devmsg.MonolithUnit}

@@ -3,6 +3,8 @@ package add_test
 import (
 	"testing"
 
+	"github.com/purista-go/purista/internal/cli/root"
+
 	"github.com/purista-go/purista/internal/cli/add"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
@@ -29,7 +31,7 @@ func TestAddArgs(t *testing.T) {
 			t.Parallel()
 			ios, _, _, _ := iostreams.Test()
 			var got *add.Options
-			cmd := add.NewCmdAdd(cmdutil.NewFactory(ios), func(o *add.Options) error { got = o; return nil })
+			cmd := add.NewCmdAdd(root.NewFactory(ios), func(o *add.Options) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
 			cmd.SilenceErrors, cmd.SilenceUsage = true, true
 			err := cmd.Execute()

@@ -15,6 +15,7 @@ import (
 	"github.com/purista-go/purista/internal/cli/add"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
+	"github.com/purista-go/purista/internal/cli/root"
 	"github.com/purista-go/purista/internal/scaffold"
 	"github.com/purista-go/purista/internal/scaffold/scaffoldtest"
 )
@@ -24,9 +25,9 @@ import (
 func purista(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
-	root := &cobra.Command{Use: "purista", SilenceErrors: true, SilenceUsage: true}
-	root.AddCommand(add.NewCmdAdd(cmdutil.NewFactory(ios), nil))
-	code = cli.Execute(context.Background(), root, args, ios)
+	bare := &cobra.Command{Use: "purista", SilenceErrors: true, SilenceUsage: true}
+	bare.AddCommand(add.NewCmdAdd(root.NewFactory(ios), nil))
+	code = cli.Execute(context.Background(), bare, args, ios)
 	return code, out.String(), errOut.String()
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/purista-go/purista/internal/cli/root"
+
 	"github.com/spf13/cobra"
 
 	"github.com/purista-go/purista/internal/buildinfo"
@@ -99,7 +101,7 @@ func TestCompletionArgErrors(t *testing.T) {
 func TestCompletionParsesWithRunF(t *testing.T) {
 	t.Parallel()
 	ios, _, _, _ := iostreams.Test()
-	f := cmdutil.NewFactory(ios)
+	f := root.NewFactory(ios)
 	var got *completion.Options
 	cmd := completion.NewCmdCompletion(f, func(o *completion.Options) error { got = o; return nil })
 	cmd.SetArgs([]string{"powershell", "--no-descriptions"})

@@ -53,12 +53,20 @@ type Options struct {
 	Changed func(flag string) bool
 	// Getenv reads the environment (NO_COLOR).
 	Getenv func(string) string
+
+	// Dev runs the session; BuildProject, Launch and Provision are handed to it (see
+	// cmdutil.Factory).
+	Dev          func(context.Context, devenv.Options) error
+	BuildProject cmdutil.ProjectBuilder
+	Launch       cmdutil.ProcessLauncher
+	Provision    cmdutil.BrokerProvisioner
 }
 
 // NewCmdDev returns the `dev` command. When runF is non-nil it is called with the
 // parsed options instead of the real implementation (for tests of flag parsing).
 func NewCmdDev(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Getenv: os.Getenv}
+	opts := &Options{IO: f.IOStreams, Getenv: os.Getenv, Dev: f.Dev, BuildProject: f.BuildProject, Launch: f.Launch,
+		Provision: f.Provision}
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the project with a live terminal UI, rebuilding on every change",
@@ -122,7 +130,7 @@ app's error.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return Run(cmd, opts)
+			return Run(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -142,8 +150,11 @@ app's error.`,
 	return cmd
 }
 
-// Run runs the dev session described by opts.
-func Run(cmd *cobra.Command, opts *Options) error {
+// Run runs the dev session described by opts with its Dev engine.
+func Run(ctx context.Context, opts *Options) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	m, root, err := project.Find(opts.Dir)
 	if err != nil {
 		return manifestError(err)
@@ -151,16 +162,17 @@ func Run(cmd *cobra.Command, opts *Options) error {
 	if err := ApplyProfile(opts, m); err != nil {
 		return err
 	}
-	if err := preflightBroker(cmd.Context(), opts); err != nil {
+	if err := preflightBroker(ctx, opts); err != nil {
 		return err
 	}
 	headless := opts.NoTUI || opts.JSON || !opts.IO.IsStdoutTTY() || !opts.IO.IsStdinTTY()
-	return devenv.RunSession(cmd.Context(), devenv.Options{
+	return opts.Dev(ctx, devenv.Options{
 		Root: root, Manifest: m, Distributed: opts.Distributed, Broker: opts.Broker, BrokerURL: opts.BrokerURL,
 		HTTPAddr: opts.HTTPAddr, SecureHTTP: opts.SecureHTTP,
 		NoContainers: opts.NoContainers, Watch: !opts.NoWatch, Headless: headless, JSON: opts.JSON,
 		NoColor: opts.Getenv("NO_COLOR") != "", Grace: opts.Grace,
 		In: opts.IO.In, Out: opts.IO.Out, ErrOut: opts.IO.ErrOut,
+		Build: opts.BuildProject, Start: opts.Launch, Provision: opts.Provision,
 	})
 }
 

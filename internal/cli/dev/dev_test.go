@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,57 +17,85 @@ import (
 	"github.com/purista-go/purista/internal/project"
 )
 
+// TestNewCmdDevFlags: every field of the parsed options, for each combination of flags;
+// a bad combination is a usage error (exit 2).
 func TestNewCmdDevFlags(t *testing.T) {
+	def := Options{Dir: ".", Grace: 10 * time.Second}
+	with := func(f func(*Options)) Options { o := def; f(&o); return o }
 	tests := []struct {
 		name    string
 		args    []string
 		wantErr bool
-		check   func(*Options) bool
+		want    Options
+		changed []string // flags Changed reports as given
 	}{
-		{"defaults", nil, false, func(o *Options) bool {
-			return o.Dir == "." && !o.NoTUI && !o.Distributed && o.Grace == 10*time.Second && !o.SecureHTTP
-		}},
-		{"secure http", []string{"--secure-http"}, false, func(o *Options) bool { return o.SecureHTTP }},
-		{"headless json", []string{"--json", "-C", "x"}, false, func(o *Options) bool { return o.JSON && o.Dir == "x" }},
-		{"distributed amqp", []string{"--distributed", "--broker-url", "amqp://guest:guest@127.0.0.1:5672/", "--grace", "2s"}, false,
-			func(o *Options) bool { return o.Distributed && o.BrokerURL != "" && o.Grace == 2*time.Second }},
-		{"broker without distributed", []string{"--broker", "nats"}, true, nil},
-		{"unknown broker", []string{"--distributed", "--broker", "kafka"}, true, nil},
-		{"no args", []string{"extra"}, true, nil},
-		{"unknown broker URL scheme", []string{"--distributed", "--broker-url", "foo://x"}, true, nil},
-		{"memory as broker URL", []string{"--distributed", "--broker-url", "memory"}, true, nil},
-		{"--broker contradicts the URL", []string{"--distributed", "--broker", "mqtt", "--broker-url", "nats://127.0.0.1:4222"}, true, nil},
-		{"broker URL of the named kind", []string{"--distributed", "--broker", "nats", "--broker-url", "nats://127.0.0.1:4222"}, false,
-			func(o *Options) bool { return o.Broker == "nats" }},
-		{"broker URL port above 65535", []string{"--distributed", "--broker-url", "nats://nope:99999"}, true, nil},
-		{"broker URL port 0", []string{"--distributed", "--broker-url", "mqtt://h:0"}, true, nil},
-		{"broker URL port not a number", []string{"--distributed", "--broker-url", "amqp://guest:guest@h:x/"}, true, nil},
-		{"negative grace", []string{"--grace", "-1s"}, true, nil},
-		{"zero grace kills at once", []string{"--grace", "0s"}, false, func(o *Options) bool { return o.Grace == 0 }},
-		{"profile defers the broker check", []string{"--profile", "micro", "--broker", "mqtt"}, false,
-			func(o *Options) bool {
-				return o.Profile == "micro" && o.Broker == "mqtt" && o.Changed("broker") && !o.Changed("distributed")
-			}},
+		{name: "defaults", want: def},
+		{name: "secure http", args: []string{"--secure-http"}, want: with(func(o *Options) { o.SecureHTTP = true }),
+			changed: []string{"secure-http"}},
+		{name: "headless json", args: []string{"--json", "-C", "x"}, want: with(func(o *Options) { o.JSON, o.Dir = true, "x" })},
+		{name: "no tui, no watch, no containers", args: []string{"--no-tui", "--no-watch", "--no-containers"},
+			want: with(func(o *Options) { o.NoTUI, o.NoWatch, o.NoContainers = true, true, true })},
+		{name: "distributed amqp", args: []string{"--distributed", "--broker-url", "amqp://guest:guest@127.0.0.1:5672/", "--grace", "2s"},
+			want: with(func(o *Options) {
+				o.Distributed, o.BrokerURL, o.Grace = true, "amqp://guest:guest@127.0.0.1:5672/", 2*time.Second
+			}), changed: []string{"distributed", "broker-url", "grace"}},
+		{name: "broker without distributed", args: []string{"--broker", "nats"}, wantErr: true},
+		{name: "unknown broker", args: []string{"--distributed", "--broker", "kafka"}, wantErr: true},
+		{name: "no args", args: []string{"extra"}, wantErr: true},
+		{name: "unknown broker URL scheme", args: []string{"--distributed", "--broker-url", "foo://x"}, wantErr: true},
+		{name: "memory as broker URL", args: []string{"--distributed", "--broker-url", "memory"}, wantErr: true},
+		{name: "--broker contradicts the URL", args: []string{"--distributed", "--broker", "mqtt", "--broker-url", "nats://127.0.0.1:4222"}, wantErr: true},
+		{name: "broker URL of the named kind", args: []string{"--distributed", "--broker", "nats", "--broker-url", "nats://127.0.0.1:4222"},
+			want: with(func(o *Options) { o.Distributed, o.Broker, o.BrokerURL = true, "nats", "nats://127.0.0.1:4222" })},
+		{name: "broker URL port above 65535", args: []string{"--distributed", "--broker-url", "nats://nope:99999"}, wantErr: true},
+		{name: "broker URL port 0", args: []string{"--distributed", "--broker-url", "mqtt://h:0"}, wantErr: true},
+		{name: "broker URL port not a number", args: []string{"--distributed", "--broker-url", "amqp://guest:guest@h:x/"}, wantErr: true},
+		{name: "negative grace", args: []string{"--grace", "-1s"}, wantErr: true},
+		{name: "zero grace kills at once", args: []string{"--grace", "0s"}, want: with(func(o *Options) { o.Grace = 0 })},
+		{name: "profile defers the broker check", args: []string{"--profile", "micro", "--broker", "mqtt"},
+			want: with(func(o *Options) { o.Profile, o.Broker = "micro", "mqtt" }), changed: []string{"profile", "broker"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *Options
-			cmd := NewCmdDev(cmdutil.NewFactory(ios), func(o *Options) error { got = o; return nil })
+			cmd := NewCmdDev(&cmdutil.Factory{IOStreams: ios}, func(o *Options) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
 			cmd.SilenceUsage, cmd.SilenceErrors = true, true
 			err := cmd.Execute()
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
 			}
-			if err != nil && !cmdutil.IsUsageError(err) {
-				t.Errorf("err = %v is not a usage error (exit 2)", err)
+			if err != nil {
+				if !cmdutil.IsUsageError(err) {
+					t.Errorf("err = %v is not a usage error (exit 2)", err)
+				}
+				return
 			}
-			if tt.check != nil && (got == nil || !tt.check(got)) {
-				t.Errorf("options %+v", got)
+			if got.IO != ios || got.Getenv == nil || got.Changed == nil {
+				t.Fatalf("IO, Getenv or Changed not set: %+v", got)
+			}
+			for _, f := range tt.changed {
+				if !got.Changed(f) {
+					t.Errorf("Changed(%q) = false", f)
+				}
+			}
+			if got.Changed("dir") != slices.Contains(tt.args, "-C") {
+				t.Errorf("Changed(dir) = %v", got.Changed("dir"))
+			}
+			if g := parsed(got); !reflect.DeepEqual(g, tt.want) {
+				t.Errorf("options\n got %+v\nwant %+v", g, tt.want)
 			}
 		})
 	}
+}
+
+// parsed returns the options without the streams, the functions and the engines, which
+// DeepEqual cannot compare: what the flags set.
+func parsed(o *Options) Options {
+	g := *o
+	g.IO, g.Getenv, g.Changed, g.Dev, g.BuildProject, g.Launch, g.Provision = nil, nil, nil, nil, nil, nil, nil
+	return g
 }
 
 // TestApplyProfile: --profile fills the options from purista.yaml; flags given on the
@@ -112,7 +142,7 @@ func TestApplyProfile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *Options
-			cmd := NewCmdDev(cmdutil.NewFactory(ios), func(o *Options) error { got = o; return ApplyProfile(o, m) })
+			cmd := NewCmdDev(&cmdutil.Factory{IOStreams: ios}, func(o *Options) error { got = o; return ApplyProfile(o, m) })
 			cmd.SetArgs(tt.args)
 			cmd.SilenceUsage, cmd.SilenceErrors = true, true
 			err := cmd.Execute()
@@ -125,9 +155,14 @@ func TestApplyProfile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			g := want{got.Distributed, got.Broker, got.BrokerURL, got.HTTPAddr}
-			if g != tt.want {
-				t.Errorf("options %+v, want %+v", g, tt.want)
+			// Every field: the profile's, and the flags' defaults untouched.
+			w := Options{Dir: ".", Grace: 10 * time.Second, Distributed: tt.want.distributed, Broker: tt.want.broker,
+				BrokerURL: tt.want.brokerURL, HTTPAddr: tt.want.http}
+			if i := slices.Index(tt.args, "--profile"); i >= 0 {
+				w.Profile = tt.args[i+1]
+			}
+			if g := parsed(got); !reflect.DeepEqual(g, w) {
+				t.Errorf("options\n got %+v\nwant %+v", g, w)
 			}
 		})
 	}
@@ -200,7 +235,7 @@ func TestBrokerURLNeverShowsCredentials(t *testing.T) {
 			t.Run(c.name+"/"+tt.name, func(t *testing.T) {
 				m := &project.Manifest{Profiles: map[string]project.Profile{"p": {Bridge: tt.profile}}}
 				ios, _, _, _ := iostreams.Test()
-				cmd := NewCmdDev(cmdutil.NewFactory(ios), func(o *Options) error { return ApplyProfile(o, m) })
+				cmd := NewCmdDev(&cmdutil.Factory{IOStreams: ios}, func(o *Options) error { return ApplyProfile(o, m) })
 				cmd.SetArgs(tt.args)
 				cmd.SilenceUsage, cmd.SilenceErrors = true, true
 				err := cmd.Execute()

@@ -15,17 +15,18 @@ import (
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	docscmd "github.com/purista-go/purista/internal/cli/docs"
 	"github.com/purista-go/purista/internal/cli/iostreams"
+	"github.com/purista-go/purista/internal/cli/root"
 )
 
 // purista runs `purista docs …` under a bare root and returns the exit code and streams.
 func purista(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
-	root := &cobra.Command{Use: "purista", SilenceErrors: true, SilenceUsage: true}
-	root.SetOut(ios.Out)
-	root.SetErr(ios.ErrOut)
-	root.AddCommand(docscmd.NewCmdDocs(cmdutil.NewFactory(ios), nil))
-	code = cli.Execute(context.Background(), root, args, ios)
+	bare := &cobra.Command{Use: "purista", SilenceErrors: true, SilenceUsage: true}
+	bare.SetOut(ios.Out)
+	bare.SetErr(ios.ErrOut)
+	bare.AddCommand(docscmd.NewCmdDocs(root.NewFactory(ios), nil))
+	code = cli.Execute(context.Background(), bare, args, ios)
 	return code, out.String(), errOut.String()
 }
 

@@ -7,9 +7,10 @@ package iostreams
 
 import (
 	"bytes"
-	"github.com/charmbracelet/x/term"
 	"io"
 	"os"
+
+	"github.com/charmbracelet/x/term"
 )
 
 // IOStreams are the standard streams of one command invocation plus their TTY state.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purista-go/purista/internal/cli/root"
+
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -175,7 +177,7 @@ func TestNewFlags(t *testing.T) {
 			t.Parallel()
 			ios, _, _, _ := iostreams.Test()
 			var got *newcmd.Options
-			cmd := newcmd.NewCmdNew(cmdutil.NewFactory(ios), func(o *newcmd.Options) error { got = o; return nil })
+			cmd := newcmd.NewCmdNew(root.NewFactory(ios), func(o *newcmd.Options) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
 			if err := cmd.Execute(); err != nil {
 				t.Fatal(err)

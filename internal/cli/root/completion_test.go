@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/cli/root"
 	"github.com/purista-go/purista/internal/scaffold"
@@ -48,7 +47,7 @@ func completionProject(t *testing.T) string {
 func complete(t *testing.T, args ...string) (values []string, directive string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
-	cmd := root.NewCmdRoot(cmdutil.NewFactory(ios))
+	cmd := root.NewCmdRoot(root.NewFactory(ios))
 	cmd.SetArgs(append([]string{"__complete"}, args...))
 	if err := cmd.Execute(); err != nil {
 		t.Fatalf("__complete %v: %v\n%s", args, err, errOut)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/cli/root"
 )
@@ -16,7 +15,7 @@ import (
 func TestEveryVerbIsDocumented(t *testing.T) {
 	t.Parallel()
 	ios, _, _, _ := iostreams.Test()
-	rootCmd := root.NewCmdRoot(cmdutil.NewFactory(ios))
+	rootCmd := root.NewCmdRoot(root.NewFactory(ios))
 	if !rootCmd.SilenceUsage || !rootCmd.SilenceErrors {
 		t.Error("root must silence usage and errors (cli.Execute prints them)")
 	}

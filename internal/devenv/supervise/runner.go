@@ -51,6 +51,10 @@ type Options struct {
 	// SecureHTTP runs the HTTP endpoint with the project's own authentication
 	// (runtime.Profile.SecureHTTP); false runs it in the framework's HTTP development mode.
 	SecureHTTP bool
+	// Build compiles the project (nil: runtime.Build); Start starts one of its
+	// processes (nil: runtime.Start).
+	Build func(context.Context, runtime.BuildOptions) (*runtime.Binary, error)
+	Start func(context.Context, runtime.StartOptions) (*runtime.Process, error)
 	// Sink receives the runner's messages (UnitEventMsg, UnitStateMsg, HealthMsg,
 	// BuildMsg, ReadyMsg, ServicesMsg, InfoMsg), in order per unit, from the runner's
 	// goroutines. It must not block for long. No message holds a credential of Bridge:
@@ -96,6 +100,12 @@ func NewRunner(opts Options) *Runner {
 	}
 	if opts.Sink == nil {
 		opts.Sink = func(any) {}
+	}
+	if opts.Build == nil {
+		opts.Build = runtime.Build
+	}
+	if opts.Start == nil {
+		opts.Start = runtime.Start
 	}
 	red := newRedactor(opts.Bridge)
 	opts.Sink = red.sink(opts.Sink)
@@ -225,7 +235,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 // build builds the binary of the main package and reports it.
 func (r *Runner) build(ctx context.Context, main string, files []string) (*runtime.Binary, error) {
 	r.opts.Sink(devmsg.BuildMsg{Started: true, Files: files})
-	bin, err := runtime.Build(ctx, runtime.BuildOptions{Dir: r.opts.Root, Main: main, Output: r.opts.BinaryPath})
+	bin, err := r.opts.Build(ctx, runtime.BuildOptions{Dir: r.opts.Root, Main: main, Output: r.opts.BinaryPath})
 	if err != nil {
 		if ctx.Err() != nil {
 			r.opts.Sink(devmsg.BuildMsg{Cancelled: true, Files: files})

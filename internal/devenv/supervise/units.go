@@ -74,7 +74,7 @@ func (r *Runner) startUnit(ctx context.Context, u *unit, bin *runtime.Binary) er
 		httpAddr = reuseAddr(u.httpAddr)
 	}
 	r.mu.Unlock()
-	p, err := runtime.Start(context.WithoutCancel(ctx), runtime.StartOptions{
+	p, err := r.opts.Start(context.WithoutCancel(ctx), runtime.StartOptions{
 		Binary: bin, Dir: r.opts.Root, Grace: r.opts.Grace, Stdout: out, Stderr: tail,
 		Profile: runtime.Profile{Bridge: r.opts.Bridge, Services: u.services, Env: r.opts.Env,
 			HTTPAddr: httpAddr, HealthAddr: healthAddr, SecureHTTP: r.opts.SecureHTTP},
