@@ -2,7 +2,7 @@
 # A Docker Engine and the local images purista's container tests use.
 #
 #   scripts/docker.sh status     # does a daemon answer; which test images it has
-#   scripts/docker.sh up         # install + start the engine if none answers, then `images`
+#   scripts/docker.sh up         # install + start the engine if none answers, Compose, then `images`
 #   scripts/docker.sh images     # build each test image the daemon does not have yet
 #   scripts/docker.sh clean ID   # remove containers, networks and images of test session ID
 #
@@ -48,6 +48,16 @@ install_engine() {
   say "installing Debian's docker.io (engine, containerd, runc)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+}
+
+# install_compose: Debian's docker-compose when neither it nor the compose plugin is there
+# (the Compose test of `purista deploy manifests` runs it).
+install_compose() {
+  if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" != 0 ]; then say "Compose is not installed and installing it needs root: apt-get install docker-compose"; return 1; fi
+  say "installing Debian's docker-compose"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
 }
 
 start_engine() {
@@ -204,6 +214,7 @@ cmd_up() {
     install_engine
     start_engine
   fi
+  install_compose
   cmd_images
 }
 

@@ -80,13 +80,13 @@ func TestNewCmdDeploy(t *testing.T) {
 	}
 }
 
-// run executes `purista deploy args…` through the root command like the binary does
-// and returns the exit code, standard output and standard error.
-func run(t *testing.T, args ...string) (int, string, string) {
+// purista executes `purista args…` through the root command like the binary does and
+// returns the exit code, standard output and standard error.
+func purista(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	f := &cmdutil.Factory{IOStreams: ios, BuildInfo: buildinfo.Get}
-	code := cli.Execute(context.Background(), root.NewCmdRoot(f), append([]string{"deploy"}, args...), ios)
+	code := cli.Execute(context.Background(), root.NewCmdRoot(f), args, ios)
 	return code, out.String(), errOut.String()
 }
 
@@ -124,7 +124,7 @@ func TestManifests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, out, errOut := run(t, tt.args...)
+			code, out, errOut := purista(t, append([]string{"deploy"}, tt.args...)...)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d; stderr %s", code, tt.wantCode, errOut)
 			}
