@@ -41,6 +41,8 @@ type Options struct {
 	Public bool
 	// DryRun lists the files instead of writing them.
 	DryRun bool
+	// Scaffold plans the addition (see cmdutil.Factory).
+	Scaffold cmdutil.Scaffolder
 }
 
 // NewCmdAdd returns the `add` command group. When runF is non-nil the verbs call it with
@@ -78,7 +80,7 @@ func run(opts *Options, runF func(*Options) error) error {
 }
 
 func newCmdService(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, What: "service"}
+	opts := &Options{IO: f.IOStreams, What: "service", Scaffold: f.Scaffold}
 	cmd := &cobra.Command{
 		Use:   "service NAME [--version N]",
 		Short: "Add a service: contract and implementation packages, registered in main.go",
@@ -101,7 +103,7 @@ purista.yaml and passed to framework.Main in the project's main.go.`,
 }
 
 func newCmdCommand(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, What: "command"}
+	opts := &Options{IO: f.IOStreams, What: "command", Scaffold: f.Scaffold}
 	cmd := &cobra.Command{
 		Use:   "command SERVICE NAME [--event NAME] [--http [METHOD:]/PATH [--public]]",
 		Short: "Add a command to a service: typed handle, handler, test, registration",
@@ -136,7 +138,7 @@ body, so their input's fields are optional.`,
 }
 
 func newCmdSubscription(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, What: "subscription"}
+	opts := &Options{IO: f.IOStreams, What: "subscription", Scaffold: f.Scaffold}
 	cmd := &cobra.Command{
 		Use:   "subscription SERVICE NAME (--event NAME | --from SERVICE)",
 		Short: "Add a subscription to a service: handler, test, registration",
@@ -166,7 +168,8 @@ the project). With --from, the handler receives every message that service sends
 	return cmd
 }
 
-// Run plans and applies (or, with DryRun, lists) the addition.
+// Run plans the addition with its Scaffold engine and applies (or, with DryRun, lists)
+// it.
 func Run(opts *Options) error {
 	var (
 		plan *scaffold.Plan
@@ -175,14 +178,14 @@ func Run(opts *Options) error {
 	)
 	switch opts.What {
 	case "service":
-		plan, err = scaffold.AddService(opts.Dir, opts.Service, opts.Version)
+		plan, err = opts.Scaffold.AddService(opts.Dir, opts.Service, opts.Version)
 		done = "Added service " + opts.Service
 	case "command":
-		plan, err = scaffold.AddCommandWith(opts.Dir, scaffold.CommandOptions{Service: opts.Service, Name: opts.Name,
+		plan, err = opts.Scaffold.AddCommand(opts.Dir, scaffold.CommandOptions{Service: opts.Service, Name: opts.Name,
 			Event: opts.Event, AllowSharedEvent: opts.AllowSharedEvent, HTTP: opts.HTTP, Public: opts.Public})
 		done = "Added command " + opts.Name + " to " + opts.Service
 	case "subscription":
-		plan, err = scaffold.AddSubscription(opts.Dir, opts.Service, opts.Name, opts.Event, opts.From)
+		plan, err = opts.Scaffold.AddSubscription(opts.Dir, opts.Service, opts.Name, opts.Event, opts.From)
 		done = "Added subscription " + opts.Name + " to " + opts.Service
 	default:
 		return cmdutil.UsageErrorf("cannot add %q: use service, command or subscription", opts.What)

@@ -3,8 +3,6 @@ package add_test
 import (
 	"testing"
 
-	"github.com/purista-go/purista/internal/cli/root"
-
 	"github.com/purista-go/purista/internal/cli/add"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
@@ -31,7 +29,7 @@ func TestAddArgs(t *testing.T) {
 			t.Parallel()
 			ios, _, _, _ := iostreams.Test()
 			var got *add.Options
-			cmd := add.NewCmdAdd(root.NewFactory(ios), func(o *add.Options) error { got = o; return nil })
+			cmd := add.NewCmdAdd(&cmdutil.Factory{IOStreams: ios}, func(o *add.Options) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
 			cmd.SilenceErrors, cmd.SilenceUsage = true, true
 			err := cmd.Execute()
@@ -43,6 +41,9 @@ func TestAddArgs(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if got.IO != ios {
+				t.Errorf("IO is not the Factory's")
 			}
 			got.IO = nil
 			if *got != tt.want {

@@ -49,12 +49,14 @@ type Options struct {
 	JUnit string
 	// Timeout bounds the whole run.
 	Timeout time.Duration
+	// Check is the engine that runs the checks (check.Run; see cmdutil.Factory).
+	Check func(context.Context, check.Options) (check.Report, error)
 }
 
 // NewCmdCheck returns the `check` command. When runF is non-nil it is called with the
 // parsed options instead of the real implementation (for tests of flag parsing).
 func NewCmdCheck(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+	opts := &Options{IO: f.IOStreams, Check: f.Check}
 	cmd := &cobra.Command{
 		Use:   "check [DIR] [flags]",
 		Short: "Run the distribution checklist against a project, for CI",
@@ -136,7 +138,7 @@ could not be built. Run 'purista docs check' for the checks and the JSON schema.
 	return cmd
 }
 
-// Run runs the checks and prints the report.
+// Run runs the checks with its Check engine and prints the report.
 func Run(ctx context.Context, opts *Options) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -152,7 +154,7 @@ func Run(ctx context.Context, opts *Options) error {
 	defer cancel()
 	timedOut := func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
 	prog := newProgress(opts.IO)
-	rep, err := check.Run(ctx, check.Options{Dir: opts.Dir, Only: opts.Only, Skip: opts.Skip,
+	rep, err := opts.Check(ctx, check.Options{Dir: opts.Dir, Only: opts.Only, Skip: opts.Skip,
 		Broker: opts.Broker, BrokerURL: opts.BrokerURL, Profile: opts.Profile, Progress: prog.update})
 	prog.stop()
 	var be *check.BuildError

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -69,11 +70,13 @@ func TestNewCmdCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got.IO != ios {
+				t.Errorf("IO is not the Factory's")
+			}
 			g := *got
-			g.IO = nil
-			if g.Dir != tt.want.Dir || g.Broker != tt.want.Broker || g.BrokerURL != tt.want.BrokerURL || g.Format != tt.want.Format ||
-				g.JUnit != tt.want.JUnit || g.Profile != tt.want.Profile || g.Timeout != tt.want.Timeout || len(g.Only) != len(tt.want.Only) || len(g.Skip) != len(tt.want.Skip) {
-				t.Errorf("options = %+v, want %+v", g, tt.want)
+			g.IO, g.Check = nil, nil
+			if !reflect.DeepEqual(g, tt.want) {
+				t.Errorf("options\n got %+v\nwant %+v", g, tt.want)
 			}
 		})
 	}
@@ -102,6 +105,7 @@ func TestRunUsage(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			o := tt.opts
 			o.IO, o.Dir, o.Format, o.Timeout = ios, notProject, "text", time.Minute
+			o.Check = check.Run
 			err := Run(context.Background(), &o)
 			if !cmdutil.IsUsageError(err) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want a usage error with %q", err, tt.want)
@@ -134,7 +138,7 @@ func TestRunProjectErrors(t *testing.T) {
 	notProject := t.TempDir()
 	t.Run("not a project says what to do", func(t *testing.T) {
 		ios, _, _, _ := iostreams.Test()
-		err := Run(context.Background(), &Options{IO: ios, Dir: notProject, Format: "text", Timeout: time.Minute})
+		err := Run(context.Background(), &Options{IO: ios, Dir: notProject, Format: "text", Timeout: time.Minute, Check: check.Run})
 		if !errors.Is(err, project.ErrNotFound) || cmdutil.IsUsageError(err) {
 			t.Fatalf("err = %v, want project.ErrNotFound (exit 1)", err)
 		}
@@ -159,7 +163,7 @@ func TestRunProjectErrors(t *testing.T) {
 			}
 		}
 		ios, _, _, _ := iostreams.Test()
-		err := Run(context.Background(), &Options{IO: ios, Dir: dir, Format: "text", Timeout: time.Minute})
+		err := Run(context.Background(), &Options{IO: ios, Dir: dir, Format: "text", Timeout: time.Minute, Check: check.Run})
 		var ec *cmdutil.ExitCodeError
 		if !errors.As(err, &ec) || ec.Code != ExitNotBuilt || !strings.Contains(err.Error(), "syntax error") {
 			t.Fatalf("err = %v, want exit %d with the compiler's message", err, ExitNotBuilt)
@@ -196,7 +200,8 @@ func TestRunBrokerUnavailable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = Run(context.Background(), &Options{IO: ios, Dir: base, BrokerURL: tt.url, Broker: kind, Format: "text", Timeout: time.Minute})
+			err = Run(context.Background(), &Options{IO: ios, Dir: base, BrokerURL: tt.url, Broker: kind, Format: "text", Timeout: time.Minute,
+				Check: check.Run})
 			var ec *cmdutil.ExitCodeError
 			if !errors.As(err, &ec) || ec.Code != cmdutil.ExitUsage || !errors.Is(err, check.ErrBrokerUnavailable) ||
 				!strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "(--broker-url)") {
@@ -221,7 +226,7 @@ func TestRunBrokerUnavailable(t *testing.T) {
 func TestRunTimeout(t *testing.T) {
 	ios, _, out, errOut := iostreams.Test()
 	err := Run(context.Background(), &Options{IO: ios, Dir: filepath.Join("..", "..", "check", "testdata", "base"),
-		Only: []string{"two-models"}, Broker: "nats", Format: "text", Timeout: time.Millisecond})
+		Only: []string{"two-models"}, Broker: "nats", Format: "text", Timeout: time.Millisecond, Check: check.Run})
 	var ec *cmdutil.ExitCodeError
 	if !errors.As(err, &ec) || ec.Code != ExitFailed || err.Error() != "check timed out after 1ms (raise --timeout)" {
 		t.Fatalf("err = %v (%T), want exit %d: check timed out after 1ms (raise --timeout)", err, err, ExitFailed)

@@ -47,12 +47,14 @@ type Options struct {
 	NoPrompt bool
 	// Prompt asks for missing choices (default: the bubbletea prompt).
 	Prompt PromptFunc
+	// Scaffold plans the project (see cmdutil.Factory).
+	Scaffold cmdutil.Scaffolder
 }
 
 // NewCmdNew returns the `new` command. When runF is non-nil it is called with the parsed
 // options instead of Run (for tests of flag parsing).
 func NewCmdNew(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, BuildInfo: f.BuildInfo}
+	opts := &Options{IO: f.IOStreams, BuildInfo: f.BuildInfo, Scaffold: f.Scaffold}
 	cmd := &cobra.Command{
 		Use:   "new NAME [flags]",
 		Short: "Create a new purista project",
@@ -115,7 +117,8 @@ rendered; a folder that is not empty is refused unless --force.`,
 	return cmd
 }
 
-// Run creates the project described by opts.
+// Run creates the project described by opts: its Scaffold engine plans it, Run writes
+// the plan.
 func Run(ctx context.Context, opts *Options) error {
 	if canPrompt(opts.IO) && !opts.NoPrompt {
 		var qs []Question
@@ -152,7 +155,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.BuildInfo != nil {
 		version = opts.BuildInfo().Version
 	}
-	plan, err := scaffold.NewProject(scaffold.ProjectOptions{
+	plan, err := opts.Scaffold.NewProject(scaffold.ProjectOptions{
 		Name: opts.Name, Module: opts.Module, Bridge: opts.Bridge, HTTP: opts.HTTP, Dir: opts.Dir,
 		Force: opts.Force, Framework: opts.Framework, BinaryVersion: version, Service: opts.Service,
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -123,7 +124,8 @@ func TestNewInteractive(t *testing.T) {
 	ios.SetStdinTTY(true)
 	ios.SetStdoutTTY(true)
 	opts := &newcmd.Options{IO: ios, Dir: filepath.Join(dir, "shop"), Service: "Greeter", Answers: newcmd.Answers{Bridge: "memory"},
-		Prompt: scripted(t, "shop", "enter", "example.com/shop", "enter", "down", "down", "enter", "y")}
+		Prompt:   scripted(t, "shop", "enter", "example.com/shop", "enter", "down", "down", "enter", "y"),
+		Scaffold: root.NewFactory(ios).Scaffold}
 	if err := newcmd.Run(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +148,7 @@ func TestNewInteractive(t *testing.T) {
 func TestNewNeverPromptsWithoutTerminal(t *testing.T) {
 	t.Parallel()
 	ios, _, _, _ := iostreams.Test()
-	opts := &newcmd.Options{IO: ios, Dir: t.TempDir(), Answers: newcmd.Answers{Bridge: "memory"},
+	opts := &newcmd.Options{IO: ios, Dir: t.TempDir(), Answers: newcmd.Answers{Bridge: "memory"}, Scaffold: root.NewFactory(ios).Scaffold,
 		Prompt: func(context.Context, *iostreams.IOStreams, newcmd.Answers, ...newcmd.Question) (newcmd.Answers, error) {
 			t.Fatal("prompted without a terminal")
 			return newcmd.Answers{}, nil
@@ -162,28 +164,35 @@ func TestNewFlags(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
-		want func(o *newcmd.Options) bool
+		want newcmd.Options
 	}{
-		{name: "defaults", args: []string{"shop"}, want: func(o *newcmd.Options) bool {
-			return o.Name == "shop" && o.Bridge == "memory" && !o.BridgeSet && !o.HTTPSet && !o.DryRun
-		}},
-		{name: "all flags", args: []string{"shop", "--module", "m.io/x", "--bridge", "nats", "--http", "--dry-run", "--force", "--dir", "d"},
-			want: func(o *newcmd.Options) bool {
-				return o.Module == "m.io/x" && o.Bridge == "nats" && o.BridgeSet && o.HTTP && o.HTTPSet && o.DryRun && o.Force && o.Dir == "d"
-			}},
+		{name: "defaults", args: []string{"shop"},
+			want: newcmd.Options{Answers: newcmd.Answers{Name: "shop", Bridge: "memory"}, Service: "Greeter"}},
+		{name: "all flags", args: []string{"shop", "--module", "m.io/x", "--bridge", "nats", "--http", "--dry-run", "--force", "--dir", "d",
+			"--framework", "fw", "--service", "Billing", "--no-prompt"},
+			want: newcmd.Options{Answers: newcmd.Answers{Name: "shop", Module: "m.io/x", Bridge: "nats", HTTP: true}, BridgeSet: true, HTTPSet: true,
+				Dir: "d", Framework: "fw", Service: "Billing", DryRun: true, Force: true, NoPrompt: true}},
+		{name: "explicit default bridge counts as given", args: []string{"shop", "--bridge", "memory", "--http=false"},
+			want: newcmd.Options{Answers: newcmd.Answers{Name: "shop", Bridge: "memory"}, BridgeSet: true, HTTPSet: true, Service: "Greeter"}},
+		{name: "no name", want: newcmd.Options{Answers: newcmd.Answers{Bridge: "memory"}, Service: "Greeter"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ios, _, _, _ := iostreams.Test()
 			var got *newcmd.Options
-			cmd := newcmd.NewCmdNew(root.NewFactory(ios), func(o *newcmd.Options) error { got = o; return nil })
+			cmd := newcmd.NewCmdNew(&cmdutil.Factory{IOStreams: ios}, func(o *newcmd.Options) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
 			if err := cmd.Execute(); err != nil {
 				t.Fatal(err)
 			}
-			if !tt.want(got) {
-				t.Fatalf("options %+v", got)
+			if got.IO != ios {
+				t.Errorf("IO is not the Factory's")
+			}
+			g := *got
+			g.IO = nil
+			if !reflect.DeepEqual(g, tt.want) {
+				t.Fatalf("options\n got %+v\nwant %+v", g, tt.want)
 			}
 		})
 	}
