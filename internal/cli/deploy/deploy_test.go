@@ -144,3 +144,40 @@ func TestManifests(t *testing.T) {
 		})
 	}
 }
+
+// TestCompletion completes the profiles and services of the project, as the shell
+// scripts do through cobra's hidden __complete command.
+func TestCompletion(t *testing.T) {
+	t.Parallel()
+	signup, err := filepath.Abs(filepath.Join("..", "..", "..", "examples", "signup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{name: "verb", args: []string{"deploy", ""}, want: []string{"manifests"}},
+		{name: "profile", args: []string{"deploy", "manifests", signup, "--profile", ""}, want: []string{"edge", "microservices", "monolith", "serverless"}},
+		{name: "services", args: []string{"deploy", "manifests", signup, "--services", ""}, want: []string{"User", "Email", "each"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := purista(t, append([]string{"__complete"}, tt.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var got []string
+			for line := range strings.Lines(out) {
+				if v, _, _ := strings.Cut(strings.TrimSpace(line), "\t"); v != "" && !strings.HasPrefix(v, ":") {
+					got = append(got, v)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("completions %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
