@@ -57,12 +57,16 @@ type Options struct {
 	OpenAPI string
 	// DockerHost overrides DOCKER_HOST for --load (tests; "" = environment).
 	DockerHost string
+	// Images builds and writes the images; BuildProject compiles the binary that
+	// writes the OpenAPI document (see cmdutil.Factory).
+	Images       cmdutil.ImageBuilder
+	BuildProject cmdutil.ProjectBuilder
 }
 
 // NewCmdBuild returns the `build` command. When runF is non-nil it is called with the
 // parsed options instead of the real implementation (for tests of flag parsing).
 func NewCmdBuild(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+	opts := &Options{IO: f.IOStreams, Images: f.Images, BuildProject: f.BuildProject}
 	cmd := &cobra.Command{
 		Use:   "build [DIR] [flags]",
 		Short: "Build container images of the project, without a Docker daemon",
@@ -177,7 +181,7 @@ func usage(err error) error {
 	return &cmdutil.UsageError{Err: errors.New(msg)}
 }
 
-// Run builds the images and writes them where the options say.
+// Run builds the images with its Images engine and writes them where the options say.
 func Run(ctx context.Context, opts *Options) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -203,11 +207,11 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if opts.Load {
-		if err := image.CheckDaemon(ctx, opts.DockerHost); err != nil {
+		if err := opts.Images.CheckDaemon(ctx, opts.DockerHost); err != nil {
 			return noDaemon(err)
 		}
 	}
-	res, err := image.Build(ctx, image.Options{Dir: dir, Services: opts.Services, Platforms: ps, Tag: opts.Tag,
+	res, err := opts.Images.Build(ctx, image.Options{Dir: dir, Services: opts.Services, Platforms: ps, Tag: opts.Tag,
 		Base: opts.Base, Created: created, Profile: opts.Profile, Logf: logf})
 	if err != nil {
 		return buildError(err)
@@ -215,7 +219,7 @@ func Run(ctx context.Context, opts *Options) error {
 	apiDest := openAPIPath(opts, res.Root)
 	var apiDoc []byte
 	if apiDest != "" {
-		if apiDoc, err = hostOpenAPI(ctx, res.Root, res.Manifest.Main, opts.Services); err != nil {
+		if apiDoc, err = hostOpenAPI(ctx, opts.BuildProject, res.Root, res.Manifest.Main, opts.Services); err != nil {
 			return buildError(err)
 		}
 	}
@@ -228,19 +232,19 @@ func Run(ctx context.Context, opts *Options) error {
 		output = filepath.Join(res.Root, filepath.FromSlash(DefaultOutput))
 	}
 	if output != "" {
-		if err := image.WriteLayout(output, res.Images); err != nil {
+		if err := opts.Images.WriteLayout(output, res.Images); err != nil {
 			return outputError(err, "--output")
 		}
 		logf("wrote OCI layout %s", output)
 	}
 	if opts.Tar != "" {
-		if err := image.WriteTarball(opts.Tar, res.Images); err != nil {
+		if err := opts.Images.WriteTarball(opts.Tar, res.Images); err != nil {
 			return outputError(err, "--tar")
 		}
 		logf("wrote %s (docker load -i %s)", opts.Tar, opts.Tar)
 	}
 	if opts.Load {
-		said, err := image.Load(ctx, opts.DockerHost, res.Images)
+		said, err := opts.Images.Load(ctx, opts.DockerHost, res.Images)
 		if err != nil {
 			return noDaemon(err)
 		}
@@ -249,7 +253,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	if opts.Push != "" {
-		pushed, err := image.Push(ctx, opts.Push, res.Images)
+		pushed, err := opts.Images.Push(ctx, opts.Push, res.Images)
 		if err != nil {
 			return cmdutil.WithHint(err, "Check the registry address and your credentials (docker login REGISTRY).")
 		}

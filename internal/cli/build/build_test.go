@@ -4,13 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 
-	"github.com/purista-go/purista/internal/buildinfo"
 	"github.com/purista-go/purista/internal/cli"
 	buildcmd "github.com/purista-go/purista/internal/cli/build"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
@@ -28,9 +27,11 @@ func TestNewCmdBuild(t *testing.T) {
 	}{
 		{name: "defaults"},
 		{name: "all flags", args: []string{"proj", "--services", "User,Email", "--platform", "linux/amd64,linux/arm64",
-			"-o", "out", "-t", "shop:v1", "--push", "localhost:5000/shop", "--base", "gcr.io/distroless/static-debian12", "--profile", "microservices"},
+			"-o", "out", "-t", "shop:v1", "--push", "localhost:5000/shop", "--base", "gcr.io/distroless/static-debian12", "--profile", "microservices",
+			"--openapi", "api.json"},
 			want: buildcmd.Options{Dir: "proj", Services: []string{"User", "Email"}, Platforms: []string{"linux/amd64", "linux/arm64"},
-				Output: "out", Tag: "shop:v1", Push: "localhost:5000/shop", Base: "gcr.io/distroless/static-debian12", Profile: "microservices"}},
+				Output: "out", Tag: "shop:v1", Push: "localhost:5000/shop", Base: "gcr.io/distroless/static-debian12", Profile: "microservices",
+				OpenAPI: "api.json"}},
 		{name: "tar and load", args: []string{"--services", "each", "--tar", "x.tar", "--load"},
 			want: buildcmd.Options{Services: []string{"each"}, Tar: "x.tar", Load: true}},
 		{name: "two dirs", args: []string{"a", "b"}, wantUsage: "at most one project folder"},
@@ -63,11 +64,13 @@ func TestNewCmdBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got.IO != ios {
+				t.Errorf("IO is not the Factory's")
+			}
 			g := *got
-			if g.Dir != tt.want.Dir || !slices.Equal(g.Services, tt.want.Services) || !slices.Equal(g.Platforms, tt.want.Platforms) ||
-				g.Output != tt.want.Output || g.Tar != tt.want.Tar || g.Tag != tt.want.Tag || g.Push != tt.want.Push ||
-				g.Load != tt.want.Load || g.Base != tt.want.Base || g.Profile != tt.want.Profile {
-				t.Errorf("options = %+v, want %+v", g, tt.want)
+			g.IO = nil
+			if !reflect.DeepEqual(g, tt.want) {
+				t.Errorf("options\n got %+v\nwant %+v", g, tt.want)
 			}
 		})
 	}
@@ -78,7 +81,7 @@ func TestNewCmdBuild(t *testing.T) {
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
-	f := &cmdutil.Factory{IOStreams: ios, BuildInfo: buildinfo.Get}
+	f := root.NewFactory(ios)
 	code := cli.Execute(context.Background(), root.NewCmdRoot(f), append([]string{"build"}, args...), ios)
 	return code, out.String(), errOut.String()
 }

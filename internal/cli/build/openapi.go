@@ -39,17 +39,17 @@ func openAPIPath(opts *Options, root string) string {
 	return filepath.Join(root, "dist", OpenAPIFile)
 }
 
-// hostOpenAPI compiles the project's main package for this machine and runs it with
-// --openapi-out (and --services when services names some), which writes the OpenAPI
-// document of the selected services' HTTP endpoints and exits without starting
+// hostOpenAPI compiles the project's main package for this machine with build and runs
+// it with --openapi-out (and --services when services names some), which writes the
+// OpenAPI document of the selected services' HTTP endpoints and exits without starting
 // anything. It returns the document, or nil when no command declares an endpoint.
-func hostOpenAPI(ctx context.Context, root, main string, services []string) ([]byte, error) {
+func hostOpenAPI(ctx context.Context, build cmdutil.ProjectBuilder, root, main string, services []string) ([]byte, error) {
 	tmp, err := os.MkdirTemp("", "purista-openapi-*")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	bin, err := runtime.Build(ctx, runtime.BuildOptions{Dir: root, Main: main, Output: filepath.Join(tmp, "app")})
+	bin, err := build(ctx, runtime.BuildOptions{Dir: root, Main: main, Output: filepath.Join(tmp, "app")})
 	if err != nil {
 		return nil, err
 	}
