@@ -117,7 +117,8 @@ type Plan struct {
 	HTTPPort int
 	// HTTPHost and HTTPHostPort are where Compose publishes the HTTP port of the first
 	// workload (the next ones get HTTPHostPort+1, …, as in `purista dev`): the profile's
-	// host ("" for all interfaces) and port (0 for a port Docker picks).
+	// host ("" for all interfaces, localhost as 127.0.0.1) and port (0 for a port
+	// Docker picks).
 	HTTPHost     string
 	HTTPHostPort int
 	// Workloads are the images to run, in the order of image.Plan.
@@ -258,7 +259,11 @@ func (p *Plan) setHTTP(profile, addr string) error {
 	if n == 0 {
 		p.HTTPPort = DefaultHTTPPort
 	}
-	if host != "0.0.0.0" && host != "::" {
+	switch host {
+	case "", "0.0.0.0", "::":
+	case "localhost": // Docker publishes on addresses, not names
+		p.HTTPHost = "127.0.0.1"
+	default:
 		p.HTTPHost = host
 	}
 	return nil

@@ -40,6 +40,7 @@ func manifest() *project.Manifest {
 			"rabbit":        {Bridge: "amqps://guest:guest@mq.internal:5671/shop", Split: true},
 			"edge":          {Bridge: "mqtt://127.0.0.1:1883?sessionExpiry=60"},
 			"anyport":       {Bridge: "nats://127.0.0.1:4222", HTTP: "127.0.0.1:0"},
+			"local":         {Bridge: "memory", HTTP: "localhost:8080"},
 		}}
 }
 
@@ -110,6 +111,9 @@ func TestRender(t *testing.T) {
 			names: []string{"signup"}, images: []string{"signup:latest"}, compose: []string{"signup"}, services: []string{""}, broker: "nats",
 			bridge: "nats://nats:4222", brokerRef: "secret/signup-broker:PURISTA_BRIDGE", httpPort: 8080, ports: []string{"127.0.0.1::8080"},
 			shutdown: "15s", grace: 25, replicas: 1, brokerImage: deploy.ImageNATS, brokerHealth: "wget"}},
+		{name: "localhost is published on 127.0.0.1", opts: deploy.Options{Profile: "local"}, want: want{
+			names: []string{"signup"}, images: []string{"signup:latest"}, compose: []string{"signup"}, services: []string{""},
+			bridge: "memory", httpPort: 8080, ports: []string{"127.0.0.1:8080:8080"}, shutdown: "15s", grace: 25, replicas: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -415,7 +419,7 @@ func TestNewPlanErrors(t *testing.T) {
 		opts deploy.Options
 		want string
 	}{
-		{name: "no profile", opts: deploy.Options{}, want: "--profile is required: name a profile of purista.yaml (anyport, api, edge"},
+		{name: "no profile", opts: deploy.Options{}, want: "--profile is required: name a profile of purista.yaml (anyport, api, edge, local"},
 		{name: "unknown profile", opts: deploy.Options{Profile: "prod"}, want: `--profile "prod" is not a profile`},
 		{name: "memory split", opts: deploy.Options{Profile: "monolith", Services: []string{"each"}}, want: "must run in one process"},
 		{name: "unknown service", opts: deploy.Options{Profile: "microservices", Services: []string{"Ghost"}}, want: `unknown service "Ghost"`},
