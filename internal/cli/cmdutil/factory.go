@@ -5,12 +5,14 @@
 // A verb lives in its own package under internal/cli (internal/cli/version,
 // internal/cli/completion, …) and follows one pattern, after GitHub CLI's pkg/cmd:
 //
-//	type Options struct { IO *iostreams.IOStreams; /* flags and args */ }
+//	type Options struct { IO *iostreams.IOStreams; /* flags and args */; /* engines */ }
 //	func NewCmdX(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command
-//	func runX(opts *Options) error
+//	func Run(ctx context.Context, opts *Options) error
 //
-// NewCmdX parses flags and arguments into Options and calls runF when it is non-nil (tests
-// use it to check parsing alone) or runX otherwise.
+// NewCmdX copies the streams and the engines it needs from the Factory into Options,
+// parses flags and arguments into it and calls runF when it is non-nil (tests use it to
+// check parsing alone) or Run otherwise. Run does the work through the engines, so
+// tests give it fakes (package internal/cli/clitest).
 package cmdutil
 
 import (

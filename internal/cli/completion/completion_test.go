@@ -108,7 +108,7 @@ func TestCompletionParsesWithRunF(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got == nil || got.Shell != "powershell" || !got.NoDescriptions || got.Root != cmd {
+	if got == nil || got.IO != ios || got.Shell != "powershell" || !got.NoDescriptions || got.Root != cmd {
 		t.Errorf("options = %+v", got)
 	}
 }

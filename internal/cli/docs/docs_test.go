@@ -30,6 +30,26 @@ func purista(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
+// TestDocsArgs: every field of the parsed options.
+func TestDocsArgs(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{{nil, ""}, {[]string{"check"}, "check"}} {
+		ios, _, _, _ := iostreams.Test()
+		var got *docscmd.Options
+		cmd := docscmd.NewCmdDocs(&cmdutil.Factory{IOStreams: ios}, func(o *docscmd.Options) error { got = o; return nil })
+		cmd.SetArgs(tt.args)
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if want := (docscmd.Options{IO: ios, Topic: tt.want}); got == nil || *got != want {
+			t.Errorf("args %q: options %+v, want %+v", tt.args, got, want)
+		}
+	}
+}
+
 // TestTopicsAreTheDocsFolder checks that every page of the repository's docs folder is
 // built in, under its file name.
 func TestTopicsAreTheDocsFolder(t *testing.T) {

@@ -47,8 +47,9 @@ func TestNewCmdVersionParsing(t *testing.T) {
 			if tt.wantErr {
 				return
 			}
-			if got == nil || got.JSON != tt.wantJSON {
-				t.Errorf("options = %+v, want JSON=%v", got, tt.wantJSON)
+			// Every field: the Factory's streams and build info, and the flag.
+			if got == nil || got.IO != ios || got.BuildInfo == nil || got.BuildInfo() != info() || got.JSON != tt.wantJSON {
+				t.Errorf("options = %+v, want the Factory's IO and BuildInfo and JSON=%v", got, tt.wantJSON)
 			}
 		})
 	}
