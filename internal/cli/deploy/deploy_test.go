@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/purista-go/purista/internal/buildinfo"
 	"github.com/purista-go/purista/internal/cli"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	deploycmd "github.com/purista-go/purista/internal/cli/deploy"
@@ -85,8 +84,7 @@ func TestNewCmdDeploy(t *testing.T) {
 func purista(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
-	f := &cmdutil.Factory{IOStreams: ios, BuildInfo: buildinfo.Get}
-	code := cli.Execute(context.Background(), root.NewCmdRoot(f), args, ios)
+	code := cli.Execute(context.Background(), root.NewCmdRoot(root.NewFactory(ios)), args, ios)
 	return code, out.String(), errOut.String()
 }
 
