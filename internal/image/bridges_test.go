@@ -64,21 +64,26 @@ func TestGoEnv(t *testing.T) {
 		platform v1.Platform
 		goflags  string
 		tags     []string
+		strip    bool
 		want     []string
 	}{
-		{"plain", v1.Platform{OS: "linux", Architecture: "arm64"}, "", nil,
+		{"plain", v1.Platform{OS: "linux", Architecture: "arm64"}, "", nil, false,
 			[]string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64", "GOFLAGS=-trimpath"}},
-		{"tags", v1.Platform{OS: "linux", Architecture: "amd64"}, "", []string{"purista_no_mqtt", "purista_no_amqp"},
+		{"stripped", v1.Platform{OS: "linux", Architecture: "arm64"}, "", nil, true,
+			[]string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64", `GOFLAGS=-trimpath "-ldflags=-s -w"`}},
+		{"the caller's -ldflags win over stripping", v1.Platform{OS: "linux", Architecture: "arm64"}, "-ldflags=-X=main.v=1", nil, true,
+			[]string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64", "GOFLAGS=-ldflags=-X=main.v=1 -trimpath"}},
+		{"tags", v1.Platform{OS: "linux", Architecture: "amd64"}, "", []string{"purista_no_mqtt", "purista_no_amqp"}, false,
 			[]string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=-trimpath -tags=purista_no_amqp,purista_no_mqtt"}},
-		{"the caller's flags and tags are kept", v1.Platform{OS: "linux", Architecture: "amd64", Variant: "v3"}, "-mod=mod --tags=netgo,purista_no_amqp", []string{"purista_no_amqp"},
+		{"the caller's flags and tags are kept", v1.Platform{OS: "linux", Architecture: "amd64", Variant: "v3"}, "-mod=mod --tags=netgo,purista_no_amqp", []string{"purista_no_amqp"}, false,
 			[]string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=-mod=mod -trimpath -tags=netgo,purista_no_amqp", "GOAMD64=v3"}},
-		{"arm variant", v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, "-tags=", nil,
+		{"arm variant", v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, "-tags=", nil, false,
 			[]string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm", "GOFLAGS=-trimpath", "GOARM=7"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := goEnv(tt.platform, tt.goflags, tt.tags); !slices.Equal(got, tt.want) {
+			if got := goEnv(tt.platform, tt.goflags, tt.tags, tt.strip); !slices.Equal(got, tt.want) {
 				t.Errorf("goEnv = %q, want %q", got, tt.want)
 			}
 		})

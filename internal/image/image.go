@@ -93,6 +93,9 @@ type Options struct {
 	// links the memory bridge and the bridge of the profile only (see BridgeTags).
 	// Empty: the binary links every bridge and runs with any PURISTA_BRIDGE.
 	Profile string
+	// KeepSymbols keeps the symbol table and DWARF debug information in the binary. By
+	// default it is stripped (-ldflags="-s -w"), unless GOFLAGS sets -ldflags itself.
+	KeepSymbols bool
 	// Logf, when set, receives progress lines ("compiling signup for linux/amd64").
 	Logf func(format string, args ...any)
 }
@@ -187,7 +190,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	for i, p := range platforms {
 		logf("compiling %s for %s with the %s bridges", m.Name, p.String(), strings.Join(bridges, ", "))
 		bin, err := runtime.Build(ctx, runtime.BuildOptions{
-			Dir: root, Main: m.Main, Go: opts.Go, Env: goEnv(p, os.Getenv("GOFLAGS"), tags),
+			Dir: root, Main: m.Main, Go: opts.Go, Env: goEnv(p, os.Getenv("GOFLAGS"), tags, !opts.KeepSymbols),
 			Output: filepath.Join(tmp, strings.ReplaceAll(p.String(), "/", "_"), m.Name),
 		})
 		if err != nil {
@@ -315,17 +318,25 @@ func quoteList(names []string) string {
 }
 
 // goEnv is the environment of a static, reproducible build for p with the build tags
-// tags, keeping the flags of goflags (the caller's GOFLAGS) and any -tags it sets.
-func goEnv(p v1.Platform, goflags string, tags []string) []string {
+// tags, keeping the flags of goflags (the caller's GOFLAGS) and any -tags it sets. With
+// strip, and no -ldflags in goflags, the binary leaves out its symbol table and DWARF.
+func goEnv(p v1.Platform, goflags string, tags []string, strip bool) []string {
 	var flags []string
 	for _, f := range strings.Fields(goflags) {
-		if v, ok := strings.CutPrefix(strings.TrimLeft(f, "-"), "tags="); ok {
+		name := strings.TrimLeft(f, "-")
+		if v, ok := strings.CutPrefix(name, "tags="); ok {
 			tags = append(slices.Clone(tags), strings.Split(v, ",")...)
 			continue
+		}
+		if strings.HasPrefix(name, "ldflags=") {
+			strip = false
 		}
 		flags = append(flags, f)
 	}
 	flags = append(flags, "-trimpath")
+	if strip {
+		flags = append(flags, `"-ldflags=-s -w"`)
+	}
 	if tags = slices.DeleteFunc(slices.Clone(tags), func(t string) bool { return t == "" }); len(tags) > 0 {
 		slices.Sort(tags)
 		flags = append(flags, "-tags="+strings.Join(slices.Compact(tags), ","))

@@ -55,6 +55,9 @@ type Options struct {
 	// OpenAPI is where the OpenAPI document goes ("" beside the image output, "off"
 	// for nowhere).
 	OpenAPI string
+	// KeepSymbols keeps the symbol table and debug information in the binary (default:
+	// stripped).
+	KeepSymbols bool
 	// DockerHost overrides DOCKER_HOST for --load (tests; "" = environment).
 	DockerHost string
 	// Images builds and writes the images; BuildProject compiles the binary that
@@ -143,6 +146,7 @@ not compile. Run 'purista docs deployment' for how each deployment model maps to
 	fl.BoolVar(&opts.Load, "load", false, "load the image(s) into the Docker daemon at DOCKER_HOST (one platform)")
 	fl.StringVar(&opts.Base, "base", "", "base image to put the binary on (default: an empty image)")
 	fl.StringVar(&opts.OpenAPI, "openapi", "", "write the OpenAPI document of the HTTP endpoints to this file, or off (default: openapi.json beside the image output)")
+	fl.BoolVar(&opts.KeepSymbols, "keep-symbols", false, "keep the symbol table and debug information in the binary (default: stripped, -ldflags=\"-s -w\")")
 	fl.StringVar(&opts.Profile, "profile", "", "link only the bridge of this purista.yaml profile (and memory) into the binary; default: every bridge")
 	cmd.ValidArgsFunction = completion.Dirs
 	completion.Flags(cmd, map[string]cobra.CompletionFunc{"profile": completion.Profiles(completion.DirArg),
@@ -212,15 +216,28 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	res, err := opts.Images.Build(ctx, image.Options{Dir: dir, Services: opts.Services, Platforms: ps, Tag: opts.Tag,
-		Base: opts.Base, Created: created, Profile: opts.Profile, Logf: logf})
+		Base: opts.Base, Created: created, Profile: opts.Profile, KeepSymbols: opts.KeepSymbols, Logf: logf})
 	if err != nil {
 		return buildError(err)
 	}
+	// The binary, built for this machine, says whether it runs every service the images
+	// run and writes the OpenAPI document; nothing is written before both are known.
+	check := servicesToCheck(res.Manifest, res.Images)
 	apiDest := openAPIPath(opts, res.Root)
 	var apiDoc []byte
-	if apiDest != "" {
-		if apiDoc, err = hostOpenAPI(ctx, opts.BuildProject, res.Root, res.Manifest.Main, opts.Services); err != nil {
+	if len(check) > 0 || apiDest != "" {
+		host, removeHost, err := hostBinary(ctx, opts.BuildProject, res.Root, res.Manifest.Main)
+		if err != nil {
 			return buildError(err)
+		}
+		defer removeHost()
+		if err := checkServices(ctx, host, res.Root, res.Manifest.Main, check); err != nil {
+			return err
+		}
+		if apiDest != "" {
+			if apiDoc, err = hostOpenAPI(ctx, host, res.Root, res.Manifest.Main, opts.Services); err != nil {
+				return buildError(err)
+			}
 		}
 	}
 	refs := make([]string, len(res.Images))

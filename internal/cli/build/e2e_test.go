@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"debug/buildinfo"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"io"
@@ -83,6 +84,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	bin := extract(t, img, "app/signup")
 	checkBridges(t, bin, c.Labels, []string{"memory", "nats", "amqp", "mqtt"}, "")
+	checkStripped(t, bin)
 
 	if goruntime.GOOS == "linux" && goruntime.GOARCH == "amd64" {
 		runBinary(t, bin)
@@ -153,6 +155,21 @@ func checkBridges(t *testing.T, bin string, labels map[string]string, want []str
 		linked := slices.ContainsFunc(info.Deps, func(m *debug.Module) bool { return m.Path == mod })
 		if linked != slices.Contains(want, kind) {
 			t.Errorf("the binary links %s: %v, want %v (bridges %v)", mod, linked, !linked, want)
+		}
+	}
+}
+
+// checkStripped checks that bin has no symbol table and no DWARF sections (-s -w).
+func checkStripped(t *testing.T, bin string) {
+	t.Helper()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, s := range f.Sections {
+		if s.Name == ".symtab" || strings.HasPrefix(s.Name, ".debug") || strings.HasPrefix(s.Name, ".zdebug") {
+			t.Errorf("the binary is not stripped: it has section %s", s.Name)
 		}
 	}
 }

@@ -39,20 +39,33 @@ func openAPIPath(opts *Options, root string) string {
 	return filepath.Join(root, "dist", OpenAPIFile)
 }
 
-// hostOpenAPI compiles the project's main package for this machine with build and runs
-// it with --openapi-out (and --services when services names some), which writes the
-// OpenAPI document of the selected services' HTTP endpoints and exits without starting
-// anything. It returns the document, or nil when no command declares an endpoint.
-func hostOpenAPI(ctx context.Context, build cmdutil.ProjectBuilder, root, main string, services []string) ([]byte, error) {
+// hostBinary compiles the project's main package for this machine with build into a
+// temporary folder, for the service check and the OpenAPI document that run it. The
+// caller calls remove when done with it.
+func hostBinary(ctx context.Context, build cmdutil.ProjectBuilder, root, main string) (path string, remove func(), err error) {
+	tmp, err := os.MkdirTemp("", "purista-host-*")
+	if err != nil {
+		return "", nil, err
+	}
+	remove = func() { _ = os.RemoveAll(tmp) }
+	bin, err := build(ctx, runtime.BuildOptions{Dir: root, Main: main, Output: filepath.Join(tmp, "app")})
+	if err != nil {
+		remove()
+		return "", nil, err
+	}
+	return bin.Path, remove, nil
+}
+
+// hostOpenAPI runs bin, the project's binary built for this machine, with --openapi-out
+// (and --services when services names some), which writes the OpenAPI document of the
+// selected services' HTTP endpoints and exits without starting anything. It returns
+// the document, or nil when no command declares an endpoint.
+func hostOpenAPI(ctx context.Context, bin, root, main string, services []string) ([]byte, error) {
 	tmp, err := os.MkdirTemp("", "purista-openapi-*")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	bin, err := build(ctx, runtime.BuildOptions{Dir: root, Main: main, Output: filepath.Join(tmp, "app")})
-	if err != nil {
-		return nil, err
-	}
 	out := filepath.Join(tmp, OpenAPIFile)
 	args := []string{"--openapi-out", out}
 	if len(services) > 0 && !(len(services) == 1 && services[0] == "each") {
@@ -60,7 +73,7 @@ func hostOpenAPI(ctx context.Context, build cmdutil.ProjectBuilder, root, main s
 	}
 	ctx, cancel := context.WithTimeout(ctx, openAPITimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin.Path, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = root
 	cmd.Env = withoutPurista(os.Environ())
 	var stderr bytes.Buffer
