@@ -38,7 +38,7 @@ func TestSignUpMonolith(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
-	cctx := rt.Context(ctx)
+	cctx := rt.Client(ctx)
 
 	out, err := userv1.SignUp.Invoke(cctx, userv1.SignUpIn{Email: "alice@example.com", Name: "Alice"})
 	if err != nil {

@@ -45,14 +45,14 @@ func benchService() *framework.Service {
 	return svc
 }
 
-func benchRuntime(b *testing.B) context.Context {
+func benchRuntime(b *testing.B) *framework.Client {
 	b.Helper()
 	rt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{benchService()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
-	return rt.Context(context.Background())
+	return rt.Client(context.Background())
 }
 
 var benchIn = echoIn{Text: "hello, world"}

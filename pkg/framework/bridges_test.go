@@ -64,7 +64,7 @@ func TestMemoryHandlerGoroutines(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
 	t.Cleanup(func() { close(release) })
-	_, err = stuck.InvokeWith(rt.Context(context.Background()), echoIn{Text: "x"}, framework.InvokeOptions{Timeout: 50 * time.Millisecond})
+	_, err = stuck.InvokeWith(rt.Client(context.Background()), echoIn{Text: "x"}, framework.InvokeOptions{Timeout: 50 * time.Millisecond})
 	var ue *framework.UnhandledError
 	if !errors.As(err, &ue) || ue.Status != 504 {
 		t.Fatalf("Invoke = %v; want a 504 while the handler is still blocked", err)
@@ -91,7 +91,7 @@ func TestHandlerOutOfTimeIs504(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
-			_, err = slow.InvokeWith(rt.Context(context.Background()), echoIn{Text: "x"}, framework.InvokeOptions{Timeout: 5 * time.Second})
+			_, err = slow.InvokeWith(rt.Client(context.Background()), echoIn{Text: "x"}, framework.InvokeOptions{Timeout: 5 * time.Second})
 			var ue *framework.UnhandledError
 			if !errors.As(err, &ue) || ue.Status != 504 {
 				t.Fatalf("Invoke = %v; want an unhandled 504", err)

@@ -197,20 +197,28 @@ type InvokeOptions struct {
 }
 
 // Invoke calls the command through the event bridge, wherever its service runs, and
-// returns its typed output. ctx must come from a handler (*Context) or from
-// Runtime.Context. Errors are a *HandledError (the callee's on-purpose error) or an
-// *UnhandledError (masked failure, 504 timeout, 503 unreachable), both matchable with
-// errors.As.
-func (r CommandRef[In, Out]) Invoke(ctx context.Context, in In) (Out, error) {
-	return r.InvokeWith(ctx, in, InvokeOptions{})
+// returns its typed output. c is a handler's *Context or a *Client from Runtime.Client;
+// its deadline bounds the wait as well as the command's timeout does. Errors are a
+// *HandledError (the callee's on-purpose error) or an *UnhandledError (masked failure,
+// 504 timeout, 503 unreachable), both matchable with errors.As; a nil c, or one without
+// an invoker, fails with an error wrapping ErrNoCaller, a zero CommandRef with one
+// wrapping ErrZeroRef. Invoke blocks until the answer, an error or the timeout.
+func (r CommandRef[In, Out]) Invoke(c Caller, in In) (Out, error) {
+	return r.InvokeWith(c, in, InvokeOptions{})
 }
 
 // InvokeWith is Invoke with per-call options.
-func (r CommandRef[In, Out]) InvokeWith(ctx context.Context, in In, opts InvokeOptions) (Out, error) {
+func (r CommandRef[In, Out]) InvokeWith(c Caller, in In, opts InvokeOptions) (Out, error) {
 	var out Out
-	inv, ok := ctx.Value(invokerKey{}).(Invoker)
-	if !ok {
-		return out, ErrNoInvoker
+	if r.def == nil {
+		return out, fmt.Errorf("invoke: %w", ErrZeroRef)
+	}
+	var inv Invoker
+	if c != nil {
+		inv, _ = c.transport()
+	}
+	if inv == nil {
+		return out, fmt.Errorf("invoke %s: %w", r.def.address(), ErrNoCaller)
 	}
 	payload, err := jsonx.Marshal(in)
 	if err != nil {
@@ -226,7 +234,7 @@ func (r CommandRef[In, Out]) InvokeWith(ctx context.Context, in In, opts InvokeO
 	if timeout <= 0 {
 		timeout = r.def.timeout
 	}
-	raw, err := inv.Invoke(ctx, InvokeRequest{Receiver: r.def.address(), Payload: payload, Parameter: param,
+	raw, err := inv.Invoke(c, InvokeRequest{Receiver: r.def.address(), Payload: payload, Parameter: param,
 		Timeout: timeout, PrincipalID: opts.PrincipalID, TenantID: opts.TenantID})
 	if err != nil {
 		return out, err
@@ -246,18 +254,12 @@ type InvokeRequest struct {
 	PrincipalID, TenantID string
 }
 
-// Invoker sends commands. The runtime's contexts carry one; test helpers provide stubs.
-// Invoke blocks until the result, an error response, or the timeout. It is safe for
-// concurrent use. Errors are *HandledError or *UnhandledError.
+// Invoker sends commands for a Context (see ContextConfig): the runtime gives every
+// handler's Context one; test helpers provide stubs. Invoke blocks until the result, an
+// error response, or the timeout. It is safe for concurrent use. Errors are
+// *HandledError or *UnhandledError.
 type Invoker interface {
 	Invoke(ctx context.Context, req InvokeRequest) (json.RawMessage, error)
-}
-
-type invokerKey struct{}
-
-// WithInvoker returns a context whose CommandRef.Invoke calls go through inv.
-func WithInvoker(ctx context.Context, inv Invoker) context.Context {
-	return context.WithValue(ctx, invokerKey{}, inv)
 }
 
 // commandBinding is a command definition bound to a typed handler within a service.

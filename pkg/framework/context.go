@@ -28,7 +28,12 @@ type OutgoingEvent struct {
 // Context is what a handler receives: a context.Context (cancelled at the command's
 // timeout or on forced shutdown) plus the incoming message's metadata, a logger that
 // carries the trace and correlation ids, and the means to emit events and invoke other
-// commands (CommandRef.Invoke accepts a *Context).
+// commands: it is a Caller, so CommandRef.Invoke and EventRef.Emit accept it. To call
+// with a shorter deadline, derive a context and hand it back with WithContext:
+//
+//	tctx, cancel := context.WithTimeout(c, 2*time.Second)
+//	defer cancel()
+//	out, err := emailv1.SendWelcome.Invoke(c.WithContext(tctx), in)
 //
 // A Context is valid only during the handler call. Its methods are safe for concurrent
 // use by goroutines the handler starts and waits for.
@@ -86,13 +91,26 @@ func (c *Context) init(parent context.Context, cfg ContextConfig) {
 		service: cfg.Service, target: cfg.Target, parameter: cfg.Parameter, emitter: cfg.Emitter, invoker: cfg.Invoker}
 }
 
-// Value implements context.Context. The Context answers for its own Invoker (what
-// WithInvoker would add as a layer) and asks its parent for everything else.
-func (c *Context) Value(key any) any {
-	if _, ok := key.(invokerKey); ok && c.invoker != nil {
-		return c.invoker
+// WithContext returns a copy of c whose context.Context is ctx (usually derived from c,
+// with a shorter deadline or extra values): same message, logger, invoker and emitter, so
+// the copy invokes and emits like c. It panics when ctx is nil, as
+// http.Request.WithContext does.
+func (c *Context) WithContext(ctx context.Context) *Context {
+	if ctx == nil {
+		panic("framework: Context.WithContext with a nil context")
 	}
-	return c.Context.Value(key)
+	n := &Context{}
+	n.init(ctx, ContextConfig{Logger: c.baseLog, LogAttrs: c.logAttrs, Message: c.msg, Service: c.service,
+		Target: c.target, Parameter: c.parameter, Invoker: c.invoker, Emitter: c.emitter})
+	return n
+}
+
+// transport implements Caller. A nil *Context has neither invoker nor emitter.
+func (c *Context) transport() (Invoker, Emitter) {
+	if c == nil {
+		return nil, nil
+	}
+	return c.invoker, c.emitter
 }
 
 // Logger returns the handler's logger, carrying service, target, trace and correlation ids.
@@ -150,14 +168,22 @@ func (c *Context) Parameter(v any) error {
 }
 
 // Emit publishes a custom event named name with body. It inherits the trace, principal
-// and tenant of the incoming message. Prefer the typed EventRef.Emit.
-func (c *Context) Emit(name string, body any) error {
-	if c.emitter == nil {
-		return fmt.Errorf("emit %s: this context has no emitter", name)
+// and tenant of the incoming message. Prefer the typed EventRef.Emit. A Context without
+// an emitter fails with an error wrapping ErrNoCaller.
+func (c *Context) Emit(name string, body any) error { return emit(c, name, body) }
+
+// emit publishes the event name with body through c's emitter.
+func emit(c Caller, name string, body any) error {
+	if c == nil {
+		return fmt.Errorf("emit %s: %w", name, ErrNoCaller)
+	}
+	_, em := c.transport()
+	if em == nil {
+		return fmt.Errorf("emit %s: %w", name, ErrNoCaller)
 	}
 	raw, err := jsonx.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("emit %s: encode body: %w", name, err)
 	}
-	return c.emitter.Emit(c, OutgoingEvent{Name: name, Payload: raw})
+	return em.Emit(c, OutgoingEvent{Name: name, Payload: raw})
 }

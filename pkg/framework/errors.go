@@ -99,9 +99,12 @@ func StatusOf(err error) int {
 
 // Errors of the framework's own, matchable with errors.Is.
 var (
-	// ErrNoInvoker: Invoke was called with a context that carries no invoker. Call it with
-	// a handler's *Context, or a context from Runtime.Context or WithInvoker.
-	ErrNoInvoker = errors.New("no invoker in context: call Invoke with a handler's *framework.Context or a context from Runtime.Context")
+	// ErrNoCaller: Invoke or Emit was given a nil Caller, or a Context built without an
+	// invoker or emitter. Pass a handler's *Context or a *Client from Runtime.Client.
+	ErrNoCaller = errors.New("no caller that can invoke and emit: pass a handler's *framework.Context or a *framework.Client from Runtime.Client")
+	// ErrZeroRef: a zero CommandRef or EventRef was used. Declare refs with
+	// framework.Command and framework.Event.
+	ErrZeroRef = errors.New("zero command or event reference: declare it with framework.Command or framework.Event")
 	// ErrInvalidDefinition: a service, command or subscription definition is inconsistent.
 	ErrInvalidDefinition = errors.New("invalid service definition")
 	// ErrUnknownService: a requested service is not part of the application.

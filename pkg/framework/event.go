@@ -20,10 +20,16 @@ func Event[T any](name string) EventRef[T] { return EventRef[T]{name: name} }
 // Name returns the event name as it appears on the wire (eventName).
 func (e EventRef[T]) Name() string { return e.name }
 
-// Emit publishes the event from within a handler. The message carries the handler's
-// service as sender and inherits its trace, principal and tenant.
-func (e EventRef[T]) Emit(c *Context, body T) error {
-	return c.Emit(e.name, body)
+// Emit publishes the event through c, a handler's *Context or a *Client from
+// Runtime.Client, and returns when the bridge accepted it. From a handler the message
+// carries the handler's service as sender and inherits its trace, principal and tenant.
+// A nil c, or one without an emitter, fails with an error wrapping ErrNoCaller; a zero
+// EventRef with one wrapping ErrZeroRef.
+func (e EventRef[T]) Emit(c Caller, body T) error {
+	if e.name == "" {
+		return fmt.Errorf("emit: %w", ErrZeroRef)
+	}
+	return emit(c, e.name, body)
 }
 
 // SubscriptionInfo is the metadata of a subscription.

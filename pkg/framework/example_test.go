@@ -38,10 +38,10 @@ func Example() {
 	}
 	defer rt.Shutdown(context.Background())
 
-	out, err := Greet.Invoke(rt.Context(context.Background()), GreetIn{Name: "Ada"})
+	out, err := Greet.Invoke(rt.Client(context.Background()), GreetIn{Name: "Ada"})
 	fmt.Println(out.Greeting, err)
 
-	_, err = Greet.Invoke(rt.Context(context.Background()), GreetIn{})
+	_, err = Greet.Invoke(rt.Client(context.Background()), GreetIn{})
 	var he *framework.HandledError
 	fmt.Println(errors.As(err, &he), he.Status)
 	// Output:
@@ -67,7 +67,7 @@ func ExampleSubscribe() {
 		return
 	}
 	defer rt.Shutdown(context.Background())
-	if _, err := Greet.Invoke(rt.Context(context.Background()), GreetIn{Name: "Bob"}); err != nil {
+	if _, err := Greet.Invoke(rt.Client(context.Background()), GreetIn{Name: "Bob"}); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -78,6 +78,38 @@ func ExampleSubscribe() {
 		fmt.Println("no event")
 	}
 	// Output: audited: Hi Bob
+}
+
+// ExampleContext_WithContext gives one call of a handler a shorter deadline: the derived
+// Context still invokes and emits.
+func ExampleContext_WithContext() {
+	greetedTwice := framework.Event[GreetOut]("greetedTwice")
+	twice := framework.Command[GreetIn, GreetOut]("Twice", "1", "greetTwice")
+	svc := framework.NewService("Twice", "1", "greets twice, quickly")
+	framework.Handle(svc, twice, func(c *framework.Context, in GreetIn) (GreetOut, error) {
+		tctx, cancel := context.WithTimeout(c, 2*time.Second)
+		defer cancel()
+		quick := c.WithContext(tctx)
+		out, err := Greet.Invoke(quick, in)
+		if err != nil {
+			return GreetOut{}, err
+		}
+		out.Greeting += " " + out.Greeting
+		return out, greetedTwice.Emit(quick, out)
+	})
+	greeter := framework.NewService("Greeter", "1", "greets people")
+	framework.Handle(greeter, Greet, func(c *framework.Context, in GreetIn) (GreetOut, error) {
+		return GreetOut{Greeting: "Hi " + in.Name}, nil
+	})
+	rt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{svc, greeter})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rt.Shutdown(context.Background())
+	out, err := twice.Invoke(rt.Client(context.Background()), GreetIn{Name: "Ada"})
+	fmt.Println(out.Greeting, err)
+	// Output: Hi Ada Hi Ada <nil>
 }
 
 // ExampleNewHandledError shows an error the caller is meant to see.

@@ -41,7 +41,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := rt.Context(context.Background())
+	ctx := rt.Client(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		_, err := gate.Invoke(ctx, echoIn{Text: "slow"})
@@ -102,7 +102,7 @@ func TestForcedStopAnswers503(t *testing.T) {
 				errs := make(chan error, n)
 				for range n {
 					go func() {
-						_, err := gate.Invoke(caller.Context(base), echoIn{Text: "x", Mode: mode})
+						_, err := gate.Invoke(caller.Client(base), echoIn{Text: "x", Mode: mode})
 						errs <- err
 					}()
 				}

@@ -109,7 +109,7 @@ func TestInvokeOutcomes(t *testing.T) {
 	rt, logs := start(t)
 	base, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
-	ctx := rt.Context(base)
+	ctx := rt.Client(base)
 	tests := []struct {
 		name       string
 		cmd        framework.CommandRef[echoIn, echoOut]
@@ -164,7 +164,7 @@ func TestInvokeOutcomes(t *testing.T) {
 
 func TestHandledErrorData(t *testing.T) {
 	rt, _ := start(t)
-	_, err := echo.Invoke(rt.Context(context.Background()), echoIn{Text: "abc", Mode: "handled"})
+	_, err := echo.Invoke(rt.Client(context.Background()), echoIn{Text: "abc", Mode: "handled"})
 	var he *framework.HandledError
 	if !errors.As(err, &he) {
 		t.Fatalf("want *HandledError, got %T %v", err, err)
@@ -173,7 +173,7 @@ func TestHandledErrorData(t *testing.T) {
 	if err := he.DecodeData(&data); err != nil || data["text"] != "abc" || he.Message != "conflict on abc" {
 		t.Fatalf("data %v (%v), message %q", data, err, he.Message)
 	}
-	_, err = echo.Invoke(rt.Context(context.Background()), echoIn{})
+	_, err = echo.Invoke(rt.Client(context.Background()), echoIn{})
 	if !errors.As(err, &he) {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestHandledErrorData(t *testing.T) {
 
 func TestPropagation(t *testing.T) {
 	rt, _ := start(t)
-	out, err := relay.InvokeWith(rt.Context(context.Background()), echoIn{Text: "t"},
+	out, err := relay.InvokeWith(rt.Client(context.Background()), echoIn{Text: "t"},
 		framework.InvokeOptions{PrincipalID: "alice", TenantID: "acme"})
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestSuccessEventReachesSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
-	if _, err := echo.Invoke(rt.Context(context.Background()), echoIn{Text: "evt"}); err != nil {
+	if _, err := echo.Invoke(rt.Client(context.Background()), echoIn{Text: "evt"}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -246,7 +246,7 @@ func TestSubscriptionRetriesThenDeadLetter(t *testing.T) {
 	if _, err := b.OnDeadLetter(context.Background(), wire.Address{}, func(_ context.Context, dl bridge.DeadLetter) { dead <- dl }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := trigger.Invoke(rt.Context(context.Background()), struct{}{}); err != nil {
+	if _, err := trigger.Invoke(rt.Client(context.Background()), struct{}{}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -350,7 +350,7 @@ func TestObserverRecords(t *testing.T) {
 	var buf logBuffer
 	stream := framework.NewEventStream(&buf)
 	rt, _ := start(t, framework.WithObserver(stream))
-	if _, err := relay.Invoke(rt.Context(context.Background()), echoIn{Text: "o"}); err != nil {
+	if _, err := relay.Invoke(rt.Client(context.Background()), echoIn{Text: "o"}); err != nil {
 		t.Fatal(err)
 	}
 	var kinds []string

@@ -19,7 +19,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
-// caller is the Invoker of a handler context or of Runtime.Context: it stamps the sender
+// caller is the Invoker of a handler Context or of a Client: it stamps the sender
 // and inherits trace, principal and tenant from the parent message.
 type caller struct {
 	rt     *Runtime
@@ -121,7 +121,7 @@ func invokeError(recv wire.Address, traceID string, timeout time.Duration, err e
 	return u
 }
 
-// emitter is the Emitter of a handler context.
+// emitter is the Emitter of a handler Context or of a Client.
 type emitter struct {
 	rt     *Runtime
 	from   wire.Address

@@ -39,7 +39,7 @@ func TestMiddleware(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
-	ctx := rt.Context(context.Background())
+	ctx := rt.Client(context.Background())
 	tests := []struct {
 		name       string
 		principal  string

@@ -58,8 +58,8 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // emitted event to o (used by `purista dev` to draw the message stream).
 func WithObserver(o Observer) Option { return func(r *Runtime) { r.observer = o } }
 
-// WithClientAddress sets the sender address of invocations made through Runtime.Context
-// (default: service "client", version "1", target "invoke").
+// WithClientAddress sets the sender address of invocations and events made through a
+// Client from Runtime.Client (default: service "client", version "1", target "invoke").
 func WithClientAddress(a wire.Address) Option { return func(r *Runtime) { r.client = a } }
 
 // Observer receives records of what the runtime does. Observe is called concurrently
@@ -212,13 +212,6 @@ func (r *Runtime) Services() []*Service { return append([]*Service(nil), r.servi
 
 // Healthy reports the bridge's health (nil when connected and delivering).
 func (r *Runtime) Healthy(ctx context.Context) error { return r.bridge.Healthy(ctx) }
-
-// Context returns a context from which CommandRef.Invoke calls go through this runtime,
-// with the client address as sender. Use it to call commands from outside a handler
-// (HTTP handlers, tests, jobs).
-func (r *Runtime) Context(ctx context.Context) context.Context {
-	return WithInvoker(ctx, &caller{rt: r, from: r.client})
-}
 
 // Shutdown stops intake and drains: in-flight handlers finish until ctx ends, then the
 // bridge closes. It returns ctx.Err() when handlers were still running at the deadline.

@@ -163,7 +163,7 @@ func appShows(t *testing.T, h Harness, rawURL string) []string {
 			body, _ := get(path)
 			shown = append(shown, body)
 		}
-		if _, err := ping.Invoke(rt.Context(ctx), struct{}{}); err != nil {
+		if _, err := ping.Invoke(rt.Client(ctx), struct{}{}); err != nil {
 			shown = append(shown, "invoke: "+err.Error())
 		}
 		shown = append(shown, cutHealth(t, h, func() (string, bool) { return get("/readyz") })...)

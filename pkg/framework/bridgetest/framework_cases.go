@@ -42,14 +42,14 @@ type hop struct {
 
 // chain starts three services A → B → C, each on its own bridge, and returns the
 // command of A and a context to call it from.
-func chain(t *testing.T, h Harness) (framework.CommandRef[chainIn, chainOut], context.Context) {
+func chain(t *testing.T, h Harness) (framework.CommandRef[chainIn, chainOut], *framework.Client) {
 	t.Helper()
 	names := []string{uniq("FwA"), uniq("FwB"), uniq("FwC")}
 	cmds := make([]framework.CommandRef[chainIn, chainOut], 3)
 	for i, n := range names {
 		cmds[i] = framework.Command[chainIn, chainOut](n, "1", "run", framework.WithTimeout(h.Wait))
 	}
-	var ctx context.Context
+	var ctx *framework.Client
 	for i, n := range names {
 		svc := framework.NewService(n, "1", "conformance chain hop")
 		i, n := i, n
@@ -77,7 +77,7 @@ func chain(t *testing.T, h Harness) (framework.CommandRef[chainIn, chainOut], co
 		}
 		t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
 		if i == 0 {
-			ctx = rt.Context(h.ctx(t))
+			ctx = rt.Client(h.ctx(t))
 		}
 	}
 	return cmds[0], ctx
@@ -158,7 +158,7 @@ func caseFrameworkSuccessEvent(t *testing.T, h Harness) {
 		got <- body
 		return nil
 	})
-	var ctx context.Context
+	var ctx *framework.Client
 	for i, svc := range []*framework.Service{consumer, producer} {
 		rt, err := framework.Start(h.ctx(t), h.newBridge(t), []*framework.Service{svc})
 		if err != nil {
@@ -166,7 +166,7 @@ func caseFrameworkSuccessEvent(t *testing.T, h Harness) {
 		}
 		t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
 		if i == 1 {
-			ctx = rt.Context(h.ctx(t))
+			ctx = rt.Client(h.ctx(t))
 		}
 	}
 	if _, err := cmd.Invoke(ctx, chainIn{Name: "evt"}); err != nil {
@@ -204,7 +204,7 @@ func caseFrameworkForcedStop(t *testing.T, h Harness) {
 	}
 	t.Cleanup(func() { _ = caller.Shutdown(context.Background()) })
 	errs := make(chan error, n)
-	ctx := caller.Context(h.ctx(t))
+	ctx := caller.Client(h.ctx(t))
 	for range n {
 		go func() { // ends when Invoke returns, at the latest at ctx's deadline
 			_, err := cmd.Invoke(ctx, chainIn{Name: "x"})
