@@ -484,7 +484,7 @@ import (
 
 // %s is the event %s, emitted outside this project (or not written yet). Its body is
 // kept raw: replace json.RawMessage with the body's Go type once it is known.
-var %s = framework.Event[json.RawMessage](%s)
+var %s = framework.Event[json.RawMessage](Contract, %s)
 `, sub.Service.Pkg, ident, strconv.Quote(event), ident, strconv.Quote(event))
 	out, err := formatGo(rel, []byte(src))
 	if err != nil {

@@ -249,8 +249,8 @@ func importNames(dir string) (map[string]string, error) {
 	return names, nil
 }
 
-// eventsOf recognises `framework.Event[T]("name")` and
-// `framework.Command[In, Out](…, framework.WithSuccessEvent("name"), …)`.
+// eventsOf recognises `framework.Event[T](Contract, "name")` and
+// `framework.Command[In, Out](Contract, …, framework.WithSuccessEvent("name"), …)`.
 func eventsOf(f *ast.File, varName string, v ast.Expr) []eventDecl {
 	fw := importName(f, frameworkImport, "framework")
 	call, ok := v.(*ast.CallExpr)
@@ -259,11 +259,11 @@ func eventsOf(f *ast.File, varName string, v ast.Expr) []eventDecl {
 	}
 	isFw := func(e ast.Expr, name string) bool { return isSelector(e, fw, name) }
 	switch fun := call.Fun.(type) {
-	case *ast.IndexExpr: // framework.Event[T]("name")
-		if !isFw(fun.X, "Event") || len(call.Args) != 1 {
+	case *ast.IndexExpr: // framework.Event[T](Contract, "name")
+		if !isFw(fun.X, "Event") || len(call.Args) != 2 {
 			return nil
 		}
-		if name, ok := stringLit(call.Args[0]); ok {
+		if name, ok := stringLit(call.Args[1]); ok {
 			return []eventDecl{typedEvent(f, name, varName, fun.Index)}
 		}
 	case *ast.IndexListExpr: // framework.Command[In, Out](…)
@@ -281,7 +281,7 @@ func eventsOf(f *ast.File, varName string, v ast.Expr) []eventDecl {
 	return nil
 }
 
-// endpointOf recognises `framework.Command[In, Out](…, "name", …,
+// endpointOf recognises `framework.Command[In, Out](Contract, "name",
 // framework.WithHTTP(framework.Endpoint{Method: "GET", Path: "/x"}), …)` whose method
 // (POST when left out) and path are string literals.
 func endpointOf(f *ast.File, varName string, v ast.Expr) (endpointDecl, bool) {
@@ -291,14 +291,14 @@ func endpointOf(f *ast.File, varName string, v ast.Expr) (endpointDecl, bool) {
 	if !ok {
 		return endpointDecl{}, false
 	}
-	if fun, ok := call.Fun.(*ast.IndexListExpr); !ok || !isFw(fun.X, "Command") || len(call.Args) < 3 {
+	if fun, ok := call.Fun.(*ast.IndexListExpr); !ok || !isFw(fun.X, "Command") || len(call.Args) < 2 {
 		return endpointDecl{}, false
 	}
 	e := endpointDecl{command: varName, method: "POST"}
-	if name, ok := stringLit(call.Args[2]); ok {
+	if name, ok := stringLit(call.Args[1]); ok {
 		e.command = name
 	}
-	for _, a := range call.Args[3:] {
+	for _, a := range call.Args[2:] {
 		opt, ok := a.(*ast.CallExpr)
 		if !ok || !isFw(opt.Fun, "WithHTTP") || len(opt.Args) != 1 {
 			continue

@@ -124,9 +124,10 @@ func probePath(path string) string {
 // probeDocument lets the framework check endpoints as it checks them at start: each is
 // declared by a throwaway command with the endpoint's probePath.
 func probeDocument(endpoints ...endpointDecl) error {
-	svc := framework.NewService("Check", "1", "endpoint check")
+	check := framework.NewContract("Check", "1")
+	svc := framework.NewService(check, "endpoint check")
 	for i, e := range endpoints {
-		ref := framework.Command[struct{}, struct{}]("Check", "1", "check"+strconv.Itoa(i),
+		ref := framework.Command[struct{}, struct{}](check, "check"+strconv.Itoa(i),
 			framework.WithParameter[probeParams](),
 			framework.WithHTTP(framework.Endpoint{Method: e.method, Path: probePath(e.path), Public: true}))
 		framework.Handle(svc, ref, func(*framework.Context, struct{}) (struct{}, error) { return struct{}{}, nil })

@@ -74,7 +74,8 @@ func ValidateServiceName(name string) error {
 // refuses, with a suggestion, every name whose generated code would not build, vet or
 // test: a Go keyword or predeclared identifier once its first letter is lower-cased
 // (handlers are named so), init and main, names that clash with the declarations and
-// files every generated service has (New, ServiceName, Version, framework; service.go,
+// files every generated service has (New, Contract, framework; ServiceName and Version,
+// which services generated before the Contract value have; service.go,
 // contract.go), names whose file would be a test file or carry a build constraint
 // (…Test → …_test.go, …Linux → …_linux.go), and names that start with two capitals
 // (CHARGE would become the wire name "cHARGE" and the file c_harge.go), and handler names
@@ -99,7 +100,7 @@ func ValidateCommandName(what, name string) error {
 		return invalid("%s name %q is a predeclared Go identifier once lower-cased (%s): its handler would shadow it; choose another, e.g. %q", what, name, handler, handler+"Value")
 	case handler == "init" || handler == "main":
 		return invalid("%s name %q would name a handler func %s, which Go reserves: choose another, e.g. %q", what, name, handler, handler+"Service")
-	case ident == "New" || ident == "ServiceName" || ident == "Version" || handler == "framework":
+	case ident == "New" || ident == "Contract" || ident == "ServiceName" || ident == "Version" || handler == "framework":
 		return invalid("%s name %q clashes with a declaration every generated service has (%s): choose another, e.g. %q", what, name, ident, "create"+ident)
 	case slices.Contains(generatedImports(), handler):
 		return invalid("%s name %q would name its handler %s, which the generated files use as a package name: choose another, e.g. %q", what, name, handler, handler+"Handler")

@@ -163,7 +163,7 @@ func run(ctx context.Context, cfg Config, services []*Service, opts []RunOption)
 	if stream != nil {
 		rtOpts = append(rtOpts, WithObserver(stream))
 		for _, s := range selected {
-			stream.State(s.name, "starting", nil)
+			stream.State(s.contract.name, "starting", nil)
 		}
 	}
 	startCtx, cancelStart := context.WithTimeout(ctx, cfg.StartTimeout)
@@ -212,9 +212,9 @@ func run(ctx context.Context, cfg Config, services []*Service, opts []RunOption)
 	}
 	names := make([]string, len(selected))
 	for i, s := range selected {
-		names[i] = s.name
+		names[i] = s.contract.name
 		if stream != nil && startErr == nil { // not ready when health or HTTP could not listen
-			stream.State(s.name, "ready", s.Commands())
+			stream.State(s.contract.name, "ready", s.Commands())
 		}
 	}
 	if startErr == nil {
@@ -320,8 +320,8 @@ func SelectServices(all []*Service, names []string) ([]*Service, error) {
 		if s == nil {
 			continue
 		}
-		byName[strings.ToLower(s.name)] = s
-		avail = append(avail, s.name)
+		byName[strings.ToLower(s.contract.name)] = s
+		avail = append(avail, s.contract.name)
 	}
 	var out []*Service
 	for _, n := range names {

@@ -16,7 +16,7 @@ type padIn struct {
 	Pad string `json:"pad"`
 }
 
-var padCmd = framework.Command[padIn, struct{}]("Pad", "1", "pad",
+var padCmd = framework.Command[padIn, struct{}](framework.NewContract("Pad", "1"), "pad",
 	framework.WithHTTP(framework.Endpoint{Method: http.MethodPost, Path: "/pad", Public: true, BodyLimit: 8 << 20}))
 
 // TestServerBodyMemoryBoundEndToEnd sends 20 concurrent bodies of 8 MiB to a command
@@ -28,7 +28,7 @@ func TestServerBodyMemoryBoundEndToEnd(t *testing.T) {
 		bodySize = 8 << 20
 		budget   = 32 << 20
 	)
-	svc := framework.NewService("Pad", "1", "pad")
+	svc := framework.NewService(framework.NewContract("Pad", "1"), "pad")
 	framework.Handle(svc, padCmd, func(_ *framework.Context, in padIn) (struct{}, error) { return struct{}{}, nil })
 	addr := freeAddr(t)
 	env := map[string]string{"PURISTA_HTTP_ADDR": addr, "PURISTA_HEALTH_ADDR": "off", "PURISTA_HTTP_MAX_BODY_MEMORY": "32MiB",
@@ -75,7 +75,7 @@ func TestServerBodyMemoryBoundEndToEnd(t *testing.T) {
 }
 
 func TestServerRefusesBodyLimitOverBodyMemory(t *testing.T) {
-	svc := framework.NewService("Pad", "1", "pad")
+	svc := framework.NewService(framework.NewContract("Pad", "1"), "pad")
 	framework.Handle(svc, padCmd, func(_ *framework.Context, in padIn) (struct{}, error) { return struct{}{}, nil })
 	env := map[string]string{"PURISTA_HTTP_ADDR": freeAddr(t), "PURISTA_HEALTH_ADDR": "off", "PURISTA_HTTP_MAX_BODY_MEMORY": "4MiB"}
 	var out logBuffer

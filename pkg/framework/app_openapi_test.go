@@ -19,8 +19,8 @@ func TestRunMainOpenAPIOut(t *testing.T) {
 		Name string `json:"name"`
 	}
 	svc := func(path string) *framework.Service {
-		s := framework.NewService("Orders", "1", "orders")
-		ref := framework.Command[in, in]("Orders", "1", "place", framework.WithHTTP(framework.Endpoint{Method: "POST", Path: path}))
+		s := framework.NewService(framework.NewContract("Orders", "1"), "orders")
+		ref := framework.Command[in, in](framework.NewContract("Orders", "1"), "place", framework.WithHTTP(framework.Endpoint{Method: "POST", Path: path}))
 		framework.Handle(s, ref, func(_ *framework.Context, v in) (in, error) { return v, nil })
 		return s
 	}

@@ -31,18 +31,18 @@ type whoOut struct {
 }
 
 var (
-	whoAmI = framework.Command[struct{}, whoOut]("Guard", "1", "whoAmI",
+	whoAmI = framework.Command[struct{}, whoOut](framework.NewContract("Guard", "1"), "whoAmI",
 		framework.WithHTTP(framework.Endpoint{Method: http.MethodPost, Path: "/whoami"}))
-	ping = framework.Command[struct{}, struct{}]("Guard", "1", "ping",
+	ping = framework.Command[struct{}, struct{}](framework.NewContract("Guard", "1"), "ping",
 		framework.WithHTTP(framework.Endpoint{Method: http.MethodGet, Path: "/ping", Public: true}))
-	guardStall = framework.Command[struct{}, struct{}]("Guard", "1", "stall",
+	guardStall = framework.Command[struct{}, struct{}](framework.NewContract("Guard", "1"), "stall",
 		framework.WithHTTP(framework.Endpoint{Method: http.MethodPost, Path: "/stall", Public: true}))
 )
 
 // guardService has a protected, a public and a stalling command; entered gets a value
 // when the stalling command runs, which ends when release is closed.
 func guardService(entered chan<- struct{}, release <-chan struct{}) *framework.Service {
-	svc := framework.NewService("Guard", "1", "guard")
+	svc := framework.NewService(framework.NewContract("Guard", "1"), "guard")
 	framework.Handle(svc, whoAmI, func(c *framework.Context, _ struct{}) (whoOut, error) {
 		return whoOut{Principal: c.PrincipalID(), Tenant: c.TenantID()}, nil
 	})

@@ -35,10 +35,10 @@ func plainEcho(in echoIn) (echoOut, error) {
 
 // benchEcho is the benchmarked command: echo with the default timeout, so a loaded
 // machine cannot turn a slow run into failures.
-var benchEcho = framework.Command[echoIn, echoOut]("Bench", "1", "echo")
+var benchEcho = framework.Command[echoIn, echoOut](framework.NewContract("Bench", "1"), "echo")
 
 func benchService() *framework.Service {
-	svc := framework.NewService("Bench", "1", "benchmark echo")
+	svc := framework.NewService(framework.NewContract("Bench", "1"), "benchmark echo")
 	framework.Handle(svc, benchEcho, func(c *framework.Context, in echoIn) (echoOut, error) {
 		return echoOut{Text: in.Text}, nil
 	})

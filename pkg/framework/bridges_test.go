@@ -52,8 +52,8 @@ func TestMemoryHandlerGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	release := make(chan struct{})
-	stuck := framework.Command[echoIn, echoOut]("Stuck", "1", "wait")
-	svc := framework.NewService("Stuck", "1", "ignores its context")
+	stuck := framework.Command[echoIn, echoOut](framework.NewContract("Stuck", "1"), "wait")
+	svc := framework.NewService(framework.NewContract("Stuck", "1"), "ignores its context")
 	framework.Handle(svc, stuck, func(c *framework.Context, in echoIn) (echoOut, error) {
 		<-release // ignores c on purpose
 		return echoOut{Text: in.Text}, nil
@@ -80,8 +80,8 @@ func TestHandlerOutOfTimeIs504(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			slow := framework.Command[echoIn, echoOut]("Slow", "1", "work", framework.WithTimeout(50*time.Millisecond))
-			svc := framework.NewService("Slow", "1", "runs out of time")
+			slow := framework.Command[echoIn, echoOut](framework.NewContract("Slow", "1"), "work", framework.WithTimeout(50*time.Millisecond))
+			svc := framework.NewService(framework.NewContract("Slow", "1"), "runs out of time")
 			framework.Handle(svc, slow, func(c *framework.Context, in echoIn) (echoOut, error) {
 				<-c.Done()
 				return echoOut{}, c.Err()

@@ -10,7 +10,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/memory"
 )
 
-var derived = framework.Event[echoIn]("derivedEmitted")
+var derived = framework.Event[echoIn](framework.NewContract("Deriver", "1"), "derivedEmitted")
 
 // TestCallerWithoutTransport: a Caller that cannot reach a bridge fails Invoke and Emit
 // with ErrNoCaller, never with a panic.
@@ -47,8 +47,8 @@ func TestCallerWithoutTransport(t *testing.T) {
 // TestDerivedCallers: a Context or Client derived with WithContext invokes and emits like
 // the one it came from, under the derived context's deadline.
 func TestDerivedCallers(t *testing.T) {
-	deriver := framework.Command[echoIn, echoOut]("Deriver", "1", "derive")
-	svc := framework.NewService("Deriver", "1", "invokes and emits with a derived context")
+	deriver := framework.Command[echoIn, echoOut](framework.NewContract("Deriver", "1"), "derive")
+	svc := framework.NewService(framework.NewContract("Deriver", "1"), "invokes and emits with a derived context")
 	framework.Handle(svc, deriver, func(c *framework.Context, in echoIn) (echoOut, error) {
 		d := time.Minute
 		if in.Mode == "expired" {
@@ -70,7 +70,7 @@ func TestDerivedCallers(t *testing.T) {
 		return out, derived.Emit(dc, in)
 	})
 	emitted := make(chan echoIn, 4)
-	audit := framework.NewService("DerivedAudit", "1", "sees the derived emits")
+	audit := framework.NewService(framework.NewContract("DerivedAudit", "1"), "sees the derived emits")
 	framework.Subscribe(audit, "onDerived", derived, func(c *framework.Context, body echoIn) error {
 		emitted <- body
 		return nil

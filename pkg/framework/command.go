@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -43,15 +44,16 @@ type CommandInfo struct {
 
 // commandDef is the shared, immutable-after-construction definition behind a CommandRef.
 type commandDef struct {
-	service, version, name string
-	description            string
-	successEvent           string
-	timeout                time.Duration
-	inType, outType        reflect.Type
-	paramType              reflect.Type
-	example                json.RawMessage
-	http                   *Endpoint // nil: not on HTTP
-	errs                   []error
+	contract        Contract
+	name            string
+	description     string
+	successEvent    string
+	timeout         time.Duration
+	inType, outType reflect.Type
+	paramType       reflect.Type
+	example         json.RawMessage
+	http            *Endpoint // nil: not on HTTP
+	errs            []error
 
 	schemaOnce          sync.Once
 	inSchema, outSchema *Schema
@@ -60,7 +62,7 @@ type commandDef struct {
 }
 
 func (d *commandDef) address() wire.Address {
-	return wire.Address{ServiceName: d.service, ServiceVersion: d.version, ServiceTarget: d.name}
+	return wire.Address{ServiceName: d.contract.name, ServiceVersion: d.contract.version, ServiceTarget: d.name}
 }
 
 func (d *commandDef) schemas() error {
@@ -79,7 +81,7 @@ func (d *commandDef) schemas() error {
 }
 
 func (d *commandDef) info() CommandInfo {
-	ci := CommandInfo{Service: d.service, Version: d.version, Name: d.name, Description: d.description,
+	ci := CommandInfo{Service: d.contract.name, Version: d.contract.version, Name: d.name, Description: d.description,
 		SuccessEvent: d.successEvent, Timeout: d.timeout, Example: d.example}
 	if d.http != nil {
 		e := d.http.clone() // so that the definition stays as declared
@@ -95,7 +97,8 @@ func (d *commandDef) info() CommandInfo {
 	return ci
 }
 
-// CommandOption configures a command definition.
+// CommandOption configures a command definition (see Command). An invalid option makes
+// Command panic.
 type CommandOption func(*commandDef)
 
 // WithSuccessEvent names the event emitted when the command succeeds. Subscriptions can
@@ -152,13 +155,23 @@ func WithExample(in any) CommandOption {
 // copy and to use concurrently.
 type CommandRef[In, Out any] struct{ def *commandDef }
 
-// Command defines the command service/version/name with input type In and output type
-// Out. Define it in the service's contract package so that callers import only the
-// contract, never the implementation:
+// Command declares the command name of contract c with input type In and output type
+// Out. Declare it in the service's contract package, beside c, so that callers import
+// only the contract, never the implementation:
 //
-//	var SendWelcome = framework.Command[SendWelcomeIn, SendWelcomeOut]("Email", "1", "sendWelcome")
-func Command[In, Out any](service, version, name string, opts ...CommandOption) CommandRef[In, Out] {
-	d := &commandDef{service: service, version: version, name: name, timeout: DefaultTimeout,
+//	var SendWelcome = framework.Command[SendWelcomeIn, SendWelcomeOut](Contract, "sendWelcome",
+//		framework.WithTimeout(5*time.Second))
+//
+// Command panics, with an error wrapping ErrInvalidDefinition that names the command and
+// the mistake, when c is the zero Contract, name is not a Go identifier, or an option is
+// invalid (WithTimeout(0), a bad WithSuccessEvent name, a WithExample that does not
+// encode): like regexp.MustCompile, it reports a programming error when the package is
+// initialised. The JSON Schemas of In and Out are derived later, when the command is
+// first handled or described; a type without a schema is reported by Service.Err.
+func Command[In, Out any](c Contract, name string, opts ...CommandOption) CommandRef[In, Out] {
+	where := fmt.Sprintf("framework.Command(%s, %q)", c, name)
+	c.mustBeDeclared(where)
+	d := &commandDef{contract: c, name: name, timeout: DefaultTimeout,
 		inType: reflect.TypeFor[In](), outType: reflect.TypeFor[Out]()}
 	if err := validateName("command name", name); err != nil {
 		d.errs = append(d.errs, err)
@@ -166,22 +179,42 @@ func Command[In, Out any](service, version, name string, opts ...CommandOption) 
 	for _, o := range opts {
 		o(d)
 	}
+	if len(d.errs) > 0 {
+		invalidDeclaration(where, errors.Join(d.errs...))
+	}
+	d.errs = nil
 	return CommandRef[In, Out]{def: d}
 }
 
 // DefaultTimeout is the invoke timeout of a command that sets none.
 const DefaultTimeout = bridge.DefaultTimeout
 
-// Address returns the command's wire address (service, version, target).
-func (r CommandRef[In, Out]) Address() wire.Address { return r.def.address() }
+// Address returns the command's wire address (service, version, target), the zero
+// Address for a zero CommandRef.
+func (r CommandRef[In, Out]) Address() wire.Address {
+	if r.def == nil {
+		return wire.Address{}
+	}
+	return r.def.address()
+}
 
-// Info returns the command's metadata, schemas included.
-func (r CommandRef[In, Out]) Info() CommandInfo { return r.def.info() }
+// Info returns the command's metadata, schemas included; the zero CommandInfo for a zero
+// CommandRef.
+func (r CommandRef[In, Out]) Info() CommandInfo {
+	if r.def == nil {
+		return CommandInfo{}
+	}
+	return r.def.info()
+}
 
 // SuccessEvent returns the typed event emitted when the command succeeds, for use with
-// Subscribe. Its Name is "" when the command declares no success event.
+// Subscribe. It is the zero EventRef (Name "") when the command declares no success
+// event, or r is the zero CommandRef; Subscribe reports that through Service.Err.
 func (r CommandRef[In, Out]) SuccessEvent() EventRef[Out] {
-	return EventRef[Out]{name: r.def.successEvent}
+	if r.def == nil || r.def.successEvent == "" {
+		return EventRef[Out]{}
+	}
+	return EventRef[Out]{contract: r.def.contract, name: r.def.successEvent}
 }
 
 // InvokeOptions tune one invocation.
@@ -268,8 +301,9 @@ type commandBinding struct {
 	handler HandlerFunc // validates, decodes, calls the typed func, encodes
 }
 
-// Handle registers fn as the implementation of ref in svc. ref must belong to svc (same
-// name and version); mistakes are reported by svc.Err and make Start fail.
+// Handle registers fn as the implementation of ref in svc. ref must be declared from
+// svc's Contract; a ref of another contract, a zero ref, a command handled twice or a
+// type without a JSON Schema is reported by svc.Err and makes Start fail.
 //
 // The input is validated against ref's schema before fn runs (a failure is a handled 400
 // whose data lists the fields); the output is validated after (a failure is an unhandled
@@ -278,15 +312,12 @@ type commandBinding struct {
 func Handle[In, Out any](svc *Service, ref CommandRef[In, Out], fn func(c *Context, in In) (Out, error)) {
 	d := ref.def
 	if d == nil {
-		svc.addError(fmt.Errorf("Handle with a zero CommandRef: define it with framework.Command"))
+		svc.addError(fmt.Errorf("Handle: %w", ErrZeroRef))
 		return
 	}
-	for _, err := range d.errs {
-		svc.addError(fmt.Errorf("command %s: %w", d.name, err))
-	}
-	if d.service != svc.name || d.version != svc.version {
-		svc.addError(fmt.Errorf("command %s belongs to %s v%s, not to this service: define it with framework.Command(%q, %q, …)",
-			d.name, d.service, d.version, svc.name, svc.version))
+	if d.contract != svc.contract {
+		svc.addError(fmt.Errorf("command %s is declared from the contract %s, not from this service's %s: declare it with framework.Command(<the %s Contract>, %q, …) or handle it in the %s service",
+			d.name, d.contract, svc.contract, svc.contract, d.name, d.contract))
 		return
 	}
 	if err := d.schemas(); err != nil {

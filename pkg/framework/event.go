@@ -9,16 +9,39 @@ import (
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
-// EventRef is a typed handle of an event: a name and the type of its body. Define it in
-// the emitting service's contract package; emitters call Emit, subscribers pass it to
-// Subscribe.
-type EventRef[T any] struct{ name string }
+// EventRef is a typed handle of an event: a name and the type of its body. Declare it in
+// the emitting service's contract package with Event; emitters call Emit, subscribers
+// pass it to Subscribe. It is a small value, safe to copy and to use concurrently. The
+// zero EventRef has no name: Emit fails with ErrZeroRef and Subscribe reports it through
+// Service.Err.
+type EventRef[T any] struct {
+	contract Contract
+	name     string
+}
 
-// Event defines an event called name whose body is a T.
-func Event[T any](name string) EventRef[T] { return EventRef[T]{name: name} }
+// Event declares the event name of contract c whose body is a T:
+//
+//	var UserAudit = framework.Event[AuditEntry](Contract, "userAudit")
+//
+// On the wire an event is known by its name alone (eventName); c records the contract
+// that declares it. Event panics, with an error wrapping ErrInvalidDefinition, when c is
+// the zero Contract or name is not a Go identifier.
+func Event[T any](c Contract, name string) EventRef[T] {
+	where := fmt.Sprintf("framework.Event(%s, %q)", c, name)
+	c.mustBeDeclared(where)
+	if err := validateName("event name", name); err != nil {
+		invalidDeclaration(where, err)
+	}
+	return EventRef[T]{contract: c, name: name}
+}
 
-// Name returns the event name as it appears on the wire (eventName).
+// Name returns the event name as it appears on the wire (eventName), "" for the zero
+// EventRef.
 func (e EventRef[T]) Name() string { return e.name }
+
+// Contract returns the contract that declares the event (for a success event, the
+// command's); the zero Contract for the zero EventRef.
+func (e EventRef[T]) Contract() Contract { return e.contract }
 
 // Emit publishes the event through c, a handler's *Context or a *Client from
 // Runtime.Client, and returns when the bridge accepted it. From a handler the message
@@ -104,10 +127,20 @@ type subscriptionBinding struct {
 // command's success event from CommandRef.SuccessEvent). The body is decoded into T; a
 // body that does not decode is an error that goes through retries to the dead letter.
 // fn returning nil acknowledges the message; an error asks for redelivery. Delivery is at
-// least once: fn must be idempotent.
+// least once: fn must be idempotent. Mistakes (an invalid or duplicate name, a zero ev)
+// are reported by svc.Err.
+//
+// The name is part of the subscription's identity on the broker: its durable consumer
+// (NATS JetStream), queue (AMQP) or share group (MQTT) is named after service, version and
+// name (see package wire, e.g. wire.AMQPSubscriptionQueue). Renaming a subscription
+// therefore creates a new consumer or queue that receives only messages published after
+// it is created; messages pending on the old one are not delivered to the new one and
+// stay on the broker (or expire there) until the old one is removed. To rename without
+// losing messages, run both names until the old one has drained, then remove the old
+// name from the code and delete its consumer or queue (docs/concepts.md).
 func Subscribe[T any](svc *Service, name string, ev EventRef[T], fn func(c *Context, body T) error, opts ...SubscriptionOption) {
 	if ev.name == "" {
-		svc.addError(fmt.Errorf("subscription %s: the event has no name (does the command declare WithSuccessEvent?)", name))
+		svc.addError(fmt.Errorf("subscription %s: %w (a command's SuccessEvent is zero unless it declares WithSuccessEvent)", name, ErrZeroRef))
 		return
 	}
 	sub := bridge.Subscription{Filter: bridge.Filter{EventName: ev.name}}
@@ -142,9 +175,9 @@ func subscribe(svc *Service, name string, sub bridge.Subscription, fn func(*Cont
 		svc.addError(fmt.Errorf("subscription %s has no filter: give an event or at least one filter option", name))
 		return
 	}
-	sub.Subscriber = wire.Address{ServiceName: svc.name, ServiceVersion: svc.version, ServiceTarget: name}
+	sub.Subscriber = wire.Address{ServiceName: svc.contract.name, ServiceVersion: svc.contract.version, ServiceTarget: name}
 	svc.addSubscription(&subscriptionBinding{
-		info: SubscriptionInfo{Service: svc.name, Version: svc.version, Name: name, EventName: sub.Filter.EventName,
+		info: SubscriptionInfo{Service: svc.contract.name, Version: svc.contract.version, Name: name, EventName: sub.Filter.EventName,
 			EveryInstance: sub.EveryInstance, Durable: sub.Durable, Filter: sub.Filter, Retry: sub.Retry},
 		sub: sub,
 		handler: func(c *Context, msg *wire.Message) (err error) {

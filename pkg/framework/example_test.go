@@ -10,7 +10,10 @@ import (
 	"github.com/purista-go/purista/pkg/framework/memory"
 )
 
-// The contract of a service: typed command handles that callers import.
+// The contract of a service: its name and version, and typed command handles that
+// callers import.
+var Greeter = framework.NewContract("Greeter", "1")
+
 type GreetIn struct {
 	Name string `json:"name" jsonschema:"minLength=1"`
 }
@@ -19,14 +22,14 @@ type GreetOut struct {
 	Greeting string `json:"greeting"`
 }
 
-var Greet = framework.Command[GreetIn, GreetOut]("Greeter", "1", "greet",
+var Greet = framework.Command[GreetIn, GreetOut](Greeter, "greet",
 	framework.WithSuccessEvent("greeted"))
 
 // Example shows a service defined once and called through the in-memory bridge. The same
 // service runs unchanged on NATS, AMQP or MQTT: only the bridge passed to Start (or
 // PURISTA_BRIDGE, with framework.Main) changes.
 func Example() {
-	svc := framework.NewService("Greeter", "1", "greets people")
+	svc := framework.NewService(Greeter, "greets people")
 	framework.Handle(svc, Greet, func(c *framework.Context, in GreetIn) (GreetOut, error) {
 		return GreetOut{Greeting: "Hello, " + in.Name}, nil
 	})
@@ -51,12 +54,12 @@ func Example() {
 
 // ExampleSubscribe reacts to a command's success event.
 func ExampleSubscribe() {
-	greeter := framework.NewService("Greeter", "1", "greets people")
+	greeter := framework.NewService(Greeter, "greets people")
 	framework.Handle(greeter, Greet, func(c *framework.Context, in GreetIn) (GreetOut, error) {
 		return GreetOut{Greeting: "Hi " + in.Name}, nil
 	})
 	seen := make(chan string, 1)
-	audit := framework.NewService("Audit", "1", "records greetings")
+	audit := framework.NewService(framework.NewContract("Audit", "1"), "records greetings")
 	framework.Subscribe(audit, "onGreeted", Greet.SuccessEvent(), func(c *framework.Context, out GreetOut) error {
 		seen <- out.Greeting
 		return nil
@@ -83,9 +86,10 @@ func ExampleSubscribe() {
 // ExampleContext_WithContext gives one call of a handler a shorter deadline: the derived
 // Context still invokes and emits.
 func ExampleContext_WithContext() {
-	greetedTwice := framework.Event[GreetOut]("greetedTwice")
-	twice := framework.Command[GreetIn, GreetOut]("Twice", "1", "greetTwice")
-	svc := framework.NewService("Twice", "1", "greets twice, quickly")
+	contract := framework.NewContract("Twice", "1")
+	greetedTwice := framework.Event[GreetOut](contract, "greetedTwice")
+	twice := framework.Command[GreetIn, GreetOut](contract, "greetTwice")
+	svc := framework.NewService(contract, "greets twice, quickly")
 	framework.Handle(svc, twice, func(c *framework.Context, in GreetIn) (GreetOut, error) {
 		tctx, cancel := context.WithTimeout(c, 2*time.Second)
 		defer cancel()
@@ -97,7 +101,7 @@ func ExampleContext_WithContext() {
 		out.Greeting += " " + out.Greeting
 		return out, greetedTwice.Emit(quick, out)
 	})
-	greeter := framework.NewService("Greeter", "1", "greets people")
+	greeter := framework.NewService(Greeter, "greets people")
 	framework.Handle(greeter, Greet, func(c *framework.Context, in GreetIn) (GreetOut, error) {
 		return GreetOut{Greeting: "Hi " + in.Name}, nil
 	})

@@ -20,7 +20,7 @@ import (
 // gated is a service whose command blocks until release is closed (mode "block": until
 // its context ends), announcing on started that it runs.
 func gated(started chan<- struct{}, release <-chan struct{}) *framework.Service {
-	svc := framework.NewService("Gate", "1", "waits")
+	svc := framework.NewService(framework.NewContract("Gate", "1"), "waits")
 	framework.Handle(svc, gate, func(c *framework.Context, in echoIn) (echoOut, error) {
 		started <- struct{}{}
 		if in.Mode == "block" {
@@ -33,7 +33,7 @@ func gated(started chan<- struct{}, release <-chan struct{}) *framework.Service 
 	return svc
 }
 
-var gate = framework.Command[echoIn, echoOut]("Gate", "1", "wait", framework.WithTimeout(time.Hour))
+var gate = framework.Command[echoIn, echoOut](framework.NewContract("Gate", "1"), "wait", framework.WithTimeout(time.Hour))
 
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	started, release := make(chan struct{}, 1), make(chan struct{})

@@ -33,16 +33,17 @@ type echoOut struct {
 }
 
 var (
-	echo = framework.Command[echoIn, echoOut]("Echo", "1", "echo", framework.WithSuccessEvent("echoed"))
+	echoContract = framework.NewContract("Echo", "1")
+	echo         = framework.Command[echoIn, echoOut](echoContract, "echo", framework.WithSuccessEvent("echoed"))
 	// stall is echo with a short timeout, for the cases that run out of time (mode
 	// "block"); echo keeps the default timeout, so that no answer depends on load.
-	stall   = framework.Command[echoIn, echoOut]("Echo", "1", "stall", framework.WithTimeout(300*time.Millisecond))
-	relay   = framework.Command[echoIn, echoOut]("Relay", "1", "relay")
-	missing = framework.Command[echoIn, echoOut]("Nobody", "1", "nothing", framework.WithTimeout(time.Hour))
+	stall   = framework.Command[echoIn, echoOut](echoContract, "stall", framework.WithTimeout(300*time.Millisecond))
+	relay   = framework.Command[echoIn, echoOut](framework.NewContract("Relay", "1"), "relay")
+	missing = framework.Command[echoIn, echoOut](framework.NewContract("Nobody", "1"), "nothing", framework.WithTimeout(time.Hour))
 )
 
 func echoService() *framework.Service {
-	svc := framework.NewService("Echo", "1", "echoes")
+	svc := framework.NewService(echoContract, "echoes")
 	h := func(c *framework.Context, in echoIn) (echoOut, error) {
 		switch in.Mode {
 		case "block": // until the deadline (or a forced stop) ends the context
@@ -65,7 +66,7 @@ func echoService() *framework.Service {
 }
 
 func relayService() *framework.Service {
-	svc := framework.NewService("Relay", "1", "relays to Echo")
+	svc := framework.NewService(framework.NewContract("Relay", "1"), "relays to Echo")
 	framework.Handle(svc, relay, func(c *framework.Context, in echoIn) (echoOut, error) {
 		return echo.Invoke(c, in)
 	})
@@ -197,7 +198,7 @@ func TestPropagation(t *testing.T) {
 
 func TestSuccessEventReachesSubscription(t *testing.T) {
 	got := make(chan echoOut, 1)
-	sub := framework.NewService("Audit", "1", "audits")
+	sub := framework.NewService(framework.NewContract("Audit", "1"), "audits")
 	framework.Subscribe(sub, "onEchoed", echo.SuccessEvent(), func(c *framework.Context, body echoOut) error {
 		got <- body
 		return nil
@@ -221,15 +222,16 @@ func TestSuccessEventReachesSubscription(t *testing.T) {
 }
 
 func TestSubscriptionRetriesThenDeadLetter(t *testing.T) {
-	ev := framework.Event[map[string]int]("tick")
-	emitter := framework.NewService("Ticker", "1", "ticks")
-	trigger := framework.Command[struct{}, struct{}]("Ticker", "1", "tick")
+	ticker := framework.NewContract("Ticker", "1")
+	ev := framework.Event[map[string]int](ticker, "tick")
+	emitter := framework.NewService(ticker, "ticks")
+	trigger := framework.Command[struct{}, struct{}](ticker, "tick")
 	framework.Handle(emitter, trigger, func(c *framework.Context, _ struct{}) (struct{}, error) {
 		return struct{}{}, ev.Emit(c, map[string]int{"n": 1})
 	})
 	var mu sync.Mutex
 	attempts := 0
-	sub := framework.NewService("Flaky", "1", "always fails")
+	sub := framework.NewService(framework.NewContract("Flaky", "1"), "always fails")
 	framework.Subscribe(sub, "onTick", ev, func(c *framework.Context, _ map[string]int) error {
 		mu.Lock()
 		attempts++
@@ -270,25 +272,44 @@ func TestDefinitionErrors(t *testing.T) {
 		build func() *framework.Service
 		want  string
 	}{
-		{"bad service name", func() *framework.Service { return framework.NewService("my-svc", "1", "") }, "not a Go identifier"},
-		{"bad version", func() *framework.Service { return framework.NewService("Svc", "v1", "") }, "not a positive integer"},
-		{"command of another service", func() *framework.Service {
-			s := framework.NewService("Other", "1", "")
+		{"command of another contract", func() *framework.Service {
+			s := framework.NewService(framework.NewContract("Other", "1"), "")
 			framework.Handle(s, echo, func(*framework.Context, echoIn) (echoOut, error) { return echoOut{}, nil })
 			return s
-		}, "belongs to Echo v1"},
+		}, "declared from the contract Echo v1, not from this service's Other v1"},
+		{"command of another version", func() *framework.Service {
+			s := framework.NewService(framework.NewContract("Echo", "2"), "")
+			framework.Handle(s, echo, func(*framework.Context, echoIn) (echoOut, error) { return echoOut{}, nil })
+			return s
+		}, "declared from the contract Echo v1"},
+		{"zero CommandRef", func() *framework.Service {
+			s := framework.NewService(echoContract, "")
+			framework.Handle(s, framework.CommandRef[echoIn, echoOut]{}, func(*framework.Context, echoIn) (echoOut, error) { return echoOut{}, nil })
+			return s
+		}, "zero command or event reference"},
+		{"zero EventRef", func() *framework.Service {
+			s := framework.NewService(framework.NewContract("S", "1"), "")
+			framework.Subscribe(s, "onX", framework.EventRef[echoOut]{}, func(*framework.Context, echoOut) error { return nil })
+			return s
+		}, "zero command or event reference"},
+		{"input type without a schema", func() *framework.Service {
+			s := framework.NewService(framework.NewContract("S", "1"), "")
+			ref := framework.Command[chan int, echoOut](framework.NewContract("S", "1"), "chan")
+			framework.Handle(s, ref, func(*framework.Context, chan int) (echoOut, error) { return echoOut{}, nil })
+			return s
+		}, "chan"},
 		{"duplicate command", func() *framework.Service {
-			s := framework.NewService("Echo", "1", "")
+			s := framework.NewService(echoContract, "")
 			h := func(*framework.Context, echoIn) (echoOut, error) { return echoOut{}, nil }
 			framework.Handle(s, echo, h)
 			framework.Handle(s, echo, h)
 			return s
 		}, "registered twice"},
 		{"subscription without event name", func() *framework.Service {
-			s := framework.NewService("S", "1", "")
+			s := framework.NewService(framework.NewContract("S", "1"), "")
 			framework.Subscribe(s, "onX", relay.SuccessEvent(), func(*framework.Context, echoOut) error { return nil })
 			return s
-		}, "no name"},
+		}, "declares WithSuccessEvent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

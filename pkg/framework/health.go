@@ -26,7 +26,7 @@ func (r *Runtime) HealthHandler() http.Handler {
 	}
 	names := make([]string, 0, len(r.services))
 	for _, s := range r.services {
-		names = append(names, s.name+"/v"+s.version)
+		names = append(names, s.contract.name+"/v"+s.contract.version)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		write(w, http.StatusOK, map[string]any{"status": "ok", "services": names})

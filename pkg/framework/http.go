@@ -196,7 +196,7 @@ func newHTTPSettings(services []*Service, opts []HTTPOption) httpSettings {
 		var names []string
 		for _, svc := range services {
 			if svc != nil {
-				names = append(names, svc.name)
+				names = append(names, svc.contract.name)
 			}
 		}
 		s.info.Title = strings.Join(names, ", ")
@@ -229,7 +229,7 @@ func httpRoutes(services []*Service, s httpSettings) ([]*httpapi.Route, error) {
 // routeOf is the part of a command's route that comes from its definition.
 func routeOf(d *commandDef) *httpapi.Route {
 	ci := d.info()
-	rt := &httpapi.Route{Service: d.service, Version: d.version, Command: d.name, Description: d.description,
+	rt := &httpapi.Route{Service: d.contract.name, Version: d.contract.version, Command: d.name, Description: d.description,
 		Timeout: d.timeout, Input: ci.InputSchema, Parameter: ci.ParameterSchema, Output: ci.OutputSchema, Example: d.example}
 	if d.schemas() == nil {
 		rt.EmptyInputOK = d.inSchema.Validate(json.RawMessage("{}")) == nil
@@ -248,7 +248,7 @@ func endpointRoute(d *commandDef, e Endpoint) *httpapi.Route {
 // commandRoute is the development route of a command (WithCommandRoutes).
 func commandRoute(d *commandDef) *httpapi.Route {
 	rt := routeOf(d)
-	rt.Method, rt.Path, rt.Tooling = http.MethodPost, "/api/"+d.service+"/v"+d.version+"/"+d.name, true
+	rt.Method, rt.Path, rt.Tooling = http.MethodPost, "/api/"+d.contract.name+"/v"+d.contract.version+"/"+d.name, true
 	if d.paramSchema != nil {
 		var doc struct {
 			Properties map[string]json.RawMessage `json:"properties"`
@@ -331,11 +331,11 @@ func exposeHTTP(expose map[string]any, d *commandDef) {
 	}
 	tags := e.Tags
 	if len(tags) == 0 {
-		tags = []string{d.service}
+		tags = []string{d.contract.name}
 	}
 	expose["http"] = map[string]any{"method": method, "path": e.Path, "openApi": map[string]any{
 		"isSecure": !e.Public, "description": d.description, "summary": e.Summary, "tags": tags, "query": query,
-		"operationId": d.service + "_v" + d.version + "_" + d.name}}
+		"operationId": d.contract.name + "_v" + d.contract.version + "_" + d.name}}
 	expose["deprecated"] = e.Deprecated
 	if len(e.Consumes) > 0 {
 		expose["contentTypeRequest"] = e.Consumes[0]

@@ -21,9 +21,10 @@ type declParam struct {
 
 // declService is a service with one command per endpoint, each declared with opts.
 func declService(name string, endpoints ...framework.Endpoint) *framework.Service {
-	svc := framework.NewService(name, "1", "")
+	contract := framework.NewContract(name, "1")
+	svc := framework.NewService(contract, "")
 	for i, e := range endpoints {
-		cmd := framework.Command[struct{}, struct{}](name, "1", "cmd"+string(rune('A'+i)),
+		cmd := framework.Command[struct{}, struct{}](contract, "cmd"+string(rune('A'+i)),
 			framework.WithParameter[declParam](), framework.WithHTTP(e))
 		framework.Handle(svc, cmd, func(*framework.Context, struct{}) (struct{}, error) { return struct{}{}, nil })
 	}
@@ -31,17 +32,13 @@ func declService(name string, endpoints ...framework.Endpoint) *framework.Servic
 }
 
 func TestHTTPDeclarationsFailAtStart(t *testing.T) {
-	withInput := framework.NewService("In", "1", "")
-	framework.Handle(withInput, framework.Command[declIn, struct{}]("In", "1", "get",
+	withInput := framework.NewService(framework.NewContract("In", "1"), "")
+	framework.Handle(withInput, framework.Command[declIn, struct{}](framework.NewContract("In", "1"), "get",
 		framework.WithHTTP(framework.Endpoint{Method: "GET", Path: "/in"})),
 		func(*framework.Context, declIn) (struct{}, error) { return struct{}{}, nil })
-	required := framework.NewService("Req", "1", "")
-	framework.Handle(required, framework.Command[struct{}, struct{}]("Req", "1", "r", framework.WithParameter[declParam](),
+	required := framework.NewService(framework.NewContract("Req", "1"), "")
+	framework.Handle(required, framework.Command[struct{}, struct{}](framework.NewContract("Req", "1"), "r", framework.WithParameter[declParam](),
 		framework.WithHTTP(framework.Endpoint{Path: "/r"})),
-		func(*framework.Context, struct{}) (struct{}, error) { return struct{}{}, nil })
-	twice := framework.NewService("Twice", "1", "")
-	framework.Handle(twice, framework.Command[struct{}, struct{}]("Twice", "1", "t",
-		framework.WithHTTP(framework.Endpoint{Path: "/a"}), framework.WithHTTP(framework.Endpoint{Path: "/b"})),
 		func(*framework.Context, struct{}) (struct{}, error) { return struct{}{}, nil })
 	tests := []struct {
 		name     string
@@ -66,7 +63,6 @@ func TestHTTPDeclarationsFailAtStart(t *testing.T) {
 		{"same path shape", []*framework.Service{declService("S", framework.Endpoint{Path: "/x/{id}"}, framework.Endpoint{Path: "/x/{page}", Query: []string{"id"}})}, `both`},
 		{"ambiguous", []*framework.Service{declService("S", framework.Endpoint{Path: "/a/{id}"}, framework.Endpoint{Path: "/{id}/b"})}, `both`},
 		{"reserved index", []*framework.Service{declService("S", framework.Endpoint{Method: "GET", Path: "/api", Query: []string{"id"}})}, `the surface's own /api`},
-		{"WithHTTP twice", []*framework.Service{twice}, `WithHTTP given twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,10 +13,10 @@ func TestFunctionAddedPayloadExposesHTTP(t *testing.T) {
 	type in struct {
 		Name string `json:"name"`
 	}
-	declared := Command[in, in]("Shop", "2", "rename", WithDescription("renames"), WithParameter[param](),
+	declared := Command[in, in](NewContract("Shop", "2"), "rename", WithDescription("renames"), WithParameter[param](),
 		WithHTTP(Endpoint{Method: "patch", Path: "/items/{id}", Query: []string{"page"}, Consumes: []string{"application/merge-patch+json"},
 			Summary: "Rename an item", Deprecated: true}))
-	plain := Command[in, in]("Shop", "2", "plain")
+	plain := Command[in, in](NewContract("Shop", "2"), "plain")
 	for _, ref := range []CommandRef[in, in]{declared, plain} {
 		if err := ref.def.schemas(); err != nil {
 			t.Fatal(err)

@@ -38,22 +38,22 @@ type orderOut struct {
 }
 
 var (
-	createOrder = framework.Command[orderIn, orderOut]("Orders", "1", "createOrder",
+	createOrder = framework.Command[orderIn, orderOut](framework.NewContract("Orders", "1"), "createOrder",
 		framework.WithDescription("Creates an order."), framework.WithParameter[orderParam](),
 		framework.WithExample(orderIn{Item: "book", Qty: 1}),
 		framework.WithHTTP(framework.Endpoint{Method: http.MethodPost, Path: "/orders/{id}", Query: []string{"page"},
 			Status: http.StatusCreated, Tags: []string{"orders"}, Summary: "Create an order", BodyLimit: 256}))
-	getOrder = framework.Command[struct{}, orderOut]("Orders", "1", "getOrder", framework.WithParameter[orderParam](),
+	getOrder = framework.Command[struct{}, orderOut](framework.NewContract("Orders", "1"), "getOrder", framework.WithParameter[orderParam](),
 		framework.WithHTTP(framework.Endpoint{Method: http.MethodGet, Path: "/orders/{id}", Public: true, Query: []string{"page", "verbose"}}))
-	deleteOrder = framework.Command[struct{}, struct{}]("Orders", "1", "deleteOrder", framework.WithParameter[orderParam](),
+	deleteOrder = framework.Command[struct{}, struct{}](framework.NewContract("Orders", "1"), "deleteOrder", framework.WithParameter[orderParam](),
 		framework.WithHTTP(framework.Endpoint{Method: http.MethodDelete, Path: "/orders/{id}", Status: http.StatusNoContent, Deprecated: true}))
-	failOrder = framework.Command[orderIn, orderOut]("Orders", "1", "failOrder",
+	failOrder = framework.Command[orderIn, orderOut](framework.NewContract("Orders", "1"), "failOrder",
 		framework.WithHTTP(framework.Endpoint{Path: "/orders/fail", Public: true, Consumes: []string{"application/merge-patch+json", "application/json"}}))
-	hiddenOrder = framework.Command[orderIn, orderOut]("Orders", "1", "hiddenOrder", framework.WithParameter[orderParam]())
+	hiddenOrder = framework.Command[orderIn, orderOut](framework.NewContract("Orders", "1"), "hiddenOrder", framework.WithParameter[orderParam]())
 )
 
 func ordersService() *framework.Service {
-	svc := framework.NewService("Orders", "1", "orders")
+	svc := framework.NewService(framework.NewContract("Orders", "1"), "orders")
 	h := func(c *framework.Context, in orderIn) (orderOut, error) {
 		var p orderParam
 		if err := c.Parameter(&p); err != nil {
@@ -303,8 +303,8 @@ func TestHTTPHandlerNeedsAuthenticator(t *testing.T) {
 		t.Fatalf("HTTPHandler without authenticator: %v, want ErrNoAuthenticator naming POST /orders/{id}", err)
 	}
 	// Only public endpoints: no authenticator needed; the index stays closed.
-	pub := framework.NewService("Pub", "1", "")
-	framework.Handle(pub, framework.Command[struct{}, struct{}]("Pub", "1", "ping",
+	pub := framework.NewService(framework.NewContract("Pub", "1"), "")
+	framework.Handle(pub, framework.Command[struct{}, struct{}](framework.NewContract("Pub", "1"), "ping",
 		framework.WithHTTP(framework.Endpoint{Method: "GET", Path: "/ping", Public: true})),
 		func(*framework.Context, struct{}) (struct{}, error) { return struct{}{}, nil })
 	prt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{pub})

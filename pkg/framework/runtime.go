@@ -102,9 +102,9 @@ func Start(ctx context.Context, b bridge.EventBridge, services []*Service, opts 
 		if err := s.Err(); err != nil {
 			errs = append(errs, err)
 		}
-		key := s.name + "/" + s.version
+		key := s.contract.name + "/" + s.contract.version
 		if seen[key] {
-			errs = append(errs, fmt.Errorf("%w: service %s v%s given twice", ErrInvalidDefinition, s.name, s.version))
+			errs = append(errs, fmt.Errorf("%w: service %s v%s given twice", ErrInvalidDefinition, s.contract.name, s.contract.version))
 		}
 		seen[key] = true
 	}
@@ -190,7 +190,7 @@ func functionAddedPayload(d *commandDef) json.RawMessage {
 
 // announce emits a service info message; failures are logged, never fatal.
 func (r *Runtime) announce(ctx context.Context, s *Service, t wire.MessageType, target string, payload json.RawMessage) {
-	msg := r.newMessage(t, wire.Address{ServiceName: s.name, ServiceVersion: s.version, ServiceTarget: target})
+	msg := r.newMessage(t, wire.Address{ServiceName: s.contract.name, ServiceVersion: s.contract.version, ServiceTarget: target})
 	msg.Payload = payload
 	msg.TraceID = wire.NewID()
 	if err := r.bridge.Emit(ctx, msg); err != nil {
@@ -246,7 +246,7 @@ func (r *Runtime) newDelivery(ctx context.Context, s *Service, self wire.Address
 // commandHandler adapts a binding to the bridge: decode, call, encode, never panic.
 func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) bridge.CommandHandler {
 	self := c.def.address()
-	logAttrs := []any{slog.String("service", s.name), slog.String("command", c.def.name)}
+	logAttrs := []any{slog.String("service", s.contract.name), slog.String("command", c.def.name)}
 	return func(ctx context.Context, cmd *wire.Message) (resp *wire.Message) {
 		start := time.Now()
 		if r.tracing {
@@ -331,7 +331,7 @@ func (r *Runtime) response(ctx context.Context, cmd *wire.Message, self wire.Add
 
 func (r *Runtime) subscriptionHandler(s *Service, sb *subscriptionBinding) bridge.MessageHandler {
 	self := sb.sub.Subscriber
-	logAttrs := []any{slog.String("service", s.name), slog.String("subscription", sb.info.Name)}
+	logAttrs := []any{slog.String("service", s.contract.name), slog.String("subscription", sb.info.Name)}
 	return func(ctx context.Context, msg *wire.Message) (err error) {
 		start := time.Now()
 		if r.tracing {

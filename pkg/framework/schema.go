@@ -52,10 +52,15 @@ func SchemaFor[T any]() (*Schema, error) {
 	return schemaForType(reflect.TypeFor[T]())
 }
 
-func schemaForType(t reflect.Type) (*Schema, error) {
+func schemaForType(t reflect.Type) (_ *Schema, err error) {
 	if err := checkTags(t); err != nil {
 		return nil, fmt.Errorf("%w: schema of %v: %w", ErrInvalidDefinition, t, err)
 	}
+	defer func() { // the reflector panics on types JSON cannot carry (chan, func, complex)
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: schema of %v: %v: use types that encode to JSON", ErrInvalidDefinition, t, p)
+		}
+	}()
 	r := &invopop.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true, AllowAdditionalProperties: true}
 	s := r.ReflectFromType(t)
 	allowNulls(s, t)

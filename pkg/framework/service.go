@@ -17,7 +17,8 @@ import (
 // handlers with Handle and Subscribe, and pass it to Main or Start. Definition methods are
 // safe for concurrent use but are meant to be called during program initialisation.
 type Service struct {
-	name, version, description string
+	contract    Contract
+	description string
 
 	mu            sync.Mutex
 	commands      []*commandBinding
@@ -26,24 +27,22 @@ type Service struct {
 	errs          []error
 }
 
-// NewService returns an empty service definition. name should be an exported-style Go
-// identifier ("User", "Email") and version a positive integer string ("1").
-func NewService(name, version, description string) *Service {
-	s := &Service{name: name, version: version, description: description}
-	if err := validateName("service name", name); err != nil {
-		s.errs = append(s.errs, err)
-	}
-	if err := validateVersion(version); err != nil {
-		s.errs = append(s.errs, err)
-	}
-	return s
+// NewService returns an empty definition of the service that contract c names; attach
+// handlers of the commands and events declared from c with Handle and Subscribe. It
+// panics, with an error wrapping ErrInvalidDefinition, when c is the zero Contract.
+func NewService(c Contract, description string) *Service {
+	c.mustBeDeclared(fmt.Sprintf("framework.NewService(%s, %q)", c, description))
+	return &Service{contract: c, description: description}
 }
 
+// Contract returns the contract the service implements.
+func (s *Service) Contract() Contract { return s.contract }
+
 // Name returns the service name.
-func (s *Service) Name() string { return s.name }
+func (s *Service) Name() string { return s.contract.name }
 
 // Version returns the service version.
-func (s *Service) Version() string { return s.version }
+func (s *Service) Version() string { return s.contract.version }
 
 // Description returns the service description.
 func (s *Service) Description() string { return s.description }
@@ -71,7 +70,7 @@ func (s *Service) Err() error {
 	for i, e := range s.errs {
 		joined[i] = e.Error()
 	}
-	return fmt.Errorf("%w: service %q version %q: %s", ErrInvalidDefinition, s.name, s.version, strings.Join(joined, "; "))
+	return fmt.Errorf("%w: service %q version %q: %s", ErrInvalidDefinition, s.contract.name, s.contract.version, strings.Join(joined, "; "))
 }
 
 // Commands lists the service's command metadata in registration order.

@@ -154,7 +154,7 @@ func TestAddNames(t *testing.T) {
 		{args: []string{"command", "Billing", "Type"}, wantErr: `e.g. "typeItem"`},
 		{args: []string{"command", "Billing", "go"}, wantErr: `e.g. "goItem"`},
 		{args: []string{"command", "Billing", "service"}, wantErr: `e.g. "serviceInfo"`},
-		{args: []string{"command", "Billing", "contract"}, wantErr: `e.g. "contractInfo"`},
+		{args: []string{"command", "Billing", "contract"}, wantErr: `e.g. "createContract"`},
 		{args: []string{"command", "Billing", "serviceName"}, wantErr: `e.g. "createServiceName"`},
 		{args: []string{"command", "Billing", "version"}, wantErr: `e.g. "createVersion"`},
 		{args: []string{"command", "Billing", "framework"}, wantErr: `e.g. "createFramework"`},

@@ -142,8 +142,8 @@ func bridgeShows(t *testing.T, h Harness, rawURL string) []string {
 // it, and returns everything it showed: the log, the error and the health bodies.
 func appShows(t *testing.T, h Harness, rawURL string) []string {
 	svcName := uniq("BtSecret")
-	ping := framework.Command[struct{}, struct{}](svcName, "1", "ping", framework.WithTimeout(h.Wait))
-	svc := framework.NewService(svcName, "1", "answers pings")
+	ping := framework.Command[struct{}, struct{}](framework.NewContract(svcName, "1"), "ping", framework.WithTimeout(h.Wait))
+	svc := framework.NewService(framework.NewContract(svcName, "1"), "answers pings")
 	framework.Handle(svc, ping, func(*framework.Context, struct{}) (struct{}, error) { return struct{}{}, nil })
 	cfg := framework.Config{Bridge: rawURL, ShutdownTimeout: h.Wait, StartTimeout: h.Wait / 2,
 		LogLevel: slog.LevelDebug, LogFormat: "text", LocalDelivery: true}

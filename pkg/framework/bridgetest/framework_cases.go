@@ -47,11 +47,11 @@ func chain(t *testing.T, h Harness) (framework.CommandRef[chainIn, chainOut], *f
 	names := []string{uniq("FwA"), uniq("FwB"), uniq("FwC")}
 	cmds := make([]framework.CommandRef[chainIn, chainOut], 3)
 	for i, n := range names {
-		cmds[i] = framework.Command[chainIn, chainOut](n, "1", "run", framework.WithTimeout(h.Wait))
+		cmds[i] = framework.Command[chainIn, chainOut](framework.NewContract(n, "1"), "run", framework.WithTimeout(h.Wait))
 	}
 	var ctx *framework.Client
 	for i, n := range names {
-		svc := framework.NewService(n, "1", "conformance chain hop")
+		svc := framework.NewService(framework.NewContract(n, "1"), "conformance chain hop")
 		i, n := i, n
 		framework.Handle(svc, cmds[i], func(c *framework.Context, in chainIn) (chainOut, error) {
 			me := hop{Service: n, TraceID: c.TraceID(), Principal: c.PrincipalID(), Tenant: c.TenantID()}
@@ -147,13 +147,13 @@ func caseFrameworkInvalidInput(t *testing.T, h Harness) {
 func caseFrameworkSuccessEvent(t *testing.T, h Harness) {
 	t.Parallel()
 	svcName := uniq("FwEvt")
-	cmd := framework.Command[chainIn, chainOut](svcName, "1", "make", framework.WithSuccessEvent(uniq("made")))
-	producer := framework.NewService(svcName, "1", "produces")
+	cmd := framework.Command[chainIn, chainOut](framework.NewContract(svcName, "1"), "make", framework.WithSuccessEvent(uniq("made")))
+	producer := framework.NewService(framework.NewContract(svcName, "1"), "produces")
 	framework.Handle(producer, cmd, func(c *framework.Context, in chainIn) (chainOut, error) {
 		return chainOut{Hops: []hop{{Service: in.Name}}}, nil
 	})
 	got := make(chan chainOut, 4)
-	consumer := framework.NewService(uniq("FwSub"), "1", "consumes")
+	consumer := framework.NewService(framework.NewContract(uniq("FwSub"), "1"), "consumes")
 	framework.Subscribe(consumer, "onMade", cmd.SuccessEvent(), func(c *framework.Context, body chainOut) error {
 		got <- body
 		return nil
@@ -184,10 +184,10 @@ func caseFrameworkSuccessEvent(t *testing.T, h Harness) {
 func caseFrameworkForcedStop(t *testing.T, h Harness) {
 	t.Parallel()
 	svcName := uniq("FwStop")
-	cmd := framework.Command[chainIn, chainOut](svcName, "1", "block", framework.WithTimeout(refuseTimeout))
+	cmd := framework.Command[chainIn, chainOut](framework.NewContract(svcName, "1"), "block", framework.WithTimeout(refuseTimeout))
 	const n = 3
 	started := make(chan struct{}, n)
-	svc := framework.NewService(svcName, "1", "blocks until stopped")
+	svc := framework.NewService(framework.NewContract(svcName, "1"), "blocks until stopped")
 	framework.Handle(svc, cmd, func(c *framework.Context, _ chainIn) (chainOut, error) {
 		started <- struct{}{}
 		<-c.Done()

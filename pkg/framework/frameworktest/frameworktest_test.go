@@ -24,13 +24,13 @@ type stockOut struct {
 }
 
 var (
-	placeOrder = framework.Command[orderIn, orderOut]("Orders", "1", "place", framework.WithSuccessEvent("orderPlaced"))
-	takeStock  = framework.Command[orderIn, stockOut]("Stock", "1", "take")
-	audited    = framework.Event[orderIn]("orderAudited")
+	placeOrder = framework.Command[orderIn, orderOut](framework.NewContract("Orders", "1"), "place", framework.WithSuccessEvent("orderPlaced"))
+	takeStock  = framework.Command[orderIn, stockOut](framework.NewContract("Stock", "1"), "take")
+	audited    = framework.Event[orderIn](framework.NewContract("Orders", "1"), "orderAudited")
 )
 
 func orders() *framework.Service {
-	svc := framework.NewService("Orders", "1", "takes orders")
+	svc := framework.NewService(framework.NewContract("Orders", "1"), "takes orders")
 	framework.Handle(svc, placeOrder, func(c *framework.Context, in orderIn) (orderOut, error) {
 		stock, err := takeStock.Invoke(c, in)
 		if err != nil {
@@ -111,7 +111,7 @@ var errBoom = errors.New("boom")
 // TestCallRecoversPanics: a panicking handler fails the call with a *framework.PanicError
 // (a masked 500 on a bridge) instead of crashing the test binary.
 func TestCallRecoversPanics(t *testing.T) {
-	svc := framework.NewService("Orders", "1", "takes orders")
+	svc := framework.NewService(framework.NewContract("Orders", "1"), "takes orders")
 	framework.Handle(svc, placeOrder, func(c *framework.Context, in orderIn) (orderOut, error) {
 		panic(errBoom)
 	})
@@ -174,7 +174,7 @@ func TestStubErrorsAsOnTheWire(t *testing.T) {
 // TestDeliver runs a subscription's handler with an event, as a bridge would, and reads
 // back what it emitted with EventsOf.
 func TestDeliver(t *testing.T) {
-	svc := framework.NewService("Audit", "1", "audits orders")
+	svc := framework.NewService(framework.NewContract("Audit", "1"), "audits orders")
 	framework.Subscribe(svc, "onAudited", audited, func(c *framework.Context, in orderIn) error {
 		if in.Item == "" {
 			return errors.New("empty item")

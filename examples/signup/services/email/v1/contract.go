@@ -5,11 +5,8 @@ package emailv1
 
 import "github.com/purista-go/purista/pkg/framework"
 
-// ServiceName and Version identify the service on the bridge.
-const (
-	ServiceName = "Email"
-	Version     = "1"
-)
+// Contract names the service on the bridge; its commands and events are declared from it.
+var Contract = framework.NewContract("Email", "1")
 
 // SendWelcomeIn is the input of SendWelcome.
 type SendWelcomeIn struct {
@@ -24,6 +21,6 @@ type SendWelcomeOut struct {
 
 // SendWelcome sends the welcome e-mail to a new user. It is for other services only, so
 // it declares no HTTP endpoint and is not served over HTTP.
-var SendWelcome = framework.Command[SendWelcomeIn, SendWelcomeOut](ServiceName, Version, "sendWelcome",
+var SendWelcome = framework.Command[SendWelcomeIn, SendWelcomeOut](Contract, "sendWelcome",
 	framework.WithDescription("send the welcome e-mail to a new user"),
 	framework.WithExample(SendWelcomeIn{Email: "alice@example.com", Name: "Alice"}))

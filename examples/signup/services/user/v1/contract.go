@@ -7,11 +7,8 @@ import (
 	"github.com/purista-go/purista/pkg/framework"
 )
 
-// ServiceName and Version identify the service on the bridge.
-const (
-	ServiceName = "User"
-	Version     = "1"
-)
+// Contract names the service on the bridge; its commands and events are declared from it.
+var Contract = framework.NewContract("User", "1")
 
 // SignUpIn is the input of SignUp.
 type SignUpIn struct {
@@ -33,7 +30,7 @@ type AuditEntry struct {
 // SignUp registers a user and sends the welcome e-mail. On success it emits the event
 // userSignedUp with the new user. It is served publicly over HTTP at POST /users (anyone
 // may sign up), answering 201 with the new user.
-var SignUp = framework.Command[SignUpIn, SignUpOut](ServiceName, Version, "signUp",
+var SignUp = framework.Command[SignUpIn, SignUpOut](Contract, "signUp",
 	framework.WithDescription("register a user and send the welcome e-mail"),
 	framework.WithSuccessEvent("userSignedUp"),
 	framework.WithExample(SignUpIn{Email: "alice@example.com", Name: "Alice"}),
@@ -41,4 +38,4 @@ var SignUp = framework.Command[SignUpIn, SignUpOut](ServiceName, Version, "signU
 		Status: http.StatusCreated, Tags: []string{"users"}, Summary: "Sign up a new user"}))
 
 // UserAudit is emitted for every user action.
-var UserAudit = framework.Event[AuditEntry]("userAudit")
+var UserAudit = framework.Event[AuditEntry](Contract, "userAudit")

@@ -12,7 +12,7 @@ import (
 
 // New returns the Email service definition.
 func New() *framework.Service {
-	svc := framework.NewService(emailv1.ServiceName, emailv1.Version, "Sends e-mails")
+	svc := framework.NewService(emailv1.Contract, "Sends e-mails")
 	framework.Handle(svc, emailv1.SendWelcome, sendWelcome)
 	framework.Subscribe(svc, "onUserSignedUp", userv1.SignUp.SuccessEvent(), onUserSignedUp)
 	return svc

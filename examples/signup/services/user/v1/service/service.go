@@ -44,7 +44,7 @@ func New(store Store) *framework.Service {
 	if store == nil {
 		store = NewMemoryStore()
 	}
-	svc := framework.NewService(userv1.ServiceName, userv1.Version, "Manages users")
+	svc := framework.NewService(userv1.Contract, "Manages users")
 	framework.Handle(svc, userv1.SignUp, func(c *framework.Context, in userv1.SignUpIn) (userv1.SignUpOut, error) {
 		return signUp(c, store, in)
 	})

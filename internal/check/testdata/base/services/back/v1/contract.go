@@ -3,6 +3,9 @@ package backv1
 
 import "github.com/purista-go/purista/pkg/framework"
 
+// Contract names the service on the bridge.
+var Contract = framework.NewContract("Back", "1")
+
 // UpperIn is the input of Upper.
 type UpperIn struct {
 	Text string `json:"text"`
@@ -14,4 +17,4 @@ type UpperOut struct {
 }
 
 // Upper upper-cases a text.
-var Upper = framework.Command[UpperIn, UpperOut]("Back", "1", "upper", framework.WithExample(UpperIn{Text: "abc"}))
+var Upper = framework.Command[UpperIn, UpperOut](Contract, "upper", framework.WithExample(UpperIn{Text: "abc"}))

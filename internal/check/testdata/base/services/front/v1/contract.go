@@ -3,6 +3,9 @@ package frontv1
 
 import "github.com/purista-go/purista/pkg/framework"
 
+// Contract names the service on the bridge.
+var Contract = framework.NewContract("Front", "1")
+
 // HelloIn is the input of Hello.
 type HelloIn struct {
 	Name string `json:"name" jsonschema:"minLength=1"`
@@ -14,5 +17,5 @@ type HelloOut struct {
 }
 
 // Hello greets by name, shouting it through Back.
-var Hello = framework.Command[HelloIn, HelloOut]("Front", "1", "hello",
+var Hello = framework.Command[HelloIn, HelloOut](Contract, "hello",
 	framework.WithSuccessEvent("greeted"), framework.WithExample(HelloIn{Name: "Alice"}))

@@ -7,6 +7,9 @@ import (
 	"github.com/purista-go/purista/pkg/framework"
 )
 
+// Contract names the service on the bridge.
+var Contract = framework.NewContract("Back", "1")
+
 // UpperIn is the input of Upper.
 type UpperIn struct {
 	Text string `json:"text"`
@@ -19,5 +22,5 @@ type UpperOut struct {
 
 // Upper upper-cases a text. Its short timeout keeps the fixture quick; the violation is
 // in the handler.
-var Upper = framework.Command[UpperIn, UpperOut]("Back", "1", "upper", framework.WithExample(UpperIn{Text: "abc"}),
+var Upper = framework.Command[UpperIn, UpperOut](Contract, "upper", framework.WithExample(UpperIn{Text: "abc"}),
 	framework.WithTimeout(2*time.Second))

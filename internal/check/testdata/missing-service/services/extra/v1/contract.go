@@ -3,6 +3,9 @@ package extrav1
 
 import "github.com/purista-go/purista/pkg/framework"
 
+// Contract names the service on the bridge.
+var Contract = framework.NewContract("Extra", "1")
+
 // PingIn is the input of Ping.
 type PingIn struct{}
 
@@ -12,4 +15,4 @@ type PingOut struct {
 }
 
 // Ping answers pong.
-var Ping = framework.Command[PingIn, PingOut]("Extra", "1", "ping")
+var Ping = framework.Command[PingIn, PingOut](Contract, "ping")

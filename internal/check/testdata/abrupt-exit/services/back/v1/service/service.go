@@ -12,7 +12,7 @@ import (
 
 // New returns the Back service.
 func New() *framework.Service {
-	svc := framework.NewService("Back", "1", "shouts")
+	svc := framework.NewService(backv1.Contract, "shouts")
 	framework.Handle(svc, backv1.Upper, upper)
 	framework.Subscribe(svc, "onGreeted", frontv1.Hello.SuccessEvent(), onGreeted)
 	return svc

@@ -9,7 +9,7 @@ import (
 
 // New returns the Front service.
 func New() *framework.Service {
-	svc := framework.NewService("Front", "1", "greets")
+	svc := framework.NewService(frontv1.Contract, "greets")
 	framework.Handle(svc, frontv1.Hello, hello)
 	return svc
 }

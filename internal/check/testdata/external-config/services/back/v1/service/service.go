@@ -14,7 +14,7 @@ const auditBroker = "nats://127.0.0.1:4222"
 
 // New returns the Back service.
 func New() *framework.Service {
-	svc := framework.NewService("Back", "1", "shouts")
+	svc := framework.NewService(backv1.Contract, "shouts")
 	framework.Handle(svc, backv1.Upper, upper)
 	framework.Subscribe(svc, "onGreeted", frontv1.Hello.SuccessEvent(), onGreeted)
 	return svc

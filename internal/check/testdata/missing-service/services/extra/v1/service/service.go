@@ -8,7 +8,7 @@ import (
 
 // New returns the Extra service.
 func New() *framework.Service {
-	svc := framework.NewService("Extra", "1", "pings")
+	svc := framework.NewService(extrav1.Contract, "pings")
 	framework.Handle(svc, extrav1.Ping, func(*framework.Context, extrav1.PingIn) (extrav1.PingOut, error) {
 		return extrav1.PingOut{Pong: true}, nil
 	})
