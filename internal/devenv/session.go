@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -39,6 +41,9 @@ type Options struct {
 	SecureHTTP bool
 	// NoContainers skips testcontainers when looking for a broker.
 	NoContainers bool
+	// BrokerImage is the container image of the broker kind; it wins over the
+	// manifest's dev.images.
+	BrokerImage string
 	// Watch rebuilds on changes.
 	Watch bool
 	// Headless prints lines instead of drawing the TUI; JSON prints JSON lines.
@@ -73,7 +78,9 @@ func RunSession(ctx context.Context, o Options) error {
 		if provision == nil {
 			provision = brokers.Provision
 		}
-		b, err := provision(ctx, brokers.ProvisionOptions{Kind: o.Broker, URL: o.BrokerURL, NoContainers: o.NoContainers})
+		po, closeLog := brokerOptions(o)
+		defer closeLog()
+		b, err := provision(ctx, po)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil // stopped while looking for a broker: nothing to tear down
@@ -114,6 +121,35 @@ func RunSession(ctx context.Context, o Options) error {
 		return err
 	}
 	return runTUI(ctx, o, ropts, mode, notes)
+}
+
+// brokerOptions are the broker provisioning options of a session: the images of
+// dev.images and --broker-image, progress lines on ErrOut (before the UI starts), and
+// testcontainers' own log appended to broker.log in the project's cache folder (never
+// the terminal). closeLog closes that file; call it after the broker is closed.
+func brokerOptions(o Options) (po brokers.ProvisionOptions, closeLog func()) {
+	images := map[string]string{}
+	for k, v := range o.Manifest.Dev.Images {
+		images[k] = v
+	}
+	if o.BrokerImage != "" {
+		kind := o.Broker
+		if kind == "" {
+			kind = "nats"
+		}
+		images[kind] = o.BrokerImage
+	}
+	po = brokers.ProvisionOptions{Kind: o.Broker, URL: o.BrokerURL, NoContainers: o.NoContainers, Images: images}
+	if o.ErrOut != nil {
+		po.Progress = func(line string) { fmt.Fprintf(o.ErrOut, "purista dev: %s\n", line) }
+	}
+	closeLog = func() {}
+	if dir, err := runtime.CacheDir(o.Root); err == nil && os.MkdirAll(dir, 0o755) == nil {
+		if f, err := os.OpenFile(filepath.Join(dir, "broker.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+			po.Log, closeLog = f, func() { _ = f.Close() }
+		}
+	}
+	return po, closeLog
 }
 
 // runTUI runs the runner under the bubbletea program.

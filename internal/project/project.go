@@ -72,6 +72,15 @@ type Manifest struct {
 	// Check holds the settings of `purista check` (docs/check.md), which reads and
 	// validates them itself; the manifest only accepts the section.
 	Check map[string]any `yaml:"check,omitempty"`
+	// Dev holds the settings of `purista dev` (docs/dev.md).
+	Dev Dev `yaml:"dev,omitempty"`
+}
+
+// Dev are the settings of `purista dev`.
+type Dev struct {
+	// Images names the container image `purista dev --distributed` starts per broker
+	// kind ("nats", "amqp", "mqtt"), e.g. for a private registry.
+	Images map[string]string `yaml:"images,omitempty"`
 }
 
 // Service is one service of the project.
@@ -158,6 +167,13 @@ func (m *Manifest) Validate() error {
 			errs = append(errs, fmt.Errorf("services[%d]: %s v%s is listed twice", i, s.Name, s.Version))
 		}
 		seen[key] = true
+	}
+	for kind, img := range m.Dev.Images {
+		if kind != "nats" && kind != "amqp" && kind != "mqtt" {
+			errs = append(errs, fmt.Errorf("dev.images.%s: the broker kinds are nats, amqp and mqtt", kind))
+		} else if strings.TrimSpace(img) == "" || strings.ContainsAny(img, " \t") {
+			errs = append(errs, fmt.Errorf("dev.images.%s %q is not an image reference (e.g. registry.example.com/nats:2.10)", kind, img))
+		}
 	}
 	for _, n := range m.ProfileNames() {
 		if m.Profiles[n].Bridge == "" {

@@ -35,6 +35,9 @@ func TestValidate(t *testing.T) {
 			m.Services = append(m.Services, project.Service{Name: "orders", Version: "1", Path: "services/orders/v1"})
 		}, wantErr: "listed twice"},
 		{name: "profile without bridge", edit: func(m *project.Manifest) { m.Profiles["x"] = project.Profile{} }, wantErr: "profiles.x.bridge"},
+		{name: "dev image of a broker", edit: func(m *project.Manifest) { m.Dev.Images = map[string]string{"nats": "registry.example.com/nats:2.10"} }},
+		{name: "dev image of no broker", edit: func(m *project.Manifest) { m.Dev.Images = map[string]string{"kafka": "k:1"} }, wantErr: "dev.images.kafka"},
+		{name: "empty dev image", edit: func(m *project.Manifest) { m.Dev.Images = map[string]string{"mqtt": " "} }, wantErr: "not an image reference"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

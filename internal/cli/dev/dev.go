@@ -38,6 +38,9 @@ type Options struct {
 	Broker, BrokerURL string
 	// NoContainers skips testcontainers when looking for a broker.
 	NoContainers bool
+	// BrokerImage is the container image of the broker (wins over dev.images of
+	// purista.yaml).
+	BrokerImage string
 	// NoWatch disables rebuild on change.
 	NoWatch bool
 	// Grace is the SIGTERM → SIGKILL grace period.
@@ -141,6 +144,7 @@ app's error.`,
 	fl.StringVar(&opts.Broker, "broker", "", "broker for --distributed: nats (default), amqp or mqtt")
 	fl.StringVar(&opts.BrokerURL, "broker-url", "", "broker URL for --distributed (env PURISTA_BROKER_URL)")
 	fl.BoolVar(&opts.NoContainers, "no-containers", false, "never start a broker container with testcontainers")
+	fl.StringVar(&opts.BrokerImage, "broker-image", "", "container image of the broker for testcontainers (default: dev.images of purista.yaml, else nats:2.10-alpine, rabbitmq:3.13-management-alpine, eclipse-mosquitto:2.0)")
 	fl.BoolVar(&opts.NoWatch, "no-watch", false, "do not rebuild on changes")
 	fl.DurationVar(&opts.Grace, "grace", 10*time.Second, "how long processes may take to stop after SIGTERM before SIGKILL")
 	fl.StringVar(&opts.Profile, "profile", "", "run a profile of purista.yaml (bridge, split, http); flags win over it")
@@ -169,7 +173,7 @@ func Run(ctx context.Context, opts *Options) error {
 	return opts.Dev(ctx, devenv.Options{
 		Root: root, Manifest: m, Distributed: opts.Distributed, Broker: opts.Broker, BrokerURL: opts.BrokerURL,
 		HTTPAddr: opts.HTTPAddr, SecureHTTP: opts.SecureHTTP,
-		NoContainers: opts.NoContainers, Watch: !opts.NoWatch, Headless: headless, JSON: opts.JSON,
+		NoContainers: opts.NoContainers, BrokerImage: opts.BrokerImage, Watch: !opts.NoWatch, Headless: headless, JSON: opts.JSON,
 		NoColor: opts.Getenv("NO_COLOR") != "", Grace: opts.Grace,
 		In: opts.IO.In, Out: opts.IO.Out, ErrOut: opts.IO.ErrOut,
 		Build: opts.BuildProject, Start: opts.Launch, Provision: opts.Provision,

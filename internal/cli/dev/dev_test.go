@@ -30,6 +30,8 @@ func TestNewCmdDevFlags(t *testing.T) {
 		changed []string // flags Changed reports as given
 	}{
 		{name: "defaults", want: def},
+		{name: "broker image", args: []string{"--distributed", "--broker-image", "registry.example.com/nats:2.10"},
+			want: with(func(o *Options) { o.Distributed, o.BrokerImage = true, "registry.example.com/nats:2.10" })},
 		{name: "secure http", args: []string{"--secure-http"}, want: with(func(o *Options) { o.SecureHTTP = true }),
 			changed: []string{"secure-http"}},
 		{name: "headless json", args: []string{"--json", "-C", "x"}, want: with(func(o *Options) { o.JSON, o.Dir = true, "x" })},

@@ -7,15 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
-	tcmosquitto "github.com/testcontainers/testcontainers-go/modules/mosquitto"
-	tcnats "github.com/testcontainers/testcontainers-go/modules/nats"
-	tcrabbit "github.com/testcontainers/testcontainers-go/modules/rabbitmq"
 
 	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/mqtt/mqttembed"
@@ -48,8 +47,10 @@ type Broker struct {
 	// Source says where the broker came from (SourceURL, SourceTestcontainers, SourceEmbedded).
 	Source string
 	// Note is a human-readable detail (the container image, why a source was skipped).
-	Note  string
-	close func(context.Context) error
+	Note string
+	// ContainerID is the Docker container of a SourceTestcontainers broker, else "".
+	ContainerID string
+	close       func(context.Context) error
 }
 
 // String describes the broker for the UI, with any password masked.
@@ -82,13 +83,29 @@ type ProvisionOptions struct {
 	// NoContainers skips the testcontainers step.
 	NoContainers bool
 	// Images names the container image per kind ("nats", "amqp", "mqtt") for the
-	// testcontainers step; a kind not in it uses ImageNATS, ImageRabbitMQ or ImageMosquitto.
+	// testcontainers step; a kind not in it uses DefaultImage.
 	Images map[string]string
+	// StartTimeout bounds pulling and starting the container until it is ready (zero:
+	// DefaultStartTimeout).
+	StartTimeout time.Duration
+	// Progress, when set, receives one line per step of the testcontainers step
+	// (pulling, starting, ready); it is called on Provision's goroutine.
+	Progress func(line string)
+	// Log receives testcontainers' own log lines (nil: discarded); they never go to the
+	// terminal.
+	Log io.Writer
 }
 
 // Provision finds a broker in this order: an explicit URL (option or
 // PURISTA_BROKER_URL) → a testcontainers container when a Docker daemon answers → an
 // embedded broker (nats, mqtt) → an error wrapping ErrNoBroker that says how to get one.
+//
+// A container that cannot be pulled or is not ready within StartTimeout is removed, and
+// Provision falls back to the embedded broker (nats, mqtt) with Note saying why and how
+// to choose; for amqp that is an error wrapping ErrNoBroker. Before starting a container
+// it removes the broker containers of a purista that was killed (RemoveLeftovers).
+// Unless TESTCONTAINERS_RYUK_DISABLED is set, Provision sets it to true for the process:
+// the reaper's image is often not pullable, and purista removes its containers itself.
 func Provision(ctx context.Context, opts ProvisionOptions) (*Broker, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -128,9 +145,18 @@ func Provision(ctx context.Context, opts ProvisionOptions) (*Broker, error) {
 		err := probe(pctx)
 		cancel()
 		if err == nil {
-			return startContainer(ctx, kind, opts.Images[kind])
+			b, err := containerBroker(ctx, kind, opts)
+			if err == nil || ctx.Err() != nil {
+				return b, err
+			}
+			if kind == "amqp" {
+				return nil, fmt.Errorf("%w: %v. Give a RabbitMQ with --broker-url amqp://guest:guest@127.0.0.1:5672/ (or PURISTA_BROKER_URL), "+
+					"or make the image available (docker pull %s, or choose another with --broker-image)", ErrNoBroker, err, imageOf("amqp", opts))
+			}
+			skipped = fmt.Sprintf("%v; using the embedded broker instead (--no-containers skips containers, --broker-url names a broker)", err)
+		} else {
+			skipped = "testcontainers skipped: " + err.Error()
 		}
-		skipped = "testcontainers skipped: " + err.Error()
 	}
 	switch kind {
 	case "nats":
@@ -165,7 +191,27 @@ func Provision(ctx context.Context, opts ProvisionOptions) (*Broker, error) {
 	return nil, fmt.Errorf("%w: AMQP has no embedded broker and %s. Give one with "+
 		"--broker-url amqp://guest:guest@127.0.0.1:5672/ (or PURISTA_BROKER_URL), start Docker so that "+
 		"testcontainers can run %s, or run RabbitMQ yourself (e.g. docker run -p 5672:5672 rabbitmq:3)",
-		ErrNoBroker, orNone(skipped), ImageRabbitMQ)
+		ErrNoBroker, orNone(skipped), imageOf("amqp", opts))
+}
+
+// imageOf returns the container image of kind: opts.Images or DefaultImage.
+func imageOf(kind string, opts ProvisionOptions) string {
+	if img := opts.Images[kind]; img != "" {
+		return img
+	}
+	return DefaultImage(kind)
+}
+
+// containerBroker removes what a killed purista left, turns the reaper off unless the
+// environment decides, and starts the broker container.
+func containerBroker(ctx context.Context, kind string, opts ProvisionOptions) (*Broker, error) {
+	if _, set := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !set {
+		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	if removed, err := RemoveLeftovers(ctx); err == nil && len(removed) > 0 && opts.Progress != nil {
+		opts.Progress(fmt.Sprintf("removed %d broker container(s) left by a purista that was killed: %s", len(removed), strings.Join(removed, ", ")))
+	}
+	return startContainer(ctx, kind, imageOf(kind, opts), opts)
 }
 
 func orNone(s string) string {
@@ -192,7 +238,7 @@ func DockerAvailable(ctx context.Context) error {
 			return errors.New("no Docker daemon (no DOCKER_HOST, no docker.sock)")
 		}
 	}
-	p, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(tclog.Logger(silentLogger{})))
+	p, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(tclog.NewNoopLogger()))
 	if err != nil {
 		return fmt.Errorf("no Docker daemon: %w", err)
 	}
@@ -200,50 +246,4 @@ func DockerAvailable(ctx context.Context) error {
 		return fmt.Errorf("the Docker daemon does not answer: %w", err)
 	}
 	return nil
-}
-
-type silentLogger struct{}
-
-func (silentLogger) Printf(string, ...any) {}
-
-// startContainer runs the broker of kind in a container of img (empty: the default image
-// of kind) and returns its URL.
-func startContainer(ctx context.Context, kind, img string) (*Broker, error) {
-	quiet := testcontainers.WithLogger(silentLogger{})
-	var (
-		c   testcontainers.Container
-		url string
-		err error
-	)
-	if img == "" {
-		img = map[string]string{"nats": ImageNATS, "amqp": ImageRabbitMQ, "mqtt": ImageMosquitto}[kind]
-	}
-	switch kind {
-	case "nats":
-		var n *tcnats.NATSContainer
-		if n, err = tcnats.Run(ctx, img, quiet); err == nil {
-			c = n
-			url, err = n.ConnectionString(ctx)
-		}
-	case "amqp":
-		var r *tcrabbit.RabbitMQContainer
-		if r, err = tcrabbit.Run(ctx, img, quiet); err == nil {
-			c = r
-			url, err = r.AmqpURL(ctx)
-		}
-	case "mqtt":
-		var m *tcmosquitto.Container
-		if m, err = tcmosquitto.Run(ctx, img, quiet); err == nil {
-			c = m
-			url, err = m.BrokerURL(ctx)
-		}
-	}
-	if err != nil {
-		if c != nil {
-			_ = testcontainers.TerminateContainer(c)
-		}
-		return nil, fmt.Errorf("testcontainers %s: %w", img, err)
-	}
-	return &Broker{Kind: kind, URL: url, Source: SourceTestcontainers, Note: img,
-		close: func(ctx context.Context) error { return c.Terminate(ctx) }}, nil
 }

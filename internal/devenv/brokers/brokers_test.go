@@ -6,10 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/purista-go/purista/internal/devenv/internal/devtest"
-	"github.com/purista-go/purista/internal/testutil/dockertest"
 )
 
 func TestProvision(t *testing.T) {
@@ -61,32 +59,6 @@ func TestProvision(t *testing.T) {
 			t.Cleanup(func() { _ = b.Close(context.Background()) })
 			if b.Kind != tt.wantKind || b.Source != tt.wantSource {
 				t.Errorf("got %s from %s, want %s from %s", b.Kind, b.Source, tt.wantKind, tt.wantSource)
-			}
-		})
-	}
-}
-
-// TestProvisionTestcontainers starts each broker in a container of the local test
-// image (scripts/docker.sh) through testcontainers; skipped without Docker or the image
-// (a failure under PURISTA_REQUIRE_DOCKER=1).
-func TestProvisionTestcontainers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts containers")
-	}
-	dc := dockertest.RequireDocker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel)
-	images := map[string]string{"nats": dockertest.ImageNATS, "amqp": dockertest.ImageRabbitMQ, "mqtt": dockertest.ImageMosquitto}
-	for _, kind := range []string{"nats", "amqp", "mqtt"} {
-		t.Run(kind, func(t *testing.T) {
-			dockertest.RequireImage(t, dc, images[kind])
-			b, err := Provision(ctx, ProvisionOptions{Kind: kind, Getenv: func(string) string { return "" }, Images: images})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = b.Close(context.Background()) })
-			if b.Source != SourceTestcontainers || b.Note != images[kind] {
-				t.Errorf("source %s (%s), want testcontainers (%s)", b.Source, b.Note, images[kind])
 			}
 		})
 	}
