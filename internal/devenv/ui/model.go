@@ -64,6 +64,9 @@ type ModelOptions struct {
 	SecureHTTP bool
 	// Now returns the current time (nil: time.Now); tests fix it for stable screens.
 	Now func() time.Time
+	// BuildTick is how often the elapsed time of a running build is redrawn (0: every
+	// second).
+	BuildTick time.Duration
 }
 
 // Model is the bubbletea model of `purista dev`: processes, services, the message
@@ -150,6 +153,9 @@ func NewModel(opts ModelOptions) Model {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.BuildTick <= 0 {
+		opts.BuildTick = time.Second
+	}
 	m := Model{opts: opts, st: newStyles(opts.NoColor), keys: DefaultKeyMap(), follow: true, logLevel: 1, width: 100, height: 30}
 	m.helpView = newHelp(m.st)
 	for _, u := range opts.Units {
@@ -186,12 +192,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		gen := m.buildGen
 		m.apply(msg.Msg)
 		if m.buildGen != gen { // a build started
-			return m, buildTick(m.buildGen)
+			return m, buildTick(m.buildGen, m.opts.BuildTick)
 		}
 		return m, nil
 	case buildTickMsg:
 		if m.build.Started && msg.gen == m.buildGen {
-			return m, buildTick(msg.gen) // the view shows the elapsed time; stops with the build
+			return m, buildTick(msg.gen, m.opts.BuildTick) // the view shows the elapsed time; stops with the build
 		}
 		return m, nil
 	case invokeResultMsg:
@@ -376,9 +382,9 @@ func (m *Model) traceDialog() {
 	}
 }
 
-// buildTick asks for a redraw of build gen in a second.
-func buildTick(gen int) tea.Cmd {
-	return tea.Tick(time.Second, func(time.Time) tea.Msg { return buildTickMsg{gen: gen} })
+// buildTick asks for a redraw of build gen after every.
+func buildTick(gen int, every time.Duration) tea.Cmd {
+	return tea.Tick(every, func(time.Time) tea.Msg { return buildTickMsg{gen: gen} })
 }
 
 // appendCapped appends v and drops the oldest entries beyond limit.

@@ -329,7 +329,7 @@ func TestTUIInvokeTrace(t *testing.T) {
 // tick a second that stops with the build; a tick of an earlier build does not go on.
 func TestTUIBuildTick(t *testing.T) {
 	c := &clock{t: goldenT0}
-	m := NewModel(ModelOptions{Project: "signup", Mode: "monolith · memory", NoColor: true, Now: c.now})
+	m := NewModel(ModelOptions{Project: "signup", Mode: "monolith · memory", NoColor: true, Now: c.now, BuildTick: time.Millisecond})
 	update := func(msg tea.Msg) tea.Cmd {
 		t.Helper()
 		nm, cmd := m.Update(msg)
@@ -341,7 +341,7 @@ func TestTUIBuildTick(t *testing.T) {
 		if cmd == nil {
 			t.Fatal("no tick scheduled")
 		}
-		tick, ok := cmd().(buildTickMsg) // tea.Tick's command waits its second
+		tick, ok := cmd().(buildTickMsg) // tea.Tick's command waits BuildTick
 		if !ok {
 			t.Fatal("the command is not a build tick")
 		}
