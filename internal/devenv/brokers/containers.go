@@ -47,7 +47,7 @@ func printfLogger(w io.Writer) tclog.Logger {
 
 // dockerClient returns a client of the daemon at DOCKER_HOST (or the default socket).
 func dockerClient() (*client.Client, error) {
-	return client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	return client.New(client.FromEnv)
 }
 
 // RemoveLeftovers removes the broker containers that a purista on this host started and

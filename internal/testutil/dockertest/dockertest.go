@@ -44,7 +44,7 @@ func RequireDocker(t testing.TB) *client.Client {
 	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
 		t.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 	}
-	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := client.New(client.FromEnv)
 	if err != nil {
 		skipOrFail(t, "no Docker client: %v", err)
 	}
