@@ -92,7 +92,8 @@ type ProvisionOptions struct {
 	// (pulling, starting, ready); it is called on Provision's goroutine.
 	Progress func(line string)
 	// Log receives testcontainers' own log lines (nil: discarded); they never go to the
-	// terminal.
+	// terminal. Unless NoContainers, Provision also makes it testcontainers' process-wide
+	// default logger, which its "Connected to docker" banner uses whatever the options.
 	Log io.Writer
 }
 
@@ -137,6 +138,9 @@ func Provision(ctx context.Context, opts ProvisionOptions) (*Broker, error) {
 	}
 	var skipped string
 	if !opts.NoContainers {
+		// testcontainers prints its "Connected to docker" banner to its default logger
+		// whatever the options say: that goes to Log too.
+		tclog.SetDefault(printfLogger(opts.Log))
 		probe := opts.DockerAvailable
 		if probe == nil {
 			probe = DockerAvailable

@@ -104,8 +104,6 @@ func startContainer(ctx context.Context, kind, img string, opts ProvisionOptions
 		timeout = DefaultStartTimeout
 	}
 	logger := printfLogger(opts.Log)
-	// The "Connected to docker" banner goes to the default logger, whatever the options.
-	tclog.SetDefault(logger)
 	if dc, err := dockerClient(); err == nil {
 		if _, err := dc.ImageInspect(ctx, img); err != nil {
 			progress(fmt.Sprintf("pulling %s (not in the Docker daemon yet)…", img))
