@@ -41,7 +41,9 @@ func TestDevBrokerContainerE2E(t *testing.T) {
 		var ids []string
 		for _, c := range list.Items {
 			ids = append(ids, c.ID)
-			t.Cleanup(func() { _, _ = dc.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true}) })
+			t.Cleanup(func() {
+				_, _ = dc.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+			})
 		}
 		return ids
 	}
