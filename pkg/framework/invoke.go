@@ -2,16 +2,12 @@ package framework
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
@@ -28,7 +24,7 @@ type caller struct {
 }
 
 // Invoke implements Invoker.
-func (c *caller) Invoke(ctx context.Context, req InvokeRequest) (json.RawMessage, error) {
+func (c *caller) Invoke(ctx context.Context, req InvokeRequest) (_ json.RawMessage, err error) {
 	r := c.rt
 	cmd := r.newMessage(wire.TypeCommand, c.from)
 	recv := req.Receiver
@@ -45,11 +41,14 @@ func (c *caller) Invoke(ctx context.Context, req InvokeRequest) (json.RawMessage
 		cmd.TenantID = req.TenantID
 	}
 	if r.tracing {
+		if !trace.SpanContextFromContext(ctx).IsValid() {
+			ctx = r.extractParent(ctx, c.parent) // a context detached from the handler's span
+		}
 		var span trace.Span
-		ctx, span = r.tracer.Start(ctx, "invoke "+recv.String(), trace.WithSpanKind(trace.SpanKindClient))
-		defer span.End()
+		ctx, span = r.startCommandSpan(ctx, trace.SpanKindClient, cmd)
+		defer func() { endSpan(span, false, cmd.TraceID, err) }()
 	}
-	r.stampTrace(ctx, cmd)
+	r.stampTrace(ctx, cmd, c.parent)
 	payload := req.Payload
 	if payload == nil {
 		payload = json.RawMessage("null")
@@ -129,7 +128,7 @@ type emitter struct {
 }
 
 // Emit implements Emitter.
-func (e *emitter) Emit(ctx context.Context, ev OutgoingEvent) error {
+func (e *emitter) Emit(ctx context.Context, ev OutgoingEvent) (err error) {
 	if err := validateName("event name", ev.Name); err != nil {
 		return fmt.Errorf("emit: %w", err)
 	}
@@ -140,87 +139,21 @@ func (e *emitter) Emit(ctx context.Context, ev OutgoingEvent) error {
 	if p := e.parent; p != nil {
 		msg.TraceID, msg.PrincipalID, msg.TenantID = p.TraceID, p.PrincipalID, p.TenantID
 	}
-	r.stampTrace(ctx, msg)
+	if r.tracing {
+		if !trace.SpanContextFromContext(ctx).IsValid() {
+			ctx = r.extractParent(ctx, e.parent)
+		}
+		var span trace.Span
+		ctx, span = r.startMessageSpan(ctx, trace.SpanKindProducer, msg, "")
+		defer func() { endSpan(span, false, msg.TraceID, err) }()
+	}
+	r.stampTrace(ctx, msg, e.parent)
 	start := time.Now()
-	err := r.bridge.Emit(ctx, msg)
+	err = r.bridge.Emit(ctx, msg)
 	r.observe(Record{Time: start, Kind: "event", MessageType: msg.MessageType, From: msg.Sender, EventName: ev.Name,
 		Status: StatusOf(err), Latency: time.Since(start), TraceID: msg.TraceID, Error: errText(err)})
 	if err != nil {
 		return fmt.Errorf("emit %s: %w", ev.Name, err)
 	}
 	return nil
-}
-
-// stampTrace sets msg's traceId (kept from the chain, else the active span's, else new)
-// and writes the W3C traceparent into otp.
-func (r *Runtime) stampTrace(ctx context.Context, msg *wire.Message) {
-	sc := trace.SpanContextFromContext(ctx)
-	if msg.TraceID == "" {
-		if sc.IsValid() {
-			msg.TraceID = sc.TraceID().String()
-		} else {
-			msg.TraceID = wire.NewID()
-		}
-	}
-	if sc.IsValid() && r.tracing {
-		carrier := propagation.MapCarrier{}
-		r.prop.Inject(ctx, carrier)
-		raw, _ := json.Marshal(map[string]string(carrier)) // a string map always encodes
-		msg.OTP = string(raw)
-		return
-	}
-	traceID := msg.TraceID
-	if sc.IsValid() {
-		traceID = sc.TraceID().String()
-	}
-	if !isHex32(traceID) {
-		traceID = wire.NewID()
-	}
-	msg.OTP = traceParentCarrier(traceID)
-}
-
-// traceParentCarrier returns the W3C carrier purista writes into otp for a message
-// without an active span: {"traceparent":"00-<traceID>-<new span id>-01"}, built in
-// one allocation.
-func traceParentCarrier(traceID string) string {
-	const head, tail = `{"traceparent":"00-`, `-01"}`
-	var buf [len(head) + 32 + 1 + 16 + len(tail)]byte
-	var span [8]byte
-	binary.LittleEndian.PutUint64(span[:], rand.Uint64())
-	b := append(append(append(buf[:0], head...), traceID...), '-')
-	b = append(hex.AppendEncode(b, span[:]), tail...)
-	return string(b)
-}
-
-func isHex32(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// otpCarrier reads the W3C carrier a message holds in its otp field (a JSON string).
-func otpCarrier(msg *wire.Message) propagation.MapCarrier {
-	c := propagation.MapCarrier{}
-	if msg.OTP != "" {
-		_ = json.Unmarshal([]byte(msg.OTP), (*map[string]string)(&c)) // a bad otp just carries no trace
-	}
-	return c
-}
-
-// traceIDOf picks the trace id for a message that has none: the active span's, else the
-// W3C trace id in its otp (TypeScript PURISTA links chains that way), else a new one.
-func traceIDOf(ctx context.Context, msg *wire.Message) string {
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-		return sc.TraceID().String()
-	}
-	if id := wire.TraceIDOf(wire.TraceParent(msg)); id != "" {
-		return id
-	}
-	return wire.NewID()
 }

@@ -44,9 +44,10 @@ type Option func(*Runtime)
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(r *Runtime) { r.log = l } }
 
-// WithTracerProvider makes the runtime create OpenTelemetry spans for every invoke and
-// handler call, linked across services through the W3C traceparent carried in the
-// envelope's otp field. Without it no spans are recorded, but trace ids still propagate.
+// WithTracerProvider makes the runtime create OpenTelemetry spans for every invoke,
+// command handling, emit and subscription delivery (docs/observability.md), linked across
+// services through the W3C traceparent carried in the envelope's otp field. Without it no
+// spans are recorded, but the W3C trace context and PURISTA's traceId still propagate.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(r *Runtime) {
 		r.tracer = tp.Tracer("github.com/purista-go/purista")
@@ -249,17 +250,17 @@ func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) b
 	logAttrs := []any{slog.String("service", s.contract.name), slog.String("command", c.def.name)}
 	return func(ctx context.Context, cmd *wire.Message) (resp *wire.Message) {
 		start := time.Now()
+		var err error
 		if r.tracing {
 			var span trace.Span
-			ctx, span = r.tracer.Start(r.prop.Extract(ctx, otpCarrier(cmd)), "handle "+self.String(), trace.WithSpanKind(trace.SpanKindServer))
-			defer span.End()
+			ctx, span = r.startCommandSpan(r.extractParent(ctx, cmd), trace.SpanKindServer, cmd)
+			defer func() { endSpan(span, true, cmd.TraceID, err) }()
 		}
 		if cmd.TraceID == "" {
 			cmd.TraceID = traceIDOf(ctx, cmd)
 		}
 		var cp wire.CommandPayload
 		var out json.RawMessage
-		var err error
 		if uerr := jsonx.Unmarshal(cmd.Payload, &cp); uerr != nil {
 			err = &HandledError{Status: http.StatusBadRequest, Message: "malformed command payload: " + uerr.Error()}
 		} else {
@@ -286,7 +287,8 @@ func (r *Runtime) safeCall(c *Context, h HandlerFunc, in json.RawMessage) (out j
 func (r *Runtime) response(ctx context.Context, cmd *wire.Message, self wire.Address, event string, out json.RawMessage, err error) *wire.Message {
 	resp := &wire.Message{ID: cmd.ID, Timestamp: wire.NowMillis(), ContentType: wire.ContentTypeJSON,
 		ContentEncoding: wire.EncodingUTF8, CorrelationID: cmd.CorrelationID, TraceID: cmd.TraceID,
-		PrincipalID: cmd.PrincipalID, TenantID: cmd.TenantID, OTP: cmd.OTP}
+		PrincipalID: cmd.PrincipalID, TenantID: cmd.TenantID}
+	r.stampTrace(ctx, resp, cmd)
 	resp.Sender = self
 	resp.Sender.InstanceID = r.bridge.InstanceID()
 	recv := cmd.Sender
@@ -336,8 +338,8 @@ func (r *Runtime) subscriptionHandler(s *Service, sb *subscriptionBinding) bridg
 		start := time.Now()
 		if r.tracing {
 			var span trace.Span
-			ctx, span = r.tracer.Start(r.prop.Extract(ctx, otpCarrier(msg)), "subscription "+self.String(), trace.WithSpanKind(trace.SpanKindConsumer))
-			defer span.End()
+			ctx, span = r.startMessageSpan(r.extractParent(ctx, msg), trace.SpanKindConsumer, msg, sb.info.Name)
+			defer func() { endSpan(span, false, msg.TraceID, err) }()
 		}
 		if msg.TraceID == "" {
 			msg.TraceID = traceIDOf(ctx, msg)
