@@ -1,0 +1,244 @@
+package telemetry_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/internal/telemetry"
+	"github.com/purista-go/purista/pkg/framework/memory"
+)
+
+// otelVars are every variable the tests set; each test clears the others, so the
+// machine's environment cannot change the outcome.
+var otelVars = []string{"OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_PROTOCOL",
+	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+	"OTEL_EXPORTER_OTLP_INSECURE", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_SAMPLER",
+	"OTEL_TRACES_SAMPLER_ARG"}
+
+func setEnv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for _, k := range otelVars {
+		t.Setenv(k, env[k])
+	}
+}
+
+func TestExporterSelection(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		enabled bool
+		wantErr bool
+	}{
+		{name: "nothing set", env: nil},
+		{name: "none", env: map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}},
+		{name: "disabled", env: map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "console"}},
+		{name: "endpoint alone", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, enabled: true},
+		{name: "traces endpoint alone", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:1/v1/traces"}, enabled: true},
+		{name: "console", env: map[string]string{"OTEL_TRACES_EXPORTER": "console"}, enabled: true},
+		{name: "otlp and console", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp, console"}, enabled: true},
+		{name: "unknown exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, wantErr: true},
+		{name: "unknown protocol", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, enabled: true, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setEnv(t, tt.env)
+			getenv := func(k string) string { return tt.env[k] }
+			if got := telemetry.Enabled(getenv); got != tt.enabled && !tt.wantErr {
+				t.Errorf("Enabled = %v, want %v", got, tt.enabled)
+			}
+			tp, err := telemetry.New(context.Background(), telemetry.Options{Getenv: getenv, Console: io.Discard})
+			if tp != nil {
+				t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			}
+			switch {
+			case tt.wantErr:
+				if !errors.Is(err, telemetry.ErrConfig) {
+					t.Fatalf("error %v, want one wrapping ErrConfig", err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case (tp != nil) != tt.enabled:
+				t.Fatalf("provider %v, want one: %v", tp, tt.enabled)
+			}
+		})
+	}
+}
+
+// collector records the spans of the OTLP export requests it receives.
+type collector struct {
+	coltrace.UnimplementedTraceServiceServer
+	mu   sync.Mutex
+	reqs []*coltrace.ExportTraceServiceRequest
+}
+
+func (c *collector) Export(_ context.Context, req *coltrace.ExportTraceServiceRequest) (*coltrace.ExportTraceServiceResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reqs = append(c.reqs, req)
+	return &coltrace.ExportTraceServiceResponse{}, nil
+}
+
+// ServeHTTP is the OTLP/HTTP (protobuf) endpoint /v1/traces.
+func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
+		http.Error(w, "want a protobuf POST to /v1/traces", http.StatusBadRequest)
+		return
+	}
+	body := io.Reader(r.Body)
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		body = zr
+	}
+	raw, err := io.ReadAll(body)
+	req := &coltrace.ExportTraceServiceRequest{}
+	if err == nil {
+		err = proto.Unmarshal(raw, req)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	resp, _ := c.Export(r.Context(), req)
+	out, _ := proto.Marshal(resp)
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = io.Copy(w, bytes.NewReader(out))
+}
+
+// spans returns every received span with the service.name of its resource.
+func (c *collector) spans() (spans []*tracepb.Span, services []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, req := range c.reqs {
+		for _, rs := range req.ResourceSpans {
+			attrs := map[string]string{}
+			for _, kv := range rs.GetResource().GetAttributes() {
+				attrs[kv.Key] = kv.GetValue().GetStringValue()
+			}
+			svc := attrs["service.name"] + "@" + attrs["deployment.environment.name"]
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					spans = append(spans, s)
+					services = append(services, svc)
+				}
+			}
+		}
+	}
+	return spans, services
+}
+
+var (
+	shop     = framework.NewContract("Shop", "1")
+	order    = framework.Command[struct{}, struct{}](shop, "order", framework.WithSuccessEvent("ordered"))
+	delivery = framework.NewContract("Delivery", "1")
+)
+
+// TestExportOverOTLP runs a command whose success event a subscription consumes, with a
+// provider from New exporting to a collector the test starts, and checks after Shutdown
+// (which must flush) that the spans arrived with the resource and their parent links.
+func TestExportOverOTLP(t *testing.T) {
+	tests := []struct {
+		protocol string
+		start    func(t *testing.T, c *collector) (endpoint string)
+	}{
+		{"http/protobuf", func(t *testing.T, c *collector) string {
+			srv := httptest.NewServer(c)
+			t.Cleanup(srv.Close)
+			return srv.URL
+		}},
+		{"grpc", func(t *testing.T, c *collector) string {
+			lis, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := grpc.NewServer()
+			coltrace.RegisterTraceServiceServer(srv, c)
+			go func() { _ = srv.Serve(lis) }() // ends with Stop
+			t.Cleanup(srv.Stop)
+			return "http://" + lis.Addr().String()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.protocol, func(t *testing.T) {
+			c := &collector{}
+			setEnv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": tt.start(t, c), "OTEL_EXPORTER_OTLP_PROTOCOL": tt.protocol,
+				"OTEL_EXPORTER_OTLP_INSECURE": "true", "OTEL_SERVICE_NAME": "shop-test", "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=ci"})
+			tp, err := telemetry.New(context.Background(), telemetry.Options{ServiceName: "ignored", ServiceVersion: "1.2.3"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tp == nil {
+				t.Fatal("no provider although an endpoint is set")
+			}
+			consumed := make(chan struct{})
+			shopSvc := framework.NewService(shop, "shop")
+			framework.Handle(shopSvc, order, func(*framework.Context, struct{}) (struct{}, error) { return struct{}{}, nil })
+			deliverySvc := framework.NewService(delivery, "delivery")
+			framework.Subscribe(deliverySvc, "onOrdered", order.SuccessEvent(), func(*framework.Context, struct{}) error {
+				close(consumed)
+				return nil
+			})
+			rt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{shopSvc, deliverySvc},
+				framework.WithTracerProvider(tp))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := order.Invoke(rt.Client(context.Background()), struct{}{}); err != nil {
+				t.Fatal(err)
+			}
+			<-consumed
+			if err := rt.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := tp.Shutdown(context.Background()); err != nil { // flushes the batch
+				t.Fatal(err)
+			}
+			spans, services := c.spans()
+			byName := map[string]*tracepb.Span{}
+			for i, s := range spans {
+				byName[s.Kind.String()+" "+s.Name] = s
+				if services[i] != "shop-test@ci" {
+					t.Errorf("span %s: resource service %q, want shop-test@ci (from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES)", s.Name, services[i])
+				}
+			}
+			client, server := byName["SPAN_KIND_CLIENT Shop.v1/order"], byName["SPAN_KIND_SERVER Shop.v1/order"]
+			consumer := byName["SPAN_KIND_CONSUMER process ordered"]
+			if client == nil || server == nil || consumer == nil {
+				t.Fatalf("spans %v: want the client, server and consumer spans", keys(byName))
+			}
+			if !bytes.Equal(server.ParentSpanId, client.SpanId) || !bytes.Equal(consumer.ParentSpanId, server.SpanId) {
+				t.Errorf("parents: server %s (client %s), consumer %s (server %s)", hex.EncodeToString(server.ParentSpanId),
+					hex.EncodeToString(client.SpanId), hex.EncodeToString(consumer.ParentSpanId), hex.EncodeToString(server.SpanId))
+			}
+			if !bytes.Equal(client.TraceId, consumer.TraceId) || len(client.ParentSpanId) != 0 {
+				t.Errorf("not one trace rooted at the client's invoke")
+			}
+		})
+	}
+}
+
+func keys(m map[string]*tracepb.Span) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
