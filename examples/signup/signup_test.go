@@ -16,12 +16,13 @@ import (
 	userv1 "github.com/purista-go/purista/examples/signup/services/user/v1"
 	usersvc "github.com/purista-go/purista/examples/signup/services/user/v1/service"
 	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 	"github.com/purista-go/purista/pkg/framework/memory"
 )
 
 type counter struct{ events, commands atomic.Int64 }
 
-func (c *counter) Observe(r framework.Record) {
+func (c *counter) Observe(r app.Record) {
 	switch r.Kind {
 	case "subscription":
 		c.events.Add(1)
@@ -33,7 +34,7 @@ func (c *counter) Observe(r framework.Record) {
 func TestSignUpMonolith(t *testing.T) {
 	ctx := context.Background()
 	obs := &counter{}
-	rt, err := framework.Start(ctx, memory.New(), []*framework.Service{usersvc.New(nil), emailsvc.New()}, framework.WithObserver(obs))
+	rt, err := framework.Start(ctx, memory.New(), []*framework.Service{usersvc.New(nil), emailsvc.New()}, app.WithObserver(obs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,7 +143,7 @@ type ServicesError struct {
 
 // Error names the mismatch and what to do.
 func (e *ServicesError) Error() string {
-	return fmt.Sprintf("purista.yaml lists %s, which %s does not run (it runs %s): register %s in %s (framework.Main) or remove %s from purista.yaml",
+	return fmt.Sprintf("purista.yaml lists %s, which %s does not run (it runs %s): register %s in %s (app.New) or remove %s from purista.yaml",
 		strings.Join(e.Missing, ", "), e.Main, strings.Join(e.Runs, ", "), them(e.Missing), e.Main, them(e.Missing))
 }
 

@@ -32,7 +32,7 @@ import (
 	"github.com/purista-go/purista/internal/preflight"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
-	"github.com/purista-go/purista/pkg/framework"
+	fwapp "github.com/purista-go/purista/pkg/framework/app"
 )
 
 // The names of the checks, in checklist order.
@@ -441,7 +441,7 @@ func profileBroker(m *project.Manifest, name string) (string, error) {
 		}
 		return "", usagef("%w %q: the profiles in purista.yaml are %s", ErrUnknownProfile, name, strings.Join(m.ProfileNames(), ", "))
 	}
-	kind, err := framework.BridgeKind(p.Bridge)
+	kind, err := fwapp.BridgeKind(p.Bridge)
 	if err != nil {
 		return "", usagef("profile %s: %w", name, err)
 	}
@@ -453,7 +453,7 @@ func profileBroker(m *project.Manifest, name string) (string, error) {
 
 // BrokerKind returns the broker kind for the broker checks: explicit when it is set
 // (it must agree with the scheme of rawURL, when there is one), else the kind of
-// rawURL's scheme (framework.BridgeKind: nats/tls → nats, amqp/amqps → amqp,
+// rawURL's scheme (fwapp.BridgeKind: nats/tls → nats, amqp/amqps → amqp,
 // mqtt/mqtts/tcp/ssl/ws/wss → mqtt), else "nats". Errors wrap ErrUsage.
 func BrokerKind(explicit, rawURL string) (string, error) {
 	return brokerKind(explicit, rawURL, "--broker-url")
@@ -472,7 +472,7 @@ func brokerKind(explicit, rawURL, source string) (string, error) {
 		}
 		return explicit, nil
 	}
-	kind, err := framework.BridgeKind(rawURL)
+	kind, err := fwapp.BridgeKind(rawURL)
 	if err != nil {
 		return "", usagef("%s: %w", source, err)
 	}

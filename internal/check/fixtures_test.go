@@ -128,7 +128,7 @@ func TestFixtures(t *testing.T) {
 			m := map[string]string{}
 			for _, c := range every {
 				m[c] = "purista.yaml lists Extra, which ./cmd/fixture does not run (it runs Front/v1, Back/v1): " +
-					"register it in ./cmd/fixture (framework.Main) or remove it from purista.yaml\n"
+					"register it in ./cmd/fixture (app.New) or remove it from purista.yaml\n"
 			}
 			return m
 		}()},

@@ -16,7 +16,7 @@ import (
 	"golang.org/x/tools/go/packages"
 
 	"github.com/purista-go/purista/internal/project"
-	"github.com/purista-go/purista/pkg/framework"
+	fwapp "github.com/purista-go/purista/pkg/framework/app"
 )
 
 // frameworkPath is the import path of the public framework package.
@@ -184,7 +184,7 @@ func (a *pkgAnalysis) literal(lit *ast.BasicLit) {
 }
 
 // redact masks the credentials in a URL.
-func redact(s string) string { return framework.RedactURL(s) }
+func redact(s string) string { return fwapp.RedactURL(s) }
 
 // calledFunc returns the package path and name of the function or method a call names.
 func calledFunc(call *ast.CallExpr, info *types.Info) (*types.Func, *types.Selection) {
@@ -222,11 +222,15 @@ func (a *pkgAnalysis) call(call *ast.CallExpr, info *types.Info) {
 			return
 		}
 	}
+	if path == frameworkPath+"/app" {
+		a.f.External = append(a.f.External, a.at(call.Pos(), "service %s calls app.%s: bridge and runtime are chosen by the app's main, not by a service", a.service, name))
+		return
+	}
 	if path != frameworkPath {
 		return
 	}
 	switch {
-	case sel == nil && (name == "NewBridge" || name == "Start" || name == "Run" || name == "ParseConfig"):
+	case sel == nil && name == "Start":
 		a.f.External = append(a.f.External, a.at(call.Pos(), "service %s calls framework.%s: bridge and runtime are chosen by the app's main, not by a service", a.service, name))
 	case sel == nil && (name == "Subscribe" || name == "SubscribeMessages"):
 		a.f.Subscriptions++

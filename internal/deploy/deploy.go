@@ -35,7 +35,7 @@ import (
 
 	"github.com/purista-go/purista/internal/image"
 	"github.com/purista-go/purista/internal/project"
-	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 )
 
 // ErrUsage is wrapped by errors caused by bad input (unknown profile, bad flag value):
@@ -168,7 +168,7 @@ func NewPlan(m *project.Manifest, opts Options) (*Plan, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: --profile %q is not a profile of %s (profiles: %s)", ErrUsage, opts.Profile, project.FileName, profileList(m))
 	}
-	kind, err := framework.BridgeKind(prof.Bridge)
+	kind, err := app.BridgeKind(prof.Bridge)
 	if err != nil {
 		return nil, fmt.Errorf("%w: profiles.%s.bridge in %s: %w", ErrUsage, opts.Profile, project.FileName, err)
 	}

@@ -5,12 +5,12 @@ import (
 	"strings"
 
 	"github.com/purista-go/purista/internal/project"
-	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 )
 
 // AllBridges returns the bridges a purista binary can link, memory first. Every binary
 // links the memory bridge; each other one is left out by the build tag
-// purista_no_<bridge> (see pkg/framework.NewBridge).
+// purista_no_<bridge> (see NewBridge in pkg/framework/app).
 func AllBridges() []string { return []string{"memory", "nats", "amqp", "mqtt"} }
 
 // BridgeTags returns the bridges the binary for profile links, in the order of
@@ -29,7 +29,7 @@ func BridgeTags(m *project.Manifest, profile string) (bridges, tags []string, er
 		}
 		return nil, nil, fmt.Errorf("%w: --profile %q is not a profile of %s (profiles: %s)", ErrUsage, profile, project.FileName, known)
 	}
-	kind, err := framework.BridgeKind(p.Bridge)
+	kind, err := app.BridgeKind(p.Bridge)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: profiles.%s.bridge in %s: %v", ErrUsage, profile, project.FileName, err)
 	}

@@ -20,7 +20,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
-	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 )
 
 // DefaultTimeout bounds Check when its caller gives no timeout.
@@ -64,19 +64,19 @@ func invalidf(format string, args ...any) error {
 }
 
 // Validate checks that rawURL names a broker, without connecting: a scheme of
-// framework.BridgeKind other than memory, a host, and a port (when given) that is a
+// app.BridgeKind other than memory, a host, and a port (when given) that is a
 // number from 1 to 65535 — for NATS, of every server of a comma-separated list. It
 // returns the broker kind. Errors wrap ErrInvalid and show the URL only masked.
 func Validate(rawURL string) (string, error) {
-	kind, err := framework.BridgeKind(rawURL)
+	kind, err := app.BridgeKind(rawURL)
 	if err != nil {
 		if p := rawPort(rawURL); p != "" {
-			return "", invalidf("port %q of %s is not a number from 1 to 65535", p, framework.RedactURL(rawURL))
+			return "", invalidf("port %q of %s is not a number from 1 to 65535", p, app.RedactURL(rawURL))
 		}
 		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if kind == "memory" {
-		return "", invalidf("%s is the in-memory bridge, not a broker", framework.RedactURL(rawURL))
+		return "", invalidf("%s is the in-memory bridge, not a broker", app.RedactURL(rawURL))
 	}
 	if _, err := endpoints(kind, rawURL); err != nil {
 		return "", err
@@ -121,7 +121,7 @@ func endpoints(kind, rawURL string) ([]string, error) {
 	first, err := url.Parse(parts[0])
 	if err != nil {
 		// url.Error quotes the URL, password included: never show it.
-		return nil, invalidf("%s does not parse as a URL: give e.g. %s", framework.RedactURL(rawURL), example(kind))
+		return nil, invalidf("%s does not parse as a URL: give e.g. %s", app.RedactURL(rawURL), example(kind))
 	}
 	var out []string
 	for i, p := range parts {
@@ -135,17 +135,17 @@ func endpoints(kind, rawURL string) ([]string, error) {
 				p = first.Scheme + "://" + p
 			}
 			if u, err = url.Parse(p); err != nil {
-				return nil, invalidf("server %d of %s does not parse as a URL", i+1, framework.RedactURL(rawURL))
+				return nil, invalidf("server %d of %s does not parse as a URL", i+1, app.RedactURL(rawURL))
 			}
 		}
 		if u.Hostname() == "" {
-			return nil, invalidf("%s names no host: give e.g. %s", framework.RedactURL(rawURL), example(kind))
+			return nil, invalidf("%s names no host: give e.g. %s", app.RedactURL(rawURL), example(kind))
 		}
 		port := u.Port()
 		if port == "" {
 			port = defaultPort(u.Scheme)
 		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return nil, invalidf("port %q of %s is not a number from 1 to 65535", port, framework.RedactURL(rawURL))
+			return nil, invalidf("port %q of %s is not a number from 1 to 65535", port, app.RedactURL(rawURL))
 		}
 		out = append(out, net.JoinHostPort(u.Hostname(), port))
 	}
@@ -200,12 +200,12 @@ func Check(ctx context.Context, rawURL string, timeout time.Duration) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	red := framework.NewRedactor(rawURL)
+	red := app.NewRedactor(rawURL)
 	fail := func(handshake bool, err error) error {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within %v", timeout)
 		}
-		return &Error{URL: framework.RedactURL(rawURL), Kind: kind, Handshake: handshake, Err: red.Error(err)}
+		return &Error{URL: app.RedactURL(rawURL), Kind: kind, Handshake: handshake, Err: red.Error(err)}
 	}
 	hosts, _ := endpoints(kind, rawURL) // Validate parsed them
 	if err := dialAny(ctx, hosts); err != nil {

@@ -12,12 +12,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 )
 
 // Event is one line of the app's event stream (type "record", "log" or "state"); see
 // package framework, EventStream.
-type Event = framework.StreamLine
+type Event = app.StreamLine
 
 // DefaultGrace is how long Stop waits after SIGTERM before it sends SIGKILL when no
 // grace period is given.

@@ -18,6 +18,9 @@ import (
 // frameworkImport is the import path of the framework package in user code.
 const frameworkImport = FrameworkModule + "/pkg/framework"
 
+// appImport is the import path of the package that runs the services in main.go.
+const appImport = FrameworkModule + "/pkg/framework/app"
+
 // addImport returns src with `alias "path"` imported (unchanged when path already is).
 func addImport(file string, src []byte, alias, path string) ([]byte, error) {
 	fset := token.NewFileSet()
@@ -84,29 +87,28 @@ func insertRegistration(file string, src []byte, stmt func(svcVar string) string
 	return nil, fmt.Errorf("%s has no func New that ends with `return svc`, where purista adds registrations: restore that shape, or register by hand", file)
 }
 
-// appendMainArg adds arg to the framework.Main(…) call of a main.go.
+// appendMainArg adds arg to the app.New(…) call of a main.go (package
+// pkg/framework/app, under whatever name main.go imports it).
 func appendMainArg(file string, src []byte, arg string) ([]byte, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, file, src, parser.ParseComments)
 	if err != nil {
 		return nil, notValidGo(err)
 	}
-	fwName := importName(f, frameworkImport, "framework")
+	appName := importName(f, appImport, "app")
 	var call *ast.CallExpr
 	ast.Inspect(f, func(n ast.Node) bool {
 		c, ok := n.(*ast.CallExpr)
 		if !ok || call != nil {
 			return call == nil
 		}
-		if sel, ok := c.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Main" {
-			if x, ok := sel.X.(*ast.Ident); ok && x.Name == fwName {
-				call = c
-			}
+		if isSelector(c.Fun, appName, "New") {
+			call = c
 		}
 		return true
 	})
 	if call == nil || call.Ellipsis.IsValid() {
-		return nil, fmt.Errorf("%s has no %s.Main(…) call listing the services: add %s to it by hand", file, fwName, arg)
+		return nil, fmt.Errorf("%s has no %s.New(…) call listing the services: add %s to it by hand", file, appName, arg)
 	}
 	rparen := fset.Position(call.Rparen).Offset
 	if len(call.Args) == 0 {

@@ -86,7 +86,8 @@ func listTree(t *testing.T, root string) string {
 
 func TestGoSourceEdits(t *testing.T) {
 	t.Parallel()
-	main := "package main\n\nimport \"github.com/purista-go/purista/pkg/framework\"\n\nfunc main() {\n\tframework.Main(a.New())\n}\n"
+	main := "package main\n\nimport \"github.com/purista-go/purista/pkg/framework/app\"\n\nfunc main() {\n\tapp.New(a.New()).Main()\n}\n"
+	aliased := "package main\n\nimport run \"github.com/purista-go/purista/pkg/framework/app\"\n\nfunc main() {\n\tx := run.New(\n\t\ta.New(),\n\t)\n\tx.Main()\n}\n"
 	tests := []struct {
 		name string
 		edit func() ([]byte, error)
@@ -95,10 +96,12 @@ func TestGoSourceEdits(t *testing.T) {
 		{name: "import into a single import", edit: func() ([]byte, error) { return addImport("m.go", []byte(main), "x", "example.com/x") },
 			want: "import x \"example.com/x\""},
 		{name: "import already there", edit: func() ([]byte, error) {
-			return addImport("m.go", []byte(main), "framework", "github.com/purista-go/purista/pkg/framework")
+			return addImport("m.go", []byte(main), "app", "github.com/purista-go/purista/pkg/framework/app")
 		}, want: main},
 		{name: "main arg without trailing comma", edit: func() ([]byte, error) { return appendMainArg("m.go", []byte(main), "b.New()") },
-			want: "a.New(),\nb.New(),\n)"},
+			want: "a.New(),\nb.New(),\n).Main()"},
+		{name: "main arg with the app package renamed and a trailing comma", edit: func() ([]byte, error) { return appendMainArg("m.go", []byte(aliased), "b.New()") },
+			want: "a.New(),\n\tb.New(),\n)\n\tx.Main()"},
 		{name: "registration before return", edit: func() ([]byte, error) {
 			src := "package service\n\nfunc New() *S {\n\ts := x()\n\treturn s\n}\n"
 			return insertRegistration("s.go", []byte(src), func(v string) string { return "reg(" + v + ")" })
@@ -119,13 +122,17 @@ func TestGoSourceEdits(t *testing.T) {
 	if _, err := insertRegistration("s.go", []byte("package service\n\nfunc New() {}\n"), func(string) string { return "" }); err == nil {
 		t.Error("insertRegistration without return: no error")
 	}
+	old := "package main\n\nimport \"github.com/purista-go/purista/pkg/framework\"\n\nfunc main() {\n\tframework.Main(a.New())\n}\n"
+	if _, err := appendMainArg("m.go", []byte(old), "b.New()"); err == nil || !strings.Contains(err.Error(), "has no app.New(…) call listing the services: add b.New() to it by hand") {
+		t.Errorf("appendMainArg without app.New: %v", err)
+	}
 }
 
 // TestGoSourceEditsOnBrokenFiles: a file that does not parse is named with its line,
 // and the error says what to do.
 func TestGoSourceEditsOnBrokenFiles(t *testing.T) {
 	t.Parallel()
-	broken := []byte("package main\n\nimport (\n\t\"x\"\n\nfunc main() {\n\tframework.Main(a.New())\n}\n")
+	broken := []byte("package main\n\nimport (\n\t\"x\"\n\nfunc main() {\n\tapp.New(a.New()).Main()\n}\n")
 	tests := []struct {
 		name string
 		edit func() ([]byte, error)

@@ -175,6 +175,12 @@ func TestImportRules(t *testing.T) {
 			}
 			return ""
 		}},
+		{"the service-author package links no transport", func(pkg, imp string) string {
+			if pkg == fw && within(imp, append(bridges, "github.com/nats-io", "github.com/rabbitmq", "github.com/eclipse/paho.golang")...) {
+				return "pkg/framework is what contracts and services import: bridges are built by pkg/framework/app"
+			}
+			return ""
+		}},
 		{"only internal/cli knows cobra", func(pkg, imp string) string {
 			if within(imp, "github.com/spf13/cobra", "github.com/spf13/pflag") && !within(pkg, module+"/internal/cli") {
 				return "only internal/cli may use cobra"
@@ -213,7 +219,8 @@ func TestImportRules(t *testing.T) {
 }
 
 // TestBridgeBuildTags checks that the build tags purista_no_{nats,amqp,mqtt} leave the
-// client libraries of those bridges out of pkg/framework, and only those.
+// client libraries of those bridges out of pkg/framework/app (the runner, which builds
+// the bridge a process is started with), and only those.
 func TestBridgeBuildTags(t *testing.T) {
 	clients := map[string][]string{ // bridge → module paths only it links
 		"nats": {"github.com/nats-io/nats.go", "github.com/nats-io/nkeys"},
@@ -234,7 +241,7 @@ func TestBridgeBuildTags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			deps := goList(t, "-deps", "-tags="+strings.Join(tt.tags, ","), module+"/pkg/framework")
+			deps := goList(t, "-deps", "-tags="+strings.Join(tt.tags, ","), module+"/pkg/framework/app")
 			has := func(mod string) bool {
 				return slices.ContainsFunc(deps, func(p listedPackage) bool {
 					return p.ImportPath == mod || strings.HasPrefix(p.ImportPath, mod+"/")
@@ -243,11 +250,11 @@ func TestBridgeBuildTags(t *testing.T) {
 			for kind, mods := range clients {
 				want := slices.Contains(tt.linked, kind)
 				if got := has(module + "/pkg/framework/" + kind); got != want {
-					t.Errorf("-tags=%s: pkg/framework links the %s bridge: %v, want %v", strings.Join(tt.tags, ","), kind, got, want)
+					t.Errorf("-tags=%s: pkg/framework/app links the %s bridge: %v, want %v", strings.Join(tt.tags, ","), kind, got, want)
 				}
 				for _, mod := range mods {
 					if got := has(mod); got != want {
-						t.Errorf("-tags=%s: pkg/framework links %s (%s bridge): %v, want %v", strings.Join(tt.tags, ","), mod, kind, got, want)
+						t.Errorf("-tags=%s: pkg/framework/app links %s (%s bridge): %v, want %v", strings.Join(tt.tags, ","), mod, kind, got, want)
 					}
 				}
 			}

@@ -105,10 +105,12 @@ var (
 	// ErrZeroRef: a zero CommandRef or EventRef was used. Declare refs with
 	// framework.Command and framework.Event.
 	ErrZeroRef = errors.New("zero command or event reference: declare it with framework.Command or framework.Event")
+	// ErrConfig: a setting is invalid, such as an HTTP endpoint that needs an
+	// authenticator none is configured for, or (package app) a flag or PURISTA_*
+	// variable.
+	ErrConfig = errors.New("invalid configuration")
 	// ErrInvalidDefinition: a service, command or subscription definition is inconsistent.
 	ErrInvalidDefinition = errors.New("invalid service definition")
-	// ErrUnknownService: a requested service is not part of the application.
-	ErrUnknownService = errors.New("unknown service")
 )
 
 // ValidationIssue is one failed check of input validation, as sent in a 400's data.

@@ -67,54 +67,58 @@ type SubscriptionInfo struct {
 	Retry         bridge.RetryPolicy `json:"retry"`
 }
 
-// SubscriptionOption configures a subscription.
-type SubscriptionOption func(*bridge.Subscription)
+// SubscriptionOption configures a subscription (see Subscribe).
+type SubscriptionOption func(*subscriptionSettings)
+
+// subscriptionSettings is what subscription options set: the subscription as the bridge
+// registers it.
+type subscriptionSettings struct{ sub bridge.Subscription }
 
 // EveryInstance delivers each message to every running instance of the service instead
 // of to one of them (the default: instances share the subscription).
 func EveryInstance() SubscriptionOption {
-	return func(s *bridge.Subscription) { s.EveryInstance = true }
+	return func(s *subscriptionSettings) { s.sub.EveryInstance = true }
 }
 
 // Durable makes the bridge keep messages while no instance runs (JetStream, durable AMQP
 // queues). It is on by default for shared subscriptions.
-func Durable(on bool) SubscriptionOption { return func(s *bridge.Subscription) { s.Durable = on } }
+func Durable(on bool) SubscriptionOption { return func(s *subscriptionSettings) { s.sub.Durable = on } }
 
 // WithRetry sets the redelivery policy for handler failures; after MaxAttempts deliveries
 // the message goes to the subscription's dead-letter destination with the last error as
 // reason. The default is 5 attempts with exponential backoff from 100 ms.
 func WithRetry(p bridge.RetryPolicy) SubscriptionOption {
-	return func(s *bridge.Subscription) { s.Retry = p }
+	return func(s *subscriptionSettings) { s.sub.Retry = p }
 }
 
 // FromSender narrows the subscription to messages sent by the given service (and version
 // and target when not empty).
 func FromSender(service, version, target string) SubscriptionOption {
-	return func(s *bridge.Subscription) {
-		s.Filter.Sender = bridge.AddressFilter{ServiceName: service, ServiceVersion: version, ServiceTarget: target}
+	return func(s *subscriptionSettings) {
+		s.sub.Filter.Sender = bridge.AddressFilter{ServiceName: service, ServiceVersion: version, ServiceTarget: target}
 	}
 }
 
 // ToReceiver narrows the subscription to messages addressed to the given service.
 func ToReceiver(service, version, target string) SubscriptionOption {
-	return func(s *bridge.Subscription) {
-		s.Filter.Receiver = bridge.AddressFilter{ServiceName: service, ServiceVersion: version, ServiceTarget: target}
+	return func(s *subscriptionSettings) {
+		s.sub.Filter.Receiver = bridge.AddressFilter{ServiceName: service, ServiceVersion: version, ServiceTarget: target}
 	}
 }
 
 // OfMessageType narrows the subscription to one message type.
 func OfMessageType(t wire.MessageType) SubscriptionOption {
-	return func(s *bridge.Subscription) { s.Filter.MessageType = t }
+	return func(s *subscriptionSettings) { s.sub.Filter.MessageType = t }
 }
 
 // ForPrincipal narrows the subscription to messages of one principal.
 func ForPrincipal(id string) SubscriptionOption {
-	return func(s *bridge.Subscription) { s.Filter.PrincipalID = id }
+	return func(s *subscriptionSettings) { s.sub.Filter.PrincipalID = id }
 }
 
 // ForTenant narrows the subscription to messages of one tenant.
 func ForTenant(id string) SubscriptionOption {
-	return func(s *bridge.Subscription) { s.Filter.TenantID = id }
+	return func(s *subscriptionSettings) { s.sub.Filter.TenantID = id }
 }
 
 type subscriptionBinding struct {
@@ -168,9 +172,11 @@ func subscribe(svc *Service, name string, sub bridge.Subscription, fn func(*Cont
 		return
 	}
 	sub.Durable = true
+	set := subscriptionSettings{sub: sub}
 	for _, o := range opts {
-		o(&sub)
+		o(&set)
 	}
+	sub = set.sub
 	if sub.Filter == (bridge.Filter{}) {
 		svc.addError(fmt.Errorf("subscription %s has no filter: give an event or at least one filter option", name))
 		return

@@ -27,7 +27,7 @@ var Greet = framework.Command[GreetIn, GreetOut](Greeter, "greet",
 
 // Example shows a service defined once and called through the in-memory bridge. The same
 // service runs unchanged on NATS, AMQP or MQTT: only the bridge passed to Start (or
-// PURISTA_BRIDGE, with framework.Main) changes.
+// PURISTA_BRIDGE, with package app) changes.
 func Example() {
 	svc := framework.NewService(Greeter, "greets people")
 	framework.Handle(svc, Greet, func(c *framework.Context, in GreetIn) (GreetOut, error) {
@@ -121,23 +121,4 @@ func ExampleNewHandledError() {
 	err := framework.NewHandledError(404, "user not found", map[string]string{"id": "42"})
 	fmt.Println(framework.StatusOf(err), err)
 	// Output: 404 handled error 404: user not found
-}
-
-// ExampleParseConfig reads the run-time configuration from flags and environment.
-func ExampleParseConfig() {
-	env := map[string]string{"PURISTA_BRIDGE": "nats://user:secret@127.0.0.1:4222", "PURISTA_SERVICES": "User"}
-	cfg, err := framework.ParseConfig([]string{"--log-level=debug"}, func(k string) string { return env[k] }, nil)
-	fmt.Println(framework.RedactURL(cfg.Bridge), cfg.Services, cfg.LogLevel, err)
-	// Output: nats://xxxxx@127.0.0.1:4222 [User] DEBUG <nil>
-}
-
-func ExampleRedactor() {
-	r := framework.NewRedactor("nats://S3CRETTOKEN@broker:4222")
-	fmt.Println(r.Active())
-	fmt.Println(r.Text("dial nats://S3CRETTOKEN@broker:4222: connection refused"))
-	fmt.Println(r.Error(errors.New("authorization S3CRETTOKEN rejected")))
-	// Output:
-	// true
-	// dial nats://xxxxx@broker:4222: connection refused
-	// authorization xxxxx rejected
 }

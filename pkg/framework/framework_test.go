@@ -1,9 +1,7 @@
 package framework_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -15,85 +13,31 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/internal/echotest"
 	"github.com/purista-go/purista/pkg/framework/memory"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
-type echoIn struct {
-	Text string `json:"text" jsonschema:"minLength=1"`
-	Mode string `json:"mode,omitempty"`
-}
-
-type echoOut struct {
-	Text        string `json:"text"`
-	Principal   string `json:"principal,omitempty"`
-	Tenant      string `json:"tenant,omitempty"`
-	TraceID     string `json:"traceId,omitempty"`
-	Constrained string `json:"constrained,omitempty" jsonschema:"maxLength=3"`
-}
-
-var (
-	echoContract = framework.NewContract("Echo", "1")
-	echo         = framework.Command[echoIn, echoOut](echoContract, "echo", framework.WithSuccessEvent("echoed"))
-	// stall is echo with a short timeout, for the cases that run out of time (mode
-	// "block"); echo keeps the default timeout, so that no answer depends on load.
-	stall   = framework.Command[echoIn, echoOut](echoContract, "stall", framework.WithTimeout(300*time.Millisecond))
-	relay   = framework.Command[echoIn, echoOut](framework.NewContract("Relay", "1"), "relay")
-	missing = framework.Command[echoIn, echoOut](framework.NewContract("Nobody", "1"), "nothing", framework.WithTimeout(time.Hour))
+type (
+	echoIn    = echotest.In
+	echoOut   = echotest.Out
+	logBuffer = echotest.LogBuffer
 )
 
-func echoService() *framework.Service {
-	svc := framework.NewService(echoContract, "echoes")
-	h := func(c *framework.Context, in echoIn) (echoOut, error) {
-		switch in.Mode {
-		case "block": // until the deadline (or a forced stop) ends the context
-			<-c.Done()
-			return echoOut{}, c.Err()
-		case "handled":
-			return echoOut{}, framework.NewHandledError(409, "conflict on "+in.Text, map[string]string{"text": in.Text})
-		case "unhandled":
-			return echoOut{}, errors.New("database password is hunter2")
-		case "panic":
-			panic("boom")
-		case "badOutput":
-			return echoOut{Text: in.Text, Constrained: "too long"}, nil
-		}
-		return echoOut{Text: in.Text, Principal: c.PrincipalID(), Tenant: c.TenantID(), TraceID: c.TraceID()}, nil
-	}
-	framework.Handle(svc, echo, h)
-	framework.Handle(svc, stall, h)
-	return svc
-}
+var (
+	echoContract = echotest.EchoContract
+	echo         = echotest.Echo
+	stall        = echotest.Stall
+	relay        = echotest.Relay
+	echoService  = echotest.EchoService
+	relayService = echotest.RelayService
+	missing      = framework.Command[echoIn, echoOut](framework.NewContract("Nobody", "1"), "nothing", framework.WithTimeout(time.Hour))
+)
 
-func relayService() *framework.Service {
-	svc := framework.NewService(framework.NewContract("Relay", "1"), "relays to Echo")
-	framework.Handle(svc, relay, func(c *framework.Context, in echoIn) (echoOut, error) {
-		return echo.Invoke(c, in)
-	})
-	return svc
-}
-
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func start(t *testing.T, opts ...framework.Option) (*framework.Runtime, *logBuffer) {
+func start(t *testing.T, opts ...framework.StartOption) (*framework.Runtime, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	opts = append([]framework.Option{framework.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)
+	opts = append([]framework.StartOption{framework.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)
 	rt, err := framework.Start(context.Background(), memory.New(), []*framework.Service{echoService(), relayService()}, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -364,25 +308,5 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func TestObserverRecords(t *testing.T) {
-	var buf logBuffer
-	stream := framework.NewEventStream(&buf)
-	rt, _ := start(t, framework.WithObserver(stream))
-	if _, err := relay.Invoke(rt.Client(context.Background()), echoIn{Text: "o"}); err != nil {
-		t.Fatal(err)
-	}
-	var kinds []string
-	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		var l framework.StreamLine
-		if err := json.Unmarshal([]byte(line), &l); err != nil {
-			t.Fatalf("bad line %q: %v", line, err)
-		}
-		kinds = append(kinds, l.Record.From.ServiceName+"->"+l.Record.To.ServiceName)
-	}
-	if strings.Join(kinds, ",") != "Relay->Echo,client->Relay" {
-		t.Fatalf("records %v", kinds)
 	}
 }

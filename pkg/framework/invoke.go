@@ -12,6 +12,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/internal/jsonx"
+	"github.com/purista-go/purista/pkg/framework/internal/runopts"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -150,7 +151,7 @@ func (e *emitter) Emit(ctx context.Context, ev OutgoingEvent) (err error) {
 	r.stampTrace(ctx, msg, e.parent)
 	start := time.Now()
 	err = r.bridge.Emit(ctx, msg)
-	r.observe(Record{Time: start, Kind: "event", MessageType: msg.MessageType, From: msg.Sender, EventName: ev.Name,
+	r.observe(runopts.Record{Time: start, Kind: "event", MessageType: msg.MessageType, From: msg.Sender, EventName: ev.Name,
 		Status: StatusOf(err), Latency: time.Since(start), TraceID: msg.TraceID, Error: errText(err)})
 	if err != nil {
 		return fmt.Errorf("emit %s: %w", ev.Name, err)

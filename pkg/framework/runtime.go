@@ -16,6 +16,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/internal/jsonx"
+	"github.com/purista-go/purista/pkg/framework/internal/runopts"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -29,69 +30,54 @@ type Runtime struct {
 	tracer   trace.Tracer
 	tracing  bool
 	prop     propagation.TextMapPropagator
-	observer Observer
+	observer runopts.Observer
 	client   wire.Address
-	secrets  []string // credentials of the bridge's URL (WithBridgeURL), kept out of health output
+	secrets  []string // credentials of the bridge's URL, kept out of health output
 
 	mu       sync.Mutex
 	regs     []bridge.Registration
 	shutdown bool
 }
 
-// Option configures a Runtime.
-type Option func(*Runtime)
+// StartOption configures a Runtime (see Start).
+type StartOption func(*runopts.Settings)
 
-// WithLogger sets the logger (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(r *Runtime) { r.log = l } }
+// WithLogger sets the runtime's logger (default slog.Default()).
+func WithLogger(l *slog.Logger) StartOption { return func(s *runopts.Settings) { s.Logger = l } }
 
 // WithTracerProvider makes the runtime create OpenTelemetry spans for every invoke,
 // command handling, emit and subscription delivery (docs/observability.md), linked across
 // services through the W3C traceparent carried in the envelope's otp field. Without it no
 // spans are recorded, but the W3C trace context and PURISTA's traceId still propagate.
-func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(r *Runtime) {
-		r.tracer = tp.Tracer("github.com/purista-go/purista")
-		r.tracing = true
-	}
+func WithTracerProvider(tp trace.TracerProvider) StartOption {
+	return func(s *runopts.Settings) { s.TracerProvider = tp }
 }
-
-// WithObserver sends a Record of every handled command, subscription delivery and
-// emitted event to o (used by `purista dev` to draw the message stream).
-func WithObserver(o Observer) Option { return func(r *Runtime) { r.observer = o } }
 
 // WithClientAddress sets the sender address of invocations and events made through a
 // Client from Runtime.Client (default: service "client", version "1", target "invoke").
-func WithClientAddress(a wire.Address) Option { return func(r *Runtime) { r.client = a } }
-
-// Observer receives records of what the runtime does. Observe is called concurrently
-// from handler goroutines and must not block.
-type Observer interface {
-	Observe(rec Record)
-}
-
-// Record describes one handled message.
-type Record struct {
-	Time        time.Time        `json:"time"`
-	Kind        string           `json:"kind"` // "command", "subscription" or "event"
-	MessageType wire.MessageType `json:"messageType"`
-	From        wire.Address     `json:"from"`
-	To          wire.Address     `json:"to"`
-	EventName   string           `json:"eventName,omitempty"`
-	Status      int              `json:"status"`
-	Latency     time.Duration    `json:"latency"`
-	TraceID     string           `json:"traceId,omitempty"`
-	Error       string           `json:"error,omitempty"`
+func WithClientAddress(a wire.Address) StartOption {
+	return func(s *runopts.Settings) { s.Client = a }
 }
 
 // Start starts b (if it is not started yet), registers every command and subscription of
 // services on it and announces them with PURISTA's info messages. It fails without
 // side effects left behind when a service definition is invalid (see Service.Err).
-func Start(ctx context.Context, b bridge.EventBridge, services []*Service, opts ...Option) (*Runtime, error) {
-	r := &Runtime{bridge: b, services: services, log: slog.Default(),
-		tracer: noop.NewTracerProvider().Tracer(""), prop: propagation.TraceContext{},
-		client: wire.Address{ServiceName: "client", ServiceVersion: "1", ServiceTarget: "invoke"}}
+func Start(ctx context.Context, b bridge.EventBridge, services []*Service, opts ...StartOption) (*Runtime, error) {
+	var set runopts.Settings
 	for _, o := range opts {
-		o(r)
+		o(&set)
+	}
+	r := &Runtime{bridge: b, services: services, log: set.Logger,
+		tracer: noop.NewTracerProvider().Tracer(""), prop: propagation.TraceContext{},
+		observer: set.Observer, secrets: set.Secrets, client: set.Client}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	if set.TracerProvider != nil {
+		r.tracer, r.tracing = set.TracerProvider.Tracer("github.com/purista-go/purista"), true
+	}
+	if r.client == (wire.Address{}) {
+		r.client = wire.Address{ServiceName: "client", ServiceVersion: "1", ServiceTarget: "invoke"}
 	}
 	var errs []error
 	seen := map[string]bool{}
@@ -267,7 +253,7 @@ func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) b
 			out, err = r.safeCall(r.newDelivery(ctx, s, self, c.def.name, logAttrs, cmd, cp.Parameter), h, cp.Payload)
 		}
 		resp = r.response(ctx, cmd, self, c.def.successEvent, out, err)
-		r.observe(Record{Time: start, Kind: "command", MessageType: wire.TypeCommand, From: cmd.Sender, To: self,
+		r.observe(runopts.Record{Time: start, Kind: "command", MessageType: wire.TypeCommand, From: cmd.Sender, To: self,
 			Status: StatusOf(err), Latency: time.Since(start), TraceID: cmd.TraceID, Error: errText(err)})
 		return resp
 	}
@@ -350,14 +336,14 @@ func (r *Runtime) subscriptionHandler(s *Service, sb *subscriptionBinding) bridg
 				r.log.Warn("subscription failed", append([]any{slog.String("subscription", self.String()),
 					slog.String("traceId", msg.TraceID)}, errorAttrs(err)...)...)
 			}
-			r.observe(Record{Time: start, Kind: "subscription", MessageType: msg.MessageType, From: msg.Sender, To: self,
+			r.observe(runopts.Record{Time: start, Kind: "subscription", MessageType: msg.MessageType, From: msg.Sender, To: self,
 				EventName: msg.EventName, Status: StatusOf(err), Latency: time.Since(start), TraceID: msg.TraceID, Error: errText(err)})
 		}()
 		return sb.handler(hc, msg)
 	}
 }
 
-func (r *Runtime) observe(rec Record) {
+func (r *Runtime) observe(rec runopts.Record) {
 	if r.observer != nil {
 		r.observer.Observe(rec)
 	}

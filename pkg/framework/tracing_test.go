@@ -203,7 +203,7 @@ func TestTraceContinuedFromTypeScript(t *testing.T) {
 				}
 				inTrace, inSpan := traceParentParts(t, wire.TraceParent(in))
 				rec := tracetest.NewSpanRecorder()
-				var opts []framework.Option
+				var opts []framework.StartOption
 				if tracing {
 					tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 					t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })

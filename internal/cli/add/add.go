@@ -86,7 +86,7 @@ func newCmdService(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command
 		Short: "Add a service: contract and implementation packages, registered in main.go",
 		Long: `Add service NAME, version N (default 1): services/<name>/v<N> (the contract other
 services import) and services/<name>/v<N>/service (the implementation), listed in
-purista.yaml and passed to framework.Main in the project's main.go.`,
+purista.yaml and passed to app.New in the project's main.go.`,
 		Example: `  purista add service Billing
   purista add service Billing --version 2
   purista add service Billing --dry-run`,

@@ -305,7 +305,7 @@ func TestBuildRefusesServiceNotInBinary(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"every service", nil, []string{"purista.yaml is missing from the binary: Ghost is listed", "./cmd/signup does not run it", `unknown service "Ghost"`, "framework.Main"}},
+		{"every service", nil, []string{"purista.yaml is missing from the binary: Ghost is listed", "./cmd/signup does not run it", `unknown service "Ghost"`, "app.New"}},
 		{"one per service", []string{"--services", "each"}, []string{"Ghost is listed"}},
 		{"the missing one", []string{"--services", "Ghost,User"}, []string{"Ghost is listed"}},
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/image"
 	"github.com/purista-go/purista/internal/project"
-	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 )
 
 // ErrMissingService is wrapped by the error of a build whose image would run a service
@@ -69,11 +69,11 @@ func checkServices(ctx context.Context, bin, root, main string, names []string) 
 	return cmdutil.WithHint(
 		fmt.Errorf("%w: %s, but the binary of %s does not run %s (it says: %s); no image was written",
 			ErrMissingService, listed(missing), main, pronoun(missing), said),
-		fmt.Sprintf("Pass the service to framework.Main in %s, or remove it from %s.", main, project.FileName))
+		fmt.Sprintf("Pass the service to app.New in %s, or remove it from %s.", main, project.FileName))
 }
 
 // selectIn runs bin --services names --openapi-out FILE. It reports unknown when the
-// binary exits with framework.ExitConfig naming an unknown service, with the binary's
+// binary exits with app.ExitConfig naming an unknown service, with the binary's
 // last error line; another failure is an error.
 func selectIn(ctx context.Context, bin, root string, names []string) (unknown bool, said string, err error) {
 	tmp, err := os.MkdirTemp("", "purista-services-*")
@@ -94,7 +94,7 @@ func selectIn(ctx context.Context, bin, root string, names []string) (unknown bo
 	}
 	said = lastLine(out.String())
 	var ee *exec.ExitError
-	if errors.As(runErr, &ee) && ee.ExitCode() == framework.ExitConfig && strings.Contains(said, framework.ErrUnknownService.Error()) {
+	if errors.As(runErr, &ee) && ee.ExitCode() == app.ExitConfig && strings.Contains(said, app.ErrUnknownService.Error()) {
 		return true, strings.TrimPrefix(said, "Error: "), nil
 	}
 	return false, "", fmt.Errorf("checking the services of the binary: %s --services %s failed: %w\n%s", filepath.Base(bin), strings.Join(names, ","), runErr, strings.TrimSpace(out.String()))

@@ -19,7 +19,7 @@ import (
 	"github.com/purista-go/purista/internal/devenv"
 	"github.com/purista-go/purista/internal/preflight"
 	"github.com/purista-go/purista/internal/project"
-	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 )
 
 // Options are the parsed flags of `purista dev`.
@@ -186,15 +186,15 @@ func checkBrokerURL(broker, url string) error {
 	if url == "" {
 		return nil
 	}
-	kind, err := framework.BridgeKind(url)
+	kind, err := app.BridgeKind(url)
 	switch {
 	case err != nil:
-		return cmdutil.UsageErrorf("--broker-url %s: %v", framework.RedactURL(url), err)
+		return cmdutil.UsageErrorf("--broker-url %s: %v", app.RedactURL(url), err)
 	case kind == "memory":
-		return cmdutil.UsageErrorf("--broker-url %q is the in-memory bridge: give a broker, e.g. nats://127.0.0.1:4222", framework.RedactURL(url))
+		return cmdutil.UsageErrorf("--broker-url %q is the in-memory bridge: give a broker, e.g. nats://127.0.0.1:4222", app.RedactURL(url))
 	case broker != "" && broker != kind:
 		return cmdutil.UsageErrorf("--broker %s contradicts --broker-url %s (a %s URL): drop --broker, or give a %s:// URL",
-			broker, framework.RedactURL(url), kind, broker)
+			broker, app.RedactURL(url), kind, broker)
 	}
 	if _, err := preflight.Validate(url); err != nil {
 		return cmdutil.UsageErrorf("--broker-url: %w", err)
@@ -274,7 +274,7 @@ func ApplyProfile(opts *Options, m *project.Manifest) error {
 	if changed == nil {
 		changed = func(string) bool { return false }
 	}
-	kind, err := framework.BridgeKind(p.Bridge)
+	kind, err := app.BridgeKind(p.Bridge)
 	if err != nil {
 		return fmt.Errorf("profile %s: %w", opts.Profile, err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
-	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 	"github.com/purista-go/purista/pkg/framework/mqtt/mqttembed"
 	"github.com/purista-go/purista/pkg/framework/nats/natsembed"
 )
@@ -55,7 +55,7 @@ type Broker struct {
 
 // String describes the broker for the UI, with any password masked.
 func (b *Broker) String() string {
-	return fmt.Sprintf("%s %s (%s)", b.Kind, framework.RedactURL(b.URL), b.Source)
+	return fmt.Sprintf("%s %s (%s)", b.Kind, app.RedactURL(b.URL), b.Source)
 }
 
 // Close stops a broker that Provision started (container or embedded server); a broker
@@ -118,15 +118,15 @@ func Provision(ctx context.Context, opts ProvisionOptions) (*Broker, error) {
 	}
 	kind := opts.Kind
 	if url != "" {
-		k, err := framework.BridgeKind(url)
+		k, err := app.BridgeKind(url)
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", from, framework.RedactURL(url), err)
+			return nil, fmt.Errorf("%s %s: %w", from, app.RedactURL(url), err)
 		}
 		if k == "memory" {
-			return nil, fmt.Errorf("%s %q is the in-memory bridge: --distributed needs nats://, amqp:// or mqtt://", from, framework.RedactURL(url))
+			return nil, fmt.Errorf("%s %q is the in-memory bridge: --distributed needs nats://, amqp:// or mqtt://", from, app.RedactURL(url))
 		}
 		if kind != "" && kind != k {
-			return nil, fmt.Errorf("--broker %s does not match the broker URL %s (a %s URL)", kind, framework.RedactURL(url), k)
+			return nil, fmt.Errorf("--broker %s does not match the broker URL %s (a %s URL)", kind, app.RedactURL(url), k)
 		}
 		return &Broker{Kind: k, URL: url, Source: SourceURL}, nil
 	}

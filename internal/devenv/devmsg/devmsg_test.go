@@ -6,20 +6,20 @@ import (
 
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
-	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
 // TestTexts: how records, durations, builds and changes of the services read.
 func TestTexts(t *testing.T) {
-	rec := func(r framework.Record) runtime.Event { return runtime.Event{Type: "record", Record: &r} }
+	rec := func(r app.Record) runtime.Event { return runtime.Event{Type: "record", Record: &r} }
 	user := wire.Address{ServiceName: "User", ServiceTarget: "signUp"}
 	tests := []struct {
 		name, got, want string
 	}{
-		{"command record", FormatRecord(rec(framework.Record{Kind: "command", From: wire.Address{ServiceName: "client", ServiceTarget: "invoke"},
+		{"command record", FormatRecord(rec(app.Record{Kind: "command", From: wire.Address{ServiceName: "client", ServiceTarget: "invoke"},
 			To: user, Status: 200, Latency: 1450 * time.Microsecond, TraceID: "t1"})), "command client.invoke → User.signUp 200 1.45ms trace=t1"},
-		{"event record with an error", FormatRecord(rec(framework.Record{Kind: "event", From: user, EventName: "userSignedUp",
+		{"event record with an error", FormatRecord(rec(app.Record{Kind: "event", From: user, EventName: "userSignedUp",
 			Status: 500, Latency: 2 * time.Second, Error: "boom"})), "event User.signUp → event userSignedUp 500 2s error=boom"},
 		{"address without target", FormatAddress(wire.Address{ServiceName: "Email"}), "Email"},
 		{"sub-microsecond", Round(1500 * time.Nanosecond), "2µs"},

@@ -2,7 +2,7 @@ package supervise
 
 import (
 	"github.com/purista-go/purista/internal/devenv/devmsg"
-	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 )
 
 // redactor keeps the credentials of the broker URL out of everything `purista dev`
@@ -11,11 +11,11 @@ import (
 // second line of defence for what a process writes that the app does not control (a
 // panic, a library writing to stderr) and for the runner's own messages.
 type redactor struct {
-	framework.Redactor // the broker URL's credentials; none: nothing to do
+	app.Redactor // the broker URL's credentials; none: nothing to do
 }
 
 // newRedactor returns the redactor for bridgeURL.
-func newRedactor(bridgeURL string) redactor { return redactor{framework.NewRedactor(bridgeURL)} }
+func newRedactor(bridgeURL string) redactor { return redactor{app.NewRedactor(bridgeURL)} }
 
 // text returns s without the URL's credentials.
 func (r redactor) text(s string) string {

@@ -16,7 +16,7 @@ import (
 	"github.com/purista-go/purista/internal/devenv/ui"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
-	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 )
 
 // leakyMessages are runner messages of every kind whose texts quote rawURL and secret,
@@ -29,7 +29,7 @@ func leakyMessages(rawURL, secret string) []any {
 			Message: "dial " + rawURL + " refused",
 			Attrs: map[string]any{"url": rawURL, "error": "auth " + secret + " refused",
 				"conn": map[string]any{"servers": []any{rawURL}}, "n": float64(3)}}},
-		devmsg.UnitEventMsg{Unit: devmsg.MonolithUnit, Event: runtime.Event{Type: "record", Time: now, Record: &framework.Record{
+		devmsg.UnitEventMsg{Unit: devmsg.MonolithUnit, Event: runtime.Event{Type: "record", Time: now, Record: &app.Record{
 			Kind: "command", Status: 503, Error: "could not reach " + rawURL}}},
 		devmsg.HealthMsg{Unit: devmsg.MonolithUnit, Err: "unavailable: dial " + rawURL + " refused"},
 		devmsg.InfoMsg{Text: "broker " + rawURL + " refused " + secret, Error: true},

@@ -14,6 +14,7 @@ import (
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
 	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -36,7 +37,7 @@ func (c *clock) now() time.Time { return c.t }
 // goldenRecord is a record of the message stream at goldenT0 + ms milliseconds.
 func goldenRecord(ms int, from, to wire.Address, status int, latency time.Duration, trace string) RunnerMsg {
 	return RunnerMsg{devmsg.UnitEventMsg{Unit: devmsg.MonolithUnit, Event: runtime.Event{Type: "record",
-		Time: goldenT0.Add(time.Duration(ms) * time.Millisecond), Record: &framework.Record{Kind: "command", From: from, To: to,
+		Time: goldenT0.Add(time.Duration(ms) * time.Millisecond), Record: &app.Record{Kind: "command", From: from, To: to,
 			Status: status, Latency: latency, TraceID: trace}}}}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
 	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -98,7 +99,7 @@ func signupModel(t *testing.T, inv Invoker) Model {
 	m = nm.(Model)
 	now := time.Now()
 	rec := func(kind, from, fromT, to, toT string, status int) tea.Msg {
-		return RunnerMsg{devmsg.UnitEventMsg{Unit: devmsg.MonolithUnit, Event: runtime.Event{Type: "record", Time: now, Record: &framework.Record{
+		return RunnerMsg{devmsg.UnitEventMsg{Unit: devmsg.MonolithUnit, Event: runtime.Event{Type: "record", Time: now, Record: &app.Record{
 			Kind: kind, From: wire.Address{ServiceName: from, ServiceTarget: fromT}, To: wire.Address{ServiceName: to, ServiceTarget: toT},
 			Status: status, Latency: time.Millisecond, TraceID: "t1"}}}}
 	}

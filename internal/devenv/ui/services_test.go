@@ -13,6 +13,7 @@ import (
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
 	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
@@ -43,7 +44,7 @@ func TestServicesMsgShown(t *testing.T) {
 			msgs := []tea.Msg{RunnerMsg{devmsg.UnitStateMsg{Unit: units[0], State: devmsg.StateRunning, PID: 4242}},
 				ready(units[0], "User", "signUp"), ready(units[len(units)-1], "Email", "sendWelcome"),
 				RunnerMsg{devmsg.UnitEventMsg{Unit: units[0], Event: runtime.Event{Type: "record", Time: time.Now(),
-					Record: &framework.Record{Kind: "command", To: wire.Address{ServiceName: "User", ServiceTarget: "signUp"}, Status: 200}}}},
+					Record: &app.Record{Kind: "command", To: wire.Address{ServiceName: "User", ServiceTarget: "signUp"}, Status: 200}}}},
 				press("s"), press("s"), // log filter on Email
 				RunnerMsg{c}}
 			for _, msg := range msgs {

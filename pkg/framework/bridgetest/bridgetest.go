@@ -40,7 +40,7 @@ type Harness struct {
 	// receives an event from the broker (a well-formed customMessage injected this way must
 	// reach b's matching subscriptions). Optional; the garbage case is skipped without it.
 	InjectRaw func(t *testing.T, b bridge.EventBridge, raw []byte)
-	// BrokerURL returns the URL (a PURISTA_BRIDGE value, as framework.NewBridge reads it)
+	// BrokerURL returns the URL (a PURISTA_BRIDGE value, as app.NewBridge reads it)
 	// of the broker the bridges made for t connect to, for the cases that build a bridge
 	// from configuration: the credential case puts secrets into it in every form a URL
 	// carries them (password, token or user-only userinfo, ?token=) and checks that none

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 )
 
 // credentialForms are the ways a broker URL carries a credential; put returns base with
@@ -38,11 +39,11 @@ var credentialForms = []struct {
 }
 
 // caseCredentialsNeverShown puts a secret into the broker URL in each credential form and
-// checks that it appears nowhere, at two levels. The bridge itself (framework.NewBridge
+// checks that it appears nowhere, at two levels. The bridge itself (app.NewBridge
 // from the URL, logging at debug level): its constructor's and Start's errors, its log,
 // its Healthy error (also while the connection is cut, when the harness can cut it), and
 // the errors of Invoke, Emit and Close; the bridge must scrub what its client library
-// says. And the application (framework.Run, as PURISTA_BRIDGE configures it): its log,
+// says. And the application (App.Run of package app, as --bridge configures it): its log,
 // its error and the /healthz and /readyz bodies. The broker may refuse the credential;
 // then only the failure paths are checked.
 func caseCredentialsNeverShown(t *testing.T, h Harness) {
@@ -112,8 +113,7 @@ func bridgeShows(t *testing.T, h Harness, rawURL string) []string {
 			shown = append(shown, what+": "+err.Error())
 		}
 	}
-	b, err := framework.NewBridge(framework.Config{Bridge: rawURL, LocalDelivery: true},
-		slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	b, err := app.NewBridge(rawURL, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		return append(shown, "NewBridge: "+err.Error())
 	}
@@ -145,8 +145,8 @@ func appShows(t *testing.T, h Harness, rawURL string) []string {
 	ping := framework.Command[struct{}, struct{}](framework.NewContract(svcName, "1"), "ping", framework.WithTimeout(h.Wait))
 	svc := framework.NewService(framework.NewContract(svcName, "1"), "answers pings")
 	framework.Handle(svc, ping, func(*framework.Context, struct{}) (struct{}, error) { return struct{}{}, nil })
-	cfg := framework.Config{Bridge: rawURL, ShutdownTimeout: h.Wait, StartTimeout: h.Wait / 2,
-		LogLevel: slog.LevelDebug, LogFormat: "text", LocalDelivery: true}
+	args := []string{"--bridge=" + rawURL, "--shutdown-timeout=" + h.Wait.String(), "--start-timeout=" + (h.Wait / 2).String(),
+		"--log-level=debug", "--log-format=text", "--health-addr=off"}
 	logs, written := logFile(t)
 	var shown []string
 	ctx, cancel := context.WithCancel(h.ctx(t))
@@ -168,8 +168,8 @@ func appShows(t *testing.T, h Harness, rawURL string) []string {
 		}
 		shown = append(shown, cutHealth(t, h, func() (string, bool) { return get("/readyz") })...)
 	}
-	if err := framework.Run(ctx, cfg, []*framework.Service{svc}, framework.WithLogOutput(logs), framework.WithReady(ready)); err != nil {
-		shown = append(shown, "Run: "+err.Error())
+	if code := app.New(svc).With(app.WithReady(ready)).Run(ctx, args, func(string) string { return "" }, logs); code != app.ExitOK {
+		shown = append(shown, fmt.Sprintf("Run: exit code %d", code)) // its error is in the log
 	}
 	return append(shown, written())
 }

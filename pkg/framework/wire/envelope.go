@@ -135,6 +135,19 @@ func NewID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// IsID reports whether s has the form of NewID's ids: 32 lowercase hex characters.
+func IsID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // NowMillis returns the current time in milliseconds since the epoch.
 func NowMillis() int64 { return time.Now().UnixMilli() }
 

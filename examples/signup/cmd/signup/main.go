@@ -4,12 +4,12 @@
 package main
 
 import (
-	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/app"
 
 	emailsvc "github.com/purista-go/purista/examples/signup/services/email/v1/service"
 	usersvc "github.com/purista-go/purista/examples/signup/services/user/v1/service"
 )
 
 func main() {
-	framework.Main(usersvc.New(nil), emailsvc.New())
+	app.New(usersvc.New(nil), emailsvc.New()).Main()
 }

@@ -1,4 +1,4 @@
-package framework
+package app
 
 import (
 	"errors"
@@ -14,13 +14,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/httpauth"
+	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
-// Config is the run-time configuration of an application: which services run, on which
+// config is the run-time configuration of an application: which services run, on which
 // bridge, and how the process behaves. Every field but OpenAPIOut has an environment
 // variable and a flag of the same meaning; flags win over the environment.
-type Config struct {
+type config struct {
 	// Bridge selects the event bridge: "memory" (default), "nats://host:4222",
 	// "amqp://user:pass@host:5672/", "mqtt://host:1883" (also tls/ssl schemes:
 	// "tls://", "amqps://", "mqtts://"). PURISTA_BRIDGE, --bridge.
@@ -68,7 +70,7 @@ type Config struct {
 	// PURISTA_HTTP_PUBLIC_INDEX, --http-public-index.
 	HTTPPublicIndex bool
 	// HTTPLimits bound the HTTP command server (zero fields take the defaults).
-	HTTPLimits HTTPLimits
+	HTTPLimits httpLimits
 	// OpenAPIOut, when set, makes RunMain write the OpenAPI document of the selected
 	// services' endpoints (OpenAPIDocument) to this file and exit without starting
 	// anything; `purista build` uses it. A flag only, --openapi-out, so that no
@@ -76,9 +78,9 @@ type Config struct {
 	OpenAPIOut string
 }
 
-// HTTPLimits bound the HTTP command server. Each has an environment variable and a
+// httpLimits bound the HTTP command server. Each has an environment variable and a
 // flag; zero takes the default.
-type HTTPLimits struct {
+type httpLimits struct {
 	// ReadHeaderTimeout bounds reading a request's headers (default 5s).
 	// PURISTA_HTTP_READ_HEADER_TIMEOUT, --http-read-header-timeout.
 	ReadHeaderTimeout time.Duration
@@ -106,13 +108,12 @@ type HTTPLimits struct {
 	CORSOrigins []string
 }
 
-// ErrConfig is wrapped by every configuration error.
-var ErrConfig = errors.New("invalid configuration")
-
-// ParseConfig reads the configuration from args (flags, without the program name) and
-// getenv (usually os.Getenv). Help output goes to out; flag.ErrHelp is returned for -h.
-func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
-	cfg := Config{Bridge: "memory", HealthAddr: "127.0.0.1:8081", ShutdownTimeout: 15 * time.Second,
+// parseConfig reads the configuration from args (flags, without the program name) and
+// getenv (usually os.Getenv); the flags of appFlags (the application's own, nil for
+// none) are parsed with purista's. Help output goes to out; flag.ErrHelp is returned for
+// -h.
+func parseConfig(appFlags *flag.FlagSet, args []string, getenv func(string) string, out io.Writer) (config, error) {
+	cfg := config{Bridge: "memory", HealthAddr: "127.0.0.1:8081", ShutdownTimeout: 15 * time.Second,
 		StartTimeout: 30 * time.Second, LogLevel: slog.LevelInfo, LogFormat: "text", LocalDelivery: true}
 	fromEnv := map[string]bool{} // PURISTA_* variables that were set
 	env := func(name string) (string, bool) {
@@ -187,6 +188,19 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	for i := range hs {
 		fs.StringVar(&hs[i].value, hs[i].flag, hs[i].value, hs[i].usage+" (env "+hs[i].env+")")
 	}
+	if appFlags != nil {
+		var clash []string
+		appFlags.VisitAll(func(f *flag.Flag) {
+			if fs.Lookup(f.Name) != nil {
+				clash = append(clash, "-"+f.Name)
+				return
+			}
+			fs.Var(f.Value, f.Name, f.Usage)
+		})
+		if len(clash) > 0 {
+			return cfg, fmt.Errorf("%w: the application defines the flag %s, which purista uses: rename it", framework.ErrConfig, strings.Join(clash, ", "))
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(out, "Usage of %s (every setting is also an environment variable):\n", fs.Name())
@@ -194,7 +208,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 			fs.PrintDefaults()
 			return cfg, err
 		}
-		return cfg, fmt.Errorf("%w: %w (run with -h to list the settings)", ErrConfig, err)
+		return cfg, fmt.Errorf("%w: %w (run with -h to list the settings)", framework.ErrConfig, err)
 	}
 	if cfg.HealthAddr == "off" || cfg.HealthAddr == "none" {
 		cfg.HealthAddr = ""
@@ -245,7 +259,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	default:
 		errs = append(errs, fmt.Errorf("local delivery %q%s is not a boolean: use true or false", local, from("local-delivery", "PURISTA_LOCAL_DELIVERY")))
 	}
-	if id := cfg.InstanceID; id != "" && !isHex32(id) && !isLabel(id) {
+	if id := cfg.InstanceID; id != "" && !wire.IsID(id) && !isLabel(id) {
 		errs = append(errs, fmt.Errorf("instance id %q%s is neither 32 lowercase hex characters nor a pod-name-like label (lowercase letters, digits and '-', at most 63): leave it empty for a random one, or use e.g. the pod name signup-0", id, from("instance-id", "PURISTA_INSTANCE_ID")))
 	}
 	for _, h := range hs {
@@ -263,7 +277,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return cfg, fmt.Errorf("%w: %w", ErrConfig, err)
+		return cfg, fmt.Errorf("%w: %w", framework.ErrConfig, err)
 	}
 	return cfg, nil
 }
@@ -308,19 +322,19 @@ func isLabel(s string) bool {
 // environment variable, flag, usage, raw value, and how it lands in a Config.
 type httpSetting struct {
 	env, flag, usage, value string
-	set                     func(cfg *Config, v string) error
+	set                     func(cfg *config, v string) error
 }
 
 // httpSettingTable lists the HTTP server and authentication settings.
 func httpSettingTable() []httpSetting {
-	str := func(dst func(*Config) *string) func(*Config, string) error {
-		return func(c *Config, v string) error { *dst(c) = v; return nil }
+	str := func(dst func(*config) *string) func(*config, string) error {
+		return func(c *config, v string) error { *dst(c) = v; return nil }
 	}
-	list := func(dst func(*Config) *[]string) func(*Config, string) error {
-		return func(c *Config, v string) error { *dst(c) = splitList(v); return nil }
+	list := func(dst func(*config) *[]string) func(*config, string) error {
+		return func(c *config, v string) error { *dst(c) = splitList(v); return nil }
 	}
-	dur := func(dst func(*Config) *time.Duration) func(*Config, string) error {
-		return func(c *Config, v string) error {
+	dur := func(dst func(*config) *time.Duration) func(*config, string) error {
+		return func(c *config, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
 				return errors.New("not a positive duration: use e.g. 30s")
@@ -329,8 +343,8 @@ func httpSettingTable() []httpSetting {
 			return nil
 		}
 	}
-	boolean := func(dst func(*Config) *bool) func(*Config, string) error {
-		return func(c *Config, v string) error {
+	boolean := func(dst func(*config) *bool) func(*config, string) error {
+		return func(c *config, v string) error {
 			switch strings.ToLower(v) {
 			case "1", "true", "yes", "on":
 				*dst(c) = true
@@ -342,8 +356,8 @@ func httpSettingTable() []httpSetting {
 			return nil
 		}
 	}
-	count := func(set func(*Config, int64)) func(*Config, string) error {
-		return func(c *Config, v string) error {
+	count := func(set func(*config, int64)) func(*config, string) error {
+		return func(c *config, v string) error {
 			n, err := parseBytes(v)
 			if err != nil {
 				return err
@@ -354,47 +368,47 @@ func httpSettingTable() []httpSetting {
 	}
 	return []httpSetting{
 		{env: "PURISTA_HTTP_AUTH_JWKS_URL", flag: "http-auth-jwks-url", usage: "verify bearer JWTs with the keys at this JWK Set URL",
-			set: str(func(c *Config) *string { return &c.HTTPAuth.JWKSURL })},
+			set: str(func(c *config) *string { return &c.HTTPAuth.JWKSURL })},
 		{env: "PURISTA_HTTP_AUTH_JWT_KEYS_FILE", flag: "http-auth-jwt-keys-file", usage: "verify bearer JWTs with the PEM or JWK Set public keys in this file",
-			set: str(func(c *Config) *string { return &c.HTTPAuth.JWTKeysFile })},
+			set: str(func(c *config) *string { return &c.HTTPAuth.JWTKeysFile })},
 		{env: "PURISTA_HTTP_AUTH_JWT_ISSUER", flag: "http-auth-jwt-issuer", usage: "required iss of bearer JWTs",
-			set: str(func(c *Config) *string { return &c.HTTPAuth.JWTIssuer })},
+			set: str(func(c *config) *string { return &c.HTTPAuth.JWTIssuer })},
 		{env: "PURISTA_HTTP_AUTH_JWT_AUDIENCE", flag: "http-auth-jwt-audience", usage: "accepted aud values of bearer JWTs, comma-separated (required with JWTs)",
-			set: list(func(c *Config) *[]string { return &c.HTTPAuth.JWTAudience })},
+			set: list(func(c *config) *[]string { return &c.HTTPAuth.JWTAudience })},
 		{env: "PURISTA_HTTP_AUTH_JWT_ALGS", flag: "http-auth-jwt-algs", usage: "accepted JWT algorithms, comma-separated (default: RS, PS, ES and EdDSA; never none)",
-			set: list(func(c *Config) *[]string { return &c.HTTPAuth.JWTAlgorithms })},
+			set: list(func(c *config) *[]string { return &c.HTTPAuth.JWTAlgorithms })},
 		{env: "PURISTA_HTTP_AUTH_JWT_CLOCK_SKEW", flag: "http-auth-jwt-clock-skew", usage: "leeway for JWT exp, nbf and iat (default 30s)",
-			set: dur(func(c *Config) *time.Duration { return &c.HTTPAuth.JWTClockSkew })},
+			set: dur(func(c *config) *time.Duration { return &c.HTTPAuth.JWTClockSkew })},
 		{env: "PURISTA_HTTP_AUTH_PRINCIPAL_CLAIM", flag: "http-auth-principal-claim", usage: "JWT claim naming the principal (default sub)",
-			set: str(func(c *Config) *string { return &c.HTTPAuth.PrincipalClaim })},
+			set: str(func(c *config) *string { return &c.HTTPAuth.PrincipalClaim })},
 		{env: "PURISTA_HTTP_AUTH_TENANT_CLAIM", flag: "http-auth-tenant-claim", usage: "JWT claim naming the tenant (default tenant_id)",
-			set: str(func(c *Config) *string { return &c.HTTPAuth.TenantClaim })},
+			set: str(func(c *config) *string { return &c.HTTPAuth.TenantClaim })},
 		{env: "PURISTA_HTTP_API_KEYS", flag: "http-api-keys", usage: `API keys as "sha256:<hex digest> <principal> [<tenant>]", comma-separated`,
-			set: str(func(c *Config) *string { return &c.HTTPAuth.APIKeys })},
+			set: str(func(c *config) *string { return &c.HTTPAuth.APIKeys })},
 		{env: "PURISTA_HTTP_API_KEYS_FILE", flag: "http-api-keys-file", usage: "file of API key entries, one per line",
-			set: str(func(c *Config) *string { return &c.HTTPAuth.APIKeysFile })},
+			set: str(func(c *config) *string { return &c.HTTPAuth.APIKeysFile })},
 		{env: "PURISTA_HTTP_TRUSTED_PROXIES", flag: "http-trusted-proxies", usage: "CIDRs of proxies whose X-Principal-Id and X-Tenant-Id headers are believed",
-			set: list(func(c *Config) *[]string { return &c.HTTPAuth.TrustedProxies })},
+			set: list(func(c *config) *[]string { return &c.HTTPAuth.TrustedProxies })},
 		{env: "PURISTA_HTTP_DEV_INSECURE", flag: "http-dev-insecure", usage: "development only: let callers without credentials in, as whoever X-Principal-Id names, and serve every command at its /api route (1 or 0)",
-			set: boolean(func(c *Config) *bool { return &c.HTTPAuth.DevInsecure })},
+			set: boolean(func(c *config) *bool { return &c.HTTPAuth.DevInsecure })},
 		{env: "PURISTA_HTTP_PUBLIC_INDEX", flag: "http-public-index", usage: "serve GET /api and the OpenAPI document without credentials (1 or 0)",
-			set: boolean(func(c *Config) *bool { return &c.HTTPPublicIndex })},
+			set: boolean(func(c *config) *bool { return &c.HTTPPublicIndex })},
 		{env: "PURISTA_HTTP_READ_HEADER_TIMEOUT", flag: "http-read-header-timeout", usage: "bound for reading a request's headers (default 5s)",
-			set: dur(func(c *Config) *time.Duration { return &c.HTTPLimits.ReadHeaderTimeout })},
+			set: dur(func(c *config) *time.Duration { return &c.HTTPLimits.ReadHeaderTimeout })},
 		{env: "PURISTA_HTTP_READ_TIMEOUT", flag: "http-read-timeout", usage: "bound for reading a whole request (default 30s)",
-			set: dur(func(c *Config) *time.Duration { return &c.HTTPLimits.ReadTimeout })},
+			set: dur(func(c *config) *time.Duration { return &c.HTTPLimits.ReadTimeout })},
 		{env: "PURISTA_HTTP_WRITE_TIMEOUT", flag: "http-write-timeout", usage: "bound for writing a response from its first byte (default 30s)",
-			set: dur(func(c *Config) *time.Duration { return &c.HTTPLimits.WriteTimeout })},
+			set: dur(func(c *config) *time.Duration { return &c.HTTPLimits.WriteTimeout })},
 		{env: "PURISTA_HTTP_IDLE_TIMEOUT", flag: "http-idle-timeout", usage: "bound for an idle keep-alive connection (default 60s)",
-			set: dur(func(c *Config) *time.Duration { return &c.HTTPLimits.IdleTimeout })},
+			set: dur(func(c *config) *time.Duration { return &c.HTTPLimits.IdleTimeout })},
 		{env: "PURISTA_HTTP_MAX_HEADER_BYTES", flag: "http-max-header-bytes", usage: "bound for a request's headers, e.g. 64KiB",
-			set: count(func(c *Config, n int64) { c.HTTPLimits.MaxHeaderBytes = int(n) })},
+			set: count(func(c *config, n int64) { c.HTTPLimits.MaxHeaderBytes = int(n) })},
 		{env: "PURISTA_HTTP_MAX_CONCURRENT", flag: "http-max-concurrent", usage: "requests in flight before more are answered 503 (default 256)",
-			set: count(func(c *Config, n int64) { c.HTTPLimits.MaxConcurrent = int(n) })},
+			set: count(func(c *config, n int64) { c.HTTPLimits.MaxConcurrent = int(n) })},
 		{env: "PURISTA_HTTP_MAX_BODY_MEMORY", flag: "http-max-body-memory", usage: "request body bytes held by all requests together (default 32MiB)",
-			set: count(func(c *Config, n int64) { c.HTTPLimits.BodyMemory = n })},
+			set: count(func(c *config, n int64) { c.HTTPLimits.BodyMemory = n })},
 		{env: "PURISTA_HTTP_CORS_ORIGINS", flag: "http-cors-origins", usage: "origins allowed to call from browsers, comma-separated (default: none, CORS off)",
-			set: list(func(c *Config) *[]string { return &c.HTTPLimits.CORSOrigins })},
+			set: list(func(c *config) *[]string { return &c.HTTPLimits.CORSOrigins })},
 	}
 }
 

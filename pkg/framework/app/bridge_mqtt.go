@@ -1,6 +1,6 @@
 //go:build !purista_no_mqtt
 
-package framework
+package app
 
 import (
 	"log/slog"
@@ -14,7 +14,7 @@ import (
 const mqttLinked = true
 
 // newMQTT builds the MQTT bridge of cfg.
-func newMQTT(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
+func newMQTT(cfg config, log *slog.Logger) (bridge.EventBridge, error) {
 	opts := []mqtt.Option{mqtt.WithLogger(log), mqtt.WithLocalDelivery(cfg.LocalDelivery)}
 	if cfg.InstanceID != "" {
 		opts = append(opts, mqtt.WithInstanceID(cfg.InstanceID))

@@ -1,4 +1,4 @@
-package framework_test
+package app
 
 import (
 	"bytes"
@@ -39,7 +39,7 @@ func TestParseConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			_, err := framework.ParseConfig(tt.args, func(k string) string { return tt.env[k] }, &out)
+			_, err := parseConfig(nil, tt.args, func(k string) string { return tt.env[k] }, &out)
 			if !errors.Is(err, framework.ErrConfig) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want ErrConfig containing %q", err, tt.want)
 			}
@@ -53,7 +53,7 @@ func TestParseConfigErrors(t *testing.T) {
 func TestParseConfigInstanceID(t *testing.T) {
 	for _, id := range []string{"0123456789abcdef0123456789abcdef", "signup-0", "email-worker-12"} {
 		t.Run(id, func(t *testing.T) {
-			cfg, err := framework.ParseConfig(nil, func(k string) string {
+			cfg, err := parseConfig(nil, nil, func(k string) string {
 				if k == "PURISTA_INSTANCE_ID" {
 					return id
 				}
@@ -68,14 +68,14 @@ func TestParseConfigInstanceID(t *testing.T) {
 
 func TestParseConfigHelpAndHealthOff(t *testing.T) {
 	var out bytes.Buffer
-	if _, err := framework.ParseConfig([]string{"-h"}, func(string) string { return "" }, &out); !errors.Is(err, flag.ErrHelp) {
+	if _, err := parseConfig(nil, []string{"-h"}, func(string) string { return "" }, &out); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-h: err = %v, want flag.ErrHelp", err)
 	}
 	if !strings.Contains(out.String(), "-shutdown-timeout") || !strings.Contains(out.String(), "PURISTA_SHUTDOWN_TIMEOUT") {
 		t.Fatalf("-h printed %q, want every setting with its variable", out.String())
 	}
 	for _, args := range [][]string{{"--health-addr=off"}, {"--health-addr="}} {
-		cfg, err := framework.ParseConfig(args, func(string) string { return "" }, nil)
+		cfg, err := parseConfig(nil, args, func(string) string { return "" }, nil)
 		if err != nil || cfg.HealthAddr != "" {
 			t.Fatalf("%v: HealthAddr = %q, %v; want disabled", args, cfg.HealthAddr, err)
 		}
@@ -84,7 +84,7 @@ func TestParseConfigHelpAndHealthOff(t *testing.T) {
 
 func TestParseConfigPrecedence(t *testing.T) {
 	env := map[string]string{"PURISTA_BRIDGE": "amqp://guest:guest@127.0.0.1:5672/", "PURISTA_SERVICES": "Echo, Relay"}
-	cfg, err := framework.ParseConfig([]string{"--bridge=memory"}, func(k string) string { return env[k] }, nil)
+	cfg, err := parseConfig(nil, []string{"--bridge=memory"}, func(k string) string { return env[k] }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestRedactURL(t *testing.T) {
 		"nats://S3CRETTOKEN@host:4222":    "nats://xxxxx@host:4222",
 		"nats://host:4222?token=S3CRET":   "nats://host:4222?token=xxxxx",
 	} {
-		if got := framework.RedactURL(in); got != want {
+		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -125,7 +125,7 @@ func TestRunMainLifecycle(t *testing.T) {
 	var logs logBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- framework.RunMain(ctx, nil, func(k string) string { return env[k] }, &logs, echoService(), relayService())
+		done <- runMain(ctx, nil, func(k string) string { return env[k] }, &logs, echoService(), relayService())
 	}()
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -145,7 +145,7 @@ func TestRunMainLifecycle(t *testing.T) {
 	cancel()
 	select {
 	case code := <-done:
-		if code != framework.ExitOK {
+		if code != ExitOK {
 			t.Fatalf("exit code %d, want 0\n%s", code, logs.String())
 		}
 	case <-time.After(time.Minute):
@@ -163,11 +163,11 @@ func TestRunMainExitCodes(t *testing.T) {
 		env  map[string]string
 		want int
 	}{
-		{"bad config", []string{"--log-level=loud"}, nil, framework.ExitConfig},
-		{"unknown service", nil, map[string]string{"PURISTA_SERVICES": "Nope", "PURISTA_HEALTH_ADDR": "off"}, framework.ExitConfig},
-		{"unreachable broker", nil, map[string]string{"PURISTA_BRIDGE": "nats://127.0.0.1:1", "PURISTA_HEALTH_ADDR": "off", "PURISTA_START_TIMEOUT": "2s"}, framework.ExitFailure},
-		{"help", []string{"-h"}, nil, framework.ExitOK},
-		{"signal while connecting is a clean stop", nil, map[string]string{"PURISTA_BRIDGE": "nats://127.0.0.1:1", "PURISTA_HEALTH_ADDR": "off", "PURISTA_START_TIMEOUT": "1m", "cancel": "200ms"}, framework.ExitOK},
+		{"bad config", []string{"--log-level=loud"}, nil, ExitConfig},
+		{"unknown service", nil, map[string]string{"PURISTA_SERVICES": "Nope", "PURISTA_HEALTH_ADDR": "off"}, ExitConfig},
+		{"unreachable broker", nil, map[string]string{"PURISTA_BRIDGE": "nats://127.0.0.1:1", "PURISTA_HEALTH_ADDR": "off", "PURISTA_START_TIMEOUT": "2s"}, ExitFailure},
+		{"help", []string{"-h"}, nil, ExitOK},
+		{"signal while connecting is a clean stop", nil, map[string]string{"PURISTA_BRIDGE": "nats://127.0.0.1:1", "PURISTA_HEALTH_ADDR": "off", "PURISTA_START_TIMEOUT": "1m", "cancel": "200ms"}, ExitOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,7 +178,7 @@ func TestRunMainExitCodes(t *testing.T) {
 				defer cancel()
 			}
 			var out logBuffer
-			code := framework.RunMain(ctx, tt.args, func(k string) string { return tt.env[k] }, &out, echoService())
+			code := runMain(ctx, tt.args, func(k string) string { return tt.env[k] }, &out, echoService())
 			if code != tt.want {
 				t.Fatalf("exit %d, want %d\n%s", code, tt.want, out.String())
 			}

@@ -1,6 +1,6 @@
 //go:build !purista_no_amqp
 
-package framework
+package app
 
 import (
 	"log/slog"
@@ -14,7 +14,7 @@ import (
 const amqpLinked = true
 
 // newAMQP builds the AMQP bridge of cfg.
-func newAMQP(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
+func newAMQP(cfg config, log *slog.Logger) (bridge.EventBridge, error) {
 	opts := []amqp.Option{amqp.WithLogger(log), amqp.WithLocalDelivery(cfg.LocalDelivery)}
 	if cfg.InstanceID != "" {
 		opts = append(opts, amqp.WithInstanceID(cfg.InstanceID))

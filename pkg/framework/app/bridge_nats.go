@@ -1,6 +1,6 @@
 //go:build !purista_no_nats
 
-package framework
+package app
 
 import (
 	"log/slog"
@@ -14,7 +14,7 @@ import (
 const natsLinked = true
 
 // newNATS builds the NATS bridge of cfg.
-func newNATS(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
+func newNATS(cfg config, log *slog.Logger) (bridge.EventBridge, error) {
 	opts := []nats.Option{nats.WithLogger(log), nats.WithLocalDelivery(cfg.LocalDelivery)}
 	if cfg.InstanceID != "" {
 		opts = append(opts, nats.WithInstanceID(cfg.InstanceID))

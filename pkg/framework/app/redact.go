@@ -1,11 +1,13 @@
-package framework
+package app
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 
+	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/internal/redact"
+	"github.com/purista-go/purista/pkg/framework/internal/runopts"
 )
 
 // RedactURL returns s with every credential it holds (userinfo, whether a password or a
@@ -35,12 +37,12 @@ func (r Redactor) Text(text string) string { return redact.Text(text, r.secrets)
 // credential is returned as is.
 func (r Redactor) Error(err error) error { return redact.ErrorOf(err, r.secrets) }
 
-// WithBridgeURL tells the runtime the URL (PURISTA_BRIDGE) its bridge was built from, so
+// withBridgeURL tells the runtime the URL (PURISTA_BRIDGE) its bridge was built from, so
 // that what it shows never holds the URL's credentials: the error in /readyz's body
 // (a bridge's health error may quote the URL or a client library's message built from
-// it) is scrubbed. Run sets it.
-func WithBridgeURL(rawURL string) Option {
-	return func(r *Runtime) { r.secrets = redact.Secrets(rawURL) }
+// it) is scrubbed.
+func withBridgeURL(rawURL string) framework.StartOption {
+	return func(s *runopts.Settings) { s.Secrets = redact.Secrets(rawURL) }
 }
 
 // redactHandler is a slog.Handler that removes secrets from every record before next

@@ -1,4 +1,4 @@
-package framework_test
+package app
 
 import (
 	"bytes"
@@ -36,7 +36,7 @@ func TestServerBodyMemoryBoundEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &logBuffer{}
 	done := make(chan int, 1)
-	go func() { done <- framework.RunMain(ctx, nil, func(k string) string { return env[k] }, logs, svc) }()
+	go func() { done <- runMain(ctx, nil, func(k string) string { return env[k] }, logs, svc) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
@@ -81,8 +81,8 @@ func TestServerRefusesBodyLimitOverBodyMemory(t *testing.T) {
 	var out logBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if code := framework.RunMain(ctx, nil, func(k string) string { return env[k] }, &out, svc); code != framework.ExitConfig {
-		t.Fatalf("exit %d, want %d\n%s", code, framework.ExitConfig, out.String())
+	if code := runMain(ctx, nil, func(k string) string { return env[k] }, &out, svc); code != ExitConfig {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitConfig, out.String())
 	}
 	if !strings.Contains(out.String(), "PURISTA_HTTP_MAX_BODY_MEMORY") || !strings.Contains(out.String(), "POST /pad") {
 		t.Fatalf("the refusal does not say what to change:\n%s", out.String())

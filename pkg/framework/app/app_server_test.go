@@ -1,4 +1,4 @@
-package framework_test
+package app
 
 import (
 	"context"
@@ -68,7 +68,7 @@ func runGuard(t *testing.T, env map[string]string, entered chan<- struct{}, rele
 	logs := &logBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- framework.RunMain(ctx, nil, func(k string) string { return env[k] }, logs, guardService(entered, release))
+		done <- runMain(ctx, nil, func(k string) string { return env[k] }, logs, guardService(entered, release))
 	}()
 	var once sync.Once
 	code := -1
@@ -104,9 +104,9 @@ func TestServerRefusesToStartWithoutAuthenticator(t *testing.T) {
 	var out logBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	code := framework.RunMain(ctx, nil, func(k string) string { return env[k] }, &out, guardService(make(chan struct{}, 1), nil))
-	if code != framework.ExitConfig {
-		t.Fatalf("exit %d, want %d\n%s", code, framework.ExitConfig, out.String())
+	code := runMain(ctx, nil, func(k string) string { return env[k] }, &out, guardService(make(chan struct{}, 1), nil))
+	if code != ExitConfig {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitConfig, out.String())
 	}
 	for _, want := range []string{"POST /whoami", "PURISTA_HTTP_AUTH_JWKS_URL", "PURISTA_HTTP_API_KEYS", "PURISTA_HTTP_TRUSTED_PROXIES", "PURISTA_HTTP_DEV_INSECURE=1"} {
 		if !strings.Contains(out.String(), want) {
@@ -238,7 +238,7 @@ func TestAuthConfigSettings(t *testing.T) {
 		"PURISTA_HTTP_PUBLIC_INDEX": "true", "PURISTA_HTTP_READ_TIMEOUT": "3s", "PURISTA_HTTP_MAX_BODY_MEMORY": "16MiB",
 		"PURISTA_HTTP_MAX_CONCURRENT": "10", "PURISTA_HTTP_CORS_ORIGINS": "https://app.example",
 	}
-	cfg, err := framework.ParseConfig([]string{"--http-write-timeout=4s", "--http-auth-jwt-issuer=https://flag.example/"},
+	cfg, err := parseConfig(nil, []string{"--http-write-timeout=4s", "--http-auth-jwt-issuer=https://flag.example/"},
 		func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +258,7 @@ func TestAuthConfigSettings(t *testing.T) {
 		"PURISTA_HTTP_READ_TIMEOUT": "soon", "PURISTA_HTTP_MAX_BODY_MEMORY": "lots", "PURISTA_HTTP_DEV_INSECURE": "maybe",
 		"PURISTA_HTTP_MAX_CONCURRENT": "-1",
 	} {
-		_, err := framework.ParseConfig(nil, func(k string) string {
+		_, err := parseConfig(nil, nil, func(k string) string {
 			if k == name {
 				return bad
 			}
@@ -277,7 +277,7 @@ func TestServerHealthIsHardened(t *testing.T) {
 	logs := &logBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- framework.RunMain(ctx, nil, func(k string) string { return env[k] }, logs, echoService())
+		done <- runMain(ctx, nil, func(k string) string { return env[k] }, logs, echoService())
 	}()
 	t.Cleanup(func() {
 		cancel()

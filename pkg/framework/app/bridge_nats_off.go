@@ -1,6 +1,6 @@
 //go:build purista_no_nats
 
-package framework
+package app
 
 import (
 	"log/slog"
@@ -13,6 +13,6 @@ import (
 const natsLinked = false
 
 // newNATS fails: the build tag purista_no_nats leaves the NATS bridge out of this binary.
-func newNATS(Config, *slog.Logger) (bridge.EventBridge, error) {
+func newNATS(config, *slog.Logger) (bridge.EventBridge, error) {
 	return nil, notLinked("nats", "purista_no_nats")
 }

@@ -1,6 +1,6 @@
 //go:build purista_no_amqp
 
-package framework
+package app
 
 import (
 	"log/slog"
@@ -13,6 +13,6 @@ import (
 const amqpLinked = false
 
 // newAMQP fails: the build tag purista_no_amqp leaves the AMQP bridge out of this binary.
-func newAMQP(Config, *slog.Logger) (bridge.EventBridge, error) {
+func newAMQP(config, *slog.Logger) (bridge.EventBridge, error) {
 	return nil, notLinked("amqp", "purista_no_amqp")
 }

@@ -1,4 +1,4 @@
-package framework_test
+package app
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func TestNewBridgeMemorySettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.setting, func(t *testing.T) {
-			b, err := framework.NewBridge(framework.Config{Bridge: tt.setting}, slog.New(slog.DiscardHandler))
+			b, err := newBridge(config{Bridge: tt.setting}, slog.New(slog.DiscardHandler))
 			if tt.wantErr == "" {
 				if err != nil || b.Name() != "memory" {
 					t.Fatalf("NewBridge(%q) = %v, %v; want a memory bridge", tt.setting, b, err)
@@ -47,7 +47,7 @@ func TestNewBridgeMemorySettings(t *testing.T) {
 // TestMemoryHandlerGoroutines checks that memory://?handlers=goroutines takes effect: a
 // caller stops waiting at its timeout while the handler, ignoring its context, still runs.
 func TestMemoryHandlerGoroutines(t *testing.T) {
-	b, err := framework.NewBridge(framework.Config{Bridge: "memory://?handlers=goroutines"}, slog.New(slog.DiscardHandler))
+	b, err := newBridge(config{Bridge: "memory://?handlers=goroutines"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestMemoryHandlerGoroutines(t *testing.T) {
 func TestHandlerOutOfTimeIs504(t *testing.T) {
 	for _, setting := range []string{"memory", "memory://?handlers=goroutines"} {
 		t.Run(setting, func(t *testing.T) {
-			b, err := framework.NewBridge(framework.Config{Bridge: setting}, slog.New(slog.DiscardHandler))
+			b, err := newBridge(config{Bridge: setting}, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,8 +123,8 @@ func TestBridgeLeftOut(t *testing.T) {
 			cmd.Env = append(os.Environ(), "PURISTA_BRIDGE="+tt.setting)
 			out, err := cmd.CombinedOutput()
 			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != framework.ExitConfig {
-				t.Fatalf("exit: %v, want %d\n%s", err, framework.ExitConfig, out)
+			if !errors.As(err, &ee) || ee.ExitCode() != ExitConfig {
+				t.Fatalf("exit: %v, want %d\n%s", err, ExitConfig, out)
 			}
 			for _, want := range []string{"build tag " + tt.tag, "without -tags " + tt.tag, "choose a bridge it has: memory\n"} {
 				if !strings.Contains(string(out), want) {

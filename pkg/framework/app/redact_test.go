@@ -1,4 +1,4 @@
-package framework_test
+package app
 
 import (
 	"context"
@@ -98,7 +98,7 @@ func TestRunMainNeverShowsCredentials(t *testing.T) {
 					env[k] = v
 				}
 				var out logBuffer
-				if code := framework.RunMain(context.Background(), sc.args(rawURL), env.get, &out, echoService()); code == framework.ExitOK {
+				if code := runMain(context.Background(), sc.args(rawURL), env.get, &out, echoService()); code == ExitOK {
 					t.Fatalf("exit 0, want a failure\n%s", out.String())
 				}
 				if !strings.Contains(out.String(), "Error: ") {
@@ -124,7 +124,7 @@ func TestRunNeverShowsCredentials(t *testing.T) {
 				} else {
 					_ = c.Close()
 				}
-				cfg, err := framework.ParseConfig(nil, environ{"PURISTA_BRIDGE": rawURL, "PURISTA_HEALTH_ADDR": "off",
+				cfg, err := parseConfig(nil, nil, environ{"PURISTA_BRIDGE": rawURL, "PURISTA_HEALTH_ADDR": "off",
 					"PURISTA_LOG_LEVEL": "debug", "PURISTA_LOG_FORMAT": format, "PURISTA_START_TIMEOUT": "5s"}.get, nil)
 				if err != nil {
 					t.Fatal(err)
@@ -133,15 +133,14 @@ func TestRunNeverShowsCredentials(t *testing.T) {
 				defer cancel()
 				var logs logBuffer
 				var bodies []string
-				err = framework.Run(ctx, cfg, []*framework.Service{echoService()}, framework.WithLogOutput(&logs),
-					framework.WithReady(func(rt *framework.Runtime) {
-						defer cancel()
-						for _, path := range []string{"/healthz", "/readyz"} {
-							rec := httptest.NewRecorder()
-							rt.HealthHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-							bodies = append(bodies, rec.Body.String())
-						}
-					}))
+				err = runServices(ctx, cfg, []*framework.Service{echoService()}, settings{ready: func(rt *framework.Runtime) {
+					defer cancel()
+					for _, path := range []string{"/healthz", "/readyz"} {
+						rec := httptest.NewRecorder()
+						rt.HealthHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+						bodies = append(bodies, rec.Body.String())
+					}
+				}}, &logs)
 				if err != nil {
 					noSecret(t, secret, "Run's error", err.Error())
 				}
@@ -165,7 +164,7 @@ func (e environ) get(k string) string { return e[k] }
 func TestHealthNeverShowsCredentials(t *testing.T) {
 	forEachCredential(t, "broker.example:1234", func(t *testing.T, rawURL, secret string) {
 		b := memory.New()
-		rt, err := framework.Start(context.Background(), b, []*framework.Service{echoService()}, framework.WithBridgeURL(rawURL))
+		rt, err := framework.Start(context.Background(), b, []*framework.Service{echoService()}, withBridgeURL(rawURL))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,72 +1,44 @@
-package framework
+package app
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
+	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/httpauth"
 	"github.com/purista-go/purista/pkg/framework/internal/httpserver"
 	"github.com/purista-go/purista/pkg/framework/internal/redact"
 )
 
-// Exit codes of Main.
+// Exit codes of App.Run and App.Main.
 const (
 	ExitOK      = 0 // clean shutdown
 	ExitFailure = 1 // the application failed while starting or running
-	ExitConfig  = 2 // the configuration or a service definition is invalid
+	ExitConfig  = 2 // the command line, the configuration or a service definition is invalid
 )
 
-// Main runs services as an application: it reads the configuration from the command
-// line and PURISTA_* environment variables (see Config), starts the chosen services on
-// the chosen bridge, serves health, and shuts down gracefully on SIGINT or SIGTERM. It
-// exits the process with ExitOK after a clean shutdown. It is all a project's main
-// function needs:
-//
-//	func main() { framework.Main(usersvc.New(), emailsvc.New()) }
-//
-// with usersvc and emailsvc the services' implementation packages
-// (services/user/v1/service, …); callers import only the contracts (services/user/v1).
-func Main(services ...*Service) {
-	os.Exit(RunMain(context.Background(), os.Args[1:], os.Getenv, os.Stderr, services...))
-}
+// Errors of the runner, matchable with errors.Is.
+var (
+	// ErrUnknownService: PURISTA_SERVICES (--services) names a service the application
+	// does not have.
+	ErrUnknownService = errors.New("unknown service")
+)
 
-// RunMain is Main without os.Exit, for tests and custom entry points: it returns the
-// exit code. Logs go to stderr.
-func RunMain(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, services ...*Service) int {
-	cfg, err := ParseConfig(args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "Error: %v\n", redact.Error(err, cfg.Bridge))
-		return ExitConfig
-	}
-	if cfg.OpenAPIOut != "" {
-		return exitCode(writeOpenAPI(cfg, services), stderr)
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return exitCode(Run(ctx, cfg, services, WithLogOutput(stderr)), stderr)
-}
-
-// exitCode reports err on stderr and returns Main's exit code for it.
+// exitCode reports err on stderr and returns the exit code for it.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
 	fmt.Fprintf(stderr, "Error: %v\n", err)
-	if errors.Is(err, ErrConfig) || errors.Is(err, ErrInvalidDefinition) || errors.Is(err, ErrUnknownService) {
+	if errors.Is(err, framework.ErrConfig) || errors.Is(err, framework.ErrInvalidDefinition) || errors.Is(err, ErrUnknownService) {
 		return ExitConfig
 	}
 	return ExitFailure
@@ -74,12 +46,12 @@ func exitCode(err error, stderr io.Writer) int {
 
 // writeOpenAPI writes the OpenAPI document of the services cfg selects to
 // cfg.OpenAPIOut (--openapi-out).
-func writeOpenAPI(cfg Config, services []*Service) error {
-	selected, err := SelectServices(services, cfg.Services)
+func writeOpenAPI(cfg config, services []*framework.Service) error {
+	selected, err := selectServices(services, cfg.Services)
 	if err != nil {
 		return err
 	}
-	doc, err := OpenAPIDocument(selected)
+	doc, err := framework.OpenAPIDocument(selected)
 	if err != nil {
 		return err
 	}
@@ -89,85 +61,55 @@ func writeOpenAPI(cfg Config, services []*Service) error {
 	return nil
 }
 
-// RunOption tunes Run.
-type RunOption func(*runSettings)
-
-type runSettings struct {
-	logOut   io.Writer
-	ready    func(*Runtime)
-	rtOpts   []Option
-	httpOpts []HTTPOption
-}
-
-// WithLogOutput sets where Run's logs go (default os.Stderr).
-func WithLogOutput(w io.Writer) RunOption { return func(s *runSettings) { s.logOut = w } }
-
-// WithReady calls f once the runtime is started and health is served.
-func WithReady(f func(*Runtime)) RunOption { return func(s *runSettings) { s.ready = f } }
-
-// WithHTTPOptions passes options to the HTTPHandler that serves cfg.HTTPAddr.
-func WithHTTPOptions(opts ...HTTPOption) RunOption {
-	return func(s *runSettings) { s.httpOpts = append(s.httpOpts, opts...) }
-}
-
-// WithRuntimeOptions passes options to Start.
-func WithRuntimeOptions(opts ...Option) RunOption {
-	return func(s *runSettings) { s.rtOpts = append(s.rtOpts, opts...) }
-}
-
-// Run starts the services selected by cfg on the bridge it names, serves health, blocks
-// until ctx is done, and then shuts down gracefully within cfg.ShutdownTimeout. It
-// returns nil after a clean shutdown.
+// runServices starts the services selected by cfg on the bridge it names, serves
+// health, blocks until ctx is done, and then shuts down gracefully within
+// cfg.ShutdownTimeout. It returns nil after a clean shutdown.
 //
 // No credential of cfg.Bridge (password, token or user-only userinfo, ?token=) appears
-// in what Run shows: its log lines (also those of the bridge and of the event stream),
+// in what it shows: its log lines (also those of the bridge and of the event stream),
 // its error, and the health endpoint's bodies are scrubbed, whatever a bridge or its
 // client library put into them.
-func Run(ctx context.Context, cfg Config, services []*Service, opts ...RunOption) error {
-	return redact.Error(run(ctx, cfg, services, opts), cfg.Bridge)
+func runServices(ctx context.Context, cfg config, services []*framework.Service, rs settings, logOut io.Writer) error {
+	return redact.Error(run(ctx, cfg, services, rs, logOut), cfg.Bridge)
 }
 
-func run(ctx context.Context, cfg Config, services []*Service, opts []RunOption) error {
-	rs := runSettings{logOut: os.Stderr}
-	for _, o := range opts {
-		o(&rs)
-	}
+func run(ctx context.Context, cfg config, services []*framework.Service, rs settings, logOut io.Writer) error {
 	var handler slog.Handler
 	hopts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "json" {
-		handler = slog.NewJSONHandler(rs.logOut, hopts)
+		handler = slog.NewJSONHandler(logOut, hopts)
 	} else {
-		handler = slog.NewTextHandler(rs.logOut, hopts)
+		handler = slog.NewTextHandler(logOut, hopts)
 	}
-	var stream *EventStream
+	var stream *eventStream
 	if cfg.Events != "" {
 		w, closeFn, err := openEvents(cfg.Events)
 		if err != nil {
-			return fmt.Errorf("%w: events %q: %w", ErrConfig, cfg.Events, err)
+			return fmt.Errorf("%w: events %q: %w", framework.ErrConfig, cfg.Events, err)
 		}
 		defer closeFn()
-		stream = NewEventStream(w)
+		stream = newEventStream(w)
 		handler = teeHandler{handler, stream.LogHandler(cfg.LogLevel)}
 	}
 	log := slog.New(redactLogs(handler, cfg.Bridge))
 
-	selected, err := SelectServices(services, cfg.Services)
+	selected, err := selectServices(services, cfg.Services)
 	if err != nil {
 		return err
 	}
-	b, err := NewBridge(cfg, log)
+	b, err := newBridge(cfg, log)
 	if err != nil {
 		return err
 	}
-	rtOpts := append([]Option{WithLogger(log), WithBridgeURL(cfg.Bridge)}, rs.rtOpts...)
+	rtOpts := append([]framework.StartOption{framework.WithLogger(log), withBridgeURL(cfg.Bridge)}, rs.startOpts...)
 	if stream != nil {
 		rtOpts = append(rtOpts, WithObserver(stream))
 		for _, s := range selected {
-			stream.State(s.contract.name, "starting", nil)
+			stream.State(s.Name(), "starting", nil)
 		}
 	}
 	startCtx, cancelStart := context.WithTimeout(ctx, cfg.StartTimeout)
-	rt, err := Start(startCtx, b, selected, rtOpts...)
+	rt, err := framework.Start(startCtx, b, selected, rtOpts...)
 	cancelStart()
 	if err != nil && ctx.Err() != nil {
 		// SIGINT/SIGTERM while still connecting: the user asked to stop, nothing ran.
@@ -212,9 +154,9 @@ func run(ctx context.Context, cfg Config, services []*Service, opts []RunOption)
 	}
 	names := make([]string, len(selected))
 	for i, s := range selected {
-		names[i] = s.contract.name
+		names[i] = s.Name()
 		if stream != nil && startErr == nil { // not ready when health or HTTP could not listen
-			stream.State(s.contract.name, "ready", s.Commands())
+			stream.State(s.Name(), "ready", s.Commands())
 		}
 	}
 	if startErr == nil {
@@ -264,36 +206,36 @@ func run(ctx context.Context, cfg Config, services []*Service, opts []RunOption)
 // httpHandler builds the HTTP command handler with the authenticator cfg configures
 // (before the options of WithHTTPOptions, so that one given there wins). ctx bounds the
 // authenticator's background work.
-func httpHandler(ctx context.Context, rt *Runtime, cfg Config, opts []HTTPOption, log *slog.Logger) (http.Handler, error) {
+func httpHandler(ctx context.Context, rt *framework.Runtime, cfg config, opts []framework.HTTPOption, log *slog.Logger) (http.Handler, error) {
 	a, err := httpauth.New(ctx, cfg.HTTPAuth, log)
 	if err != nil {
-		return nil, fmt.Errorf("%w: HTTP authentication: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: HTTP authentication: %w", framework.ErrConfig, err)
 	}
-	var first []HTTPOption
+	var first []framework.HTTPOption
 	if a != nil {
-		first = append(first, WithAuthenticator(a))
+		first = append(first, framework.WithAuthenticator(a))
 	}
 	if cfg.HTTPPublicIndex {
-		first = append(first, WithPublicIndex())
+		first = append(first, framework.WithPublicIndex())
 	}
 	if cfg.HTTPAuth.DevInsecure {
-		first = append(first, WithCommandRoutes())
+		first = append(first, framework.WithCommandRoutes())
 		log.Warn("HTTP DEVELOPMENT MODE (PURISTA_HTTP_DEV_INSECURE): requests without credentials are let in as whoever their X-Principal-Id header names, and every command is served at POST /api/<service>/v<version>/<command>; never run this in production")
 	}
 	budget := serverLimits(cfg.HTTPLimits).BodyBudget
 	if budget == 0 {
 		budget = httpserver.DefaultLimits().BodyBudget
 	}
-	for _, svc := range rt.services {
+	for _, svc := range rt.Services() {
 		for _, c := range svc.Commands() {
 			if c.HTTP != nil && c.HTTP.BodyLimit > budget {
 				return nil, fmt.Errorf("%w: the endpoint %s %s of %s/v%s.%s takes bodies of up to %d bytes, more than the %d bytes all requests may hold together: raise PURISTA_HTTP_MAX_BODY_MEMORY (--http-max-body-memory) or lower its BodyLimit",
-					ErrConfig, c.HTTP.Method, c.HTTP.Path, c.Service, c.Version, c.Name, c.HTTP.BodyLimit, budget)
+					framework.ErrConfig, c.HTTP.Method, c.HTTP.Path, c.Service, c.Version, c.Name, c.HTTP.BodyLimit, budget)
 			}
 		}
 	}
 	h, err := rt.HTTPHandler(append(first, opts...)...)
-	if errors.Is(err, ErrNoAuthenticator) {
+	if errors.Is(err, framework.ErrNoAuthenticator) {
 		err = fmt.Errorf("%w; configure an authenticator: PURISTA_HTTP_AUTH_JWKS_URL or PURISTA_HTTP_AUTH_JWT_KEYS_FILE with PURISTA_HTTP_AUTH_JWT_AUDIENCE (bearer JWTs), "+
 			"PURISTA_HTTP_API_KEYS or PURISTA_HTTP_API_KEYS_FILE (API keys), or PURISTA_HTTP_TRUSTED_PROXIES (identity headers from your gateway); "+
 			"mark endpoints Public: true if anyone may call them; for local development only, PURISTA_HTTP_DEV_INSECURE=1 (docs/http.md)", err)
@@ -302,28 +244,28 @@ func httpHandler(ctx context.Context, rt *Runtime, cfg Config, opts []HTTPOption
 }
 
 // serverLimits turns the configured limits into the server's.
-func serverLimits(l HTTPLimits) httpserver.Limits {
+func serverLimits(l httpLimits) httpserver.Limits {
 	return httpserver.Limits{ReadHeaderTimeout: l.ReadHeaderTimeout, ReadTimeout: l.ReadTimeout, WriteTimeout: l.WriteTimeout,
 		IdleTimeout: l.IdleTimeout, MaxHeaderBytes: l.MaxHeaderBytes, MaxConcurrent: l.MaxConcurrent,
 		BodyBudget: l.BodyMemory, CORSOrigins: l.CORSOrigins}
 }
 
-// SelectServices returns the services named in names (all when names is empty), or an
+// selectServices returns the services named in names (all when names is empty), or an
 // error wrapping ErrUnknownService that lists the available names.
-func SelectServices(all []*Service, names []string) ([]*Service, error) {
+func selectServices(all []*framework.Service, names []string) ([]*framework.Service, error) {
 	if len(names) == 0 {
 		return all, nil
 	}
-	byName := map[string]*Service{}
+	byName := map[string]*framework.Service{}
 	avail := make([]string, 0, len(all))
 	for _, s := range all {
 		if s == nil {
 			continue
 		}
-		byName[strings.ToLower(s.contract.name)] = s
-		avail = append(avail, s.contract.name)
+		byName[strings.ToLower(s.Name())] = s
+		avail = append(avail, s.Name())
 	}
-	var out []*Service
+	var out []*framework.Service
 	for _, n := range names {
 		s, ok := byName[strings.ToLower(n)]
 		if !ok {

@@ -1,6 +1,6 @@
 //go:build purista_no_mqtt
 
-package framework
+package app
 
 import (
 	"log/slog"
@@ -13,6 +13,6 @@ import (
 const mqttLinked = false
 
 // newMQTT fails: the build tag purista_no_mqtt leaves the MQTT bridge out of this binary.
-func newMQTT(Config, *slog.Logger) (bridge.EventBridge, error) {
+func newMQTT(config, *slog.Logger) (bridge.EventBridge, error) {
 	return nil, notLinked("mqtt", "purista_no_mqtt")
 }

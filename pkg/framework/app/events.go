@@ -1,4 +1,4 @@
-package framework
+package app
 
 import (
 	"context"
@@ -7,22 +7,27 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/purista-go/purista/pkg/framework"
+	"github.com/purista-go/purista/pkg/framework/internal/runopts"
 )
 
-// EventStream writes the runtime's records, logs and service states as JSON lines, one
+// eventStream writes the runtime's records, logs and service states as JSON lines, one
 // object per line with a "type" of "record", "log" or "state". `purista dev` reads it to
 // draw its UI instead of scraping output. It is safe for concurrent use; a write error
 // disables the stream (the application keeps running).
-type EventStream struct {
+type eventStream struct {
 	mu     sync.Mutex
 	enc    *json.Encoder
 	failed bool
 }
 
-// NewEventStream returns a stream writing to w.
-func NewEventStream(w io.Writer) *EventStream { return &EventStream{enc: json.NewEncoder(w)} }
+// NeweventStream returns a stream writing to w.
+func newEventStream(w io.Writer) *eventStream { return &eventStream{enc: json.NewEncoder(w)} }
 
-// StreamLine is one line of the event stream.
+// StreamLine is one line of the event stream an application writes with PURISTA_EVENTS
+// (--events): a JSON object with a "type" of "record", "log" or "state". `purista dev`
+// and `purista check` read it.
 type StreamLine struct {
 	Type string    `json:"type"`
 	Time time.Time `json:"time"`
@@ -34,12 +39,12 @@ type StreamLine struct {
 	Attrs   map[string]any `json:"attrs,omitempty"`
 	// Service and State are set for type "state" (starting, ready, draining, stopped) and
 	// for logs of a service.
-	Service  string        `json:"service,omitempty"`
-	State    string        `json:"state,omitempty"`
-	Commands []CommandInfo `json:"commands,omitempty"`
+	Service  string                  `json:"service,omitempty"`
+	State    string                  `json:"state,omitempty"`
+	Commands []framework.CommandInfo `json:"commands,omitempty"`
 }
 
-func (s *EventStream) write(l StreamLine) {
+func (s *eventStream) write(l StreamLine) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failed {
@@ -51,22 +56,22 @@ func (s *EventStream) write(l StreamLine) {
 }
 
 // Observe implements Observer.
-func (s *EventStream) Observe(rec Record) {
+func (s *eventStream) Observe(rec Record) {
 	s.write(StreamLine{Type: "record", Time: rec.Time, Record: &rec})
 }
 
 // State reports a service's life-cycle state, with its commands when it becomes ready.
-func (s *EventStream) State(service, state string, commands []CommandInfo) {
+func (s *eventStream) State(service, state string, commands []framework.CommandInfo) {
 	s.write(StreamLine{Type: "state", Time: time.Now(), Service: service, State: state, Commands: commands})
 }
 
 // LogHandler returns a slog.Handler that writes records at or above level to the stream.
-func (s *EventStream) LogHandler(level slog.Leveler) slog.Handler {
+func (s *eventStream) LogHandler(level slog.Leveler) slog.Handler {
 	return &streamHandler{s: s, level: level}
 }
 
 type streamHandler struct {
-	s     *EventStream
+	s     *eventStream
 	level slog.Leveler
 	attrs []slog.Attr
 }
@@ -136,4 +141,18 @@ func (t teeHandler) WithGroup(name string) slog.Handler {
 		out[i] = h.WithGroup(name)
 	}
 	return out
+}
+
+// Record describes one message the runtime handled: a command, a subscription delivery
+// or an emitted event.
+type Record = runopts.Record
+
+// Observer receives a Record of everything the runtime handles. Observe is called
+// concurrently from handler goroutines and must not block.
+type Observer = runopts.Observer
+
+// WithObserver makes the runtime send o a Record of every handled command, subscription
+// delivery and emitted event (`purista dev` draws its message stream from them).
+func WithObserver(o Observer) framework.StartOption {
+	return func(s *runopts.Settings) { s.Observer = o }
 }

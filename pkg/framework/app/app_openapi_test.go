@@ -1,4 +1,4 @@
-package framework_test
+package app
 
 import (
 	"bytes"
@@ -31,9 +31,9 @@ func TestRunMainOpenAPIOut(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{name: "written", path: "/orders", wantCode: framework.ExitOK},
-		{name: "bad path", path: "orders", wantCode: framework.ExitConfig, wantErr: "does not start with '/'"},
-		{name: "unknown service", path: "/orders", extra: []string{"--services", "Nope"}, wantCode: framework.ExitConfig, wantErr: "Nope"},
+		{name: "written", path: "/orders", wantCode: ExitOK},
+		{name: "bad path", path: "orders", wantCode: ExitConfig, wantErr: "does not start with '/'"},
+		{name: "unknown service", path: "/orders", extra: []string{"--services", "Nope"}, wantCode: ExitConfig, wantErr: "Nope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,11 +41,11 @@ func TestRunMainOpenAPIOut(t *testing.T) {
 			var stderr bytes.Buffer
 			getenv := func(string) string { return "" }
 			args := append([]string{"--openapi-out", out, "--health-addr", "127.0.0.1:1"}, tt.extra...)
-			code := framework.RunMain(context.Background(), args, getenv, &stderr, svc(tt.path))
+			code := runMain(context.Background(), args, getenv, &stderr, svc(tt.path))
 			if code != tt.wantCode || !strings.Contains(stderr.String(), tt.wantErr) {
 				t.Fatalf("exit %d, stderr %q; want %d with %q", code, stderr.String(), tt.wantCode, tt.wantErr)
 			}
-			if tt.wantCode != framework.ExitOK {
+			if tt.wantCode != ExitOK {
 				return
 			}
 			data, err := os.ReadFile(out)

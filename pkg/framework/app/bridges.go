@@ -1,4 +1,4 @@
-package framework
+package app
 
 import (
 	"fmt"
@@ -6,24 +6,31 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/internal/redact"
 	"github.com/purista-go/purista/pkg/framework/memory"
 )
 
-// NewBridge builds the event bridge that cfg.Bridge names, unstarted. It is how the
-// deployment model becomes a run-time decision: service code never calls a bridge
-// constructor. Errors wrap ErrConfig and never contain a password.
+// NewBridge builds the event bridge that the setting rawURL (a PURISTA_BRIDGE value)
+// names, unstarted, logging to log, with local delivery on and a random instance id.
+// It is how the deployment model becomes a run-time decision: service code never calls
+// a bridge constructor. Errors wrap framework.ErrConfig and never contain a password.
 //
 // The memory bridge is in every binary. Each broker bridge is linked in unless the
 // binary was built with its build tag: purista_no_nats, purista_no_amqp or
 // purista_no_mqtt (`purista build --profile` sets the tags of the bridges the profile
 // does not use; `go build` and `go run` without tags link every bridge). A setting
 // that names a bridge left out of the binary fails with an error that names the tag.
-func NewBridge(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
+func NewBridge(rawURL string, log *slog.Logger) (bridge.EventBridge, error) {
+	return newBridge(config{Bridge: rawURL, LocalDelivery: true}, log)
+}
+
+// newBridge builds the event bridge cfg configures, unstarted.
+func newBridge(cfg config, log *slog.Logger) (bridge.EventBridge, error) {
 	kind, err := BridgeKind(cfg.Bridge)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", framework.ErrConfig, err)
 	}
 	var b bridge.EventBridge
 	switch kind {
@@ -39,7 +46,7 @@ func NewBridge(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
 		err = fmt.Errorf("the %s bridge is not built into this binary: choose a bridge it has: %s", kind, strings.Join(linkedBridges(), ", "))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s bridge: %w", ErrConfig, kind, redact.Error(err, cfg.Bridge))
+		return nil, fmt.Errorf("%w: %s bridge: %w", framework.ErrConfig, kind, redact.Error(err, cfg.Bridge))
 	}
 	return b, nil
 }
@@ -66,7 +73,7 @@ func notLinked(kind, tag string) error {
 }
 
 // newMemory builds the memory bridge of cfg.
-func newMemory(cfg Config, log *slog.Logger) (bridge.EventBridge, error) {
+func newMemory(cfg config, log *slog.Logger) (bridge.EventBridge, error) {
 	opts, err := memoryOptions(cfg.Bridge)
 	if err != nil {
 		return nil, err
