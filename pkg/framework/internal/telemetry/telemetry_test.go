@@ -222,7 +222,7 @@ func TestExportOverOTLP(t *testing.T) {
 			client, server := byName["SPAN_KIND_CLIENT Shop.v1/order"], byName["SPAN_KIND_SERVER Shop.v1/order"]
 			consumer := byName["SPAN_KIND_CONSUMER process ordered"]
 			if client == nil || server == nil || consumer == nil {
-				t.Fatalf("spans %v: want the client, server and consumer spans", keys(byName))
+				t.Fatalf("spans %v: want the client, server and consumer spans", keysOf(byName))
 			}
 			if !bytes.Equal(server.ParentSpanId, client.SpanId) || !bytes.Equal(consumer.ParentSpanId, server.SpanId) {
 				t.Errorf("parents: server %s (client %s), consumer %s (server %s)", hex.EncodeToString(server.ParentSpanId),
@@ -233,12 +233,4 @@ func TestExportOverOTLP(t *testing.T) {
 			}
 		})
 	}
-}
-
-func keys(m map[string]*tracepb.Span) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	return ks
 }
