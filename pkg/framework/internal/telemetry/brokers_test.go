@@ -114,7 +114,7 @@ func TestOneTraceAcrossBrokers(t *testing.T) {
 
 			spans, services := c.spans()
 			type got struct {
-				service string
+				service           string
 				id, parent, trace []byte
 			}
 			by := map[string]got{}
