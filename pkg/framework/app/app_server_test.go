@@ -398,3 +398,63 @@ func postWhoami(t *testing.T, base string, headers map[string]string) (status in
 	}
 	return resp.StatusCode, resp.Header.Get("Content-Type"), body
 }
+
+// TestHealthOpensAfterHTTP checks that readiness never precedes the HTTP listener: when
+// the HTTP address cannot be listened on, the health endpoint never opens, and when both
+// open, the HTTP port accepts connections as soon as /readyz answers.
+func TestHealthOpensAfterHTTP(t *testing.T) {
+	t.Run("http address taken", func(t *testing.T) {
+		taken, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = taken.Close() })
+		env := map[string]string{"PURISTA_HTTP_ADDR": taken.Addr().String(), "PURISTA_HEALTH_ADDR": freeAddr(t),
+			"PURISTA_HTTP_DEV_INSECURE": "1"}
+		logs := &logBuffer{}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if code := runMain(ctx, nil, func(k string) string { return env[k] }, logs, echoService()); code == ExitOK {
+			t.Fatalf("exit %d with the HTTP address taken\n%s", code, logs.String())
+		}
+		if strings.Contains(logs.String(), "health endpoint listening") {
+			t.Errorf("the health endpoint opened although the HTTP address could not be listened on:\n%s", logs.String())
+		}
+	})
+	t.Run("both open", func(t *testing.T) {
+		httpAddr, healthAddr := freeAddr(t), freeAddr(t)
+		env := map[string]string{"PURISTA_HTTP_ADDR": httpAddr, "PURISTA_HEALTH_ADDR": healthAddr, "PURISTA_HTTP_DEV_INSECURE": "1"}
+		ctx, cancel := context.WithCancel(context.Background())
+		logs := &logBuffer{}
+		done := make(chan int, 1)
+		go func() { done <- runMain(ctx, nil, func(k string) string { return env[k] }, logs, echoService()) }()
+		t.Cleanup(func() {
+			cancel()
+			<-done
+		})
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			resp, err := http.Get("http://" + healthAddr + "/readyz")
+			if err == nil {
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("never ready: %v\n%s", err, logs.String())
+			}
+			select {
+			case <-time.After(10 * time.Millisecond):
+			case code := <-done:
+				done <- code
+				t.Fatalf("exited with %d:\n%s", code, logs.String())
+			}
+		}
+		c, err := net.Dial("tcp", httpAddr)
+		if err != nil {
+			t.Fatalf("/readyz answered ok but the HTTP port refuses connections: %v", err)
+		}
+		_ = c.Close()
+	})
+}

@@ -139,18 +139,20 @@ func run(ctx context.Context, cfg config, services []*framework.Service, rs sett
 		log.Info(what+" endpoint listening", append([]any{slog.String("addr", ln.Addr().String())}, srv.Limits().Describe()...)...)
 		return srv, nil
 	}
+	// The HTTP listener opens before the health endpoint: once /readyz answers, the HTTP
+	// port accepts connections.
 	var healthSrv, httpSrv *httpserver.Server
 	var startErr error
-	if cfg.HealthAddr != "" {
-		healthSrv, startErr = serve(cfg.HealthAddr, rt.HealthHandler(), "health", httpserver.HealthLimits())
-	}
 	authCtx, stopAuth := context.WithCancel(context.WithoutCancel(ctx)) // ends the JWKS refresh
 	defer stopAuth()
-	if startErr == nil && cfg.HTTPAddr != "" {
+	if cfg.HTTPAddr != "" {
 		var h http.Handler
 		if h, startErr = httpHandler(authCtx, rt, cfg, rs.httpOpts, log); startErr == nil {
 			httpSrv, startErr = serve(cfg.HTTPAddr, h, "http", serverLimits(cfg.HTTPLimits))
 		}
+	}
+	if startErr == nil && cfg.HealthAddr != "" {
+		healthSrv, startErr = serve(cfg.HealthAddr, rt.HealthHandler(), "health", httpserver.HealthLimits())
 	}
 	names := make([]string, len(selected))
 	for i, s := range selected {
