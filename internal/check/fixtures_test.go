@@ -100,6 +100,9 @@ func TestFixtures(t *testing.T) {
 		{name: "base"},
 		{name: TwoModels, fails: map[string]string{TwoModels: "Front v1 hello gives different results"}},
 		{name: ExternalConfig, fails: map[string]string{ExternalConfig: `services/back/v1/service/service.go:13: broker URL "nats://127.0.0.1:4222"`}},
+		// A service that runs an application of its own (app.New … Main).
+		{name: "external-config-app", only: []string{ExternalConfig}, fails: map[string]string{
+			ExternalConfig: "services/back/v1/service/service.go:23: service Back calls app.New: bridge and runtime are chosen by the app's main"}},
 		{name: Stateless, fails: map[string]string{Stateless: "package-level var seen"}},
 		{name: TimeoutsAndRetries, fails: map[string]string{TimeoutsAndRetries: "timeout of 1h0m0s"}},
 		{name: GracefulShutdown, fails: map[string]string{GracefulShutdown: "exited with code 1"}},
