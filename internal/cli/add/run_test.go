@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/purista-go/purista/internal/cli"
 	"github.com/purista-go/purista/internal/cli/add"
 	"github.com/purista-go/purista/internal/cli/clitest"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
@@ -60,7 +59,7 @@ func TestAddRunOnFakes(t *testing.T) {
 				fake.Plan = clitest.Plan(root, map[string]string{"services/billing/v2/x.go": "package v2\n"})
 			}
 			ios, _, out, errOut := iostreams.Test()
-			code := cli.Execute(context.Background(), add.NewCmdAdd(&cmdutil.Factory{IOStreams: ios, Scaffold: fake}, nil), tt.args, ios)
+			code := clitest.Execute(context.Background(), add.NewCmdAdd(&cmdutil.Factory{IOStreams: ios, Scaffold: fake}, nil), tt.args, ios)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d; stderr %q", code, tt.wantCode, errOut)
 			}

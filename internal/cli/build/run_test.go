@@ -11,7 +11,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/purista-go/purista/internal/cli"
 	buildcmd "github.com/purista-go/purista/internal/cli/build"
 	"github.com/purista-go/purista/internal/cli/clitest"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
@@ -95,7 +94,7 @@ func TestBuildRunOnFakes(t *testing.T) {
 					proj = append(proj, o)
 					return nil, tt.projErr
 				}}
-			code := cli.Execute(context.Background(), buildcmd.NewCmdBuild(f, nil), append([]string{dir}, tt.args...), ios)
+			code := clitest.Execute(context.Background(), buildcmd.NewCmdBuild(f, nil), append([]string{dir}, tt.args...), ios)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, errOut)
 			}

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/purista-go/purista/internal/check"
-	"github.com/purista-go/purista/internal/cli"
 	"github.com/purista-go/purista/internal/cli/clitest"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
@@ -122,7 +121,7 @@ func TestRunEngineOutcomes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, out, errOut := iostreams.Test()
 			eng := &fakeCheck{rep: tt.rep, err: tt.err}
-			code := cli.Execute(context.Background(), NewCmdCheck(&cmdutil.Factory{IOStreams: ios, Check: eng.run}, nil), tt.args, ios)
+			code := clitest.Execute(context.Background(), NewCmdCheck(&cmdutil.Factory{IOStreams: ios, Check: eng.run}, nil), tt.args, ios)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, errOut)
 			}

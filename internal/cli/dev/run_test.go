@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/purista-go/purista/internal/cli"
+	"github.com/purista-go/purista/internal/cli/clitest"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/devenv"
@@ -160,7 +160,7 @@ func TestRunEngineErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, errOut := iostreams.Test()
 			dev := &fakeDev{err: tt.err}
-			code := cli.Execute(context.Background(), NewCmdDev(fakeEngines(t, ios, dev), nil), []string{"-C", tt.dir}, ios)
+			code := clitest.Execute(context.Background(), NewCmdDev(fakeEngines(t, ios, dev), nil), []string{"-C", tt.dir}, ios)
 			if code != tt.wantCode || len(dev.calls) != tt.calls {
 				t.Errorf("exit %d after %d Dev calls, want exit %d after %d", code, len(dev.calls), tt.wantCode, tt.calls)
 			}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/purista-go/purista/internal/buildinfo"
-	"github.com/purista-go/purista/internal/cli"
 	"github.com/purista-go/purista/internal/cli/clitest"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
@@ -61,7 +60,7 @@ func TestNewRunOnFakes(t *testing.T) {
 			}
 			ios, _, out, errOut := iostreams.Test()
 			f := &cmdutil.Factory{IOStreams: ios, BuildInfo: info, Scaffold: fake}
-			code := cli.Execute(context.Background(), newcmd.NewCmdNew(f, nil), tt.args, ios)
+			code := clitest.Execute(context.Background(), newcmd.NewCmdNew(f, nil), tt.args, ios)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d; stderr %q", code, tt.wantCode, errOut)
 			}

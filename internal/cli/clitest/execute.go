@@ -1,0 +1,20 @@
+package clitest
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/purista-go/purista/internal/cli"
+	"github.com/purista-go/purista/internal/cli/iostreams"
+)
+
+// Execute runs cmd (a verb's command) with args as the purista binary runs its root
+// command: cobra prints neither errors nor usage, cli.Execute prints the error and its
+// hint to ios and returns the exit code.
+func Execute(ctx context.Context, cmd *cobra.Command, args []string, ios *iostreams.IOStreams) int {
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	return cli.Execute(ctx, cmd, args, ios)
+}
