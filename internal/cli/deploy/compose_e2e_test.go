@@ -75,7 +75,8 @@ func TestComposeUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	code, out, errOut := purista(t, "build", signup, "--load", "--services", "each", "--profile", "microservices", "--tag", repo+":e2e")
+	code, out, errOut := purista(t, "build", signup, "--load", "--services", "each", "--profile", "microservices", "--tag", repo+":e2e",
+		"--openapi", "off") // not into the repository's examples/signup/dist, which TestPushCommand watches
 	t.Cleanup(func() {
 		for _, svc := range []string{"user", "email"} {
 			_, _ = dc.ImageRemove(context.Background(), repo+"-"+svc+":e2e", client.ImageRemoveOptions{Force: true, PruneChildren: true})
