@@ -195,7 +195,7 @@ func TestRunManifestHints(t *testing.T) {
 				}
 			}
 			ios, _, _, _ := iostreams.Test()
-			err := Run(nil, &Options{IO: ios, Dir: dir, Getenv: func(string) string { return "" }})
+			err := Run(context.Background(), &Options{IO: ios, Dir: dir, Getenv: func(string) string { return "" }})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Run() = %v, want an error containing %q", err, tt.wantErr)
 			}
