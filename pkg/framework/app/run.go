@@ -97,11 +97,27 @@ func run(ctx context.Context, cfg config, services []*framework.Service, rs sett
 	if err != nil {
 		return err
 	}
+	tp, err := newTracerProvider(ctx, selected)
+	if err != nil {
+		return err
+	}
+	if tp != nil {
+		defer func() { // after the drain, so that its spans are sent too
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+			defer cancel()
+			if err := tp.Shutdown(fctx); err != nil {
+				log.Warn("traces not flushed", slog.Any("error", err))
+			}
+		}()
+	}
 	b, err := newBridge(cfg, log)
 	if err != nil {
 		return err
 	}
 	rtOpts := append([]framework.StartOption{framework.WithLogger(log), withBridgeURL(cfg.Bridge)}, rs.startOpts...)
+	if tp != nil {
+		rtOpts = append(rtOpts, framework.WithTracerProvider(tp))
+	}
 	if stream != nil {
 		rtOpts = append(rtOpts, WithObserver(stream))
 		for _, s := range selected {

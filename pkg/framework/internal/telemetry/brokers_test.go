@@ -15,6 +15,7 @@ import (
 	"github.com/purista-go/purista/pkg/framework/amqp"
 	"github.com/purista-go/purista/pkg/framework/bridge"
 	"github.com/purista-go/purista/pkg/framework/internal/telemetry"
+	"github.com/purista-go/purista/pkg/framework/internal/telemetry/otlptest"
 	"github.com/purista-go/purista/pkg/framework/mqtt"
 	"github.com/purista-go/purista/pkg/framework/nats"
 )
@@ -67,7 +68,7 @@ func TestOneTraceAcrossBrokers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
 			u := tt.url(t)
-			c := &collector{}
+			c := &otlptest.Collector{}
 			srv := httptest.NewServer(c)
 			t.Cleanup(srv.Close)
 			setEnv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": srv.URL})
@@ -112,27 +113,21 @@ func TestOneTraceAcrossBrokers(t *testing.T) {
 			stopFront()
 			stopShop()
 
-			spans, services := c.spans()
-			type got struct {
-				service           string
-				id, parent, trace []byte
-			}
-			by := map[string]got{}
-			for i, s := range spans {
-				by[s.Kind.String()+" "+s.Name] = got{services[i], s.SpanId, s.ParentSpanId, s.TraceId}
-			}
+			by := c.Spans()
 			method := "Shop" + sfx + ".v1/order"
-			client, server, consumer := by["SPAN_KIND_CLIENT "+method], by["SPAN_KIND_SERVER "+method], by["SPAN_KIND_CONSUMER process ordered"+sfx]
-			if client.id == nil || server.id == nil || consumer.id == nil {
+			client, okC := by["SPAN_KIND_CLIENT "+method]
+			server, okS := by["SPAN_KIND_SERVER "+method]
+			consumer, okP := by["SPAN_KIND_CONSUMER process ordered"+sfx]
+			if !okC || !okS || !okP {
 				t.Fatalf("spans %v: want the client, server and consumer spans", keysOf(by))
 			}
-			if client.service != "front@" || server.service != "shop@" || consumer.service != "front@" {
-				t.Errorf("services: client %q, server %q, consumer %q", client.service, server.service, consumer.service)
+			if client.Resource["service.name"] != "front" || server.Resource["service.name"] != "shop" || consumer.Resource["service.name"] != "front" {
+				t.Errorf("services: client %q, server %q, consumer %q", client.Resource["service.name"], server.Resource["service.name"], consumer.Resource["service.name"])
 			}
-			if len(client.parent) != 0 || !bytes.Equal(server.parent, client.id) || !bytes.Equal(consumer.parent, server.id) {
+			if len(client.ParentSpanID) != 0 || !bytes.Equal(server.ParentSpanID, client.SpanID) || !bytes.Equal(consumer.ParentSpanID, server.SpanID) {
 				t.Errorf("parents: want client (root) → server → consumer")
 			}
-			if !bytes.Equal(client.trace, server.trace) || !bytes.Equal(client.trace, consumer.trace) {
+			if !bytes.Equal(client.TraceID, server.TraceID) || !bytes.Equal(client.TraceID, consumer.TraceID) {
 				t.Errorf("three traces, want one")
 			}
 		})

@@ -2,24 +2,20 @@ package telemetry_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/hex"
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/internal/telemetry"
+	"github.com/purista-go/purista/pkg/framework/internal/telemetry/otlptest"
 	"github.com/purista-go/purista/pkg/framework/memory"
 )
 
@@ -79,72 +75,6 @@ func TestExporterSelection(t *testing.T) {
 	}
 }
 
-// collector records the spans of the OTLP export requests it receives.
-type collector struct {
-	coltrace.UnimplementedTraceServiceServer
-	mu   sync.Mutex
-	reqs []*coltrace.ExportTraceServiceRequest
-}
-
-func (c *collector) Export(_ context.Context, req *coltrace.ExportTraceServiceRequest) (*coltrace.ExportTraceServiceResponse, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.reqs = append(c.reqs, req)
-	return &coltrace.ExportTraceServiceResponse{}, nil
-}
-
-// ServeHTTP is the OTLP/HTTP (protobuf) endpoint /v1/traces.
-func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "want a protobuf POST to /v1/traces", http.StatusBadRequest)
-		return
-	}
-	body := io.Reader(r.Body)
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body = zr
-	}
-	raw, err := io.ReadAll(body)
-	req := &coltrace.ExportTraceServiceRequest{}
-	if err == nil {
-		err = proto.Unmarshal(raw, req)
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	resp, _ := c.Export(r.Context(), req)
-	out, _ := proto.Marshal(resp)
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = io.Copy(w, bytes.NewReader(out))
-}
-
-// spans returns every received span with the service.name of its resource.
-func (c *collector) spans() (spans []*tracepb.Span, services []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, req := range c.reqs {
-		for _, rs := range req.ResourceSpans {
-			attrs := map[string]string{}
-			for _, kv := range rs.GetResource().GetAttributes() {
-				attrs[kv.Key] = kv.GetValue().GetStringValue()
-			}
-			svc := attrs["service.name"] + "@" + attrs["deployment.environment.name"]
-			for _, ss := range rs.ScopeSpans {
-				for _, s := range ss.Spans {
-					spans = append(spans, s)
-					services = append(services, svc)
-				}
-			}
-		}
-	}
-	return spans, services
-}
-
 var (
 	shop     = framework.NewContract("Shop", "1")
 	order    = framework.Command[struct{}, struct{}](shop, "order", framework.WithSuccessEvent("ordered"))
@@ -157,14 +87,14 @@ var (
 func TestExportOverOTLP(t *testing.T) {
 	tests := []struct {
 		protocol string
-		start    func(t *testing.T, c *collector) (endpoint string)
+		start    func(t *testing.T, c *otlptest.Collector) (endpoint string)
 	}{
-		{"http/protobuf", func(t *testing.T, c *collector) string {
+		{"http/protobuf", func(t *testing.T, c *otlptest.Collector) string {
 			srv := httptest.NewServer(c)
 			t.Cleanup(srv.Close)
 			return srv.URL
 		}},
-		{"grpc", func(t *testing.T, c *collector) string {
+		{"grpc", func(t *testing.T, c *otlptest.Collector) string {
 			lis, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -178,7 +108,7 @@ func TestExportOverOTLP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.protocol, func(t *testing.T) {
-			c := &collector{}
+			c := &otlptest.Collector{}
 			setEnv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": tt.start(t, c), "OTEL_EXPORTER_OTLP_PROTOCOL": tt.protocol,
 				"OTEL_EXPORTER_OTLP_INSECURE": "true", "OTEL_SERVICE_NAME": "shop-test", "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=ci"})
 			tp, err := telemetry.New(context.Background(), telemetry.Options{ServiceName: "ignored", ServiceVersion: "1.2.3"})
@@ -211,24 +141,23 @@ func TestExportOverOTLP(t *testing.T) {
 			if err := tp.Shutdown(context.Background()); err != nil { // flushes the batch
 				t.Fatal(err)
 			}
-			spans, services := c.spans()
-			byName := map[string]*tracepb.Span{}
-			for i, s := range spans {
-				byName[s.Kind.String()+" "+s.Name] = s
-				if services[i] != "shop-test@ci" {
-					t.Errorf("span %s: resource service %q, want shop-test@ci (from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES)", s.Name, services[i])
+			byName := c.Spans()
+			for k, s := range byName {
+				if svc := s.Resource["service.name"] + "@" + s.Resource["deployment.environment.name"]; svc != "shop-test@ci" {
+					t.Errorf("span %s: resource service %q, want shop-test@ci (from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES)", k, svc)
 				}
 			}
-			client, server := byName["SPAN_KIND_CLIENT Shop.v1/order"], byName["SPAN_KIND_SERVER Shop.v1/order"]
-			consumer := byName["SPAN_KIND_CONSUMER process ordered"]
-			if client == nil || server == nil || consumer == nil {
+			client, okC := byName["SPAN_KIND_CLIENT Shop.v1/order"]
+			server, okS := byName["SPAN_KIND_SERVER Shop.v1/order"]
+			consumer, okP := byName["SPAN_KIND_CONSUMER process ordered"]
+			if !okC || !okS || !okP {
 				t.Fatalf("spans %v: want the client, server and consumer spans", keysOf(byName))
 			}
-			if !bytes.Equal(server.ParentSpanId, client.SpanId) || !bytes.Equal(consumer.ParentSpanId, server.SpanId) {
-				t.Errorf("parents: server %s (client %s), consumer %s (server %s)", hex.EncodeToString(server.ParentSpanId),
-					hex.EncodeToString(client.SpanId), hex.EncodeToString(consumer.ParentSpanId), hex.EncodeToString(server.SpanId))
+			if !bytes.Equal(server.ParentSpanID, client.SpanID) || !bytes.Equal(consumer.ParentSpanID, server.SpanID) {
+				t.Errorf("parents: server %s (client %s), consumer %s (server %s)", hex.EncodeToString(server.ParentSpanID),
+					hex.EncodeToString(client.SpanID), hex.EncodeToString(consumer.ParentSpanID), hex.EncodeToString(server.SpanID))
 			}
-			if !bytes.Equal(client.TraceId, consumer.TraceId) || len(client.ParentSpanId) != 0 {
+			if !bytes.Equal(client.TraceID, consumer.TraceID) || len(client.ParentSpanID) != 0 {
 				t.Errorf("not one trace rooted at the client's invoke")
 			}
 		})
