@@ -8,10 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/purista-go/purista/internal/cli"
 	buildcmd "github.com/purista-go/purista/internal/cli/build"
+	"github.com/purista-go/purista/internal/cli/clitest"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	"github.com/purista-go/purista/internal/cli/iostreams"
 	"github.com/purista-go/purista/internal/cli/root"
@@ -50,11 +49,7 @@ func TestNewCmdBuild(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *buildcmd.Options
 			cmd := buildcmd.NewCmdBuild(&cmdutil.Factory{IOStreams: ios}, func(o *buildcmd.Options) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(ios.Out)
-			cmd.SetErr(ios.ErrOut)
-			cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
-			err := cmd.Execute()
+			err := clitest.Parse(cmd, tt.args, ios)
 			if tt.wantUsage != "" {
 				if !cmdutil.IsUsageError(err) || !strings.Contains(err.Error(), tt.wantUsage) {
 					t.Fatalf("err = %v, want a usage error with %q", err, tt.wantUsage)

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/purista-go/purista/internal/cli"
+	"github.com/purista-go/purista/internal/cli/clitest"
 	"github.com/purista-go/purista/internal/cli/cmdutil"
 	deploycmd "github.com/purista-go/purista/internal/cli/deploy"
 	"github.com/purista-go/purista/internal/cli/iostreams"
@@ -43,14 +42,7 @@ func TestNewCmdDeploy(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *deploycmd.Options
 			cmd := deploycmd.NewCmdDeploy(&cmdutil.Factory{IOStreams: ios}, func(o *deploycmd.Options) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(ios.Out)
-			cmd.SetErr(ios.ErrOut)
-			cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
-			for _, c := range cmd.Commands() {
-				c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
-			}
-			err := cmd.Execute()
+			err := clitest.Parse(cmd, tt.args, ios)
 			if tt.wantUsage != "" {
 				if !cmdutil.IsUsageError(err) || !strings.Contains(err.Error(), tt.wantUsage) {
 					t.Fatalf("err = %v, want a usage error with %q", err, tt.wantUsage)
