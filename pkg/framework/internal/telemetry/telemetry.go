@@ -146,8 +146,9 @@ func newExporter(ctx context.Context, name string, o Options) (sdktrace.SpanExpo
 	return exp, nil
 }
 
-// newResource describes the application: the SDK's attributes, service name and
-// version from o, then what OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES say.
+// newResource describes the application: the SDK's attributes, the process id
+// (process.pid, which tells instances of one service apart), service name and version
+// from o, then what OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES say.
 func newResource(ctx context.Context, o Options) (*resource.Resource, error) {
 	name := o.ServiceName
 	if name == "" {
@@ -157,7 +158,7 @@ func newResource(ctx context.Context, o Options) (*resource.Resource, error) {
 	if o.ServiceVersion != "" {
 		attrs = resource.WithAttributes(semconv.ServiceName(name), semconv.ServiceVersion(o.ServiceVersion))
 	}
-	res, err := resource.New(ctx, resource.WithTelemetrySDK(), attrs, resource.WithFromEnv())
+	res, err := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithProcessPID(), attrs, resource.WithFromEnv())
 	if err != nil {
 		return nil, fmt.Errorf("%w: resource (OTEL_RESOURCE_ATTRIBUTES %q): %w", ErrConfig, o.Getenv("OTEL_RESOURCE_ATTRIBUTES"), err)
 	}

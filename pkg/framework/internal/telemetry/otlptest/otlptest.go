@@ -8,9 +8,11 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -20,8 +22,12 @@ type Span struct {
 	Kind, Name string
 	// TraceID, SpanID and ParentSpanID are the raw ids (ParentSpanID empty for a root).
 	TraceID, SpanID, ParentSpanID []byte
-	// Resource holds the string attributes of the span's resource (service.name, …).
+	// Resource holds the attributes of the span's resource (service.name, process.pid,
+	// …), each as a string (AttrString).
 	Resource map[string]string
+	// Attributes holds the span's own attributes (purista.trace_id, …), each as a string
+	// (AttrString).
+	Attributes map[string]string
 }
 
 // Collector records the spans of the export requests it receives. Register it as a
@@ -39,12 +45,16 @@ func (c *Collector) Export(_ context.Context, req *coltrace.ExportTraceServiceRe
 	for _, rs := range req.ResourceSpans {
 		res := map[string]string{}
 		for _, kv := range rs.GetResource().GetAttributes() {
-			res[kv.Key] = kv.GetValue().GetStringValue()
+			res[kv.Key] = AttrString(kv.GetValue())
 		}
 		for _, ss := range rs.ScopeSpans {
 			for _, s := range ss.Spans {
+				attrs := make(map[string]string, len(s.Attributes))
+				for _, kv := range s.Attributes {
+					attrs[kv.Key] = AttrString(kv.GetValue())
+				}
 				c.spans = append(c.spans, Span{Kind: s.Kind.String(), Name: s.Name, TraceID: s.TraceId, SpanID: s.SpanId,
-					ParentSpanID: s.ParentSpanId, Resource: res})
+					ParentSpanID: s.ParentSpanId, Resource: res, Attributes: attrs})
 			}
 		}
 	}
@@ -91,4 +101,28 @@ func (c *Collector) Spans() map[string]Span {
 		m[s.Kind+" "+s.Name] = s
 	}
 	return m
+}
+
+// All returns every span received so far, in the order of arrival.
+func (c *Collector) All() []Span {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Span(nil), c.spans...)
+}
+
+// AttrString renders an OTLP attribute value as a string: strings as they are, integers
+// in decimal, booleans as true or false, doubles in Go's shortest form; arrays, maps and
+// bytes render as "".
+func AttrString(v *commonpb.AnyValue) string {
+	switch x := v.GetValue().(type) {
+	case *commonpb.AnyValue_StringValue:
+		return x.StringValue
+	case *commonpb.AnyValue_IntValue:
+		return strconv.FormatInt(x.IntValue, 10)
+	case *commonpb.AnyValue_BoolValue:
+		return strconv.FormatBool(x.BoolValue)
+	case *commonpb.AnyValue_DoubleValue:
+		return strconv.FormatFloat(x.DoubleValue, 'g', -1, 64)
+	}
+	return ""
 }
