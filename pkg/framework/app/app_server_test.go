@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -80,23 +81,14 @@ func runGuard(t *testing.T, env map[string]string, entered chan<- struct{}, rele
 		return code
 	}
 	t.Cleanup(func() { stop() })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	waitReady(t, "never served", done, logs, func() error {
 		resp, err := http.Get("http://" + addr + "/ping")
 		if err == nil {
 			_ = resp.Body.Close()
-			return "http://" + addr, logs, stop
 		}
-		select {
-		case code := <-done:
-			done <- code
-			t.Fatalf("exited with %d:\n%s", code, logs.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never served: %v\n%s", err, logs.String())
-		}
-	}
+		return err
+	})
+	return "http://" + addr, logs, stop
 }
 
 func TestServerRefusesToStartWithoutAuthenticator(t *testing.T) {
@@ -284,22 +276,10 @@ func TestServerHealthIsHardened(t *testing.T) {
 		<-done
 	})
 	var c net.Conn
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var err error
-		if c, err = net.Dial("tcp", addr); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("health never listened: %v\n%s", err, logs.String())
-		}
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case code := <-done:
-			done <- code
-			t.Fatalf("exited with %d:\n%s", code, logs.String())
-		}
-	}
+	waitReady(t, "health never listened", done, logs, func() (err error) {
+		c, err = net.Dial("tcp", addr)
+		return err
+	})
 	defer c.Close()
 	if _, err := io.WriteString(c, "GET /readyz HTTP/1.1\r\nHost: x\r\n"); err != nil { // headers never end
 		t.Fatal(err)
@@ -432,25 +412,17 @@ func TestHealthOpensAfterHTTP(t *testing.T) {
 			cancel()
 			<-done
 		})
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		waitReady(t, "never ready", done, logs, func() error {
 			resp, err := http.Get("http://" + healthAddr + "/readyz")
-			if err == nil {
-				_ = resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
+			if err != nil {
+				return err
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("never ready: %v\n%s", err, logs.String())
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("/readyz answered %s", resp.Status)
 			}
-			select {
-			case <-time.After(10 * time.Millisecond):
-			case code := <-done:
-				done <- code
-				t.Fatalf("exited with %d:\n%s", code, logs.String())
-			}
-		}
+			return nil
+		})
 		c, err := net.Dial("tcp", httpAddr)
 		if err != nil {
 			t.Fatalf("/readyz answered ok but the HTTP port refuses connections: %v", err)
