@@ -1,0 +1,39 @@
+package traces
+
+import (
+	"os"
+	"strings"
+)
+
+// userExportVars are the variables with which a user sends spans somewhere themselves.
+func userExportVars() []string {
+	return []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED"}
+}
+
+// UserConfigured returns the first OTEL_* variable of the environment read by getenv
+// (nil: os.Getenv) that decides where spans go or whether there are any — an OTLP
+// endpoint, OTEL_TRACES_EXPORTER or OTEL_SDK_DISABLED — as "NAME=value", or "" when
+// there is none. `purista dev` keeps such a setting and turns its trace view off.
+func UserConfigured(getenv func(string) string) string {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	for _, k := range userExportVars() {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return k + "=" + v
+		}
+	}
+	return ""
+}
+
+// Env returns the environment that makes a purista application export its spans to
+// the receiver at endpoint promptly: OTLP over http/protobuf, batches sent every 100 ms.
+func Env(endpoint string) []string {
+	return []string{
+		"OTEL_TRACES_EXPORTER=otlp",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint,
+		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf",
+		"OTEL_BSP_SCHEDULE_DELAY=100",
+	}
+}
