@@ -18,6 +18,7 @@ import (
 	"github.com/purista-go/purista/internal/devenv/devmsg"
 	"github.com/purista-go/purista/internal/devenv/headless"
 	"github.com/purista-go/purista/internal/devenv/supervise"
+	"github.com/purista-go/purista/internal/devenv/traces"
 	"github.com/purista-go/purista/internal/devenv/ui"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/internal/runtime"
@@ -48,6 +49,9 @@ type Options struct {
 	Watch bool
 	// Headless prints lines instead of drawing the TUI; JSON prints JSON lines.
 	Headless, JSON bool
+	// NoTraces turns the TUI's trace view off: the processes get no OTEL_* settings
+	// from dev (see startTraces).
+	NoTraces bool
 	// NoColor renders the TUI without colours.
 	NoColor bool
 	// Grace is the SIGTERM → SIGKILL grace period.
@@ -162,9 +166,20 @@ func runTUI(ctx context.Context, o Options, ropts supervise.Options, mode string
 		<-ready
 		p.Send(ui.RunnerMsg{Msg: msg})
 	}
+	// The receiver outlives the processes, so that their last spans still arrive.
+	traceCtx, stopTraces := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopTraces()
+	store, recv, note := startTraces(traceCtx, o, func() { <-ready; p.Send(ui.TracesMsg{}) })
+	if recv != nil {
+		defer recv.Wait()
+		ropts.Env = append(append([]string(nil), ropts.Env...), traces.Env(recv.Endpoint())...)
+	}
+	if note != "" {
+		notes = append(notes, devmsg.InfoMsg{Text: note})
+	}
 	r := supervise.NewRunner(ropts)
 	model := ui.NewModel(ui.ModelOptions{Project: o.Manifest.Name, Mode: mode, Services: o.Manifest.Services,
-		Units: r.Units(), Invoker: r, Controller: r, NoColor: o.NoColor, SecureHTTP: o.SecureHTTP, Info: notes})
+		Units: r.Units(), Invoker: r, Controller: r, NoColor: o.NoColor, SecureHTTP: o.SecureHTTP, Info: notes, Traces: store})
 	p = tea.NewProgram(model, tea.WithContext(runCtx), tea.WithInput(o.In), tea.WithOutput(o.Out))
 	close(ready)
 	errc := make(chan error, 1)
@@ -179,6 +194,7 @@ func runTUI(ctx context.Context, o Options, ropts supervise.Options, mode string
 	cancel()
 	fmt.Fprintln(o.ErrOut, "purista dev: stopping every process…")
 	err := <-errc
+	stopTraces()
 	if err == nil && uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) && ctx.Err() == nil {
 		err = uiErr
 	}
@@ -186,4 +202,24 @@ func runTUI(ctx context.Context, o Options, ropts supervise.Options, mode string
 		fmt.Fprintln(o.ErrOut, "purista dev: stopped")
 	}
 	return err
+}
+
+// startTraces starts the trace view's OTLP receiver for the TUI, which calls changed
+// whenever spans arrive, and returns its store. The view is off — nil store and
+// receiver, and a note saying why — with NoTraces, or when dev's environment already
+// says where spans go (an OTLP endpoint, OTEL_TRACES_EXPORTER or OTEL_SDK_DISABLED):
+// the processes then keep that setting.
+func startTraces(ctx context.Context, o Options, changed func()) (*traces.Store, *traces.Receiver, string) {
+	if o.NoTraces {
+		return nil, nil, ""
+	}
+	if v := traces.UserConfigured(nil); v != "" {
+		return nil, nil, "trace view off: " + v + " is set in the environment, so the processes export as it says; unset it to see traces in purista dev"
+	}
+	store := traces.NewStore(0, 0)
+	recv, err := traces.Listen(ctx, store, func([]string) { changed() })
+	if err != nil {
+		return nil, nil, "trace view off: " + err.Error()
+	}
+	return store, recv, ""
 }

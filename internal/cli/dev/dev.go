@@ -52,6 +52,8 @@ type Options struct {
 	// SecureHTTP runs the app's HTTP endpoint with the project's own authentication
 	// instead of the framework's HTTP development mode.
 	SecureHTTP bool
+	// NoTraces turns the TUI's trace view off (the processes get no OTEL_* settings).
+	NoTraces bool
 	// Changed reports whether a flag was given on the command line (nil: none was).
 	Changed func(flag string) bool
 	// Getenv reads the environment (NO_COLOR).
@@ -149,6 +151,7 @@ app's error.`,
 	fl.DurationVar(&opts.Grace, "grace", 10*time.Second, "how long processes may take to stop after SIGTERM before SIGKILL")
 	fl.StringVar(&opts.Profile, "profile", "", "run a profile of purista.yaml (bridge, split, http); flags win over it")
 	fl.BoolVar(&opts.SecureHTTP, "secure-http", false, "serve HTTP with the project's own authentication, not in HTTP development mode (the invoke dialog then reaches no command)")
+	fl.BoolVar(&opts.NoTraces, "no-traces", false, "no trace view: do not collect the processes' spans (they keep the OTEL_* environment as it is)")
 	completion.Flags(cmd, map[string]cobra.CompletionFunc{"dir": completion.Folders, "broker": completion.BrokerKinds(),
 		"profile": completion.Profiles(completion.DirFlag("dir"))})
 	return cmd
@@ -172,7 +175,7 @@ func Run(ctx context.Context, opts *Options) error {
 	headless := opts.NoTUI || opts.JSON || !opts.IO.IsStdoutTTY() || !opts.IO.IsStdinTTY()
 	return opts.Dev(ctx, devenv.Options{
 		Root: root, Manifest: m, Distributed: opts.Distributed, Broker: opts.Broker, BrokerURL: opts.BrokerURL,
-		HTTPAddr: opts.HTTPAddr, SecureHTTP: opts.SecureHTTP,
+		HTTPAddr: opts.HTTPAddr, SecureHTTP: opts.SecureHTTP, NoTraces: opts.NoTraces,
 		NoContainers: opts.NoContainers, BrokerImage: opts.BrokerImage, Watch: !opts.NoWatch, Headless: headless, JSON: opts.JSON,
 		NoColor: opts.Getenv("NO_COLOR") != "", Grace: opts.Grace,
 		In: opts.IO.In, Out: opts.IO.Out, ErrOut: opts.IO.ErrOut,

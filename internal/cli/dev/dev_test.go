@@ -34,6 +34,7 @@ func TestNewCmdDevFlags(t *testing.T) {
 			want: with(func(o *Options) { o.Distributed, o.BrokerImage = true, "registry.example.com/nats:2.10" })},
 		{name: "secure http", args: []string{"--secure-http"}, want: with(func(o *Options) { o.SecureHTTP = true }),
 			changed: []string{"secure-http"}},
+		{name: "no traces", args: []string{"--no-traces"}, want: with(func(o *Options) { o.NoTraces = true })},
 		{name: "headless json", args: []string{"--json", "-C", "x"}, want: with(func(o *Options) { o.JSON, o.Dir = true, "x" })},
 		{name: "no tui, no watch, no containers", args: []string{"--no-tui", "--no-watch", "--no-containers"},
 			want: with(func(o *Options) { o.NoTUI, o.NoWatch, o.NoContainers = true, true, true })},

@@ -86,6 +86,7 @@ func TestRunHandsTheSessionItsOptions(t *testing.T) {
 			want: func(o *devenv.Options) { o.Watch, o.Grace = false, 3*time.Second }},
 		{name: "distributed with a kind, no containers", args: []string{"--distributed", "--broker", "mqtt", "--no-containers"},
 			want: func(o *devenv.Options) { o.Distributed, o.Broker, o.NoContainers = true, "mqtt", true }},
+		{name: "--no-traces", args: []string{"--no-traces"}, want: func(o *devenv.Options) { o.NoTraces = true }},
 		{name: "--secure-http", args: []string{"--secure-http"}, want: func(o *devenv.Options) { o.SecureHTTP = true }},
 		{name: "profile http", args: []string{"--profile", "serverless"}, want: func(o *devenv.Options) { o.HTTPAddr = "127.0.0.1:8080" }},
 		{name: "profile split", args: []string{"--profile", "split"}, want: func(o *devenv.Options) { o.Distributed = true }},

@@ -12,15 +12,15 @@ func userExportVars() []string {
 
 // UserConfigured returns the first OTEL_* variable of the environment read by getenv
 // (nil: os.Getenv) that decides where spans go or whether there are any — an OTLP
-// endpoint, OTEL_TRACES_EXPORTER or OTEL_SDK_DISABLED — as "NAME=value", or "" when
-// there is none. `purista dev` keeps such a setting and turns its trace view off.
+// endpoint, OTEL_TRACES_EXPORTER or OTEL_SDK_DISABLED — by its name (its value may hold
+// credentials), or "" when there is none. `purista dev` keeps such a setting and turns its trace view off.
 func UserConfigured(getenv func(string) string) string {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	for _, k := range userExportVars() {
-		if v := strings.TrimSpace(getenv(k)); v != "" {
-			return k + "=" + v
+		if strings.TrimSpace(getenv(k)) != "" {
+			return k
 		}
 	}
 	return ""

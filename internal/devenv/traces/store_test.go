@@ -165,10 +165,10 @@ func TestUserConfigured(t *testing.T) {
 		want string
 	}{
 		{nil, ""},
-		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318"},
-		{map[string]string{"OTEL_TRACES_EXPORTER": "console"}, "OTEL_TRACES_EXPORTER=console"},
-		{map[string]string{"OTEL_SDK_DISABLED": "true"}, "OTEL_SDK_DISABLED=true"},
-		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://t/v1/traces", "OTEL_EXPORTER_OTLP_ENDPOINT": "x"}, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://t/v1/traces"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "console"}, "OTEL_TRACES_EXPORTER"},
+		{map[string]string{"OTEL_SDK_DISABLED": "true"}, "OTEL_SDK_DISABLED"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://t/v1/traces", "OTEL_EXPORTER_OTLP_ENDPOINT": "x"}, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
 		{map[string]string{"OTEL_SERVICE_NAME": "x", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, ""},
 	}
 	for _, tt := range tests {

@@ -21,6 +21,9 @@ type KeyMap struct {
 	LogService, LogLevel, Follow        key.Binding
 	PageUp, PageDown                    key.Binding
 	Up, Down, Restart, Stop, Help, Quit key.Binding
+	// Focus moves the selection (Up, Down) between the processes and the message
+	// stream; Trace opens the trace of the selected message, TraceBack closes it.
+	Focus, Trace, TraceBack key.Binding
 	// ForceQuit quits from any screen, the dialog and the filter included.
 	ForceQuit key.Binding
 
@@ -46,10 +49,13 @@ func DefaultKeyMap() KeyMap {
 		Follow:      b("f", "follow on/off", "f"),
 		PageUp:      b("pgup", "scroll up (pauses following)", "pgup"),
 		PageDown:    b("pgdown", "scroll down", "pgdown"),
-		Up:          b("k/↑", "select the previous process", "up", "k"),
-		Down:        b("j/↓", "select the next process", "down", "j"),
+		Up:          b("k/↑", "select the previous process (message)", "up", "k"),
+		Down:        b("j/↓", "select the next process (message)", "down", "j"),
 		Restart:     b("r", "restart the selected process", "r"),
 		Stop:        b("x", "stop the selected process (until a restart or rebuild)", "x"),
+		Focus:       b("tab", "select messages instead of processes (and back)", "tab"),
+		Trace:       b("t/enter", "the trace of the selected message (the newest if none is) as a waterfall; esc back", "t", "enter"),
+		TraceBack:   b("esc", "back from the trace (q too); j/k ↑/↓ scroll it", "esc", "q"),
 		Help:        b("?", "this help (any key closes it)", "?"),
 		Quit:        b("q", "quit: every process gets SIGTERM, then SIGKILL after the grace period", "q"),
 		ForceQuit:   b("ctrl+c", "quit from anywhere", "ctrl+c"),
@@ -104,6 +110,19 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.help = false
 		return m, nil
 	}
+	if m.trace != nil {
+		switch {
+		case key.Matches(k, keys.TraceBack):
+			m.trace = nil
+		case key.Matches(k, keys.Up):
+			m.trace.scroll = max(0, m.trace.scroll-1)
+		case key.Matches(k, keys.Down):
+			m.trace.scroll++ // the view clamps it
+		case key.Matches(k, keys.Help):
+			m.help = true
+		}
+		return m, nil
+	}
 	switch {
 	case key.Matches(k, keys.Quit):
 		m.quit = true
@@ -133,6 +152,15 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.logScroll += 5
 	case key.Matches(k, keys.PageDown):
 		m.logScroll = max(0, m.logScroll-5)
+	case key.Matches(k, keys.Focus):
+		m.focusMsgs = !m.focusMsgs
+		m.selSeq = 0
+	case key.Matches(k, keys.Trace):
+		m.openTrace()
+	case key.Matches(k, keys.Up) && m.focusMsgs:
+		m.moveSelection(-1)
+	case key.Matches(k, keys.Down) && m.focusMsgs:
+		m.moveSelection(1)
 	case key.Matches(k, keys.Up):
 		m.selUnit = max(0, m.selUnit-1)
 	case key.Matches(k, keys.Down):
@@ -155,6 +183,7 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{
 		shortly(k.Invoke, "invoke"), shortly(k.Filter, "filter"), shortly(k.Help, "help"), shortly(k.Quit, "quit"),
+		shortly(k.Focus, "select messages"), shortly(k.Trace, "trace"),
 		shortly(k.LogService, "log service"), shortly(k.LogLevel, "log level"), shortly(k.Follow, "follow"),
 		shortly(k.Restart, "restart"), shortly(k.Stop, "stop"),
 	}
@@ -164,7 +193,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // of keys that mirror each other (up and down) shows as one line.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Invoke, k.Filter, k.FilterKeep, k.ClearFilter},
+		{k.Invoke, k.Filter, k.FilterKeep, k.ClearFilter, k.Focus, k.Trace},
 		{k.LogService, k.LogLevel, k.Follow, both(k.PageUp, k.PageDown, "pgup/pgdown", "scroll (pgup pauses following)")},
 		{both(k.Up, k.Down, "j/k ↑/↓", "select a process"), k.Restart, k.Stop},
 		{both(k.DialogUp, k.DialogDown, "↑/↓ j/k", "choose a command"), shortly(k.DialogEdit, "edit its payload"),
@@ -184,6 +213,11 @@ func (k KeyMap) pickerHelp() []key.Binding {
 }
 
 func (k KeyMap) editorHelp() []key.Binding { return []key.Binding{k.Send, k.EditorBack} }
+
+// traceHelp is the trace view's footer.
+func (k KeyMap) traceHelp() []key.Binding {
+	return []key.Binding{shortly(k.TraceBack, "back"), both(k.Up, k.Down, "j/k ↑/↓", "scroll"), shortly(k.Help, "help")}
+}
 
 // both returns one binding for the keys of a and b, shown as help and desc.
 func both(a, b key.Binding, help, desc string) key.Binding {
@@ -229,6 +263,6 @@ func (m Model) helpScreen() string {
 		}
 	}
 	b.WriteString("\nSaving a .go file, go.mod, go.sum or purista.yaml rebuilds and restarts; a compile error\n" +
-		"is shown and the previous process keeps running.")
+		"keeps the previous process running.")
 	return b.String()
 }

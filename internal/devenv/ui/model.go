@@ -17,6 +17,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/purista-go/purista/internal/devenv/devmsg"
+	"github.com/purista-go/purista/internal/devenv/traces"
 	"github.com/purista-go/purista/internal/project"
 	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/wire"
@@ -64,6 +65,9 @@ type ModelOptions struct {
 	SecureHTTP bool
 	// Now returns the current time (nil: time.Now); tests fix it for stable screens.
 	Now func() time.Time
+	// Traces holds the spans of the session's processes for the trace view (nil: the
+	// view is off). Send TracesMsg when spans arrive.
+	Traces *traces.Store
 	// BuildTick is how often the elapsed time of a running build is redrawn (0: every
 	// second).
 	BuildTick time.Duration
@@ -97,6 +101,16 @@ type Model struct {
 	follow     bool
 	logScroll  int // lines up from the bottom when not following
 
+	// focusMsgs moves the selection to the message stream; selSeq is the selected
+	// record's seq (0: the newest), nextSeq numbers the records.
+	focusMsgs bool
+	selSeq    int
+	nextSeq   int
+	// subs maps the subscriptions seen in the stream to their services (for the
+	// trace view's service column).
+	subs  map[string]string
+	trace *traceScreen // the open trace view, nil when closed
+
 	help     bool
 	keys     KeyMap
 	helpView help.Model
@@ -121,6 +135,7 @@ type serviceRow struct {
 // recordRow is one line of the message stream; to and trace let the invoke dialog
 // find the trace of its call.
 type recordRow struct {
+	seq   int // numbers the records in arrival order (from 1), for the selection
 	at    time.Time
 	text  string
 	kind  string
@@ -132,6 +147,10 @@ type logRow struct {
 	at                      time.Time
 	unit, service, level, m string
 }
+
+// TracesMsg says that spans have arrived in ModelOptions.Traces: an open trace view
+// redraws.
+type TracesMsg struct{}
 
 // RunnerMsg carries one message of the supervisor (a devmsg type) into the TUI.
 type RunnerMsg struct{ Msg any }
@@ -156,7 +175,8 @@ func NewModel(opts ModelOptions) Model {
 	if opts.BuildTick <= 0 {
 		opts.BuildTick = time.Second
 	}
-	m := Model{opts: opts, st: newStyles(opts.NoColor), keys: DefaultKeyMap(), follow: true, logLevel: 1, width: 100, height: 30}
+	m := Model{opts: opts, st: newStyles(opts.NoColor), keys: DefaultKeyMap(), follow: true, logLevel: 1, width: 100, height: 30,
+		subs: map[string]string{}}
 	m.helpView = newHelp(m.st)
 	for _, u := range opts.Units {
 		m.units = append(m.units, &unitRow{name: u, state: "pending"})
@@ -206,6 +226,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.traceDialog()
 		}
 		return m, nil
+	case TracesMsg:
+		return m, nil // the trace view reads the store when it draws
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
@@ -320,7 +342,12 @@ func (m *Model) applyEvent(v devmsg.UnitEventMsg) {
 				s.lat = appendCapped(s.lat, r.Latency, maxLatency)
 			}
 		}
-		m.records = insertByTime(m.records, recordRow{at: e.Time, text: devmsg.FormatRecord(e), kind: r.Kind, to: r.To, trace: r.TraceID}, maxRecords)
+		if r.Kind == "subscription" && r.To.ServiceTarget != "" {
+			m.subs[r.To.ServiceTarget] = r.To.ServiceName
+		}
+		m.nextSeq++
+		m.records = insertByTime(m.records, recordRow{seq: m.nextSeq, at: e.Time, text: devmsg.FormatRecord(e), kind: r.Kind, to: r.To,
+			trace: r.TraceID}, maxRecords)
 		m.traceDialog()
 	case "log":
 		m.addLog(logRow{at: e.Time, unit: v.Unit, service: e.Service, level: e.Level, m: e.Message + devmsg.FormatAttrs(e.Attrs)})

@@ -53,6 +53,9 @@ func (m Model) Render() string {
 	if m.dialog != nil {
 		return m.fit(m.renderDialog())
 	}
+	if m.trace != nil {
+		return m.fit(m.renderTrace())
+	}
 	var top []string
 	top = append(top, m.titleLine())
 	if l := m.httpLine(); l != "" {
@@ -152,16 +155,27 @@ func (m Model) renderMessages(h int) []string {
 	if f := m.filter.Value(); f != "" {
 		title += " (filter: " + f + ")"
 	}
+	if m.focusMsgs {
+		title += " · ↑/↓ select, t trace, tab back to processes"
+	}
 	lines := []string{m.st.section.Render(title)}
-	f := strings.ToLower(m.filter.Value())
-	var rows []string
-	for _, r := range m.records {
-		text := r.at.Format("15:04:05.000") + " " + r.text
-		if f == "" || strings.Contains(strings.ToLower(text), f) {
-			rows = append(rows, "  "+text)
+	records := m.visibleRecords()
+	sel := -1
+	if m.focusMsgs {
+		sel = m.selected(records)
+	}
+	rows := make([]string, len(records))
+	for i, r := range records {
+		rows[i] = "  " + r.at.Format("15:04:05.000") + " " + r.text
+		if i == sel {
+			rows[i] = m.st.sel.Render("▸ " + rows[i][2:])
 		}
 	}
-	return append(lines, tail(rows, h-1, 0)...)
+	off := 0 // keep the selected row in view
+	if sel >= 0 && len(rows)-sel > h-1 {
+		off = len(rows) - sel - (h - 1)
+	}
+	return append(lines, tail(rows, h-1, off)...)
 }
 
 func (m Model) renderLogs(h int) []string {
