@@ -23,13 +23,7 @@ import (
 // the container is left, the next run removes it (and says so), and SIGTERM of that run
 // removes its own container.
 func TestDevBrokerContainerE2E(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds purista and examples/signup, runs containers")
-	}
-	dc := dockertest.RequireDocker(t)
-	dockertest.RequireImage(t, dc, dockertest.ImageNATS)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel)
+	dc, ctx := dockertest.E2E(t, "builds purista and examples/signup, runs containers", 5*time.Minute, dockertest.ImageNATS)
 	bin := buildPurista(t)
 	root := filepath.Join(repoRoot(t), "examples", "signup")
 	containerOf := func(pid int) []string {

@@ -31,13 +31,7 @@ import (
 // Email service's handled error), the event reaches Email, the process runs as 65532,
 // and `docker stop` ends every container with exit code 0 within the grace period.
 func TestImagesRunInDocker(t *testing.T) {
-	if testing.Short() {
-		t.Skip("compiles examples/signup and runs containers")
-	}
-	dc := dockertest.RequireDocker(t)
-	dockertest.RequireImage(t, dc, dockertest.ImageNATS)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	t.Cleanup(cancel)
+	dc, ctx := dockertest.E2E(t, "compiles examples/signup and runs containers", 4*time.Minute, dockertest.ImageNATS)
 	name := fmt.Sprintf("purista-e2e-%d", time.Now().UnixNano())
 
 	for _, args := range [][]string{{"--services", "each"}, nil} {

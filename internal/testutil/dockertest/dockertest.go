@@ -68,6 +68,24 @@ func RequireImage(t testing.TB, c *client.Client, image string) {
 	}
 }
 
+// E2E opens an end-to-end test that runs containers: it skips t under -short with why
+// (what the test does that the fast tier leaves out), then requires the daemon
+// (RequireDocker) and each of images (RequireImage), and returns the daemon's client and
+// a context that ends after timeout or when t ends.
+func E2E(t testing.TB, why string, timeout time.Duration, images ...string) (*client.Client, context.Context) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(why)
+	}
+	c := RequireDocker(t)
+	for _, img := range images {
+		RequireImage(t, c, img)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return c, ctx
+}
+
 // Labels returns the labels for a container, network or image that t creates:
 // LabelTest with t's name and, when TESTCONTAINERS_SESSION_ID is set, LabelSession.
 func Labels(t testing.TB) map[string]string {

@@ -6,9 +6,10 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
-// outcomeTB records how a helper ended a test: Skipf or Fatalf (both stop the goroutine).
+// outcomeTB records how a helper ended a test: Skip, Skipf or Fatalf (both stop the goroutine).
 type outcomeTB struct {
 	testing.TB
 	skipped, failed string
@@ -16,6 +17,11 @@ type outcomeTB struct {
 
 func (o *outcomeTB) Skipf(format string, args ...any) {
 	o.skipped = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (o *outcomeTB) Skip(args ...any) {
+	o.skipped = fmt.Sprint(args...)
 	runtime.Goexit()
 }
 
@@ -63,6 +69,25 @@ func TestRequireDockerWithoutDaemon(t *testing.T) {
 				t.Errorf("message %q does not say which daemon and how to start one", msg)
 			}
 		})
+	}
+}
+
+// TestE2EWithoutDaemon: E2E skips under -short with the test's reason, and otherwise
+// requires the daemon as RequireDocker does.
+func TestE2EWithoutDaemon(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
+	t.Setenv(RequireEnv, "")
+	o := &outcomeTB{TB: t}
+	o.run(func(tb testing.TB) {
+		E2E(tb, "runs containers", time.Minute, ImageNATS)
+		t.Error("E2E returned without a daemon")
+	})
+	want := "no-docker.sock"
+	if testing.Short() {
+		want = "runs containers"
+	}
+	if !strings.Contains(o.skipped, want) || o.failed != "" {
+		t.Errorf("skipped %q, failed %q; want a skip saying %q", o.skipped, o.failed, want)
 	}
 }
 
