@@ -105,10 +105,7 @@ func (s *tmuxSession) wait(d time.Duration, patterns ...string) string {
 // screenNormalizers make a captured screen of the real program comparable: times,
 // durations, PIDs, ports and ids vary from run to run, log attributes are the app's;
 // the column padding around them is folded to two spaces.
-var screenNormalizers = []struct {
-	re   *regexp.Regexp
-	with string
-}{
+var screenNormalizers = []normalizer{
 	{regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}\.\d{3}\b`), "hh:mm:ss.mmm"},
 	{regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}\b`), "hh:mm:ss"},
 	{regexp.MustCompile(`\b[0-9a-f]{32}\b`), "<hex32>"},
@@ -120,8 +117,17 @@ var screenNormalizers = []struct {
 	{regexp.MustCompile(`[^\S\n]{2,}`), "  "},
 }
 
-func normalizeScreen(s string) string {
-	for _, n := range screenNormalizers {
+func normalizeScreen(s string) string { return normalize(s, screenNormalizers) }
+
+// normalizer replaces what re matches in a captured screen with with.
+type normalizer struct {
+	re   *regexp.Regexp
+	with string
+}
+
+// normalize applies ns to s in order.
+func normalize(s string, ns []normalizer) string {
+	for _, n := range ns {
 		s = n.re.ReplaceAllString(s, n.with)
 	}
 	return s

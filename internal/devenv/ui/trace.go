@@ -80,7 +80,8 @@ func (m *Model) openTrace() {
 		say("the selected message carries no trace id")
 		return
 	}
-	m.trace = &traceScreen{id: r.trace, record: r.at.Format("15:04:05.000") + " " + r.text}
+	text, _, _ := strings.Cut(r.text, " trace=") // the title shows the id already
+	m.trace = &traceScreen{id: r.trace, record: r.at.Format("15:04:05.000") + " " + text}
 }
 
 // traceColumns are the widths of the waterfall's columns for a window width.
