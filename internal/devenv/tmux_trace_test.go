@@ -12,11 +12,9 @@ import (
 	"github.com/purista-go/purista/internal/runtime"
 )
 
-// traceNormalizers make a captured trace view comparable: times, ids and durations vary
-// from run to run, and so do the bars, which scale with the durations. The columns keep
-// their padding, so that the indentation of nested spans is compared too.
-// normalizeTrace masks a bar with the duration after it, then times, ids and other
-// durations (the first normalizers of screenNormalizers); the columns keep their
+// normalizeTrace makes a captured trace view comparable: it masks a bar with the
+// duration after it (bars scale with the durations), then times, ids and other
+// durations (the first normalizers of screenNormalizers). The columns keep their
 // padding, so that the indentation of nested spans is compared too.
 func normalizeTrace(s string) string {
 	bar := normalizer{regexp.MustCompile(`[·█]*█[·█]* +\d+(\.\d+)?(ns|µs|ms|s|m)\b`), "<bar> <duration>"}
