@@ -27,11 +27,13 @@ func UserConfigured(getenv func(string) string) string {
 }
 
 // Env returns the environment that makes a purista application export its spans to
-// the receiver at endpoint promptly: OTLP over http/protobuf, batches sent every 100 ms.
+// the receiver at endpoint (Receiver.Endpoint) promptly: OTLP over http/protobuf to
+// <endpoint>/v1/traces, batches sent every 100 ms. Only the traces endpoint is set, so
+// that other OTLP signals of the application are not sent to the receiver.
 func Env(endpoint string) []string {
 	return []string{
 		"OTEL_TRACES_EXPORTER=otlp",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint,
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=" + endpoint + "/v1/traces",
 		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
 		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf",
 		"OTEL_BSP_SCHEDULE_DELAY=100",

@@ -64,7 +64,8 @@ func Listen(ctx context.Context, store *Store, onSpans func(traceIDs []string)) 
 	return r, nil
 }
 
-// Endpoint is the base URL for OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:41234.
+// Endpoint is the receiver's base URL, e.g. http://127.0.0.1:41234; it serves
+// <Endpoint>/v1/traces.
 func (r *Receiver) Endpoint() string { return "http://" + r.ln.Addr().String() }
 
 // Wait blocks until the receiver has stopped (after the context given to Listen ended).
