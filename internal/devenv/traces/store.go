@@ -135,12 +135,13 @@ func (s *Store) evict() {
 // (the spans of every W3C trace that carries it), and how many spans of them were
 // dropped at the cap. The spans are copies, in no particular order.
 func (s *Store) Lookup(id string) (spans []Span, dropped int) {
-	id = strings.ToLower(strings.TrimSpace(id))
+	id = strings.TrimSpace(id)
+	w3c := strings.ToLower(id) // W3C ids are lowercase hex; a PURISTA traceId is any text
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ids := slices.Clone(s.byPTID[id])
-	if _, ok := s.traces[id]; ok && !slices.Contains(ids, id) {
-		ids = append(ids, id)
+	if _, ok := s.traces[w3c]; ok && !slices.Contains(ids, w3c) {
+		ids = append(ids, w3c)
 	}
 	for _, w := range ids {
 		t := s.traces[w]

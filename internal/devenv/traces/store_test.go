@@ -112,6 +112,7 @@ func TestStore(t *testing.T) {
 		{"by PURISTA traceId, across W3C traces", 0, 0, [][]Span{
 			{withTrace(sp("a", "", "a", "", 0, 1), "w1", "p1")},
 			{withTrace(sp("b", "", "b", "", 1, 1), "w2", "p1"), withTrace(sp("c", "", "c", "", 2, 1), "w3", "p2")}}, "p1", "a b", 0, 3},
+		{"a PURISTA traceId is matched exactly", 0, 0, [][]Span{{withTrace(sp("a", "", "a", "", 0, 1), "w1", "Order-42")}}, "Order-42", "a", 0, 1},
 		{"upper case id", 0, 0, [][]Span{{withTrace(sp("a", "", "a", "", 0, 1), "w1", "")}}, " W1 ", "a", 0, 1},
 		{"a span sent twice is kept once", 0, 0, [][]Span{{withTrace(sp("a", "", "a", "", 0, 1), "w1", "")}, {withTrace(sp("a", "", "a", "", 0, 1), "w1", "")}}, "w1", "a", 0, 1},
 		{"spans beyond the cap are dropped and counted", 0, 2, [][]Span{{withTrace(sp("a", "", "a", "", 0, 1), "w1", ""),

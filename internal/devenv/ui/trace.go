@@ -121,6 +121,9 @@ func (m Model) renderTrace() string {
 	if dropped > 0 {
 		sum += fmt.Sprintf(" · %d spans dropped (limit per trace)", dropped)
 	}
+	if w3c := rows[0].TraceID; w3c != t.id && allIn(rows, w3c) {
+		sum += " · W3C trace " + w3c // a chain started by TypeScript PURISTA
+	}
 	lines = append(lines, sum)
 	widest := 0
 	for _, r := range rows {
@@ -141,6 +144,16 @@ func (m Model) renderTrace() string {
 		lines = append(lines, "")
 	}
 	return strings.Join(append(lines, footer), "\n")
+}
+
+// allIn reports whether every row belongs to the W3C trace w3c.
+func allIn(rows []traces.Row, w3c string) bool {
+	for _, r := range rows {
+		if r.TraceID != w3c {
+			return false
+		}
+	}
+	return true
 }
 
 // traceRow is one span of the waterfall.

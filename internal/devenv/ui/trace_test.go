@@ -58,6 +58,16 @@ func goldenSpans() []traces.Span {
 	}
 }
 
+// w3cSpans are the sign-up's spans in a W3C trace whose id differs from PURISTA's
+// traceId (which the spans carry as purista.trace_id).
+func w3cSpans() []traces.Span {
+	spans := goldenSpans()[:6]
+	for i := range spans {
+		spans[i].TraceID = "0af7651916cd43dd8448eb211c80319c"
+	}
+	return spans
+}
+
 // traceModel is goldenModel with a trace store holding spans, plus the subscription
 // record that tells the trace view onUserSignedUp's service.
 func traceModel(t *testing.T, c *clock, spans []traces.Span) Model {
@@ -90,6 +100,8 @@ func TestTraceScreens(t *testing.T) {
 		{"trace-scrolled", goldenSpans(), []tea.Msg{tea.WindowSizeMsg{Width: 100, Height: 6}, sub, press("tab"), press("up"), press("up"),
 			press("t"), press("down"), press("down"), press("down"), press("down"), press("down"), press("up")}},
 		{"trace-off", nil, []tea.Msg{press("t")}},
+		// a chain started by TypeScript PURISTA: its W3C trace id is not the traceId
+		{"trace-w3c-differs", w3cSpans(), []tea.Msg{sub, press("tab"), press("up"), press("up"), press("t")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
