@@ -52,11 +52,7 @@ func composeCommand(t *testing.T) []string {
 // containers over NATS; SIGTERM stops the services with exit code 0; `down` leaves no
 // container and no network of the Compose project.
 func TestComposeUp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds images and starts containers; not with -short")
-	}
-	dc := dockertest.RequireDocker(t)
-	dockertest.RequireImage(t, dc, dockertest.ImageNATS)
+	dc, ctx := dockertest.E2E(t, "builds images and starts containers; not with -short", 8*time.Minute, dockertest.ImageNATS)
 	compose := composeCommand(t)
 
 	var b [4]byte
@@ -66,8 +62,6 @@ func TestComposeUp(t *testing.T) {
 	id := hex.EncodeToString(b[:])
 	project := "purista-e2e-" + id
 	repo := "purista-e2e-" + id + "/signup"
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
 
 	// The images, as a user makes them.
 	signup, err := filepath.Abs(filepath.Join("..", "..", "..", "examples", "signup"))

@@ -65,12 +65,7 @@ func ours(ctx context.Context, t *testing.T, dc *client.Client) []string {
 // removes the container. Skipped without Docker or the image (a failure under
 // PURISTA_REQUIRE_DOCKER=1).
 func TestProvisionTestcontainers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts containers")
-	}
-	dc := dockertest.RequireDocker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel)
+	dc, ctx := dockertest.E2E(t, "starts containers", 5*time.Minute)
 	for _, kind := range []string{"nats", "amqp", "mqtt"} {
 		t.Run(kind, func(t *testing.T) {
 			dockertest.RequireImage(t, dc, localImages[kind])
@@ -114,13 +109,7 @@ func TestProvisionTestcontainers(t *testing.T) {
 // ready in time, is removed and the embedded broker runs instead, with a note saying why
 // and how to choose; for AMQP Provision says what to do.
 func TestProvisionFallsBack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts containers")
-	}
-	dc := dockertest.RequireDocker(t)
-	dockertest.RequireImage(t, dc, dockertest.ImageNATS)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
+	dc, ctx := dockertest.E2E(t, "starts containers", 3*time.Minute, dockertest.ImageNATS)
 	const absent = "purista-test/absent:none"
 	tests := []struct {
 		name     string
@@ -178,13 +167,7 @@ func TestProvisionFallsBack(t *testing.T) {
 // so it never ran its teardown) is removed by the next Provision's RemoveLeftovers; one
 // whose purista runs is kept.
 func TestRemoveLeftovers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("creates containers")
-	}
-	dc := dockertest.RequireDocker(t)
-	dockertest.RequireImage(t, dc, dockertest.ImageNATS)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
+	dc, ctx := dockertest.E2E(t, "creates containers", time.Minute, dockertest.ImageNATS)
 	dead := exec.Command("true")
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
