@@ -42,23 +42,13 @@ func TestServerBodyMemoryBoundEndToEnd(t *testing.T) {
 		<-done
 	})
 	payload := bodyload.JSONBody(bodySize)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	waitReady(t, "never served", done, logs, func() error {
 		resp, err := http.Post("http://"+addr+"/pad", "application/json", bytes.NewReader([]byte(`{"pad":""}`)))
 		if err == nil {
 			_ = resp.Body.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never served: %v\n%s", err, logs.String())
-		}
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case code := <-done:
-			done <- code
-			t.Fatalf("exited with %d:\n%s", code, logs.String())
-		}
-	}
+		return err
+	})
 	res := bodyload.Post("http://"+addr+"/pad", payload, bodies)
 	for i, s := range res.Statuses {
 		if s != http.StatusOK {

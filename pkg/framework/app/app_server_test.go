@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -412,17 +411,7 @@ func TestHealthOpensAfterHTTP(t *testing.T) {
 			cancel()
 			<-done
 		})
-		waitReady(t, "never ready", done, logs, func() error {
-			resp, err := http.Get("http://" + healthAddr + "/readyz")
-			if err != nil {
-				return err
-			}
-			_ = resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("/readyz answered %s", resp.Status)
-			}
-			return nil
-		})
+		waitReady(t, "never ready", done, logs, readyz(healthAddr))
 		c, err := net.Dial("tcp", httpAddr)
 		if err != nil {
 			t.Fatalf("/readyz answered ok but the HTTP port refuses connections: %v", err)

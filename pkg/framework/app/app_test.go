@@ -7,7 +7,6 @@ import (
 	"flag"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -127,21 +126,7 @@ func TestRunMainLifecycle(t *testing.T) {
 	go func() {
 		done <- runMain(ctx, nil, func(k string) string { return env[k] }, &logs, echoService(), relayService())
 	}()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("never ready: %v\n%s", err, logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitReady(t, "never ready", done, &logs, readyz(addr))
 	cancel()
 	select {
 	case code := <-done:

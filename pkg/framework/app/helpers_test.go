@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -49,5 +51,20 @@ func waitReady(t *testing.T, what string, done chan int, logs *logBuffer, probe 
 			done <- code
 			t.Fatalf("exited with %d:\n%s", code, logs.String())
 		}
+	}
+}
+
+// readyz returns a waitReady probe that succeeds once GET /readyz on addr answers 200.
+func readyz(addr string) func() error {
+	return func() error {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return err
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/readyz answered %s", resp.Status)
+		}
+		return nil
 	}
 }
