@@ -160,8 +160,12 @@ func (r *Runtime) HTTPHandler(opts ...HTTPOption) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render GET /api: %w", err)
 	}
-	return httpapi.New(httpapi.Config{Routes: routes, Auth: s.auth, PublicIndex: s.publicIndex,
-		Index: index, OpenAPI: doc, Invoke: r.httpInvoke, Trace: r.httpTrace, Log: r.log}), nil
+	cfg := httpapi.Config{Routes: routes, Auth: s.auth, PublicIndex: s.publicIndex,
+		Index: index, OpenAPI: doc, Invoke: r.httpInvoke, Trace: r.httpTrace, Log: r.log}
+	if r.metrics != nil {
+		cfg.Observe = r.metrics.httpRequest
+	}
+	return httpapi.New(cfg), nil
 }
 
 // OpenAPIDocument renders the OpenAPI 3.1 document (JSON) of the endpoints that the

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -29,6 +30,7 @@ type Runtime struct {
 	log      *slog.Logger
 	tracer   trace.Tracer
 	tracing  bool
+	metrics  *metrics // nil: no metrics
 	prop     propagation.TextMapPropagator
 	observer runopts.Observer
 	client   wire.Address
@@ -76,6 +78,16 @@ func Start(ctx context.Context, b bridge.EventBridge, services []*Service, opts 
 	if set.TracerProvider != nil {
 		r.tracer, r.tracing = set.TracerProvider.Tracer("github.com/purista-go/purista"), true
 	}
+	if set.MeterProvider != nil {
+		m, err := newMetrics(set.MeterProvider, b.Name())
+		if err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		r.metrics = m
+		if mb, ok := b.(bridge.Monitored); ok {
+			mb.SetMonitor(m)
+		}
+	}
 	if r.client == (wire.Address{}) {
 		r.client = wire.Address{ServiceName: "client", ServiceVersion: "1", ServiceTarget: "invoke"}
 	}
@@ -96,17 +108,24 @@ func Start(ctx context.Context, b bridge.EventBridge, services []*Service, opts 
 		seen[key] = true
 	}
 	if err := errors.Join(errs...); err != nil {
+		r.metrics.close()
 		return nil, err
 	}
 	if err := checkHTTP(services); err != nil {
+		r.metrics.close()
 		return nil, err
 	}
 	if err := b.Start(ctx); err != nil {
+		r.metrics.close()
 		return nil, fmt.Errorf("start %s bridge: %w", b.Name(), err)
+	}
+	if r.metrics != nil {
+		r.metrics.up.Store(true) // Start returns once connected (also when b ran already)
 	}
 	for _, s := range services {
 		if err := r.register(ctx, s); err != nil {
 			_ = r.unregisterAll(ctx)
+			r.metrics.close()
 			return nil, err
 		}
 	}
@@ -210,7 +229,9 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 	}
 	r.shutdown = true
 	r.mu.Unlock()
-	return r.bridge.Close(ctx)
+	err := r.bridge.Close(ctx)
+	r.metrics.close()
+	return err
 }
 
 // delivery is what the runtime allocates per command or event it hands to a handler:
@@ -234,9 +255,17 @@ func (r *Runtime) newDelivery(ctx context.Context, s *Service, self wire.Address
 func (r *Runtime) commandHandler(s *Service, c *commandBinding, h HandlerFunc) bridge.CommandHandler {
 	self := c.def.address()
 	logAttrs := []any{slog.String("service", s.contract.name), slog.String("command", c.def.name)}
+	var mset attribute.Set
+	if r.metrics != nil {
+		mset = r.metrics.commandAttrs(self)
+	}
 	return func(ctx context.Context, cmd *wire.Message) (resp *wire.Message) {
 		start := time.Now()
 		var err error
+		if r.metrics != nil {
+			r.metrics.callStarted(ctx, mset)
+			defer func() { r.metrics.callEnded(ctx, mset, start, err) }()
+		}
 		if r.tracing {
 			var span trace.Span
 			ctx, span = r.startCommandSpan(r.extractParent(ctx, cmd), trace.SpanKindServer, cmd)
@@ -320,8 +349,15 @@ func (r *Runtime) response(ctx context.Context, cmd *wire.Message, self wire.Add
 func (r *Runtime) subscriptionHandler(s *Service, sb *subscriptionBinding) bridge.MessageHandler {
 	self := sb.sub.Subscriber
 	logAttrs := []any{slog.String("service", s.contract.name), slog.String("subscription", sb.info.Name)}
+	var mset attribute.Set
+	if r.metrics != nil {
+		mset = r.metrics.subscriptionAttrs(sb)
+	}
 	return func(ctx context.Context, msg *wire.Message) (err error) {
 		start := time.Now()
+		if r.metrics != nil {
+			defer func() { r.metrics.delivered(ctx, mset, start, err) }()
+		}
 		if r.tracing {
 			var span trace.Span
 			ctx, span = r.startMessageSpan(r.extractParent(ctx, msg), trace.SpanKindConsumer, msg, sb.info.Name)

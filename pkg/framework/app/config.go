@@ -23,6 +23,9 @@ import (
 // bridge, and how the process behaves. Every field but OpenAPIOut has an environment
 // variable and a flag of the same meaning; flags win over the environment.
 type config struct {
+	// getenv reads the environment (Run's getenv): also the OTEL_* variables of
+	// tracing and metrics.
+	getenv func(string) string
 	// Bridge selects the event bridge: "memory" (default), "nats://host:4222",
 	// "amqp://user:pass@host:5672/", "mqtt://host:1883" (also tls/ssl schemes:
 	// "tls://", "amqps://", "mqtts://"). PURISTA_BRIDGE, --bridge.
@@ -113,7 +116,7 @@ type httpLimits struct {
 // none) are parsed with purista's. Help output goes to out; flag.ErrHelp is returned for
 // -h.
 func parseConfig(appFlags *flag.FlagSet, args []string, getenv func(string) string, out io.Writer) (config, error) {
-	cfg := config{Bridge: "memory", HealthAddr: "127.0.0.1:8081", ShutdownTimeout: 15 * time.Second,
+	cfg := config{getenv: getenv, Bridge: "memory", HealthAddr: "127.0.0.1:8081", ShutdownTimeout: 15 * time.Second,
 		StartTimeout: 30 * time.Second, LogLevel: slog.LevelInfo, LogFormat: "text", LocalDelivery: true}
 	fromEnv := map[string]bool{} // PURISTA_* variables that were set
 	env := func(name string) (string, bool) {

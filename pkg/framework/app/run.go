@@ -97,7 +97,11 @@ func run(ctx context.Context, cfg config, services []*framework.Service, rs sett
 	if err != nil {
 		return err
 	}
-	tp, err := newTracerProvider(ctx, selected)
+	getenv := cfg.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	tp, err := newTracerProvider(ctx, getenv, selected)
 	if err != nil {
 		return err
 	}
@@ -110,14 +114,31 @@ func run(ctx context.Context, cfg config, services []*framework.Service, rs sett
 			}
 		}()
 	}
+	mp, err := newMetrics(ctx, getenv, selected)
+	if err != nil {
+		return err
+	}
+	if mp != nil {
+		defer func() { // after the drain, so that the last OTLP export holds all of it
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+			defer cancel()
+			if err := mp.shutdown(fctx); err != nil {
+				log.Warn("metrics not flushed", slog.Any("error", err))
+			}
+		}()
+	}
 	b, err := newBridge(cfg, log)
 	if err != nil {
 		return err
 	}
-	rtOpts := append([]framework.StartOption{framework.WithLogger(log), withBridgeURL(cfg.Bridge)}, rs.startOpts...)
+	rtOpts := []framework.StartOption{framework.WithLogger(log), withBridgeURL(cfg.Bridge)}
 	if tp != nil {
 		rtOpts = append(rtOpts, framework.WithTracerProvider(tp))
 	}
+	if mp != nil {
+		rtOpts = append(rtOpts, framework.WithMeterProvider(mp.provider))
+	}
+	rtOpts = append(rtOpts, rs.startOpts...) // the application's own options win
 	if stream != nil {
 		rtOpts = append(rtOpts, WithObserver(stream))
 		for _, s := range selected {
@@ -168,7 +189,7 @@ func run(ctx context.Context, cfg config, services []*framework.Service, rs sett
 		}
 	}
 	if startErr == nil && cfg.HealthAddr != "" {
-		healthSrv, startErr = serve(cfg.HealthAddr, rt.HealthHandler(), "health", httpserver.HealthLimits())
+		healthSrv, startErr = serve(cfg.HealthAddr, healthHandler(rt.HealthHandler(), mp), "health", httpserver.HealthLimits())
 	}
 	names := make([]string, len(selected))
 	for i, s := range selected {

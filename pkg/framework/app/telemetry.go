@@ -14,19 +14,37 @@ import (
 	"github.com/purista-go/purista/pkg/framework/internal/telemetry"
 )
 
-// newTracerProvider returns the TracerProvider the OTEL_* environment asks for
-// (docs/observability.md), nil when it turns export off or the build tag purista_no_otel
-// leaves the exporters out. The caller shuts it down, which flushes. services names the
-// resource's service.name when there is one service and OTEL_SERVICE_NAME is not set;
-// otherwise the program's name does.
-func newTracerProvider(ctx context.Context, services []*framework.Service) (*sdktrace.TracerProvider, error) {
+// telemetryOptions names the resource's service.name after the one service when there
+// is one and OTEL_SERVICE_NAME is not set, else after the program.
+func telemetryOptions(getenv func(string) string, services []*framework.Service) telemetry.Options {
 	name := filepath.Base(os.Args[0])
 	if len(services) == 1 {
 		name = services[0].Name()
 	}
-	tp, err := telemetry.New(ctx, telemetry.Options{ServiceName: name})
+	return telemetry.Options{ServiceName: name, Getenv: getenv}
+}
+
+// newTracerProvider returns the TracerProvider the OTEL_* environment read by getenv
+// asks for (docs/observability.md), nil when it turns export off. The caller shuts it
+// down, which flushes.
+func newTracerProvider(ctx context.Context, getenv func(string) string, services []*framework.Service) (*sdktrace.TracerProvider, error) {
+	tp, err := telemetry.New(ctx, telemetryOptions(getenv, services))
 	if err != nil {
 		return nil, fmt.Errorf("%w: tracing: %w", framework.ErrConfig, err)
 	}
 	return tp, nil
+}
+
+// newMetrics returns the metric pipeline the OTEL_* environment read by getenv asks for
+// (docs/observability.md), nil when it turns metrics off. The caller shuts it down,
+// which pushes the last OTLP export.
+func newMetrics(ctx context.Context, getenv func(string) string, services []*framework.Service) (*metricsPipeline, error) {
+	m, err := telemetry.NewMetrics(ctx, telemetryOptions(getenv, services))
+	if err != nil {
+		return nil, fmt.Errorf("%w: metrics: %w", framework.ErrConfig, err)
+	}
+	if m == nil {
+		return nil, nil
+	}
+	return &metricsPipeline{provider: m.Provider, shutdown: m.Provider.Shutdown, handler: m.Handler}, nil
 }

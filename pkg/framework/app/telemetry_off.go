@@ -5,7 +5,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"os"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -15,11 +14,24 @@ import (
 // newTracerProvider returns nil: the build tag purista_no_otel leaves the exporters out
 // of this binary. It fails when the environment asks for export, so that a missing
 // trace is not a surprise.
-func newTracerProvider(context.Context, []*framework.Service) (*sdktrace.TracerProvider, error) {
-	for _, v := range []string{"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
-		if val := os.Getenv(v); val != "" && val != "none" {
-			return nil, fmt.Errorf("%w: %s is set, but this binary was built with the tag purista_no_otel, which leaves trace export out: rebuild without it or unset %s", framework.ErrConfig, v, v)
+func newTracerProvider(_ context.Context, getenv func(string) string, _ []*framework.Service) (*sdktrace.TracerProvider, error) {
+	return nil, refuseExport(getenv, "trace export", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+}
+
+// newMetrics returns nil: the build tag purista_no_otel leaves the metric exporters
+// (Prometheus and OTLP) out of this binary, and /metrics is not served. It fails when
+// the environment asks for metric export explicitly.
+func newMetrics(_ context.Context, getenv func(string) string, _ []*framework.Service) (*metricsPipeline, error) {
+	return nil, refuseExport(getenv, "metric export", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+}
+
+// refuseExport returns an error wrapping framework.ErrConfig when one of vars is set
+// (to something other than none).
+func refuseExport(getenv func(string) string, what string, vars ...string) error {
+	for _, v := range vars {
+		if val := getenv(v); val != "" && val != "none" {
+			return fmt.Errorf("%w: %s is set, but this binary was built with the tag purista_no_otel, which leaves %s out: rebuild without it or unset %s", framework.ErrConfig, v, what, v)
 		}
 	}
-	return nil, nil
+	return nil
 }

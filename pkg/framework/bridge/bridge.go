@@ -238,3 +238,25 @@ type LocalDelivery interface {
 	// SetLocalDelivery switches the short-circuit on or off.
 	SetLocalDelivery(enabled bool)
 }
+
+// Monitor receives what a bridge does besides calling handlers, for metrics: changes of
+// its connection to the broker, redeliveries it schedules and messages it dead-letters.
+// Its methods are called from the bridge's goroutines, possibly concurrently, and return
+// quickly without calling back into the bridge.
+type Monitor interface {
+	// Connected reports that the connection to the broker came up (true; also the first
+	// time, in Start) or went down (false).
+	Connected(up bool)
+	// Retried reports that a failed delivery to the subscription subscriber is scheduled
+	// for another attempt.
+	Retried(subscriber wire.Address)
+	// DeadLettered reports that a message of the subscription subscriber was
+	// dead-lettered (after its last attempt, or at once when it could not be decoded).
+	DeadLettered(subscriber wire.Address)
+}
+
+// Monitored is implemented by bridges that report to a Monitor. SetMonitor is called at
+// most once, before Start; a nil Monitor reports nowhere.
+type Monitored interface {
+	SetMonitor(m Monitor)
+}

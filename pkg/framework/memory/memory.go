@@ -67,9 +67,10 @@ type Bridge struct {
 	// so that concurrent calls do not all register with (and lock) ctx itself.
 	handlerCtxs [handlerCtxShards]context.Context
 
-	cmds    transport.Table[*cmdReg] // added under mu (after the state check)
-	subs    transport.Table[*subReg] // added under mu (after the state check)
-	retries transport.Retries        // pending redeliveries; each holds a unit of work
+	cmds              transport.Table[*cmdReg] // added under mu (after the state check)
+	subs              transport.Table[*subReg] // added under mu (after the state check)
+	retries           transport.Retries        // pending redeliveries; each holds a unit of work
+	transport.Monitor                          // reports connection changes, retries and dead letters
 
 	mu  sync.Mutex // guards the state change of Close against registration, and dls
 	dls map[*dlReg]struct{}
@@ -143,6 +144,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 		return err
 	}
 	if b.life.CompareAndSwap(lifecycle.StateNew, lifecycle.StateRunning) {
+		b.Connected(true)
 		return nil
 	}
 	_, err := b.life.Starting() // nil when already running
@@ -151,13 +153,18 @@ func (b *Bridge) Start(ctx context.Context) error {
 
 // SetHealthy simulates a broken (err != nil) or restored (nil) connection of this instance:
 // while broken, Healthy reports an error wrapping bridge.ErrUnavailable and err, Invoke and
-// Emit fail with it, and the instance receives nothing. It is a test hook.
+// Emit fail with it, and the instance receives nothing. A change is reported to the
+// bridge's Monitor as a connection going down or coming up. It is a test hook.
 func (b *Bridge) SetHealthy(err error) {
+	var old *error
 	if err == nil {
-		b.fault.Store(nil)
-		return
+		old = b.fault.Swap(nil)
+	} else {
+		old = b.fault.Swap(&err)
 	}
-	b.fault.Store(&err)
+	if (old == nil) != (err == nil) {
+		b.Connected(err == nil)
+	}
 }
 
 func (b *Bridge) faultErr() error {
@@ -418,15 +425,18 @@ func (b *Bridge) deliver(ctx context.Context, r *subReg, data []byte, attempt in
 	if err == nil || ctx.Err() != nil {
 		return
 	}
-	b.retries.Settle(r.sub.Retry, attempt, err,
+	if b.retries.Settle(r.sub.Retry, attempt, err,
 		func(next int) { b.accept(r.delivery(data, next), true) }, // enters b.work itself
-		func(n int, reason string) { b.deadLetter(r, data, n, reason) })
+		func(n int, reason string) { b.deadLetter(r, data, n, reason) }) == transport.Retrying {
+		b.Retried(r.sub.Subscriber)
+	}
 }
 
 // deadLetter hands data, given up by r after attempts deliveries for reason, to the
 // network's dead-letter handlers that observe r's subscriber, and logs it.
 func (b *Bridge) deadLetter(r *subReg, data []byte, attempts int, reason string) {
 	dl := bridge.DeadLetter{Subscriber: r.sub.Subscriber, Reason: reason, Attempts: attempts, At: time.Now()}
+	b.DeadLettered(r.sub.Subscriber)
 	obs := b.net.deadLetter(b, dl, data)
 	b.log.Warn("memory: message dead-lettered", "subscriber", dl.Subscriber.String(),
 		"attempts", attempts, "reason", reason, "observers", obs)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/purista-go/purista/pkg/framework/httpauth"
 )
@@ -32,6 +33,9 @@ type Config struct {
 	Trace TraceFunc
 	// Log receives internal failures (an authenticator's errors).
 	Log *slog.Logger
+	// Observe, when set, receives every request once it is answered: its method, the
+	// path pattern of the route it matched ("" for none), the status and the duration.
+	Observe func(method, route string, status int, d time.Duration)
 }
 
 // Handler serves compiled routes. It is safe for concurrent use.
@@ -51,18 +55,38 @@ func New(cfg Config) *Handler {
 // ServeHTTP implements http.Handler. Every answer other than a command's success is an
 // RFC 9457 problem; no path is ever redirected.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var start time.Time
+	if h.cfg.Observe != nil {
+		start = time.Now()
+	}
 	ctx, traceID := h.cfg.Trace(r)
 	instance := r.URL.EscapedPath()
-	if out, p := h.serve(ctx, w, r, traceID); p != nil {
+	var rt *Route
+	out, p := h.serve(ctx, w, r, traceID, &rt)
+	if p != nil {
 		p.write(w, instance, traceID)
 	} else if out != nil {
 		_, _ = w.Write(out) // the client may have gone
+	}
+	if h.cfg.Observe != nil {
+		route, status := "", http.StatusOK
+		if rt != nil {
+			route = rt.Path
+			if rt.Status != 0 {
+				status = rt.Status
+			}
+		}
+		if p != nil {
+			status = p.Status
+		}
+		h.cfg.Observe(r.Method, route, status, time.Since(start))
 	}
 }
 
 // serve answers r: the problem to send, or the body of a success whose headers are
 // already written.
-func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, traceID string) ([]byte, *Problem) {
+// *matched is set to the route r matched.
+func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, traceID string, matched **Route) ([]byte, *Problem) {
 	segs, p := splitPath(r.URL)
 	if p != nil {
 		return nil, p
@@ -71,6 +95,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if p != nil {
 		return nil, p
 	}
+	*matched = rt
 	id, p := h.authenticate(r, rt)
 	if p != nil {
 		return nil, p

@@ -9,18 +9,21 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/purista-go/purista/pkg/framework/wire"
 )
 
 // Settings is what the start options of a Runtime set. The zero value means: default
-// logger, no tracing, no observer, no secrets, the default client address.
+// logger, no tracing, no metrics, no observer, no secrets, the default client address.
 type Settings struct {
 	// Logger is the runtime's logger (nil: slog.Default()).
 	Logger *slog.Logger
 	// TracerProvider, when set, makes the runtime record OpenTelemetry spans.
 	TracerProvider trace.TracerProvider
+	// MeterProvider, when set, makes the runtime record OpenTelemetry metrics.
+	MeterProvider metric.MeterProvider
 	// Observer receives a Record of everything handled (nil: none).
 	Observer Observer
 	// Secrets are the credentials of the bridge's URL, kept out of health output.

@@ -1,18 +1,26 @@
-// Package telemetry builds the OpenTelemetry TracerProvider of a purista application from
-// the standard OTEL_* environment, so that traces are exported by configuration alone:
+// Package telemetry builds the OpenTelemetry TracerProvider and MeterProvider of a
+// purista application from the standard OTEL_* environment, so that traces and metrics
+// are exported by configuration alone. Every variable is read through Options.Getenv
+// (the application's Run passes its own) and handed to the SDK and the exporters as
+// options, never read by them from the process environment:
 //
 //   - OTEL_TRACES_EXPORTER: otlp, console or none (a comma-separated list is accepted);
 //     unset means otlp when an OTLP endpoint is set, else tracing stays off;
-//   - OTEL_EXPORTER_OTLP_PROTOCOL / OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: http/protobuf (the
-//     default) or grpc;
-//   - OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _HEADERS, _TIMEOUT,
-//     _INSECURE, _CERTIFICATE, _COMPRESSION: read by the OTLP exporters themselves;
+//   - OTEL_METRICS_EXPORTER: prometheus, otlp or none (a list is accepted); unset means
+//     prometheus, plus otlp when an OTLP endpoint is set (see NewMetrics);
+//   - OTEL_EXPORTER_OTLP_PROTOCOL (_TRACES_, _METRICS_): http/protobuf (the default) or grpc;
+//   - OTEL_EXPORTER_OTLP_ENDPOINT (_TRACES_, _METRICS_), _HEADERS, _TIMEOUT, _INSECURE,
+//     _CERTIFICATE, _COMPRESSION, as in the OpenTelemetry specification;
 //   - OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES: the resource (they override the
 //     service name and version the application passes);
-//   - OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG and OTEL_BSP_*: read by the SDK;
-//   - OTEL_SDK_DISABLED=true turns tracing off whatever else is set.
+//   - OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG, OTEL_BSP_SCHEDULE_DELAY,
+//     OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE;
+//   - OTEL_METRIC_EXPORT_INTERVAL, OTEL_METRIC_EXPORT_TIMEOUT,
+//     OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (cumulative or delta);
+//   - OTEL_SDK_DISABLED=true turns tracing and metrics off whatever else is set.
 //
-// docs/observability.md describes the setup with Jaeger, Tempo or any OTLP collector.
+// docs/observability.md describes the setup with Jaeger, Tempo, Prometheus or any OTLP
+// collector.
 package telemetry
 
 import (
@@ -23,6 +31,7 @@ import (
 	"os"
 	"strings"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -40,8 +49,7 @@ type Options struct {
 	ServiceName, ServiceVersion string
 	// Console receives the spans of the console exporter (default os.Stdout).
 	Console io.Writer
-	// Getenv reads the environment (default os.Getenv). The OTLP exporters read their
-	// own OTEL_EXPORTER_OTLP_* variables from the process environment.
+	// Getenv reads the environment (default os.Getenv); nothing else is read.
 	Getenv func(string) string
 }
 
@@ -70,7 +78,15 @@ func New(ctx context.Context, o Options) (*sdktrace.TracerProvider, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	sampler, err := newSampler(o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	batch, err := batchOptions(o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
 	var made []sdktrace.SpanExporter
 	for _, name := range exporters {
 		exp, err := newExporter(ctx, name, o)
@@ -81,14 +97,14 @@ func New(ctx context.Context, o Options) (*sdktrace.TracerProvider, error) {
 			return nil, err
 		}
 		made = append(made, exp)
-		opts = append(opts, sdktrace.WithBatcher(exp))
+		opts = append(opts, sdktrace.WithBatcher(exp, batch...))
 	}
 	return sdktrace.NewTracerProvider(opts...), nil
 }
 
 // exporterNames returns the exporters the environment asks for, none when export is off.
 func exporterNames(getenv func(string) string) ([]string, error) {
-	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
+	if disabled(getenv) {
 		return nil, nil
 	}
 	v := strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER"))
@@ -98,19 +114,7 @@ func exporterNames(getenv func(string) string) ([]string, error) {
 		}
 		v = "otlp"
 	}
-	var names []string
-	for _, n := range strings.Split(v, ",") {
-		switch n = strings.ToLower(strings.TrimSpace(n)); n {
-		case "none":
-			return nil, nil
-		case "otlp", "console":
-			names = append(names, n)
-		case "":
-		default:
-			return nil, fmt.Errorf("%w: OTEL_TRACES_EXPORTER=%q: %q is not an exporter purista has: use otlp, console or none", ErrConfig, v, n)
-		}
-	}
-	return names, nil
+	return exportersOf("OTEL_TRACES_EXPORTER", v, "otlp", "console")
 }
 
 // newExporter creates the exporter name (otlp or console).
@@ -126,41 +130,54 @@ func newExporter(ctx context.Context, name string, o Options) (sdktrace.SpanExpo
 		}
 		return exp, nil
 	}
-	protocol := strings.TrimSpace(o.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"))
-	if protocol == "" {
-		protocol = strings.TrimSpace(o.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"))
+	c, err := otlpEnv(o.Getenv, "traces")
+	if err != nil {
+		return nil, err
 	}
 	var exp sdktrace.SpanExporter
-	var err error
-	switch protocol {
-	case "", "http/protobuf":
-		exp, err = otlptracehttp.New(ctx)
-	case "grpc":
-		exp, err = newGRPC(ctx)
-	default:
-		return nil, fmt.Errorf("%w: OTLP protocol %q: use http/protobuf or grpc (http/json is not supported)", ErrConfig, protocol)
+	if c.protocol == "grpc" {
+		exp, err = newGRPC(ctx, c)
+	} else {
+		opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(c.endpoint), otlptracehttp.WithHeaders(c.headers),
+			otlptracehttp.WithTimeout(c.timeout), otlptracehttp.WithCompression(otlptracehttp.NoCompression)}
+		if !c.plaintext() {
+			opts = append(opts, otlptracehttp.WithTLSClientConfig(c.tls))
+		}
+		if c.gzip {
+			opts = append(opts, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
+		}
+		exp, err = otlptracehttp.New(ctx, opts...)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: OTLP %s exporter: %w", ErrConfig, protocol, err)
+		return nil, fmt.Errorf("%w: OTLP %s exporter: %w", ErrConfig, c.protocol, err)
 	}
 	return exp, nil
 }
 
 // newResource describes the application: the SDK's attributes, the process id
 // (process.pid, which tells instances of one service apart), service name and version
-// from o, then what OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES say.
+// from o, then what OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (read with o.Getenv) say.
 func newResource(ctx context.Context, o Options) (*resource.Resource, error) {
 	name := o.ServiceName
 	if name == "" {
 		name = "purista"
 	}
-	attrs := resource.WithAttributes(semconv.ServiceName(name))
+	attrs := []attribute.KeyValue{semconv.ServiceName(name)}
 	if o.ServiceVersion != "" {
-		attrs = resource.WithAttributes(semconv.ServiceName(name), semconv.ServiceVersion(o.ServiceVersion))
+		attrs = append(attrs, semconv.ServiceVersion(o.ServiceVersion))
 	}
-	res, err := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithProcessPID(), attrs, resource.WithFromEnv())
+	if v := strings.TrimSpace(o.Getenv("OTEL_RESOURCE_ATTRIBUTES")); v != "" {
+		err := keyValues("OTEL_RESOURCE_ATTRIBUTES", v, func(k, val string) { attrs = append(attrs, attribute.String(k, val)) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	if v := strings.TrimSpace(o.Getenv("OTEL_SERVICE_NAME")); v != "" {
+		attrs = append(attrs, semconv.ServiceName(v)) // the last value of a key wins
+	}
+	res, err := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithProcessPID(), resource.WithAttributes(attrs...))
 	if err != nil {
-		return nil, fmt.Errorf("%w: resource (OTEL_RESOURCE_ATTRIBUTES %q): %w", ErrConfig, o.Getenv("OTEL_RESOURCE_ATTRIBUTES"), err)
+		return nil, fmt.Errorf("%w: resource: %w", ErrConfig, err)
 	}
 	return res, nil
 }

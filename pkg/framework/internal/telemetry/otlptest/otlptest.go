@@ -1,6 +1,7 @@
-// Package otlptest is an OTLP trace collector for tests: it serves the OTLP/HTTP
-// (protobuf) endpoint /v1/traces and the OTLP/gRPC trace service, decodes the export
-// requests with go.opentelemetry.io/proto/otlp and keeps their spans.
+// Package otlptest is an OTLP collector for tests: it serves the OTLP/HTTP (protobuf)
+// endpoints /v1/traces and /v1/metrics and the OTLP/gRPC trace and metrics services,
+// decodes the export requests with go.opentelemetry.io/proto/otlp and keeps their spans
+// and metric data points.
 package otlptest
 
 import (
@@ -34,8 +35,9 @@ type Span struct {
 // gRPC TraceServiceServer or serve it over HTTP. It is safe for concurrent use.
 type Collector struct {
 	coltrace.UnimplementedTraceServiceServer
-	mu    sync.Mutex
-	spans []Span
+	mu     sync.Mutex
+	spans  []Span
+	points []Point
 }
 
 // Export implements the OTLP/gRPC trace service.
@@ -63,30 +65,47 @@ func (c *Collector) Export(_ context.Context, req *coltrace.ExportTraceServiceRe
 
 // ServeHTTP is the OTLP/HTTP endpoint: a protobuf POST to /v1/traces, gzip or not.
 func (c *Collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "want a protobuf POST to /v1/traces", http.StatusBadRequest)
+	if r.URL.Path == "/v1/metrics" && r.Header.Get("Content-Type") == "application/x-protobuf" {
+		c.serveMetrics(w, r)
 		return
 	}
+	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
+		http.Error(w, "want a protobuf POST to /v1/traces or /v1/metrics", http.StatusBadRequest)
+		return
+	}
+	req := &coltrace.ExportTraceServiceRequest{}
+	if decode(w, r, req) {
+		resp, _ := c.Export(r.Context(), req)
+		reply(w, resp)
+	}
+}
+
+// decode reads the protobuf body of r, gzip or not, into msg; on failure it answers 400
+// and returns false.
+func decode(w http.ResponseWriter, r *http.Request, msg proto.Message) bool {
 	body := io.Reader(r.Body)
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+			return false
 		}
 		body = zr
 	}
 	raw, err := io.ReadAll(body)
-	req := &coltrace.ExportTraceServiceRequest{}
 	if err == nil {
-		err = proto.Unmarshal(raw, req)
+		err = proto.Unmarshal(raw, msg)
 	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return false
 	}
-	resp, _ := c.Export(r.Context(), req)
-	out, _ := proto.Marshal(resp)
+	return true
+}
+
+// reply answers with the protobuf msg.
+func reply(w http.ResponseWriter, msg proto.Message) {
+	out, _ := proto.Marshal(msg)
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	_, _ = w.Write(out)
 }
