@@ -103,8 +103,9 @@ var ErrConfig = errors.New("amqp: invalid configuration")
 // Create it with New; it owns one connection and the goroutines that consume from it,
 // which all end with Close.
 type Bridge struct {
-	url      string // with credentials: never logged or put into errors
-	redacted string // url with every credential masked (redact.URL)
+	mon      transport.Monitor // reports connection changes, retries and dead letters
+	url      string            // with credentials: never logged or put into errors
+	redacted string            // url with every credential masked (redact.URL)
 	cfg      config
 	log      *slog.Logger
 	local    *transport.Local // the local short-circuit of commands
@@ -351,6 +352,10 @@ func (b *Bridge) Close(ctx context.Context) error {
 	b.failPending(nil, fmt.Errorf("amqp: %w", bridge.ErrClosed))
 	return err
 }
+
+// SetMonitor implements bridge.Monitored: m receives the connection's losses and
+// reconnects, scheduled retries and dead letters.
+func (b *Bridge) SetMonitor(m bridge.Monitor) { b.mon.SetMonitor(m) }
 
 // backoff returns the delay before reconnect attempt n (0-based): exponential from
 // reconnectMin, capped at reconnectMax, with jitter in [d/2, d].

@@ -209,6 +209,7 @@ func (b *Bridge) supervise(s *session) {
 			return
 		case <-s.dead:
 		}
+		b.mon.Connected(false)
 		b.sess.CompareAndSwap(s, nil)
 		b.failPending(s, fmt.Errorf("amqp: connection lost before the response arrived: %w", bridge.ErrUnavailable))
 		for attempt := 0; ; attempt++ {
@@ -224,6 +225,7 @@ func (b *Bridge) supervise(s *session) {
 			cancel()
 			if err == nil {
 				s = next
+				b.mon.Connected(true)
 				b.log.Info("amqp: reconnected", "url", b.redacted, "attempts", attempt+1)
 				break
 			}

@@ -244,10 +244,13 @@ func (r *subReg) handle(d amqp091.Delivery) {
 		_ = d.Nack(false, true)
 		return
 	}
-	if r.retries.Settle(r.sub.Retry, attempt, err,
+	switch r.retries.Settle(r.sub.Retry, attempt, err,
 		func(next int) { r.retry(d, next) },
-		func(n int, reason string) { r.deadLetter(d, msg, n, reason) }) == transport.Dropped {
+		func(n int, reason string) { r.deadLetter(d, msg, n, reason) }) {
+	case transport.Dropped:
 		_ = d.Nack(false, true) // unregistering or closing: back to the queue at once
+	case transport.Retrying:
+		b.mon.Retried(r.sub.Subscriber)
 	}
 }
 
@@ -338,6 +341,7 @@ func (r *subReg) deadLetter(d amqp091.Delivery, msg *wire.Message, attempts int,
 		return
 	}
 	_ = d.Ack(false)
+	b.mon.DeadLettered(r.sub.Subscriber)
 	b.log.Warn("amqp: message dead-lettered", "subscriber", dl.Subscriber.String(),
 		"queue", wire.AMQPDeadLetterQueue(r.sub.Subscriber), "attempts", attempts, "reason", reason)
 	b.notifyLocalDeadLetter(dl)

@@ -67,10 +67,10 @@ type Bridge struct {
 	// so that concurrent calls do not all register with (and lock) ctx itself.
 	handlerCtxs [handlerCtxShards]context.Context
 
-	cmds              transport.Table[*cmdReg] // added under mu (after the state check)
-	subs              transport.Table[*subReg] // added under mu (after the state check)
-	retries           transport.Retries        // pending redeliveries; each holds a unit of work
-	transport.Monitor                          // reports connection changes, retries and dead letters
+	cmds    transport.Table[*cmdReg] // added under mu (after the state check)
+	subs    transport.Table[*subReg] // added under mu (after the state check)
+	retries transport.Retries        // pending redeliveries; each holds a unit of work
+	mon     transport.Monitor        // reports connection changes, retries and dead letters
 
 	mu  sync.Mutex // guards the state change of Close against registration, and dls
 	dls map[*dlReg]struct{}
@@ -144,12 +144,16 @@ func (b *Bridge) Start(ctx context.Context) error {
 		return err
 	}
 	if b.life.CompareAndSwap(lifecycle.StateNew, lifecycle.StateRunning) {
-		b.Connected(true)
+		b.mon.Connected(true)
 		return nil
 	}
 	_, err := b.life.Starting() // nil when already running
 	return err
 }
+
+// SetMonitor implements bridge.Monitored: m receives the bridge's connection changes
+// (Start, SetHealthy), scheduled retries and dead letters.
+func (b *Bridge) SetMonitor(m bridge.Monitor) { b.mon.SetMonitor(m) }
 
 // SetHealthy simulates a broken (err != nil) or restored (nil) connection of this instance:
 // while broken, Healthy reports an error wrapping bridge.ErrUnavailable and err, Invoke and
@@ -163,7 +167,7 @@ func (b *Bridge) SetHealthy(err error) {
 		old = b.fault.Swap(&err)
 	}
 	if (old == nil) != (err == nil) {
-		b.Connected(err == nil)
+		b.mon.Connected(err == nil)
 	}
 }
 
@@ -428,7 +432,7 @@ func (b *Bridge) deliver(ctx context.Context, r *subReg, data []byte, attempt in
 	if b.retries.Settle(r.sub.Retry, attempt, err,
 		func(next int) { b.accept(r.delivery(data, next), true) }, // enters b.work itself
 		func(n int, reason string) { b.deadLetter(r, data, n, reason) }) == transport.Retrying {
-		b.Retried(r.sub.Subscriber)
+		b.mon.Retried(r.sub.Subscriber)
 	}
 }
 
@@ -436,7 +440,7 @@ func (b *Bridge) deliver(ctx context.Context, r *subReg, data []byte, attempt in
 // network's dead-letter handlers that observe r's subscriber, and logs it.
 func (b *Bridge) deadLetter(r *subReg, data []byte, attempts int, reason string) {
 	dl := bridge.DeadLetter{Subscriber: r.sub.Subscriber, Reason: reason, Attempts: attempts, At: time.Now()}
-	b.DeadLettered(r.sub.Subscriber)
+	b.mon.DeadLettered(r.sub.Subscriber)
 	obs := b.net.deadLetter(b, dl, data)
 	b.log.Warn("memory: message dead-lettered", "subscriber", dl.Subscriber.String(),
 		"attempts", attempts, "reason", reason, "observers", obs)

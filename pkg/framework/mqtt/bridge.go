@@ -31,6 +31,7 @@ const Name = "mqtt"
 // Bridge is the MQTT v5 event bridge. It implements bridge.EventBridge and
 // bridge.LocalDelivery; all methods are safe for concurrent use. Create it with New.
 type Bridge struct {
+	mon      transport.Monitor // reports connection changes, retries and dead letters
 	cfg      config
 	ep       endpoint
 	log      *slog.Logger
@@ -266,6 +267,10 @@ func (b *Bridge) backoff(n int) time.Duration {
 	return min(d, b.cfg.maxReconnectDelay)
 }
 
+// SetMonitor implements bridge.Monitored: m receives the connection's losses and
+// reconnects, scheduled retries and dead letters.
+func (b *Bridge) SetMonitor(m bridge.Monitor) { b.mon.SetMonitor(m) }
+
 // onUp runs on autopaho's goroutine when a connection is made: it (re)subscribes every
 // route on a goroutine of its own (onUp must not block) and then reports healthy.
 func (b *Bridge) onUp(cm *autopaho.ConnectionManager, ca *paho.Connack) {
@@ -297,6 +302,7 @@ func (b *Bridge) onUp(cm *autopaho.ConnectionManager, ca *paho.Connack) {
 		}
 		if b.gen.Load() == gen {
 			b.up.Store(true)
+			b.mon.Connected(true)
 		}
 	}()
 }
@@ -307,6 +313,7 @@ func (b *Bridge) onUp(cm *autopaho.ConnectionManager, ca *paho.Connack) {
 func (b *Bridge) onDown() bool {
 	b.gen.Add(1)
 	b.up.Store(false)
+	b.mon.Connected(false)
 	b.log.Warn("mqtt: connection lost; reconnecting", "broker", b.URL())
 	b.pmu.Lock()
 	for _, w := range b.pending {

@@ -42,7 +42,11 @@ func (b *Bridge) deadLetter(ctx context.Context, subscriber wire.Address, data [
 		Add(PropSubscriberInstanceID, subscriber.InstanceID)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return b.publish(pctx, &paho.Publish{QoS: 1, Topic: wire.MQTTDeadLetterTopic(subscriber), Payload: data, Properties: props})
+	if err := b.publish(pctx, &paho.Publish{QoS: 1, Topic: wire.MQTTDeadLetterTopic(subscriber), Payload: data, Properties: props}); err != nil {
+		return err
+	}
+	b.mon.DeadLettered(subscriber)
+	return nil
 }
 
 // dlReg is a dead-letter observer.

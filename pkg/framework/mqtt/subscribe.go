@@ -203,6 +203,7 @@ func (s *subReg) deliver(ctx context.Context, data []byte, attempt int, ack func
 		},
 		func(n int, reason string) { s.deadLetter(ctx, data, reason, n, ack) }) {
 	case transport.Retrying:
+		b.mon.Retried(s.sub.Subscriber)
 		ack() // the retry scheduler owns the message now
 	case transport.Dropped:
 		b.unpark(pr)

@@ -72,6 +72,7 @@ const Name = "nats"
 // Bridge is one NATS bridge instance (one service instance). It implements
 // bridge.EventBridge and bridge.LocalDelivery; all methods are safe for concurrent use.
 type Bridge struct {
+	mon        transport.Monitor // reports connection changes, retries and dead letters
 	cfg        config
 	ep         endpoint
 	log        *slog.Logger
@@ -231,6 +232,10 @@ func (b *Bridge) flushQuietly(ctx context.Context) {
 	_ = nc.FlushWithContext(fctx)
 }
 
+// SetMonitor implements bridge.Monitored: m receives the connection's losses and
+// reconnects, scheduled retries and dead letters.
+func (b *Bridge) SetMonitor(m bridge.Monitor) { b.mon.SetMonitor(m) }
+
 func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 	opts := []natsgo.Option{
 		natsgo.Name("purista-" + b.cfg.InstanceID),
@@ -243,6 +248,7 @@ func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 		}),
 		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
 			b.up.Store(false)
+			b.mon.Connected(false)
 			if err == nil { // our own Close: nothing went wrong
 				b.log.Debug("nats: connection closed")
 				b.calls.fail(bridge.ErrClosed)
@@ -256,6 +262,7 @@ func (b *Bridge) connect(ctx context.Context) (*natsgo.Conn, error) {
 		natsgo.ReconnectHandler(func(nc *natsgo.Conn) {
 			b.maxPayload.Store(nc.MaxPayload())
 			b.up.Store(true)
+			b.mon.Connected(true)
 			b.log.Info("nats: reconnected")
 		}),
 		natsgo.ClosedHandler(func(*natsgo.Conn) {

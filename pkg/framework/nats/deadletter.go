@@ -38,6 +38,7 @@ func (b *Bridge) deadLetter(subscriber wire.Address, data []byte, reason string,
 	if err := b.publishMsg(ctx, pm, ""); err != nil {
 		return err
 	}
+	b.mon.DeadLettered(subscriber)
 	b.log.Warn("nats: message dead-lettered", "subscriber", subscriber.String(), "attempts", attempts, "reason", reason)
 	return nil
 }

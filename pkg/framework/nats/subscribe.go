@@ -242,7 +242,7 @@ func (r *subReg) deliverCore(data []byte, attempt int) {
 	if err = r.call(msg); err == nil || r.b.ctx.Err() != nil {
 		return
 	}
-	r.retries.Settle(r.sub.Retry, attempt, err, func(next int) {
+	if r.retries.Settle(r.sub.Retry, attempt, err, func(next int) {
 		if !r.g.Enter(true) {
 			return
 		}
@@ -252,7 +252,9 @@ func (r *subReg) deliverCore(data []byte, attempt int) {
 			defer func() { <-r.sem }()
 			r.deliverCore(data, next)
 		}()
-	}, func(attempts int, reason string) { r.deadLetterCore(data, attempts, reason) })
+	}, func(attempts int, reason string) { r.deadLetterCore(data, attempts, reason) }) == transport.Retrying {
+		r.b.mon.Retried(r.sub.Subscriber)
+	}
 }
 
 // deadLetterCore dead-letters a core NATS message; one that cannot be published is lost
@@ -293,6 +295,7 @@ func (r *subReg) deliverJS(m jetstream.Msg) {
 	}
 	if retry, delay := transport.Next(r.sub.Retry, attempt); retry {
 		_ = m.NakWithDelay(delay)
+		r.b.mon.Retried(r.sub.Subscriber)
 		return
 	}
 	r.giveUp(m, err.Error(), attempt)
