@@ -33,22 +33,30 @@ func BenchmarkInvokeTracingRatio(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = traced.Shutdown(context.Background()) })
-	offCtx, tracedCtx := benchRuntime(b), traced.Client(context.Background())
+	compareOnOff(b, "memory-invoke-tracing", "tracing off", "noop", "no-op exporter", traced.Client(context.Background()))
+	for b.Loop() { // the work above is the measurement
+	}
+}
+
+// compareOnOff prints the ratios of an invoke on the memory bridge with a feature off
+// (benchRuntime) and with it on (through onCtx), each against the plain call and against
+// each other: `ratio <prefix>-off-*`, `ratio <prefix>-<on>-*` and `ratio <prefix>-<on>-vs-off-*`.
+func compareOnOff(b *testing.B, prefix, offName, on, onName string, onCtx *framework.Client) {
+	b.Helper()
+	offCtx := benchRuntime(b)
 	plain := benchutil.Side{Name: "plain call", Call: func() error { _, err := plainEcho(benchIn); return err }}
-	off := benchutil.Side{Name: "memory invoke, tracing off", Call: func() error { _, err := benchEcho.Invoke(offCtx, benchIn); return err }}
-	noop := benchutil.Side{Name: "memory invoke, no-op exporter", Call: func() error { _, err := benchEcho.Invoke(tracedCtx, benchIn); return err }}
+	off := benchutil.Side{Name: "memory invoke, " + offName, Call: func() error { _, err := benchEcho.Invoke(offCtx, benchIn); return err }}
+	onSide := benchutil.Side{Name: "memory invoke, " + onName, Call: func() error { _, err := benchEcho.Invoke(onCtx, benchIn); return err }}
 	for _, c := range []struct {
 		name           string
 		ours, baseline benchutil.Side
 	}{
-		{"memory-invoke-tracing-off", off, plain},
-		{"memory-invoke-tracing-noop", noop, plain},
-		{"memory-invoke-tracing-noop-vs-off", noop, off},
+		{prefix + "-off", off, plain},
+		{prefix + "-" + on, onSide, plain},
+		{prefix + "-" + on + "-vs-off", onSide, off},
 	} {
 		if err := benchutil.Compare(c.name, 64, time.Second, 20000, c.ours, c.baseline); err != nil {
 			b.Fatal(err)
 		}
-	}
-	for b.Loop() { // the work above is the measurement
 	}
 }
