@@ -2,9 +2,13 @@ package framework_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,38 +31,19 @@ func TestMetricsBridgeConnection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("talks to the brokers")
 	}
-	tests := []struct {
-		kind, env, def string
-		bridge         func(t *testing.T, hostPort string) bridge.EventBridge
-	}{
-		{"nats", "PURISTA_TEST_NATS_URL", "nats://127.0.0.1:4222", func(t *testing.T, hp string) bridge.EventBridge {
-			b, err := nats.New("nats://"+hp, nats.WithReconnectWait(20*time.Millisecond, 200*time.Millisecond))
-			mustOK(t, err)
-			return b
-		}},
-		{"amqp", "PURISTA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", func(t *testing.T, hp string) bridge.EventBridge {
-			b, err := amqp.New("amqp://guest:guest@"+hp+"/", amqp.WithReconnectBackoff(20*time.Millisecond, 200*time.Millisecond))
-			mustOK(t, err)
-			return b
-		}},
-		{"mqtt", "PURISTA_TEST_MQTT_URL", "mqtt://127.0.0.1:1883", func(t *testing.T, hp string) bridge.EventBridge {
-			b, err := mqtt.New("mqtt://"+hp, mqtt.WithMaxReconnectDelay(200*time.Millisecond))
-			mustOK(t, err)
-			return b
-		}},
-	}
-	for _, tt := range tests {
+	for _, tt := range brokerKinds {
 		t.Run(tt.kind, func(t *testing.T) {
-			target := reachableBroker(t, tt.env, tt.def)
-			p, err := tcpproxy.New(target)
+			u := brokerURLOf(t, tt.env, tt.def)
+			p, err := tcpproxy.New(u.Host)
 			mustOK(t, err)
+			u.Host = p.Addr()
 			t.Cleanup(func() { _ = p.Close() })
 			reader := sdkmetric.NewManualReader()
 			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 			t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			rt, err := framework.Start(ctx, tt.bridge(t, p.Addr()), nil, framework.WithMeterProvider(mp))
+			rt, err := framework.Start(ctx, tt.open(t, u.String()), nil, framework.WithMeterProvider(mp))
 			mustOK(t, err)
 			t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
 
@@ -105,10 +90,33 @@ func bridgeState(t *testing.T, reader *sdkmetric.ManualReader) (connected, recon
 	return connected, reconnects
 }
 
-// reachableBroker returns the host:port of the test broker of a kind (envVar, else def)
-// after checking that it answers: the test is skipped when it does not, and fails then
-// with PURISTA_REQUIRE_BROKERS=1.
-func reachableBroker(t *testing.T, envVar, def string) string {
+// brokerKinds are the broker bridges, each with the variable naming its test broker,
+// the default URL and a constructor that reconnects within a fraction of a second.
+var brokerKinds = []struct {
+	kind, env, def string
+	open           func(t *testing.T, url string) bridge.EventBridge
+}{
+	{"nats", "PURISTA_TEST_NATS_URL", "nats://127.0.0.1:4222", func(t *testing.T, u string) bridge.EventBridge {
+		b, err := nats.New(u, nats.WithReconnectWait(20*time.Millisecond, 200*time.Millisecond))
+		mustOK(t, err)
+		return b
+	}},
+	{"amqp", "PURISTA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", func(t *testing.T, u string) bridge.EventBridge {
+		b, err := amqp.New(u, amqp.WithReconnectBackoff(20*time.Millisecond, 200*time.Millisecond))
+		mustOK(t, err)
+		return b
+	}},
+	{"mqtt", "PURISTA_TEST_MQTT_URL", "mqtt://127.0.0.1:1883", func(t *testing.T, u string) bridge.EventBridge {
+		b, err := mqtt.New(u, mqtt.WithMaxReconnectDelay(200*time.Millisecond))
+		mustOK(t, err)
+		return b
+	}},
+}
+
+// brokerURLOf returns the URL of the test broker of a kind (envVar, else def) after
+// checking that it answers: the test is skipped when it does not, and fails then with
+// PURISTA_REQUIRE_BROKERS=1.
+func brokerURLOf(t *testing.T, envVar, def string) *url.URL {
 	t.Helper()
 	u := os.Getenv(envVar)
 	if u == "" {
@@ -119,14 +127,14 @@ func reachableBroker(t *testing.T, envVar, def string) string {
 		var c net.Conn
 		if c, err = net.DialTimeout("tcp", pu.Host, 2*time.Second); err == nil {
 			_ = c.Close()
-			return pu.Host
+			return pu
 		}
 	}
 	if os.Getenv("PURISTA_REQUIRE_BROKERS") == "1" {
 		t.Fatalf("broker of %s unreachable (PURISTA_REQUIRE_BROKERS=1): %v", envVar, err)
 	}
 	t.Skipf("broker of %s unreachable: %v", envVar, err)
-	return ""
+	return nil
 }
 
 func mustOK(t *testing.T, err error) {
@@ -134,4 +142,75 @@ func mustOK(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMetricsBrokerRetriesAndDeadLetters emits one event on each broker bridge to two
+// subscriptions: flaky fails its first delivery and succeeds on the retry, doomed fails
+// both of its two attempts and is dead-lettered. The counts the bridges report through
+// the runtime's instruments must be exact.
+func TestMetricsBrokerRetriesAndDeadLetters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("talks to the brokers")
+	}
+	for _, tt := range brokerKinds {
+		t.Run(tt.kind, func(t *testing.T) {
+			u := brokerURLOf(t, tt.env, tt.def).String()
+			sfx := strconv.FormatInt(time.Now().UnixNano()%1_000_000_000, 10) // names of this run only
+			tick := framework.Event[struct{}](framework.NewContract("Ticker"+sfx, "1"), "tick"+sfx)
+			svc := framework.NewService(framework.NewContract("Metered"+sfx, "1"), "metered")
+			var failed atomic.Bool
+			framework.Subscribe(svc, "flaky", tick, func(*framework.Context, struct{}) error {
+				if failed.CompareAndSwap(false, true) {
+					return errors.New("first delivery fails")
+				}
+				return nil
+			}, framework.Durable(false), framework.WithRetry(bridge.RetryPolicy{MaxAttempts: 3, Backoff: bridge.BackoffImmediate}))
+			framework.Subscribe(svc, "doomed", tick, func(*framework.Context, struct{}) error {
+				return errors.New("always fails")
+			}, framework.Durable(false), framework.WithRetry(bridge.RetryPolicy{MaxAttempts: 2, Backoff: bridge.BackoffImmediate}))
+			reader := sdkmetric.NewManualReader()
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+			t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			rt, err := framework.Start(ctx, tt.open(t, u), []*framework.Service{svc}, framework.WithMeterProvider(mp))
+			mustOK(t, err)
+			t.Cleanup(func() { _ = rt.Shutdown(context.Background()) })
+			mustOK(t, tick.Emit(rt.Client(ctx), struct{}{}))
+
+			want := map[string]int64{"consumed flaky": 2, "consumed doomed": 2, "retries flaky": 1, "retries doomed": 1,
+				"dead_letters doomed": 1}
+			var got map[string]int64
+			for ctx.Err() == nil {
+				if got = subscriptionCounts(t, reader); fmt.Sprint(got) == fmt.Sprint(want) {
+					return
+				}
+				time.Sleep(10 * time.Millisecond) // poll interval
+			}
+			t.Fatalf("counts %v, want %v", got, want)
+		})
+	}
+}
+
+// subscriptionCounts reads the subscription counters, keyed "<kind> <subscription>".
+func subscriptionCounts(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	mustOK(t, reader.Collect(context.Background(), &rm))
+	kinds := map[string]string{"messaging.client.consumed.messages": "consumed", "purista.subscription.retries": "retries",
+		"purista.subscription.dead_letters": "dead_letters"}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if !ok || kinds[m.Name] == "" {
+				continue
+			}
+			for _, p := range sum.DataPoints {
+				sub, _ := p.Attributes.Value("messaging.destination.subscription.name")
+				got[kinds[m.Name]+" "+sub.AsString()] += p.Value
+			}
+		}
+	}
+	return got
 }
