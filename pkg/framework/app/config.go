@@ -33,7 +33,7 @@ type config struct {
 	// Services is the subset of services to run, by name ("User,Email"); empty runs all.
 	// PURISTA_SERVICES, --services.
 	Services []string
-	// HealthAddr is where /healthz and /readyz are served ("" disables; default
+	// HealthAddr is where /healthz, /readyz and /metrics are served ("" disables; default
 	// "127.0.0.1:8081"). PURISTA_HEALTH_ADDR, --health-addr.
 	HealthAddr string
 	// HTTPAddr, when set, serves every command over HTTP (serverless model): POST
