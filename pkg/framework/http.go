@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -165,7 +167,15 @@ func (r *Runtime) HTTPHandler(opts ...HTTPOption) (http.Handler, error) {
 	if r.metrics != nil {
 		cfg.Observe = r.metrics.httpRequest
 	}
-	return httpapi.New(cfg), nil
+	h := http.Handler(httpapi.New(cfg))
+	if r.tp != nil {
+		// otelhttp records the HTTP server span (named by the method until a route
+		// matches) under the request's W3C context; its metrics are left to r.metrics.
+		h = otelhttp.NewHandler(h, "", otelhttp.WithTracerProvider(r.tp), otelhttp.WithPropagators(r.prop),
+			otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+			otelhttp.WithSpanNameFormatter(func(_ string, req *http.Request) string { return req.Method }))
+	}
+	return h, nil
 }
 
 // OpenAPIDocument renders the OpenAPI 3.1 document (JSON) of the endpoints that the
@@ -272,8 +282,15 @@ func checkHTTP(services []*Service) error {
 	return err
 }
 
-// httpTrace continues a W3C trace of the request (traceparent header) or starts one.
+// httpTrace returns the request's context and PURISTA trace id: with tracing on, the
+// trace id of the HTTP server span (which continues the request's W3C trace, if any);
+// with tracing off, the W3C trace id of the traceparent header, else a new id.
 func (r *Runtime) httpTrace(req *http.Request) (context.Context, string) {
+	if span := trace.SpanFromContext(req.Context()); span.SpanContext().IsValid() {
+		id := span.SpanContext().TraceID().String()
+		span.SetAttributes(attrTraceID.String(id))
+		return req.Context(), id
+	}
 	ctx := r.prop.Extract(req.Context(), propagation.HeaderCarrier(req.Header))
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		return ctx, sc.TraceID().String()

@@ -29,6 +29,7 @@ type Runtime struct {
 	services []*Service
 	log      *slog.Logger
 	tracer   trace.Tracer
+	tp       trace.TracerProvider // nil: tracing off
 	tracing  bool
 	metrics  *metrics // nil: no metrics
 	prop     propagation.TextMapPropagator
@@ -76,7 +77,7 @@ func Start(ctx context.Context, b bridge.EventBridge, services []*Service, opts 
 		r.log = slog.Default()
 	}
 	if set.TracerProvider != nil {
-		r.tracer, r.tracing = set.TracerProvider.Tracer("github.com/purista-go/purista"), true
+		r.tracer, r.tp, r.tracing = set.TracerProvider.Tracer("github.com/purista-go/purista"), set.TracerProvider, true
 	}
 	if set.MeterProvider != nil {
 		m, err := newMetrics(set.MeterProvider, b.Name())

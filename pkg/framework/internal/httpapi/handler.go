@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/purista-go/purista/pkg/framework/httpauth"
 )
 
@@ -63,6 +66,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	instance := r.URL.EscapedPath()
 	var rt *Route
 	out, p := h.serve(ctx, w, r, traceID, &rt)
+	if span := trace.SpanFromContext(ctx); rt != nil && span.IsRecording() {
+		// The HTTP server span around the handler (if any) is named by its route.
+		span.SetName(r.Method + " " + rt.Path)
+		span.SetAttributes(semconv.HTTPRoute(rt.Path))
+	}
 	if p != nil {
 		p.write(w, instance, traceID)
 	} else if out != nil {

@@ -64,10 +64,10 @@ func chainServices(sfx string) []*framework.Service {
 // TestOneTraceAcrossProcesses runs Front and Back in two processes of their own (this
 // test binary, run by app.Main with --services and --bridge) that export to a collector
 // the test starts, configured by OTEL_* alone. An HTTP request with a traceparent
-// starts the chain: client (Front) → server a (Front) → client → server b (Back) →
-// producer e (Back) → consumer (Front), and server b → consumer of the success event
-// (Front). The collector must hold one trace, the test's, with those parent links, from
-// two resources, and one purista.trace_id on every span.
+// starts the chain: HTTP server (Front) → client → server a (Front) → client → server b
+// (Back) → producer e (Back) → consumer (Front), and server b → consumer of the success
+// event (Front). The collector must hold one trace, the test's, with those parent links,
+// from two resources, and the request's W3C trace id as purista.trace_id on every span.
 func TestOneTraceAcrossProcesses(t *testing.T) {
 	tests := []struct {
 		kind, envVar, def, system string
@@ -102,6 +102,7 @@ func TestOneTraceAcrossProcesses(t *testing.T) {
 			}
 
 			keys := map[string]string{ // role → "<kind> <name>"
+				"http server": "SPAN_KIND_SERVER POST /chain",
 				"http client": "SPAN_KIND_CLIENT " + n.a, "server a": "SPAN_KIND_SERVER " + n.a,
 				"client b": "SPAN_KIND_CLIENT " + n.b, "server b": "SPAN_KIND_SERVER " + n.b,
 				"producer e": "SPAN_KIND_PRODUCER send " + n.e, "consumer e": "SPAN_KIND_CONSUMER process " + n.e,
@@ -121,10 +122,10 @@ func TestOneTraceAcrossProcesses(t *testing.T) {
 				return fmt.Sprintf("missing %v of %v", missing, keysOf(by)), len(missing) == 0
 			}, front, back)
 
-			parents := []struct{ child, parent string }{{"server a", "http client"}, {"client b", "server a"},
+			parents := []struct{ child, parent string }{{"http client", "http server"}, {"server a", "http client"}, {"client b", "server a"},
 				{"server b", "client b"}, {"producer e", "server b"}, {"consumer e", "producer e"}, {"consumer bDone", "server b"}}
-			if got := hex.EncodeToString(span["http client"].ParentSpanID); got != callerSpan {
-				t.Errorf("the HTTP client span's parent is %q, want the request's traceparent span %s", got, callerSpan)
+			if got := hex.EncodeToString(span["http server"].ParentSpanID); got != callerSpan {
+				t.Errorf("the HTTP server span's parent is %q, want the request's traceparent span %s", got, callerSpan)
 			}
 			for _, p := range parents {
 				if !bytes.Equal(span[p.child].ParentSpanID, span[p.parent].SpanID) {
@@ -140,20 +141,18 @@ func TestOneTraceAcrossProcesses(t *testing.T) {
 					t.Errorf("%s comes from %s (pid %s), want %s (pid %d)", role, s.Resource["service.name"], s.Resource["process.pid"],
 						want.name, want.cmd.Process.Pid)
 				}
-				if s.Attributes["messaging.system"] != tt.system {
+				if role != "http server" && s.Attributes["messaging.system"] != tt.system {
 					t.Errorf("%s: messaging.system %q, want %q", role, s.Attributes["messaging.system"], tt.system)
 				}
 			}
-			puristaTrace := span["http client"].Attributes["purista.trace_id"]
-			if puristaTrace == "" {
-				t.Error("the HTTP client span has no purista.trace_id")
-			}
+			// A chain entering by HTTP takes the request's W3C trace id as its traceId.
+			puristaTrace := traceID
 			for _, s := range c.All() {
 				if got := hex.EncodeToString(s.TraceID); got != traceID {
 					t.Errorf("%s %s (%s) is in trace %s, want the request's %s", s.Kind, s.Name, s.Resource["service.name"], got, traceID)
 				}
 				if got := s.Attributes["purista.trace_id"]; got != puristaTrace {
-					t.Errorf("%s %s: purista.trace_id %q, want %q as on the HTTP client span", s.Kind, s.Name, got, puristaTrace)
+					t.Errorf("%s %s: purista.trace_id %q, want the request's W3C trace id %q", s.Kind, s.Name, got, puristaTrace)
 				}
 			}
 		})
