@@ -108,6 +108,10 @@ func TestGoldenScreens(t *testing.T) {
 		{"dialog-long-error", nil, append([]tea.Msg{press("i"), press("down"), press("enter")},
 			append(append(clearEditor(), typeText(`{"long":true}`)...), press("ctrl+s"))...)},
 		{"narrow", nil, []tea.Msg{tea.WindowSizeMsg{Width: 60, Height: 16}}},
+		// the session's line when the user's own OTEL endpoint turns the trace view off:
+		// it wraps, so its advice shows
+		{"info-wrapped", nil, []tea.Msg{RunnerMsg{devmsg.InfoMsg{Text: "trace view off: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set in the " +
+			"environment, so the processes export as it says; unset it to see traces in purista dev"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,8 +54,8 @@ func DefaultKeyMap() KeyMap {
 		Restart:     b("r", "restart the selected process", "r"),
 		Stop:        b("x", "stop the selected process (until a restart or rebuild)", "x"),
 		Focus:       b("tab", "select messages instead of processes (and back)", "tab"),
-		Trace:       b("t/enter", "the trace of the selected message (the newest if none is) as a waterfall; esc back", "t", "enter"),
-		TraceBack:   b("esc", "back from the trace (q too); j/k ↑/↓ scroll it", "esc", "q"),
+		Trace:       b("t/enter", "the trace of the selected message (the newest if none is) as a waterfall", "t", "enter"),
+		TraceBack:   b("esc/q", "back from the trace view (there q does not quit)", "esc", "q"),
 		Help:        b("?", "this help (any key closes it)", "?"),
 		Quit:        b("q", "quit: every process gets SIGTERM, then SIGKILL after the grace period", "q"),
 		ForceQuit:   b("ctrl+c", "quit from anywhere", "ctrl+c"),
@@ -193,9 +193,9 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // of keys that mirror each other (up and down) shows as one line.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Invoke, k.Filter, k.FilterKeep, k.ClearFilter, k.Focus, k.Trace},
+		{k.Invoke, k.Filter, k.FilterKeep, k.ClearFilter, k.Focus, k.Trace, k.TraceBack},
 		{k.LogService, k.LogLevel, k.Follow, both(k.PageUp, k.PageDown, "pgup/pgdown", "scroll (pgup pauses following)")},
-		{both(k.Up, k.Down, "j/k ↑/↓", "select a process"), k.Restart, k.Stop},
+		{both(k.Up, k.Down, "j/k ↑/↓", "select a process (a message after tab); in the trace view: scroll"), k.Restart, k.Stop},
 		{both(k.DialogUp, k.DialogDown, "↑/↓ j/k", "choose a command"), shortly(k.DialogEdit, "edit its payload"),
 			shortly(k.Send, "send (alt+enter and ctrl+d too)"), shortly(k.EditorBack, "back to the commands; there esc or q closes")},
 		{k.Help, k.Quit, k.ForceQuit},
@@ -243,7 +243,7 @@ func newHelp(st styles) help.Model {
 // helpScreen renders the help screen: every group of FullHelp under its title.
 func (m Model) helpScreen() string {
 	var b strings.Builder
-	b.WriteString(m.st.title.Render("purista dev — keys") + "\n\n")
+	b.WriteString(m.st.title.Render("purista dev — keys") + "\n")
 	titles, groups := fullHelpTitles(), m.keys.FullHelp()
 	width := 0 // the widest key: every group's descriptions start in the same column
 	for _, g := range groups {

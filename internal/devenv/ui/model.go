@@ -126,6 +126,9 @@ type unitRow struct {
 	httpAddr                 string // the command endpoint while it runs
 }
 
+// serviceRow is a row of the Services table; invokes, errors and lat count the calls
+// of the service's commands (records of kind "command" to it), not the subscription
+// deliveries it handles.
 type serviceRow struct {
 	name, version, state string
 	invokes, errors      int
@@ -333,7 +336,7 @@ func (m *Model) applyEvent(v devmsg.UnitEventMsg) {
 			return
 		}
 		r := e.Record
-		if r.Kind != "event" {
+		if r.Kind == "command" { // a call of a command the service handles; not a delivery
 			if s := m.service(r.To.ServiceName); s != nil {
 				s.invokes++
 				if r.Status >= 400 || r.Error != "" {

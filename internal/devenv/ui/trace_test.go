@@ -30,9 +30,10 @@ const (
 	traceBad = "00f067aa0ba902b7a3ce929d0e0e4736"
 )
 
-// goldenSpans are the spans of goldenModel's two traces: a sign-up that calls
-// Email.sendWelcome, emits userAudit and whose success event reaches onUserSignedUp,
-// and one whose nested call failed.
+// goldenSpans are the spans of goldenModel's two traces: a sign-up over HTTP (the
+// server span of the request is the root) that calls Email.sendWelcome, emits
+// userAudit and whose success event reaches onUserSignedUp, and one from the invoke
+// dialog whose nested call failed.
 func goldenSpans() []traces.Span {
 	return []traces.Span{
 		// out of order on purpose: the consumer first, the root last
@@ -41,7 +42,9 @@ func goldenSpans() []traces.Span {
 		goldenSpan(traceOK, "d", "c", "Email.v1/sendWelcome", "server", 120, 310, "rpc.method", "Email.v1/sendWelcome"),
 		goldenSpan(traceOK, "e", "b", "send userAudit", "producer", 500, 20),
 		goldenSpan(traceOK, "b", "a", "User.v1/signUp", "server", 20, 1380, "rpc.method", "User.v1/signUp"),
-		goldenSpan(traceOK, "a", "", "User.v1/signUp", "client", 0, 1450, "rpc.method", "User.v1/signUp"),
+		goldenSpan(traceOK, "a", "h", "User.v1/signUp", "client", 0, 1450, "rpc.method", "User.v1/signUp"),
+		goldenSpan(traceOK, "h", "", "POST /api/User/v1/signUp", "server", 0, 1500, "http.request.method", "POST",
+			"http.route", "/api/User/v1/signUp", "http.response.status_code", "200"),
 
 		goldenSpan(traceBad, "1", "", "User.v1/signUp", "client", 5000, 800, "rpc.method", "User.v1/signUp"),
 		goldenSpan(traceBad, "2", "1", "User.v1/signUp", "server", 5010, 780, "rpc.method", "User.v1/signUp", "purista.status", "422"),
@@ -61,7 +64,7 @@ func goldenSpans() []traces.Span {
 // w3cSpans are the sign-up's spans in a W3C trace whose id differs from PURISTA's
 // traceId (which the spans carry as purista.trace_id).
 func w3cSpans() []traces.Span {
-	spans := goldenSpans()[:6]
+	spans := goldenSpans()[:7]
 	for i := range spans {
 		spans[i].TraceID = "0af7651916cd43dd8448eb211c80319c"
 	}
@@ -94,6 +97,10 @@ func TestTraceScreens(t *testing.T) {
 		{"messages-selected", goldenSpans(), []tea.Msg{sub, press("tab"), press("up"), press("up")}},
 		{"trace-waterfall", goldenSpans(), []tea.Msg{sub, press("tab"), press("up"), press("up"), press("t")}},
 		{"trace-error", goldenSpans(), []tea.Msg{sub, press("tab"), press("enter")}},
+		// the status (its word at least) and the duration win over the bar and the names
+		{"trace-error-60", goldenSpans(), []tea.Msg{tea.WindowSizeMsg{Width: 60, Height: 10}, sub, press("tab"), press("enter")}},
+		{"trace-error-40", goldenSpans(), []tea.Msg{tea.WindowSizeMsg{Width: 40, Height: 10}, sub, press("tab"), press("enter")}},
+		{"trace-ok-40", goldenSpans(), []tea.Msg{tea.WindowSizeMsg{Width: 40, Height: 12}, sub, press("tab"), press("up"), press("up"), press("t")}},
 		{"trace-newest-without-selection", goldenSpans(), []tea.Msg{press("t")}},
 		{"trace-waiting", nil, []tea.Msg{press("t")}},
 		{"trace-narrow", goldenSpans(), []tea.Msg{tea.WindowSizeMsg{Width: 60, Height: 12}, sub, press("tab"), press("up"), press("up"), press("t")}},
@@ -134,7 +141,7 @@ func TestTraceFillsIn(t *testing.T) {
 	m.opts.Traces.Add(spans)
 	m = send(t, m, TracesMsg{})
 	s := screen(m)
-	for _, want := range []string{"6 spans · 1.45ms", "  User.v1/signUp", "      Email.v1/sendWelcome", "    process userSignedUp"} {
+	for _, want := range []string{"7 spans · 1.50ms", "  POST /api/User/v1/signUp", "    User.v1/signUp", "        Email.v1/sendWelcome", "    process userSignedUp"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("after every span, no %q:\n%s", want, s)
 		}
@@ -169,6 +176,57 @@ func TestWaterfallBar(t *testing.T) {
 	for _, tt := range tests {
 		if got := waterfallBar(tt.off, tt.d, tt.total, tt.width); got != tt.want {
 			t.Errorf("waterfallBar(%v, %v, %v, %d) = %q, want %q", tt.off, tt.d, tt.total, tt.width, got, tt.want)
+		}
+	}
+}
+
+func TestDurationText(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0ns"},
+		{850 * time.Nanosecond, "850ns"},
+		{4 * time.Microsecond, "4.00µs"},
+		{850 * time.Microsecond, "850µs"},
+		{999_600 * time.Nanosecond, "1.00ms"},
+		{4 * time.Millisecond, "4.00ms"},
+		{3440 * time.Microsecond, "3.44ms"},
+		{6800 * time.Microsecond, "6.80ms"},
+		{9996 * time.Microsecond, "10.0ms"},
+		{12_340 * time.Microsecond, "12.3ms"},
+		{123_400 * time.Microsecond, "123ms"},
+		{1450 * time.Millisecond, "1.45s"},
+		{20 * time.Minute, "1200s"},
+	}
+	for _, tt := range tests {
+		if got := durationText(tt.d); got != tt.want {
+			t.Errorf("durationText(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+// TestColumnsFor: a row fits the window from 40 columns on, the status column keeps at
+// least the status word and at most statusCap cells, and the bar shrinks before the
+// status does.
+func TestColumnsFor(t *testing.T) {
+	tests := []struct {
+		width, name, status, word int
+		wantBar, wantStatus       int
+	}{
+		{140, 28, 2, 2, 66, 6},
+		{100, 20, 32, 9, 18, statusCap},
+		{100, 28, 32, 9, 15, statusCap},
+		{60, 28, 32, 9, barMin, 9},
+		{60, 28, 2, 2, barMin, 6},
+		{40, 28, 32, 9, 0, 9},
+		{40, 28, 2, 2, 0, 6},
+	}
+	for _, tt := range tests {
+		c := columnsFor(tt.width, tt.name, tt.status, tt.word)
+		if c.width() != tt.width || c.bar != tt.wantBar || c.status != tt.wantStatus || c.dur != durWidth {
+			t.Errorf("columnsFor(%d, %d, %d, %d) = %+v (%d cells), want %d cells, bar %d, status %d, duration %d",
+				tt.width, tt.name, tt.status, tt.word, c, c.width(), tt.width, tt.wantBar, tt.wantStatus, durWidth)
 		}
 	}
 }

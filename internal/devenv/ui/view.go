@@ -74,10 +74,12 @@ func (m Model) Render() string {
 		top = append(top, lines[:min(len(lines), 6)]...)
 	}
 	for _, i := range m.info {
+		style := m.st.dim
 		if i.Error || i.Warn {
-			top = append(top, m.st.err.Render(i.Text))
-		} else {
-			top = append(top, m.st.dim.Render(i.Text))
+			style = m.st.err
+		}
+		for _, l := range m.wrapInfo(i.Text) {
+			top = append(top, style.Render(l))
 		}
 	}
 	top = append(top, m.st.section.Render("Processes"))
@@ -109,6 +111,20 @@ func (m Model) Render() string {
 	out = append(out, m.renderLogs(logH)...)
 	out = append(out, footer)
 	return m.fit(strings.Join(out, "\n"))
+}
+
+// wrapInfo breaks an info line that is wider than the window at spaces into at most
+// two lines (fit cuts the second when it is still too wide), so that advice at the end
+// of a long line shows.
+func (m Model) wrapInfo(text string) []string {
+	if m.width <= 0 || ansi.StringWidth(text) <= m.width {
+		return []string{text}
+	}
+	lines := strings.Split(ansi.Wrap(text, m.width, ""), "\n")
+	if len(lines) > 2 {
+		lines = []string{lines[0], strings.Join(lines[1:], " ")}
+	}
+	return lines
 }
 
 // httpLine shows where the OpenAPI document of each unit with an HTTP endpoint is, and
