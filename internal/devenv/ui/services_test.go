@@ -82,3 +82,24 @@ func TestServicesMsgShown(t *testing.T) {
 		})
 	}
 }
+
+// TestInvokesCountCommandCalls: the Services table's INVOKES, ERRORS and P50 count the
+// calls of a service's commands; a subscription delivery to the service is not one.
+func TestInvokesCountCommandCalls(t *testing.T) {
+	c := &clock{t: goldenT0.Add(time.Minute)}
+	record := func(kind, target string, status int) tea.Msg {
+		return RunnerMsg{devmsg.UnitEventMsg{Unit: devmsg.MonolithUnit, Event: runtime.Event{Type: "record", Time: goldenT0,
+			Record: &app.Record{Kind: kind, From: addr("User", "signUp"), To: addr("Email", target), Status: status,
+				Latency: time.Millisecond}}}}
+	}
+	m := goldenModel(t, c) // one call of Email.sendWelcome
+	m = send(t, m, record("subscription", "onUserSignedUp", 200), record("subscription", "onUserSignedUp", 500),
+		record("event", "", 0))
+	if s := m.service("Email"); s == nil || s.invokes != 1 || s.errors != 0 || len(s.lat) != 1 {
+		t.Fatalf("Email row %+v, want 1 invoke, 0 errors, 1 latency (its one command call)", s)
+	}
+	m = send(t, m, record("command", "sendWelcome", 500))
+	if s := m.service("Email"); s.invokes != 2 || s.errors != 1 || len(s.lat) != 2 {
+		t.Errorf("Email row %+v after a failed command call, want 2 invokes, 1 error, 2 latencies", s)
+	}
+}
