@@ -214,7 +214,7 @@ func startTraces(ctx context.Context, o Options, changed func()) (*traces.Store,
 		return nil, nil, ""
 	}
 	if v := traces.UserConfigured(nil); v != "" {
-		return nil, nil, "trace view off: " + v + " is set in the environment, so the processes export as it says; unset it to see traces in purista dev"
+		return nil, nil, "trace view off: " + v + " is set, so the processes export as it says (unset it for the trace view)"
 	}
 	store := traces.NewStore(0, 0)
 	recv, err := traces.Listen(ctx, store, func([]string) { changed() })
