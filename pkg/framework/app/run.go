@@ -92,6 +92,7 @@ func run(ctx context.Context, cfg config, services []*framework.Service, rs sett
 		handler = teeHandler{handler, stream.LogHandler(cfg.LogLevel)}
 	}
 	log := slog.New(redactLogs(handler, cfg.Bridge))
+	defer routeOtelErrors(log)() // after the providers' shutdown (deferred below) reported its errors
 
 	selected, err := selectServices(services, cfg.Services)
 	if err != nil {
@@ -114,7 +115,7 @@ func run(ctx context.Context, cfg config, services []*framework.Service, rs sett
 			}
 		}()
 	}
-	mp, err := newMetrics(ctx, getenv, selected)
+	mp, err := newMetrics(ctx, getenv, selected, cfg.HealthAddr != "")
 	if err != nil {
 		return err
 	}

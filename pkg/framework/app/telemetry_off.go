@@ -21,7 +21,7 @@ func newTracerProvider(_ context.Context, getenv func(string) string, _ []*frame
 // newMetrics returns nil: the build tag purista_no_otel leaves the metric exporters
 // (Prometheus and OTLP) out of this binary, and /metrics is not served. It fails when
 // the environment asks for metric export explicitly.
-func newMetrics(_ context.Context, getenv func(string) string, _ []*framework.Service) (*metricsPipeline, error) {
+func newMetrics(_ context.Context, getenv func(string) string, _ []*framework.Service, _ bool) (*metricsPipeline, error) {
 	return nil, refuseExport(getenv, "metric export", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
 }
 

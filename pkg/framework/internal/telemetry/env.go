@@ -38,18 +38,22 @@ func otlpEnv(getenv func(string) string, signal string) (otlpConfig, error) {
 		return strings.TrimSpace(getenv(general)), general
 	}
 	c := otlpConfig{headers: map[string]string{}, timeout: 10 * time.Second, tls: &tls.Config{MinVersion: tls.VersionTLS12}}
-	c.protocol, _ = get("PROTOCOL")
-	switch c.protocol {
+	protocol, protocolVar := get("PROTOCOL")
+	switch c.protocol = protocol; c.protocol {
 	case "", "http/protobuf":
 		c.protocol = "http/protobuf"
 	case "grpc":
 	default:
-		return c, fmt.Errorf("%w: OTLP protocol %q: use http/protobuf or grpc (http/json is not supported)", ErrConfig, c.protocol)
+		return c, fmt.Errorf("%w: %s=%q: use http/protobuf or grpc (http/json is not supported)", ErrConfig, protocolVar, protocol)
 	}
-	if v := strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_" + sig + "_ENDPOINT")); v != "" {
-		c.endpoint = v // used as is
+	endpointVar := "OTEL_EXPORTER_OTLP_" + sig + "_ENDPOINT"
+	endpointVal := strings.TrimSpace(getenv(endpointVar))
+	if endpointVal != "" {
+		c.endpoint = endpointVal // used as is
 	} else {
-		base := strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_ENDPOINT"))
+		endpointVar = "OTEL_EXPORTER_OTLP_ENDPOINT"
+		endpointVal = strings.TrimSpace(getenv(endpointVar))
+		base := endpointVal
 		switch {
 		case base == "" && c.protocol == "grpc":
 			base = "http://localhost:4317"
@@ -62,7 +66,10 @@ func otlpEnv(getenv func(string) string, signal string) (otlpConfig, error) {
 		}
 	}
 	if _, err := url.Parse(c.endpoint); err != nil {
-		return c, fmt.Errorf("%w: OTLP %s endpoint %q is not a URL: %w", ErrConfig, signal, c.endpoint, err)
+		if ue, ok := err.(*url.Error); ok {
+			err = ue.Err // without the derived URL, which names no variable
+		}
+		return c, fmt.Errorf("%w: %s=%q is not a URL (e.g. http://localhost:4318): %w", ErrConfig, endpointVar, endpointVal, err)
 	}
 	if v, name := get("HEADERS"); v != "" {
 		if err := keyValues(name, v, func(k, val string) { c.headers[k] = val }); err != nil {
@@ -83,8 +90,12 @@ func otlpEnv(getenv func(string) string, signal string) (otlpConfig, error) {
 	default:
 		return c, fmt.Errorf("%w: %s=%q: use gzip or none", ErrConfig, name, v)
 	}
-	if v, _ := get("INSECURE"); strings.EqualFold(v, "true") {
-		c.insecure = true
+	if v, name := get("INSECURE"); v != "" {
+		insecure, err := envBool(name, v)
+		if err != nil {
+			return c, err
+		}
+		c.insecure = insecure
 	}
 	if v, name := get("CERTIFICATE"); v != "" {
 		pem, err := os.ReadFile(v)
@@ -144,9 +155,24 @@ func exportersOf(name, v string, known ...string) ([]string, error) {
 	return names, nil
 }
 
-// disabled reports OTEL_SDK_DISABLED=true.
-func disabled(getenv func(string) string) bool {
-	return strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true")
+// disabled reports OTEL_SDK_DISABLED=true; a value other than true or false is an error.
+func disabled(getenv func(string) string) (bool, error) {
+	v := strings.TrimSpace(getenv("OTEL_SDK_DISABLED"))
+	if v == "" {
+		return false, nil
+	}
+	return envBool("OTEL_SDK_DISABLED", v)
+}
+
+// envBool reads the boolean value v of the variable name: true or false, in any case.
+func envBool(name, v string) (bool, error) {
+	switch {
+	case strings.EqualFold(v, "true"):
+		return true, nil
+	case strings.EqualFold(v, "false"):
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: %s=%q: use true or false", ErrConfig, name, v)
 }
 
 // plaintext reports whether a gRPC exporter connects without TLS: when asked to

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,9 +32,10 @@ type Metrics struct {
 	Handler http.Handler
 }
 
-// MetricsEnabled reports whether the environment read by getenv turns metrics on.
+// MetricsEnabled reports whether the environment read by getenv turns metrics on when
+// something serves Metrics.Handler (Options.NoScrape false).
 func MetricsEnabled(getenv func(string) string) bool {
-	names, _ := metricExporterNames(getenv)
+	names, _ := metricExporterNames(getenv, false, "")
 	return len(names) > 0
 }
 
@@ -47,12 +49,15 @@ func MetricsEnabled(getenv func(string) string) bool {
 //     over the OTLP protocol, endpoint, headers … of the OTEL_EXPORTER_OTLP_* variables;
 //   - none, or OTEL_SDK_DISABLED=true: off.
 //
+// With Options.NoScrape the default leaves prometheus out, and OTEL_METRICS_EXPORTER
+// naming prometheus is an error.
+//
 // The caller owns the provider and shuts it down once. Errors wrap ErrConfig.
 func NewMetrics(ctx context.Context, o Options) (*Metrics, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	names, err := metricExporterNames(o.Getenv)
+	names, err := metricExporterNames(o.Getenv, o.NoScrape, o.ScrapeHint)
 	if err != nil || len(names) == 0 {
 		return nil, err
 	}
@@ -62,6 +67,7 @@ func NewMetrics(ctx context.Context, o Options) (*Metrics, error) {
 	}
 	m := &Metrics{}
 	opts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithExemplarFilter(exemplar.TraceBasedFilter)}
+	opts = append(opts, durationViews()...)
 	for _, name := range names {
 		if name == "prometheus" {
 			reg := prometheus.NewRegistry()
@@ -83,19 +89,53 @@ func NewMetrics(ctx context.Context, o Options) (*Metrics, error) {
 	return m, nil
 }
 
-// metricExporterNames returns the metric exporters the environment asks for.
-func metricExporterNames(getenv func(string) string) ([]string, error) {
-	if disabled(getenv) {
-		return nil, nil
+// DurationBuckets returns the histogram bucket boundaries, in seconds, of the duration
+// histograms purista records (DurationHistograms): from 100 µs, so that in-process calls
+// of well under a millisecond fall apart, up to 10 s.
+func DurationBuckets() []float64 {
+	return []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+}
+
+// DurationHistograms returns the names of the instruments whose buckets are
+// DurationBuckets.
+func DurationHistograms() []string {
+	return []string{"rpc.server.call.duration", "messaging.process.duration", "http.server.request.duration"}
+}
+
+// durationViews returns the views giving DurationHistograms the boundaries DurationBuckets.
+func durationViews() []sdkmetric.Option {
+	var opts []sdkmetric.Option
+	for _, name := range DurationHistograms() {
+		opts = append(opts, sdkmetric.WithView(sdkmetric.NewView(sdkmetric.Instrument{Name: name, Kind: sdkmetric.InstrumentKindHistogram},
+			sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: DurationBuckets()}})))
+	}
+	return opts
+}
+
+// metricExporterNames returns the metric exporters the environment asks for; with
+// noScrape (nothing serves the Prometheus handler) prometheus is not a default, and
+// asking for it is an error ending with hint.
+func metricExporterNames(getenv func(string) string, noScrape bool, hint string) ([]string, error) {
+	if off, err := disabled(getenv); off || err != nil {
+		return nil, err
 	}
 	v := strings.TrimSpace(getenv("OTEL_METRICS_EXPORTER"))
 	if v == "" {
-		v = "prometheus"
-		if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") != "" {
-			v += ",otlp"
+		var names []string
+		if !noScrape {
+			names = append(names, "prometheus")
 		}
+		if strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_ENDPOINT")) != "" || strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")) != "" {
+			names = append(names, "otlp")
+		}
+		return names, nil
 	}
-	return exportersOf("OTEL_METRICS_EXPORTER", v, "prometheus", "otlp")
+	names, err := exportersOf("OTEL_METRICS_EXPORTER", v, "prometheus", "otlp")
+	if err == nil && noScrape && slices.Contains(names, "prometheus") {
+		return nil, fmt.Errorf("%w: OTEL_METRICS_EXPORTER=%q asks for the Prometheus exporter, but nothing serves its /metrics: %s, or set OTEL_METRICS_EXPORTER to otlp or none",
+			ErrConfig, v, hint)
+	}
+	return names, err
 }
 
 // newOTLPReader returns a periodic reader pushing to the OTLP exporter the environment

@@ -23,6 +23,7 @@ func TestMetricExporterSelection(t *testing.T) {
 	tests := []struct {
 		name             string
 		env              map[string]string
+		noScrape         bool // nothing serves the Prometheus handler
 		prometheus, otlp bool
 		wantErr          bool
 	}{
@@ -32,6 +33,10 @@ func TestMetricExporterSelection(t *testing.T) {
 		{name: "otlp only", env: map[string]string{"OTEL_METRICS_EXPORTER": "otlp"}, otlp: true},
 		{name: "none", env: map[string]string{"OTEL_METRICS_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}},
 		{name: "disabled", env: map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_METRICS_EXPORTER": "prometheus"}},
+		{name: "no scrape: default off", env: nil, noScrape: true},
+		{name: "no scrape: default otlp", env: map[string]string{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://127.0.0.1:1/v1/metrics"}, noScrape: true, otlp: true},
+		{name: "no scrape: prometheus asked for", env: map[string]string{"OTEL_METRICS_EXPORTER": "otlp,prometheus"}, noScrape: true, wantErr: true},
+		{name: "disabled yes", env: map[string]string{"OTEL_SDK_DISABLED": "yes"}, wantErr: true},
 		{name: "console is no metric exporter", env: map[string]string{"OTEL_METRICS_EXPORTER": "console"}, wantErr: true},
 		{name: "bad interval", env: map[string]string{"OTEL_METRICS_EXPORTER": "otlp", "OTEL_METRIC_EXPORT_INTERVAL": "soon"}, wantErr: true},
 		{name: "bad headers", env: map[string]string{"OTEL_METRICS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_HEADERS": "novalue"}, wantErr: true},
@@ -39,7 +44,7 @@ func TestMetricExporterSelection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			getenv := func(k string) string { return tt.env[k] }
-			m, err := telemetry.NewMetrics(context.Background(), telemetry.Options{Getenv: getenv})
+			m, err := telemetry.NewMetrics(context.Background(), telemetry.Options{Getenv: getenv, NoScrape: tt.noScrape})
 			if m != nil {
 				t.Cleanup(func() { _ = m.Provider.Shutdown(context.Background()) })
 			}
@@ -53,7 +58,7 @@ func TestMetricExporterSelection(t *testing.T) {
 				t.Fatal(err)
 			}
 			on := tt.prometheus || tt.otlp
-			if got := telemetry.MetricsEnabled(getenv); got != on {
+			if got := telemetry.MetricsEnabled(getenv); got != on && !tt.noScrape {
 				t.Errorf("MetricsEnabled = %v, want %v", got, on)
 			}
 			if (m != nil) != on || (m != nil && (m.Handler != nil) != tt.prometheus) {

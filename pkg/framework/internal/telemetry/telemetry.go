@@ -51,6 +51,11 @@ type Options struct {
 	Console io.Writer
 	// Getenv reads the environment (default os.Getenv); nothing else is read.
 	Getenv func(string) string
+	// NoScrape says that nothing serves Metrics.Handler: NewMetrics then leaves the
+	// Prometheus exporter out of its default and fails when OTEL_METRICS_EXPORTER names
+	// it, with an error that ends with ScrapeHint (what to set to serve it).
+	NoScrape   bool
+	ScrapeHint string
 }
 
 // Enabled reports whether the environment read by getenv turns trace export on. It
@@ -104,8 +109,8 @@ func New(ctx context.Context, o Options) (*sdktrace.TracerProvider, error) {
 
 // exporterNames returns the exporters the environment asks for, none when export is off.
 func exporterNames(getenv func(string) string) ([]string, error) {
-	if disabled(getenv) {
-		return nil, nil
+	if off, err := disabled(getenv); off || err != nil {
+		return nil, err
 	}
 	v := strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER"))
 	if v == "" {

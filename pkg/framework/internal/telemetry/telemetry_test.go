@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -38,7 +40,7 @@ func TestExporterSelection(t *testing.T) {
 		name    string
 		env     map[string]string
 		enabled bool
-		wantErr bool
+		wantErr string // a part of the error, which names the variable and what it accepts
 	}{
 		{name: "nothing set", env: nil},
 		{name: "none", env: map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}},
@@ -47,14 +49,28 @@ func TestExporterSelection(t *testing.T) {
 		{name: "traces endpoint alone", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:1/v1/traces"}, enabled: true},
 		{name: "console", env: map[string]string{"OTEL_TRACES_EXPORTER": "console"}, enabled: true},
 		{name: "otlp and console", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp, console"}, enabled: true},
-		{name: "unknown exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, wantErr: true},
-		{name: "unknown protocol", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, enabled: true, wantErr: true},
+		{name: "disabled false", env: map[string]string{"OTEL_SDK_DISABLED": "FALSE", "OTEL_TRACES_EXPORTER": "console"}, enabled: true},
+		{name: "blank exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "  "}},
+		{name: "insecure", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_INSECURE": "True"}, enabled: true},
+		{name: "unknown exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, wantErr: `OTEL_TRACES_EXPORTER="zipkin"`},
+		{name: "unknown protocol", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, enabled: true,
+			wantErr: `OTEL_EXPORTER_OTLP_PROTOCOL="http/json": use http/protobuf or grpc`},
+		{name: "unknown traces protocol", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json",
+			"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, enabled: true, wantErr: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http/json"`},
+		{name: "bad endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "::not a url"}, enabled: true,
+			wantErr: `OTEL_EXPORTER_OTLP_ENDPOINT="::not a url" is not a URL`},
+		{name: "bad traces endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "::x"}, enabled: true,
+			wantErr: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="::x" is not a URL`},
+		{name: "insecure maybe", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_INSECURE": "maybe"}, enabled: true,
+			wantErr: `OTEL_EXPORTER_OTLP_INSECURE="maybe": use true or false`},
+		{name: "disabled yes", env: map[string]string{"OTEL_SDK_DISABLED": "yes", "OTEL_TRACES_EXPORTER": "console"},
+			wantErr: `OTEL_SDK_DISABLED="yes": use true or false`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			setEnv(t, tt.env)
 			getenv := func(k string) string { return tt.env[k] }
-			if got := telemetry.Enabled(getenv); got != tt.enabled && !tt.wantErr {
+			if got := telemetry.Enabled(getenv); got != tt.enabled && tt.wantErr == "" {
 				t.Errorf("Enabled = %v, want %v", got, tt.enabled)
 			}
 			tp, err := telemetry.New(context.Background(), telemetry.Options{Getenv: getenv, Console: io.Discard})
@@ -62,9 +78,9 @@ func TestExporterSelection(t *testing.T) {
 				t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 			}
 			switch {
-			case tt.wantErr:
-				if !errors.Is(err, telemetry.ErrConfig) {
-					t.Fatalf("error %v, want one wrapping ErrConfig", err)
+			case tt.wantErr != "":
+				if !errors.Is(err, telemetry.ErrConfig) || !strings.Contains(fmt.Sprint(err), tt.wantErr) {
+					t.Fatalf("error %v, want one wrapping ErrConfig and containing %s", err, tt.wantErr)
 				}
 			case err != nil:
 				t.Fatal(err)
