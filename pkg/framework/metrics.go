@@ -99,6 +99,9 @@ func newMetrics(mp metric.MeterProvider, bridgeName string) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Create the series at 0, so that an alert on its increase has data before the first
+	// reconnect.
+	m.reconnects.Add(context.Background(), 0, metric.WithAttributeSet(m.bridge))
 	return m, nil
 }
 
@@ -146,7 +149,8 @@ func (m *metrics) commandAttrs(self wire.Address) attribute.Set {
 	return attribute.NewSet(semconv.RPCSystemNameKey.String(rpcSystem), semconv.RPCMethod(rpcMethod(self)), m.system)
 }
 
-// subscriptionAttrs records and returns the attributes of a subscription's deliveries.
+// subscriptionAttrs records and returns the attributes of a subscription's deliveries,
+// and creates its retry and dead-letter series at 0.
 func (m *metrics) subscriptionAttrs(sb *subscriptionBinding) attribute.Set {
 	attrs := []attribute.KeyValue{m.system, semconv.MessagingOperationName("process"),
 		semconv.MessagingDestinationSubscriptionName(sb.info.Name)}
@@ -157,6 +161,10 @@ func (m *metrics) subscriptionAttrs(sb *subscriptionBinding) attribute.Set {
 	key := sb.sub.Subscriber
 	key.InstanceID = ""
 	m.subs.Store(key, set)
+	// Create the retry and dead-letter series at 0, so that an alert on their increase has
+	// data before the first failure.
+	m.retries.Add(context.Background(), 0, metric.WithAttributeSet(set))
+	m.deadLetters.Add(context.Background(), 0, metric.WithAttributeSet(set))
 	return set
 }
 

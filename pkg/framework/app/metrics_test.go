@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/bridge"
+	"github.com/purista-go/purista/pkg/framework/internal/telemetry"
 )
 
 type meteredIn struct {
@@ -68,25 +70,8 @@ func TestMetricsScrape(t *testing.T) {
 	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_METRICS_EXPORTER", "OTEL_TRACES_EXPORTER"} {
 		t.Setenv(k, "") // process env must not matter; Run gets env alone
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan *framework.Runtime, 1)
-	done := make(chan int, 1)
-	logs := &logBuffer{}
-	go func() {
-		done <- New(meteredService()).With(WithReady(func(rt *framework.Runtime) { ready <- rt })).
-			Run(ctx, nil, func(k string) string { return env[k] }, logs)
-	}()
-	var rt *framework.Runtime
-	select {
-	case rt = <-ready:
-	case code := <-done:
-		t.Fatalf("exited with %d:\n%s", code, logs.String())
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	ctx := context.Background()
+	rt, _, logs := runMetered(t, env)
 	client := rt.Client(ctx)
 	for _, mode := range []string{"", "", "", "invalid", "invalid", "boom"} {
 		_, _ = meteredWork.Invoke(client, meteredIn{Mode: mode})
@@ -210,4 +195,105 @@ func labelsMatch(m *dto.Metric, match map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestMetricsSeriesAtZero checks that GET /metrics shows the retry and dead-letter
+// series of every subscription and the reconnect series of the bridge at 0 before any
+// failure (so that alerts on their increase have data), and, after one call, one HTTP
+// request and the deliveries of its event, that the duration histograms have the
+// buckets telemetry.DurationBuckets.
+func TestMetricsSeriesAtZero(t *testing.T) {
+	healthAddr, httpAddr := freeAddr(t), freeAddr(t)
+	env := map[string]string{"PURISTA_HEALTH_ADDR": healthAddr, "PURISTA_HTTP_ADDR": httpAddr}
+	ctx := context.Background()
+	rt, done, logs := runMetered(t, env)
+	zero := map[string]float64{
+		`purista_subscription_retries_total{messaging_destination_subscription_name="flaky"}`:       0,
+		`purista_subscription_retries_total{messaging_destination_subscription_name="doomed"}`:      0,
+		`purista_subscription_dead_letters_total{messaging_destination_subscription_name="flaky"}`:  0,
+		`purista_subscription_dead_letters_total{messaging_destination_subscription_name="doomed"}`: 0,
+		`purista_bridge_reconnects_total{messaging_system="memory"}`:                                0,
+	}
+	got := scrape(t, "http://"+healthAddr+"/metrics", zero)
+	for k := range zero {
+		if v, ok := got[k]; !ok || v != 0 {
+			t.Errorf("%s: %v (present %v), want a series at 0", k, v, ok)
+		}
+	}
+
+	if _, err := meteredWork.Invoke(rt.Client(ctx), meteredIn{}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+httpAddr+"/work", "application/json", strings.NewReader(`{"mode":"invalid"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	want := append(telemetry.DurationBuckets(), math.Inf(1)) // +Inf: the text format's last bucket
+	for _, family := range []string{"rpc_server_call_duration_seconds", "messaging_process_duration_seconds", "http_server_request_duration_seconds"} {
+		t.Run(family, func(t *testing.T) {
+			var bounds []float64
+			waitReady(t, family+" in /metrics", done, logs, func() error {
+				bounds = nil
+				h := histogramOf(t, "http://"+healthAddr+"/metrics", family)
+				if h == nil {
+					return fmt.Errorf("no %s yet", family)
+				}
+				for _, b := range h.GetBucket() {
+					bounds = append(bounds, b.GetUpperBound())
+				}
+				return nil
+			})
+			if fmt.Sprint(bounds) != fmt.Sprint(want) {
+				t.Errorf("buckets %v, want %v", bounds, want)
+			}
+		})
+	}
+}
+
+// histogramOf returns the first histogram of family that GET url shows, nil when none.
+func histogramOf(t *testing.T, url, family string) *dto.Histogram {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range families[family].GetMetric() {
+		if h := m.GetHistogram(); h != nil {
+			return h
+		}
+	}
+	return nil
+}
+
+// runMetered runs meteredService with env until the test ends, and returns its runtime
+// once ready, the channel its exit code arrives on, and its logs.
+func runMetered(t *testing.T, env map[string]string) (*framework.Runtime, chan int, *logBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan *framework.Runtime, 1)
+	done := make(chan int, 1)
+	logs := &logBuffer{}
+	go func() {
+		done <- New(meteredService()).With(WithReady(func(rt *framework.Runtime) { ready <- rt })).
+			Run(ctx, nil, func(k string) string { return env[k] }, logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case rt := <-ready:
+		return rt, done, logs
+	case code := <-done:
+		done <- code
+		t.Fatalf("exited with %d:\n%s", code, logs.String())
+	}
+	return nil, nil, nil
 }
