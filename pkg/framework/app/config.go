@@ -178,7 +178,7 @@ func parseConfig(appFlags *flag.FlagSet, args []string, getenv func(string) stri
 	fs.Usage = func() {}
 	fs.StringVar(&cfg.Bridge, "bridge", cfg.Bridge, "event bridge: memory | nats://host:4222 | amqp://user:pass@host:5672/ | mqtt://host:1883 (env PURISTA_BRIDGE)")
 	fs.StringVar(&services, "services", services, "comma-separated services to run; empty runs all (env PURISTA_SERVICES)")
-	fs.StringVar(&cfg.HealthAddr, "health-addr", cfg.HealthAddr, "health endpoint address; off (or an empty value) disables (env PURISTA_HEALTH_ADDR: off)")
+	fs.StringVar(&cfg.HealthAddr, "health-addr", cfg.HealthAddr, "address of /healthz, /readyz and /metrics; off (or an empty value) serves none of them (env PURISTA_HEALTH_ADDR)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "serve commands over HTTP on this address (env PURISTA_HTTP_ADDR)")
 	fs.StringVar(&shutdown, "shutdown-timeout", shutdown, "graceful shutdown bound, e.g. 15s (env PURISTA_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&startTimeout, "start-timeout", startTimeout, "bound for connecting to the broker at start-up, e.g. 30s (env PURISTA_START_TIMEOUT)")
