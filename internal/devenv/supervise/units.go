@@ -69,17 +69,17 @@ func (r *Runner) startUnit(ctx context.Context, u *unit, bin *runtime.Binary) er
 			Message: line, Attrs: map[string]any{"stream": "stdout"}}})
 	}}
 	r.mu.Lock()
-	httpAddr, healthAddr := u.fixedHTTP, reuseAddr(u.healthAddr)
-	if httpAddr == "" {
-		httpAddr = reuseAddr(u.httpAddr)
-	}
+	httpAddr, healthAddr, err := r.unitAddrs(u)
 	r.mu.Unlock()
-	p, err := r.opts.Start(context.WithoutCancel(ctx), runtime.StartOptions{
-		Binary: bin, Dir: r.opts.Root, Grace: r.opts.Grace, Stdout: out, Stderr: tail,
-		Profile: runtime.Profile{Bridge: r.opts.Bridge, Services: u.services, Env: r.opts.Env,
-			HTTPAddr: httpAddr, HealthAddr: healthAddr, SecureHTTP: r.opts.SecureHTTP},
-		OnEvent: func(e runtime.Event) { r.opts.Sink(devmsg.UnitEventMsg{Unit: u.name, Event: e}) },
-	})
+	var p *runtime.Process
+	if err == nil {
+		p, err = r.opts.Start(context.WithoutCancel(ctx), runtime.StartOptions{
+			Binary: bin, Dir: r.opts.Root, Grace: r.opts.Grace, Stdout: out, Stderr: tail,
+			Profile: runtime.Profile{Bridge: r.opts.Bridge, Services: u.services, Env: r.opts.Env,
+				HTTPAddr: httpAddr, HealthAddr: healthAddr, SecureHTTP: r.opts.SecureHTTP},
+			OnEvent: func(e runtime.Event) { r.opts.Sink(devmsg.UnitEventMsg{Unit: u.name, Event: e}) },
+		})
+	}
 	r.mu.Lock()
 	if err != nil {
 		u.crashed, u.exitErr, u.exitCode = true, "could not start: "+err.Error(), -1
@@ -220,8 +220,51 @@ func (r *Runner) crashedWhenAllDown() *unit {
 	return crashed
 }
 
-// reuseAddr returns prev when it can be listened on (a restart keeps its port), else ""
-// (Start picks a free port).
+// unitAddrs returns the HTTP and health addresses to start u with: its fixed HTTP
+// address, else the last ones when they are still free (a restart keeps its ports),
+// else free loopback ports that no other unit was given. A port picked by listening on
+// port 0 is free only until its process binds it, so two units started one after the
+// other could otherwise be handed the same port. r.mu is held.
+func (r *Runner) unitAddrs(u *unit) (httpAddr, healthAddr string, err error) {
+	taken := map[string]bool{}
+	for _, o := range r.units {
+		if o != u {
+			taken[o.httpAddr], taken[o.healthAddr] = true, true
+		}
+	}
+	delete(taken, "")
+	pick := func(prev string) (string, error) {
+		if a := reuseAddr(prev); a != "" && !taken[a] {
+			taken[a] = true
+			return a, nil
+		}
+		for range 20 {
+			a, err := runtime.FreeAddr()
+			if err != nil {
+				return "", fmt.Errorf("pick a free port for %s: %w", u.name, err)
+			}
+			if !taken[a] {
+				taken[a] = true
+				return a, nil
+			}
+		}
+		return "", fmt.Errorf("pick a free port for %s: the system keeps handing out ports of other units", u.name)
+	}
+	if healthAddr, err = pick(u.healthAddr); err != nil {
+		return "", "", err
+	}
+	if httpAddr = u.fixedHTTP; httpAddr == "" {
+		if httpAddr, err = pick(u.httpAddr); err != nil {
+			return "", "", err
+		}
+	}
+	// Record them now: the next unit's pick must not hand them out again before this
+	// unit's process has bound them.
+	u.httpAddr, u.healthAddr = httpAddr, healthAddr
+	return httpAddr, healthAddr, nil
+}
+
+// reuseAddr returns prev when it can be listened on (a restart keeps its port), else "".
 func reuseAddr(prev string) string {
 	if prev == "" {
 		return ""
