@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/purista-go/purista/internal/testutil/brokertest"
 	"github.com/purista-go/purista/internal/testutil/tcpproxy"
 	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/amqp"
@@ -33,7 +32,8 @@ func TestMetricsBridgeConnection(t *testing.T) {
 	}
 	for _, tt := range brokerKinds {
 		t.Run(tt.kind, func(t *testing.T) {
-			u := brokerURLOf(t, tt.env, tt.def)
+			u, err := url.Parse(brokertest.URL(t, tt.env, tt.def))
+			mustOK(t, err)
 			p, err := tcpproxy.New(u.Host)
 			mustOK(t, err)
 			u.Host = p.Addr()
@@ -113,30 +113,6 @@ var brokerKinds = []struct {
 	}},
 }
 
-// brokerURLOf returns the URL of the test broker of a kind (envVar, else def) after
-// checking that it answers: the test is skipped when it does not, and fails then with
-// PURISTA_REQUIRE_BROKERS=1.
-func brokerURLOf(t *testing.T, envVar, def string) *url.URL {
-	t.Helper()
-	u := os.Getenv(envVar)
-	if u == "" {
-		u = def
-	}
-	pu, err := url.Parse(u)
-	if err == nil {
-		var c net.Conn
-		if c, err = net.DialTimeout("tcp", pu.Host, 2*time.Second); err == nil {
-			_ = c.Close()
-			return pu
-		}
-	}
-	if os.Getenv("PURISTA_REQUIRE_BROKERS") == "1" {
-		t.Fatalf("broker of %s unreachable (PURISTA_REQUIRE_BROKERS=1): %v", envVar, err)
-	}
-	t.Skipf("broker of %s unreachable: %v", envVar, err)
-	return nil
-}
-
 func mustOK(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -154,7 +130,7 @@ func TestMetricsBrokerRetriesAndDeadLetters(t *testing.T) {
 	}
 	for _, tt := range brokerKinds {
 		t.Run(tt.kind, func(t *testing.T) {
-			u := brokerURLOf(t, tt.env, tt.def).String()
+			u := brokertest.URL(t, tt.env, tt.def)
 			sfx := strconv.FormatInt(time.Now().UnixNano()%1_000_000_000, 10) // names of this run only
 			tick := framework.Event[struct{}](framework.NewContract("Ticker"+sfx, "1"), "tick"+sfx)
 			svc := framework.NewService(framework.NewContract("Metered"+sfx, "1"), "metered")

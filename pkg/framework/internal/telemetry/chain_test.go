@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purista-go/purista/internal/testutil/brokertest"
 	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/app"
 	"github.com/purista-go/purista/pkg/framework/internal/telemetry/otlptest"
@@ -78,7 +79,7 @@ func TestOneTraceAcrossProcesses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
-			bridgeURL := brokerURL(t, tt.envVar, tt.def)
+			bridgeURL := brokertest.URL(t, tt.envVar, tt.def)
 			c := &otlptest.Collector{}
 			srv := httptest.NewServer(c)
 			t.Cleanup(srv.Close)

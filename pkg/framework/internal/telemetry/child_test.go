@@ -3,9 +3,7 @@ package telemetry_test
 import (
 	"bufio"
 	"encoding/json"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -116,30 +114,6 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (stri
 		case <-tick.C:
 		}
 	}
-}
-
-// brokerURL returns the URL of the test broker of a kind (PURISTA_TEST_<KIND>_URL, else
-// the one on 127.0.0.1) after checking that it answers: the test is skipped when it
-// does not, and fails then with PURISTA_REQUIRE_BROKERS=1.
-func brokerURL(t *testing.T, envVar, def string) string {
-	t.Helper()
-	u := os.Getenv(envVar)
-	if u == "" {
-		u = def
-	}
-	pu, err := url.Parse(u)
-	if err == nil {
-		var c net.Conn
-		if c, err = net.DialTimeout("tcp", pu.Host, 2*time.Second); err == nil {
-			_ = c.Close()
-			return u
-		}
-	}
-	if os.Getenv("PURISTA_REQUIRE_BROKERS") == "1" {
-		t.Fatalf("broker of %s unreachable (PURISTA_REQUIRE_BROKERS=1): %v", envVar, err)
-	}
-	t.Skipf("broker of %s unreachable: %v", envVar, err)
-	return ""
 }
 
 func must(t *testing.T, err error) {
