@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	colmetric "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
-	"google.golang.org/grpc"
 
 	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/internal/telemetry"
@@ -72,33 +68,12 @@ func TestMetricExporterSelection(t *testing.T) {
 // collector the test starts, named only by the getenv it is given, and checks after
 // Shutdown (which must push) that rpc.server.call.duration arrived with the resource.
 func TestMetricsOverOTLP(t *testing.T) {
-	tests := []struct {
-		protocol string
-		start    func(t *testing.T, c *otlptest.Collector) (endpoint string)
-	}{
-		{"http/protobuf", func(t *testing.T, c *otlptest.Collector) string {
-			srv := httptest.NewServer(c)
-			t.Cleanup(srv.Close)
-			return srv.URL
-		}},
-		{"grpc", func(t *testing.T, c *otlptest.Collector) string {
-			lis, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := grpc.NewServer()
-			colmetric.RegisterMetricsServiceServer(srv, c.MetricsService())
-			go func() { _ = srv.Serve(lis) }() // ends with Stop
-			t.Cleanup(srv.Stop)
-			return "http://" + lis.Addr().String()
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.protocol, func(t *testing.T) {
+	for _, protocol := range []string{"http/protobuf", "grpc"} {
+		t.Run(protocol, func(t *testing.T) {
 			setEnv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}) // must not be used
 			c := &otlptest.Collector{}
-			env := map[string]string{"OTEL_METRICS_EXPORTER": "otlp,prometheus", "OTEL_EXPORTER_OTLP_ENDPOINT": tt.start(t, c),
-				"OTEL_EXPORTER_OTLP_PROTOCOL": tt.protocol, "OTEL_SERVICE_NAME": "shop-test"}
+			env := map[string]string{"OTEL_METRICS_EXPORTER": "otlp,prometheus", "OTEL_EXPORTER_OTLP_ENDPOINT": c.Serve(t, protocol),
+				"OTEL_EXPORTER_OTLP_PROTOCOL": protocol, "OTEL_SERVICE_NAME": "shop-test"}
 			m, err := telemetry.NewMetrics(context.Background(), telemetry.Options{Getenv: func(k string) string { return env[k] }})
 			if err != nil || m == nil || m.Handler == nil {
 				t.Fatalf("pipeline %v, error %v: want OTLP and Prometheus", m, err)

@@ -7,13 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/grpc"
 
 	"github.com/purista-go/purista/pkg/framework"
 	"github.com/purista-go/purista/pkg/framework/internal/telemetry"
@@ -101,31 +96,10 @@ var (
 // provider from New exporting to a collector the test starts, and checks after Shutdown
 // (which must flush) that the spans arrived with the resource and their parent links.
 func TestExportOverOTLP(t *testing.T) {
-	tests := []struct {
-		protocol string
-		start    func(t *testing.T, c *otlptest.Collector) (endpoint string)
-	}{
-		{"http/protobuf", func(t *testing.T, c *otlptest.Collector) string {
-			srv := httptest.NewServer(c)
-			t.Cleanup(srv.Close)
-			return srv.URL
-		}},
-		{"grpc", func(t *testing.T, c *otlptest.Collector) string {
-			lis, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := grpc.NewServer()
-			coltrace.RegisterTraceServiceServer(srv, c)
-			go func() { _ = srv.Serve(lis) }() // ends with Stop
-			t.Cleanup(srv.Stop)
-			return "http://" + lis.Addr().String()
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.protocol, func(t *testing.T) {
+	for _, protocol := range []string{"http/protobuf", "grpc"} {
+		t.Run(protocol, func(t *testing.T) {
 			c := &otlptest.Collector{}
-			setEnv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": tt.start(t, c), "OTEL_EXPORTER_OTLP_PROTOCOL": tt.protocol,
+			setEnv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": c.Serve(t, protocol), "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
 				"OTEL_EXPORTER_OTLP_INSECURE": "true", "OTEL_SERVICE_NAME": "shop-test", "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=ci"})
 			tp, err := telemetry.New(context.Background(), telemetry.Options{ServiceName: "ignored", ServiceVersion: "1.2.3"})
 			if err != nil {
